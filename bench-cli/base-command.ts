@@ -1,0 +1,59 @@
+import { Command, Flags } from '@oclif/core';
+import { ExitCode, type ExitCodeValue, isBenchError } from '../engine/errors.js';
+import type { Verdict } from '../engine/record/types.js';
+
+/** Every command: `--json` prints one JSON result and nothing else; errors map to exit codes 2 and 3. */
+export abstract class BenchCommand extends Command {
+  static override enableJsonFlag = true;
+  static override baseFlags = {
+    debug: Flags.boolean({ description: 'Print stack traces of errors.', helpGroup: 'GLOBAL' }),
+  };
+
+  /** Sets the exit code a verdict stands for, printed after the command's result. */
+  protected exitWithVerdict(verdict: Verdict | 'INCOMPLETE'): void {
+    process.exitCode = verdictExitCode(verdict);
+  }
+
+  /** Prints human output unless --json is on (then the returned result is the only output). */
+  protected say(text: string): void {
+    if (!this.jsonEnabled()) this.log(text);
+  }
+
+  protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {
+    const debug = this.argv.includes('--debug');
+    let exitCode: ExitCodeValue;
+    let payload: Record<string, unknown>;
+    if (isBenchError(err)) {
+      exitCode = err.exitCode;
+      payload = err.toJSON();
+    } else if (err.oclif?.exit !== undefined) {
+      // oclif parse errors (unknown flag, missing argument) are usage errors.
+      exitCode = err.oclif.exit === 0 ? ExitCode.PASS : ExitCode.INPUT;
+      payload = { name: 'UsageError', code: 'USAGE', message: err.message, exitCode };
+    } else {
+      exitCode = ExitCode.RIG;
+      payload = { name: 'InternalError', code: 'INTERNAL', message: err.message, exitCode };
+    }
+    if (this.jsonEnabled()) {
+      this.logJson({ error: payload });
+    } else {
+      const actions = (payload.actions as string[] | undefined) ?? [];
+      process.stderr.write(`Error: ${err.message}\n${actions.map((a) => `  → ${a}\n`).join('')}`);
+      if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+      else if (payload.code === 'INTERNAL') process.stderr.write('  (run again with --debug for the stack trace)\n');
+    }
+    this.exit(exitCode);
+  }
+}
+
+export function verdictExitCode(verdict: Verdict | 'INCOMPLETE'): ExitCodeValue {
+  switch (verdict) {
+    case 'PASS':
+    case 'MARGINAL':
+      return ExitCode.PASS;
+    case 'ERROR':
+      return ExitCode.RIG;
+    default:
+      return ExitCode.FAIL;
+  }
+}

@@ -1,0 +1,8 @@
+import { Flags } from '@oclif/core';
+
+/** Shared flag definitions, so every command spells them the same way. */
+export const runsDirFlag = Flags.string({
+  description: 'Directory holding run records (default $BENCH_RUNS_DIR or ./runs).',
+  env: 'BENCH_RUNS_DIR',
+  default: 'runs',
+});
