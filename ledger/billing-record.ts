@@ -34,3 +34,32 @@ export interface SignedBillingRecord {
   /** 65-byte EIP-712 signature (0x…) by the meter's key over `record`. */
   signature: string;
 }
+
+/** EIP-712 struct of a billing record; the Solidity BillingLedger hashes the same fields in the same order. */
+export const BILLING_RECORD_EIP712_TYPES = {
+  BillingRecord: [
+    { name: 'meter', type: 'address' },
+    { name: 'seq', type: 'uint64' },
+    { name: 'payer', type: 'bytes32' },
+    { name: 'host', type: 'bytes32' },
+    { name: 'start', type: 'uint64' },
+    { name: 'end', type: 'uint64' },
+    { name: 'importMilliWh', type: 'uint64' },
+    { name: 'exportMilliWh', type: 'uint64' },
+    { name: 'costMicro', type: 'int128' },
+    { name: 'tariffVersion', type: 'uint32' },
+    { name: 'loadClass', type: 'bytes32' },
+    { name: 'attributed', type: 'bool' },
+  ],
+} as const;
+
+export interface BillingDomain {
+  name: string;
+  version: string;
+  chainId: bigint;
+  verifyingContract: string;
+}
+
+export function billingDomain(chainId: bigint, verifyingContract: string): BillingDomain {
+  return { name: 'BenchBillingLedger', version: '1', chainId, verifyingContract };
+}
