@@ -1,0 +1,98 @@
+/**
+ * The vocabulary of a run record: the entry kinds a rig and the executor write, and analysis reads.
+ * Times are scenario seconds (from the scenario's start), so sim and hardware runs compare directly.
+ */
+export const ENTRY = {
+  header: 'header',
+  identity: 'identity',
+  caseStart: 'case.start',
+  caseVerdict: 'case.verdict',
+  caseError: 'case.error',
+  truthEvent: 'truth.event',
+  truthLoadEnergy: 'truth.energy',
+  truthSession: 'truth.session',
+  meterEvent: 'obs.meter.event',
+  meterMeasurement: 'obs.meter.measurement',
+  meterBilling: 'obs.meter.billing',
+  meterReport: 'obs.meter.report',
+  meterLog: 'obs.meter.log',
+  pulse: 'obs.pulse',
+  ledgerRecord: 'obs.ledger.record',
+  transportLatency: 'rig.latency',
+  rigGap: 'rig.gap',
+  end: 'end',
+} as const;
+
+export type Direction = 'on' | 'off';
+
+/** Every case-scoped entry carries its case id so one record holds a whole suite. */
+interface CaseScoped {
+  caseId: string;
+}
+
+/** A ground-truth switch event from the scenario. */
+export interface TruthEventData extends CaseScoped {
+  t: number;
+  meterId: string;
+  loadId: string;
+  profile: string;
+  class: string;
+  direction: Direction;
+  deltaP: number;
+  deltaQ: number;
+}
+
+/** An event the meter under test reported. */
+export interface MeterEventData extends CaseScoped {
+  meterId: string;
+  /** Event time by the meter's own clock, when the meter timestamps events. */
+  tMeter?: number;
+  /** Time the bench first saw the event (bench clock). */
+  tObserved: number;
+  direction: Direction;
+  /** Identified class, or 'unknown'. */
+  class: string;
+  deltaP: number;
+  deltaQ: number;
+  transient?: { peakA: number; durationMs: number };
+}
+
+export interface MeasurementData extends CaseScoped {
+  meterId: string;
+  t: number;
+  p: number;
+  q: number;
+  vrms: number;
+  irms: number;
+  pf: number;
+  importWh: number;
+  exportWh: number;
+}
+
+/** A signed billing record as the meter emitted it (bigints as decimal strings). */
+export interface BillingObservationData extends CaseScoped {
+  meterId: string;
+  tObserved: number;
+  signed: { record: Record<string, string | boolean>; signature: string };
+}
+
+export interface MeterLogData extends CaseScoped {
+  meterId: string;
+  t: number;
+  level: 'info' | 'warn' | 'error';
+  code: string;
+  message: string;
+}
+
+export interface PulseData extends CaseScoped {
+  channel: string;
+  t: number;
+  count: number;
+}
+
+export interface TransportLatencyData {
+  instrument: string;
+  samples: number;
+  p50Ms: number;
+  p99Ms: number;
+}

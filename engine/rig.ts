@@ -1,0 +1,58 @@
+/**
+ * The Rig interface the executor drives. The built-in `sim` rig, the `sim-serial` rig (emulators on PTYs) and real
+ * benches implement it; only their transports differ.
+ */
+export const CAPABILITIES = [
+  'load.setpoints',
+  'load.waveform',
+  'meter.measurements',
+  'meter.events',
+  'meter.billing',
+  'pulse.count',
+  'relay.switch',
+  'ev.cp',
+] as const;
+export type Capability = (typeof CAPABILITIES)[number];
+
+export interface InstrumentIdentity {
+  id: string;
+  role: 'load' | 'dut' | 'reference' | 'io';
+  /** What the instrument says it is (*IDN?, Modbus model register, IEC 62056-21 identification, Firmata version). */
+  identity: string;
+  transport: string;
+  capabilities: Capability[];
+}
+
+export interface RigIdentity {
+  name: string;
+  instruments: InstrumentIdentity[];
+  /** Identities of the meter under test: model, firmware version and hash, signing address. */
+  dut?: Record<string, unknown>;
+}
+
+export interface CaseContext {
+  caseId: string;
+  seed: number;
+  /** Aborted on Ctrl-C or when the case's time limit passes; rigs must stop promptly and safely. */
+  signal: AbortSignal;
+  /** Appends an observation to the run record (the executor adds the case id). High-rate kinds are batched. */
+  observe(kind: string, data: Record<string, unknown>): void;
+  progress(done: number, total: number, label?: string): void;
+}
+
+/** What a case asks the rig to do. `scenario` is a profiles Scenario; `meter` the DUT configuration for sims. */
+export interface CasePlan {
+  caseId: string;
+  scenario: unknown;
+  meter?: Record<string, unknown>;
+  params: Record<string, unknown>;
+}
+
+export interface Rig {
+  readonly name: string;
+  readonly capabilities: ReadonlySet<Capability>;
+  open(): Promise<RigIdentity>;
+  runCase(plan: CasePlan, ctx: CaseContext): Promise<void>;
+  /** Brings every instrument to a safe state (loads off, relays open) and releases transports. Always called. */
+  close(): Promise<void>;
+}
