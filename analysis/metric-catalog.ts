@@ -1,0 +1,57 @@
+/**
+ * Every metric a suite may name, with its unit and meaning. Suites are validated against this catalog, so a
+ * criterion on an unknown metric or with the wrong unit is an input error at load time, not a surprise at run time.
+ */
+export interface MetricInfo {
+  unit: string;
+  description: string;
+}
+
+export const METRICS = {
+  'detection.precision': { unit: '1', description: 'Matched detected events / detected events (all classes).' },
+  'detection.recall': { unit: '1', description: 'Matched true events / true events (all classes).' },
+  'detection.f1': { unit: '1', description: 'Harmonic mean of detection precision and recall.' },
+  'detection.macro_f1': { unit: '1', description: 'Mean over true classes of per-class identification F1.' },
+  'detection.ev_recall': { unit: '1', description: 'Matched true EV events / true EV events.' },
+  'identification.accuracy': { unit: '1', description: 'Matched events whose identified class is the true class.' },
+  'identification.ev_accuracy': { unit: '1', description: 'Matched EV events identified as the right EV charger.' },
+  'latency.p50_s': { unit: 's', description: 'Median detection latency of matched events.' },
+  'latency.p95_s': { unit: 's', description: '95th percentile detection latency.' },
+  'latency.p99_s': { unit: 's', description: '99th percentile detection latency.' },
+  'latency.max_s': { unit: 's', description: 'Worst detection latency.' },
+  'energy.total_error_pct': { unit: '%', description: 'Metered total import energy vs the true total.' },
+  'energy.ev_error_pct_max': { unit: '%', description: 'Worst per-session EV energy error (billed vs true).' },
+  'energy.fraction_assigned': { unit: '1', description: 'Fraction of total energy assigned correctly (NILMTK).' },
+  'energy.nde': { unit: '1', description: 'Normalised disaggregation error sqrt(Σ(ŷ−y)²/Σy²).' },
+  'metrology.max_error_ratio': {
+    unit: '1',
+    description: 'Worst |error| / MID maximum permissible error over the test points (≤ 1 passes).',
+  },
+  'metrology.max_error_pct': { unit: '%', description: 'Worst |energy error| over the test points.' },
+  'metrology.creep_pulses': { unit: 'count', description: 'Pulses counted at no load during the creep test.' },
+  'billing.expected': { unit: 'count', description: 'Billing records the ground truth expects.' },
+  'billing.missing': { unit: 'count', description: 'Expected records never seen on the ledger.' },
+  'billing.duplicates': { unit: 'count', description: 'Records that landed more than once.' },
+  'billing.rejected': { unit: 'count', description: 'Records the meter emitted that the ledger refused.' },
+  'billing.invalid_signature': { unit: 'count', description: 'Records whose signature is not the meter key.' },
+  'billing.sequence_errors': { unit: 'count', description: 'Gaps or reorderings in the per-meter sequence.' },
+  'billing.payer_mismatch': { unit: 'count', description: 'Records billed to the wrong payer.' },
+  'billing.host_mismatch': { unit: 'count', description: 'Records naming the wrong host meter.' },
+  'billing.time_mismatch': { unit: 'count', description: 'Records whose start/end is outside tolerance.' },
+  'billing.energy_mismatch': { unit: 'count', description: 'Records whose energy is outside the class limit.' },
+  'billing.cost_mismatch': { unit: 'count', description: 'Records whose cost differs from the recomputed tariff.' },
+  'billing.v2g_uncredited': { unit: 'count', description: 'Export sessions without the export credited.' },
+  'billing.unattested': { unit: 'count', description: 'Records from a meter whose firmware is not attested.' },
+  'reports.missing': { unit: 'count', description: 'Periodic reports missing against the configured interval.' },
+  'clock.max_offset_s': { unit: 's', description: 'Worst meter clock offset from the bench clock.' },
+  'privacy.leaks': { unit: 'count', description: 'Outputs carrying raw waveforms or clear-text payer ids.' },
+  'log.events_logged': { unit: '1', description: 'Fraction of detected events present in the meter log.' },
+  'failure.reported': { unit: 'count', description: 'Failure messages the meter reported for injected faults.' },
+  'storage.records_recovered': { unit: '1', description: 'Fraction of records stored during an outage delivered.' },
+} as const satisfies Record<string, MetricInfo>;
+
+export type MetricName = keyof typeof METRICS;
+
+export function metricInfo(name: string): MetricInfo | undefined {
+  return (METRICS as Record<string, MetricInfo>)[name];
+}

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import createDebug from 'debug';
+import { type CaseEvaluation, combineVerdicts, evaluateCase, type Metrics, notRun } from './criteria.js';
+import { isBenchError } from './errors.js';
+import { ENTRY } from './observations.js';
+import type { RunRecordWriter } from './record/writer.js';
+import type { RunStatus, Verdict } from './record/types.js';
+import type { Capability, CaseContext, CasePlan, Rig } from './rig.js';
+import type { LoadedSuite, SuiteCase } from './suite.js';
+
+const debug = createDebug('bench:executor');
+
+/** Observations are buffered and written with one fsync per batch: measurements arrive at high rate. */
+const OBSERVATION_BATCH = 512;
+
+export interface CaseEntry {
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+export interface PreparedCase {
+  plan: CasePlan;
+  /** Ground truth entries (truth.event, truth.session, …) recorded before the rig runs. */
+  truth: CaseEntry[];
+}
+
+export interface ProgressSink {
+  caseStarted(caseId: string, title: string): void;
+  caseProgress(caseId: string, done: number, total: number, label?: string): void;
+  caseFinished(caseId: string, verdict: Verdict): void;
+  stop(): void;
+}
+
+export interface ExecutorOptions {
+  suite: LoadedSuite;
+  rig: Rig;
+  writer: RunRecordWriter;
+  seed: number;
+  /** Aborted on Ctrl-C: the current case stops, the record is closed ABORTED (reads as INCOMPLETE). */
+  signal: AbortSignal;
+  prepareCase(c: SuiteCase, caseSeed: number, params: Record<string, unknown>): Promise<PreparedCase>;
+  /** Analysis: metrics of one case from its entries (truth + observations). Pure. */
+  measure(c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>): Metrics;
+  progress?: ProgressSink;
+  /** Run only these case ids (in suite order). */
+  only?: readonly string[];
+}
+
+export interface CaseOutcome extends CaseEvaluation {
+  caseId: string;
+  title: string;
+  metrics: Metrics;
+  status: 'RAN' | 'NOT RUN' | 'TIMEOUT' | 'ERROR' | 'ABORTED';
+}
+
+export interface SuiteOutcome {
+  status: RunStatus;
+  verdict: Verdict;
+  cases: CaseOutcome[];
+}
+
+/** Each case gets its own seed from the run seed and its id, so a case reproduces alone. */
+export function caseSeed(runSeed: number, caseId: string): number {
+  return createHash('sha256').update(`${runSeed}:${caseId}`).digest().readUInt32BE(0);
+}
+
+class TimeLimitExceeded extends Error {}
+
+export async function runSuite(opts: ExecutorOptions): Promise<SuiteOutcome> {
+  const { suite, rig, writer } = opts;
+  const outcomes: CaseOutcome[] = [];
+  let status: RunStatus = 'COMPLETE';
+
+  for (const c of suite.suite.cases) {
+    if (opts.only && !opts.only.includes(c.id)) continue;
+    if (opts.signal.aborted) {
+      status = 'ABORTED';
+      break;
+    }
+    opts.progress?.caseStarted(c.id, c.title);
+    const outcome = await runCase(opts, c);
+    outcomes.push(outcome);
+    opts.progress?.caseFinished(c.id, outcome.verdict);
+    if (outcome.status === 'ABORTED') {
+      status = 'ABORTED';
+      break;
+    }
+  }
+  opts.progress?.stop();
+  const verdict = combineVerdicts(outcomes.map((o) => o.verdict));
+  writer.close({ status, verdict, reason: status === 'ABORTED' ? 'interrupted' : undefined });
+  debug('suite %s finished %s %s', suite.suite.name, status, verdict);
+  return { status, verdict, cases: outcomes };
+}
+
+async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome> {
+  const { writer, rig } = opts;
+  const params = { ...opts.suite.suite.parameters, ...c.params };
+  const seed = caseSeed(opts.seed, c.id);
+  const finish = (evaluation: CaseEvaluation, status: CaseOutcome['status'], metrics: Metrics = {}): CaseOutcome => {
+    const outcome: CaseOutcome = { caseId: c.id, title: c.title, metrics, status, ...evaluation };
+    writer.append(ENTRY.caseVerdict, {
+      caseId: c.id,
+      title: c.title,
+      status,
+      verdict: outcome.verdict,
+      reason: outcome.reason,
+      metrics,
+      criteria: outcome.criteria,
+    });
+    return outcome;
+  };
+
+  const missing = c.requires.filter((cap: Capability) => !rig.capabilities.has(cap));
+  writer.append(ENTRY.caseStart, { caseId: c.id, title: c.title, seed, params, requires: c.requires });
+  if (missing.length > 0) {
+    return finish(notRun(c.criteria, `rig ${rig.name} lacks ${missing.join(', ')}`), 'NOT RUN');
+  }
+
+  const entries: CaseEntry[] = [];
+  let pending: Array<{ kind: string; data: unknown }> = [];
+  const flush = () => {
+    writer.appendBatch(pending);
+    pending = [];
+  };
+  const keep = (kind: string, data: Record<string, unknown>) => {
+    const scoped = { caseId: c.id, ...data };
+    entries.push({ kind, data: scoped });
+    pending.push({ kind, data: scoped });
+    if (pending.length >= OBSERVATION_BATCH) flush();
+  };
+
+  const caseAbort = new AbortController();
+  const onRunAbort = () => caseAbort.abort(opts.signal.reason);
+  opts.signal.addEventListener('abort', onRunAbort, { once: true });
+  const timer = setTimeout(() => caseAbort.abort(new TimeLimitExceeded()), c.timeLimitS * 1000);
+  try {
+    const prepared = await opts.prepareCase(c, seed, params);
+    for (const t of prepared.truth) keep(t.kind, t.data);
+    flush();
+    const ctx: CaseContext = {
+      caseId: c.id,
+      seed,
+      signal: caseAbort.signal,
+      observe: keep,
+      progress: (done, total, label) => opts.progress?.caseProgress(c.id, done, total, label),
+    };
+    // The race makes a rig that ignores its abort signal unable to hang the run.
+    const aborted = new Promise<never>((_, reject) => {
+      caseAbort.signal.addEventListener('abort', () => reject(caseAbort.signal.reason), { once: true });
+    });
+    await Promise.race([rig.runCase(prepared.plan, ctx), aborted]);
+    flush();
+  } catch (e) {
+    flush();
+    if (opts.signal.aborted) {
+      return finish(errorEvaluation(c, 'interrupted by the operator'), 'ABORTED');
+    }
+    if (e instanceof TimeLimitExceeded) {
+      return finish(errorEvaluation(c, `time limit of ${c.timeLimitS} s exceeded`), 'TIMEOUT');
+    }
+    const message = isBenchError(e) ? e.message : `internal error: ${(e as Error).message}`;
+    writer.append(ENTRY.caseError, { caseId: c.id, message, code: isBenchError(e) ? e.code : 'INTERNAL' });
+    // Input errors (a bad scenario file) are not the DUT's fault either; the case could not be measured.
+    return finish(errorEvaluation(c, message), 'ERROR');
+  } finally {
+    clearTimeout(timer);
+    opts.signal.removeEventListener('abort', onRunAbort);
+  }
+
+  let metrics: Metrics;
+  try {
+    metrics = opts.measure(c, entries, params);
+  } catch (e) {
+    return finish(errorEvaluation(c, `analysis failed: ${(e as Error).message}`), 'ERROR');
+  }
+  return finish(evaluateCase(c.criteria, metrics), 'RAN', metrics);
+}
+
+function errorEvaluation(c: SuiteCase, reason: string): CaseEvaluation {
+  return {
+    verdict: 'ERROR',
+    reason,
+    criteria: c.criteria.map((cr) => ({
+      metric: cr.metric,
+      op: cr.op,
+      limit: cr.limit,
+      marginal: cr.marginal,
+      unit: cr.unit,
+      clause: cr.clause,
+      verdict: 'ERROR' as const,
+      reason,
+    })),
+  };
+}

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { InputError } from './errors.js';
+
+/** The data-file kinds `bench schema` can describe; each loader is imported only when asked for. */
+export const SCHEMA_KINDS = ['suite'] as const;
+export type SchemaKind = (typeof SCHEMA_KINDS)[number];
+
+const loaders: Record<SchemaKind, () => Promise<z.ZodType>> = {
+  suite: async () => (await import('./suite.js')).suiteSchema,
+};
+
+export async function jsonSchemaFor(kind: string): Promise<Record<string, unknown>> {
+  const load = loaders[kind as SchemaKind];
+  if (!load) throw new InputError(`unknown schema kind ${kind}`, [], [`Kinds: ${SCHEMA_KINDS.join(', ')}`]);
+  const schema = await load();
+  return {
+    $id: `https://bench.dev/schemas/${kind}.json`,
+    title: `bench ${kind} file`,
+    ...z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }),
+  };
+}

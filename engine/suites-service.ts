@@ -1,0 +1,25 @@
+import { combineVerdicts } from './criteria.js';
+import { listBuiltinSuiteNames, type LoadedSuite, loadSuiteFile, resolveSuite } from './suite.js';
+
+export interface SuiteSummary {
+  name: string;
+  version: number;
+  title: string;
+  cases: number;
+  file: string;
+}
+
+export function summariseSuite(l: LoadedSuite): SuiteSummary {
+  return { name: l.suite.name, version: l.suite.version, title: l.suite.title, cases: l.suite.cases.length, file: l.file };
+}
+
+export function listSuites(): SuiteSummary[] {
+  return listBuiltinSuiteNames().map((n) => summariseSuite(resolveSuite(n)));
+}
+
+/** Validates one or more suite files; throws the first file's FileValidationError (exit 2). */
+export function validateSuiteFiles(files: string[]): SuiteSummary[] {
+  return files.map((f) => summariseSuite(loadSuiteFile(f)));
+}
+
+export { combineVerdicts };
