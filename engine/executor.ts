@@ -3,8 +3,8 @@ import createDebug from 'debug';
 import { type CaseEvaluation, combineVerdicts, evaluateCase, type Metrics, notRun } from './criteria.js';
 import { isBenchError } from './errors.js';
 import { ENTRY } from './observations.js';
-import type { RunRecordWriter } from './record/writer.js';
 import type { RunStatus, Verdict } from './record/types.js';
+import type { RunRecordWriter } from './record/writer.js';
 import type { Capability, CaseContext, CasePlan, Rig } from './rig.js';
 import type { LoadedSuite, SuiteCase } from './suite.js';
 
@@ -67,7 +67,7 @@ export function caseSeed(runSeed: number, caseId: string): number {
 class TimeLimitExceeded extends Error {}
 
 export async function runSuite(opts: ExecutorOptions): Promise<SuiteOutcome> {
-  const { suite, rig, writer } = opts;
+  const { suite, writer } = opts;
   const outcomes: CaseOutcome[] = [];
   let status: RunStatus = 'COMPLETE';
 

@@ -25,7 +25,11 @@ export const criterionSchema = z
   .superRefine((c, ctx) => {
     const info = metricInfo(c.metric);
     if (info && info.unit !== c.unit) {
-      ctx.addIssue({ code: 'custom', path: ['unit'], message: `unit of ${c.metric} is "${info.unit}", not "${c.unit}"` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['unit'],
+        message: `unit of ${c.metric} is "${info.unit}", not "${c.unit}"`,
+      });
     }
     const ranged = c.op === 'between';
     for (const key of ['limit', 'marginal'] as const) {
@@ -81,7 +85,8 @@ export const suiteSchema = z
   .superRefine((s, ctx) => {
     const seen = new Set<string>();
     s.cases.forEach((c, i) => {
-      if (seen.has(c.id)) ctx.addIssue({ code: 'custom', path: ['cases', i, 'id'], message: `duplicate case id ${c.id}` });
+      if (seen.has(c.id))
+        ctx.addIssue({ code: 'custom', path: ['cases', i, 'id'], message: `duplicate case id ${c.id}` });
       seen.add(c.id);
     });
   });
@@ -108,10 +113,11 @@ export function resolveSuite(ref: string): LoadedSuite {
   if (/\.(ya?ml|json)$/.test(ref) || ref.includes('/')) return loadSuiteFile(ref);
   const file = join(BUILTIN_SUITES_DIR, `${ref}.yaml`);
   if (!existsSync(file)) {
-    throw new NotFoundError(`no built-in suite named ${ref}`, [{ file: ref, message: 'unknown suite' }], [
-      `Built-in suites: ${listBuiltinSuiteNames().join(', ')}`,
-      'Or pass the path of a suite YAML file.',
-    ]);
+    throw new NotFoundError(
+      `no built-in suite named ${ref}`,
+      [{ file: ref, message: 'unknown suite' }],
+      [`Built-in suites: ${listBuiltinSuiteNames().join(', ')}`, 'Or pass the path of a suite YAML file.'],
+    );
   }
   return loadSuiteFile(file);
 }

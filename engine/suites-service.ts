@@ -1,5 +1,5 @@
 import { combineVerdicts } from './criteria.js';
-import { listBuiltinSuiteNames, type LoadedSuite, loadSuiteFile, resolveSuite } from './suite.js';
+import { type LoadedSuite, listBuiltinSuiteNames, loadSuiteFile, resolveSuite } from './suite.js';
 
 export interface SuiteSummary {
   name: string;
@@ -10,7 +10,13 @@ export interface SuiteSummary {
 }
 
 export function summariseSuite(l: LoadedSuite): SuiteSummary {
-  return { name: l.suite.name, version: l.suite.version, title: l.suite.title, cases: l.suite.cases.length, file: l.file };
+  return {
+    name: l.suite.name,
+    version: l.suite.version,
+    title: l.suite.title,
+    cases: l.suite.cases.length,
+    file: l.file,
+  };
 }
 
 export function listSuites(): SuiteSummary[] {

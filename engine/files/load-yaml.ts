@@ -38,7 +38,9 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
   try {
     data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
   } catch (e) {
-    throw new FileValidationError(file, [{ file, line: 1, column: 1, message: `cannot expand YAML: ${(e as Error).message}` }]);
+    throw new FileValidationError(file, [
+      { file, line: 1, column: 1, message: `cannot expand YAML: ${(e as Error).message}` },
+    ]);
   }
   const result = schema.safeParse(data);
   if (result.success) return result.data;

@@ -51,7 +51,8 @@ export function verifyRunRecordText(text: string, file = '<memory>'): RunRecordR
     if (!check.ok) return result('TAMPERED', { line: i + 1, reason: check.detail });
     const entry = check.body as unknown as RecordEntry;
     if (entry.seq !== i) return result('TAMPERED', { line: i + 1, reason: `sequence ${entry.seq}, expected ${i}` });
-    if (i === 0 && entry.kind !== 'header') return result('TAMPERED', { line: 1, reason: 'first entry is not a header' });
+    if (i === 0 && entry.kind !== 'header')
+      return result('TAMPERED', { line: 1, reason: 'first entry is not a header' });
     if (entries.at(-1)?.kind === 'end') return result('TAMPERED', { line: i + 1, reason: 'entry after the end entry' });
     entries.push(entry);
     prev = check.hash;

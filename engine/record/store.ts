@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NotFoundError } from '../errors.js';
-import { readRunRecord, type RunRecordRead } from './reader.js';
+import { type RunRecordRead, readRunRecord } from './reader.js';
 import type { RunHeader } from './types.js';
 import { RunRecordWriter } from './writer.js';
 
@@ -46,9 +46,11 @@ export function createRun(
 export function runRecordPath(runsDir: string, runId: string): string {
   const file = join(runsDir, runId, RECORD_FILE);
   if (!/^[\w.-]+$/.test(runId) || !existsSync(file)) {
-    throw new NotFoundError(`run ${runId} not found in ${runsDir}`, [{ file, message: 'no such run' }], [
-      'List runs with `bench run list`.',
-    ]);
+    throw new NotFoundError(
+      `run ${runId} not found in ${runsDir}`,
+      [{ file, message: 'no such run' }],
+      ['List runs with `bench run list`.'],
+    );
   }
   return file;
 }

@@ -15,7 +15,6 @@ export class RunRecordWriter {
   private fd: number | undefined;
   private seq = 0;
   private last = GENESIS_HASH;
-  private unsynced = 0;
 
   private constructor(
     readonly file: string,
@@ -40,8 +39,7 @@ export class RunRecordWriter {
 
   append<T>(kind: string, data: T, options: AppendOptions = {}): string {
     this.writeLines([{ kind, data }]);
-    if (options.sync === false) this.unsynced++;
-    else this.sync();
+    if (options.sync !== false) this.sync();
     return this.last;
   }
 
@@ -76,11 +74,11 @@ export class RunRecordWriter {
 
   private sync(): void {
     fsyncSync(this.requireFd());
-    this.unsynced = 0;
   }
 
   private requireFd(): number {
-    if (this.fd === undefined) throw new Error(`run record ${this.file} is closed (frozen); nothing more can be appended`);
+    if (this.fd === undefined)
+      throw new Error(`run record ${this.file} is closed (frozen); nothing more can be appended`);
     return this.fd;
   }
 }

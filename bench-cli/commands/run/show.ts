@@ -11,8 +11,12 @@ export default class RunShow extends BenchCommand {
   async run(): Promise<RunDetail> {
     const { args, flags } = await this.parse(RunShow);
     const detail = showRun(flags['runs-dir'], args.runId);
-    this.say(`run ${detail.runId}  integrity ${detail.integrity}${detail.problem ? ` (line ${detail.problem.line}: ${detail.problem.reason})` : ''}`);
-    this.say(`record ${detail.file}\nlast hash ${detail.lastHash}\nstatus ${detail.status ?? 'no end entry'}  verdict ${detail.verdict ?? '-'}`);
+    this.say(
+      `run ${detail.runId}  integrity ${detail.integrity}${detail.problem ? ` (line ${detail.problem.line}: ${detail.problem.reason})` : ''}`,
+    );
+    this.say(
+      `record ${detail.file}\nlast hash ${detail.lastHash}\nstatus ${detail.status ?? 'no end entry'}  verdict ${detail.verdict ?? '-'}`,
+    );
     for (const c of detail.cases) this.say(`  ${c.verdict.padEnd(8)} ${c.id}${c.reason ? `  (${c.reason})` : ''}`);
     return detail;
   }

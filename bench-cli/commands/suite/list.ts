@@ -11,7 +11,8 @@ export default class SuiteList extends BenchCommand {
   async run(): Promise<SuiteListResult> {
     await this.parse(SuiteList);
     const suites = listSuites();
-    for (const s of suites) this.say(`${s.name.padEnd(22)} v${s.version}  ${String(s.cases).padStart(2)} cases  ${s.title}`);
+    for (const s of suites)
+      this.say(`${s.name.padEnd(22)} v${s.version}  ${String(s.cases).padStart(2)} cases  ${s.title}`);
     return { suites };
   }
 }

@@ -1,0 +1,149 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CaseEntry, caseSeed, runSuite } from '../../../engine/executor.js';
+import { readRunRecord } from '../../../engine/record/reader.js';
+import { createRun } from '../../../engine/record/store.js';
+import { RUN_RECORD_FORMAT } from '../../../engine/record/types.js';
+import { type LoadedSuite, type Suite, suiteSchema } from '../../../engine/suite.js';
+import { type MemoryBehaviour, MemoryRig } from '../../support/memory-rig.js';
+
+function suiteOf(cases: Array<Partial<Suite['cases'][number]> & { id: string }>): LoadedSuite {
+  const suite = suiteSchema.parse({
+    name: 'unit',
+    version: 1,
+    title: 'unit',
+    cases: cases.map((c) => ({
+      title: c.id,
+      scenario: 'none',
+      criteria: [{ metric: 'detection.recall', op: '>=', limit: 0.9, marginal: 0.95, unit: '1' }],
+      ...c,
+    })),
+  });
+  return { suite, file: 'unit.yaml', sha256: 'x' };
+}
+
+/** Metric = fraction of truth events the rig "detected". */
+function measure(_c: unknown, entries: readonly CaseEntry[]) {
+  const truth = entries.filter((e) => e.kind === 'truth.event').length;
+  const seen = entries.filter((e) => e.kind === 'obs.meter.event').length;
+  return { 'detection.recall': truth === 0 ? Number.NaN : seen / truth };
+}
+
+const detections = (n: number): MemoryBehaviour => ({
+  kind: 'observe',
+  events: Array.from({ length: n }, (_, i) => ({ kind: 'obs.meter.event', data: { t: i } })),
+});
+
+async function run(suite: LoadedSuite, rig: MemoryRig, signal = new AbortController().signal) {
+  const dir = mkdtempSync(join(tmpdir(), 'exec-'));
+  const { writer } = createRun(dir, {
+    format: RUN_RECORD_FORMAT,
+    tool: { name: 'bench', version: 't' },
+    node: process.version,
+    platform: process.platform,
+    argv: [],
+    seeds: { run: 1 },
+  });
+  const progress: string[] = [];
+  const outcome = await runSuite({
+    suite,
+    rig,
+    writer,
+    seed: 1,
+    signal,
+    prepareCase: async (c, seed) => ({
+      plan: { caseId: c.id, scenario: null, params: {} },
+      truth: Array.from({ length: 10 }, (_, i) => ({ kind: 'truth.event', data: { t: i, seed } })),
+    }),
+    measure,
+    progress: {
+      caseStarted: (id) => progress.push(`start ${id}`),
+      caseProgress: () => {},
+      caseFinished: (id, v) => progress.push(`end ${id} ${v}`),
+      stop: () => progress.push('stop'),
+    },
+  });
+  return { outcome, record: readRunRecord(writer.file), progress };
+}
+
+describe('executor', () => {
+  it('runs every case, records truth and observations, and gives PASS / MARGINAL / FAIL', async () => {
+    const suite = suiteOf([{ id: 'good' }, { id: 'edge' }, { id: 'bad' }]);
+    const rig = new MemoryRig({ good: detections(10), edge: detections(9), bad: detections(5) });
+    const { outcome, record, progress } = await run(suite, rig);
+    expect(outcome.cases.map((c) => c.verdict)).toEqual(['PASS', 'MARGINAL', 'FAIL']);
+    expect(outcome).toMatchObject({ status: 'COMPLETE', verdict: 'FAIL' });
+    expect(record.integrity).toBe('OK');
+    expect(record.entries.filter((e) => e.kind === 'truth.event')).toHaveLength(30);
+    const verdicts = record.entries.filter((e) => e.kind === 'case.verdict').map((e) => e.data);
+    expect(verdicts[2]).toMatchObject({ caseId: 'bad', verdict: 'FAIL', metrics: { 'detection.recall': 0.5 } });
+    expect(progress).toEqual([
+      'start good',
+      'end good PASS',
+      'start edge',
+      'end edge MARGINAL',
+      'start bad',
+      'end bad FAIL',
+      'stop',
+    ]);
+  });
+
+  it('gives NOT RUN with the reason when the rig lacks a capability', async () => {
+    const suite = suiteOf([{ id: 'cp', requires: ['ev.cp'] }]);
+    const rig = new MemoryRig({});
+    const { outcome } = await run(suite, rig);
+    expect(outcome.cases[0]).toMatchObject({ verdict: 'NOT RUN', reason: 'rig memory lacks ev.cp' });
+    expect(rig.ran).toEqual([]);
+    expect(outcome.verdict).toBe('NOT RUN');
+  });
+
+  it('ends a case past its time limit with ERROR (TIMEOUT), even when the rig ignores the signal', async () => {
+    const suite = suiteOf([{ id: 'slow', timeLimitS: 0.05 }, { id: 'stuck', timeLimitS: 0.05 }, { id: 'next' }]);
+    const rig = new MemoryRig({
+      slow: { kind: 'hang' },
+      stuck: { kind: 'hang-ignoring-signal' },
+      next: detections(10),
+    });
+    const { outcome, record } = await run(suite, rig);
+    expect(outcome.cases.map((c) => [c.status, c.verdict])).toEqual([
+      ['TIMEOUT', 'ERROR'],
+      ['TIMEOUT', 'ERROR'],
+      ['RAN', 'PASS'],
+    ]);
+    expect(outcome.cases[0]!.reason).toBe('time limit of 0.05 s exceeded');
+    expect(record.integrity).toBe('OK');
+  });
+
+  it('records a rig error as ERROR naming the device and goes on', async () => {
+    const suite = suiteOf([{ id: 'broken' }, { id: 'fine' }]);
+    const rig = new MemoryRig({
+      broken: { kind: 'throw-rig-error', message: 'no answer to *IDN?' },
+      fine: detections(10),
+    });
+    const { outcome, record } = await run(suite, rig);
+    expect(outcome.cases[0]).toMatchObject({ verdict: 'ERROR', reason: 'load-1: no answer to *IDN?' });
+    expect(outcome.cases[1]!.verdict).toBe('PASS');
+    expect(record.entries.some((e) => e.kind === 'case.error')).toBe(true);
+  });
+
+  it('stops cleanly on Ctrl-C: the record is closed ABORTED and reads INCOMPLETE', async () => {
+    const suite = suiteOf([{ id: 'first' }, { id: 'second' }, { id: 'third' }]);
+    const ctrlC = new AbortController();
+    const rig = new MemoryRig({ first: detections(10), second: { kind: 'wait-for-abort' } }, undefined, (id) => {
+      if (id === 'second') setTimeout(() => ctrlC.abort(), 10);
+    });
+    const { outcome, record } = await run(suite, rig, ctrlC.signal);
+    expect(outcome.status).toBe('ABORTED');
+    expect(rig.ran).toEqual(['first', 'second']);
+    expect(record.integrity).toBe('INCOMPLETE');
+    expect(record.end).toMatchObject({ status: 'ABORTED' });
+  });
+
+  it('derives a stable, distinct seed per case', () => {
+    expect(caseSeed(7, 'a')).toBe(caseSeed(7, 'a'));
+    expect(caseSeed(7, 'a')).not.toBe(caseSeed(7, 'b'));
+    expect(caseSeed(7, 'a')).not.toBe(caseSeed(8, 'a'));
+  });
+});
