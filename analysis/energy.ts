@@ -1,0 +1,54 @@
+/**
+ * Energy disaggregation metrics (NILMTK definitions) over per-class energies: `truth[k]` the true energy of
+ * class k, `estimate[k]` what the meter's events attribute to it. Both in Wh.
+ */
+export function fractionEnergyAssigned(truth: Record<string, number>, estimate: Record<string, number>): number {
+  const classes = new Set([...Object.keys(truth), ...Object.keys(estimate)]);
+  const sumT = Object.values(truth).reduce((a, b) => a + b, 0);
+  const sumE = Object.values(estimate).reduce((a, b) => a + b, 0);
+  if (sumT <= 0) return Number.NaN;
+  if (sumE <= 0) return 0;
+  let diff = 0;
+  for (const k of classes) diff += Math.abs((estimate[k] ?? 0) / sumE - (truth[k] ?? 0) / sumT);
+  return 1 - diff / 2;
+}
+
+export function normalisedDisaggregationError(truth: Record<string, number>, estimate: Record<string, number>): number {
+  const classes = new Set([...Object.keys(truth), ...Object.keys(estimate)]);
+  let num = 0;
+  let den = 0;
+  for (const k of classes) {
+    const y = truth[k] ?? 0;
+    num += ((estimate[k] ?? 0) - y) ** 2;
+    den += y ** 2;
+  }
+  return den === 0 ? Number.NaN : Math.sqrt(num / den);
+}
+
+export function errorPct(measured: number, reference: number): number {
+  return reference === 0 ? Number.NaN : ((measured - reference) / reference) * 100;
+}
+
+export interface RegisterReading {
+  t: number;
+  importWh: number;
+  exportWh: number;
+}
+
+/** Register value at time t by linear interpolation between readings (sorted by t). */
+export function registerAt(readings: readonly RegisterReading[], t: number, key: 'importWh' | 'exportWh'): number {
+  if (readings.length === 0) return Number.NaN;
+  if (t <= readings[0]!.t) return readings[0]![key];
+  let lo = 0;
+  let hi = readings.length - 1;
+  if (t >= readings[hi]!.t) return readings[hi]![key];
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    if (readings[mid]!.t <= t) lo = mid;
+    else hi = mid;
+  }
+  const a = readings[lo]!;
+  const b = readings[hi]!;
+  const f = (t - a.t) / (b.t - a.t);
+  return a[key] + f * (b[key] - a[key]);
+}
