@@ -96,3 +96,37 @@ export interface TransportLatencyData {
   p50Ms: number;
   p99Ms: number;
 }
+
+/** True energy of one load instance (one on→off run) from the scenario. */
+export interface TruthEnergyData extends CaseScoped {
+  meterId: string;
+  loadId: string;
+  class: string;
+  profile: string;
+  start: number;
+  end: number;
+  /** Signed energy in Wh (negative for export, e.g. V2G or PV). */
+  energyWh: number;
+  /** Mean apparent current in A over the run (for metrology test points). */
+  currentA: number;
+  pf: number;
+}
+
+/** A billing session the ground truth expects the meter to bill. */
+export interface TruthSessionData extends CaseScoped {
+  sessionId: string;
+  /** The meter the EV charged at (host). */
+  meterId: string;
+  evId: string;
+  /** Contract the session must be billed to: the EV owner's when authorised, else the host's. */
+  payerContractId: string;
+  hostContractId: string;
+  authorised: boolean;
+  roaming: boolean;
+  start: number;
+  end: number;
+  importWh: number;
+  exportWh: number;
+  /** Expected cost in currency units under the tariff in force (computed by the scenario's tariff). */
+  cost: number;
+}
