@@ -1,0 +1,220 @@
+import type { Metrics } from '../engine/criteria.js';
+import {
+  ENTRY,
+  type MeasurementData,
+  type MeterEventData,
+  type TruthEnergyData,
+  type TruthEventData,
+} from '../engine/observations.js';
+import { type DetectionMetrics, detectionMetrics, isEvClass } from './detection.js';
+import { errorPct, fractionEnergyAssigned, normalisedDisaggregationError, registerAt } from './energy.js';
+import { type DetectedEvent, matchEvents, type TrueEvent } from './matching.js';
+import { midMaxPermissibleErrorPct, parseMidClass, type TestPointResult } from './metrology.js';
+
+export interface Entry {
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+export interface TimelinePoint {
+  meterId: string;
+  t: number;
+  p: number;
+}
+
+export interface CaseAnalysis {
+  metrics: Record<string, number>;
+  detection?: DetectionMetrics & { toleranceS: number; clock: 'meter' | 'bench' };
+  energy?: {
+    perClassTruthWh: Record<string, number>;
+    perClassEstimateWh: Record<string, number>;
+    totalTruthWh: number;
+    totalMeterWh: number;
+  };
+  metrology?: { midClass: string; points: TestPointResult[]; creepPulses?: number };
+  timeline: { power: TimelinePoint[]; truth: TruthEventData[]; detected: MeterEventData[] };
+  /** Sections added by other analyses (billing, aspects), keyed by name. */
+  sections: Record<string, unknown>;
+}
+
+/** A further analysis over the same entries; billing and survey-aspect checks plug in here. */
+export type CaseAnalyser = (entries: readonly Entry[], params: Record<string, unknown>, out: CaseAnalysis) => void;
+
+const TIMELINE_POINTS = 1500;
+
+function ofKind<T>(entries: readonly Entry[], kind: string): T[] {
+  const out: T[] = [];
+  for (const e of entries) if (e.kind === kind) out.push(e.data as T);
+  return out;
+}
+
+/** Every metric the entries of one case support. Pure: the same entries always give the same analysis. */
+export function analyseCase(
+  entries: readonly Entry[],
+  params: Record<string, unknown>,
+  analysers: readonly CaseAnalyser[] = [],
+): CaseAnalysis {
+  const truthEvents = ofKind<TruthEventData>(entries, ENTRY.truthEvent);
+  const meterEvents = ofKind<MeterEventData>(entries, ENTRY.meterEvent);
+  const energies = ofKind<TruthEnergyData>(entries, ENTRY.truthLoadEnergy);
+  const measurements = ofKind<MeasurementData>(entries, ENTRY.meterMeasurement).sort((a, b) => a.t - b.t);
+  const out: CaseAnalysis = {
+    metrics: {},
+    timeline: { power: decimate(measurements), truth: truthEvents, detected: meterEvents },
+    sections: {},
+  };
+
+  if (truthEvents.length > 0) analyseDetection(truthEvents, meterEvents, params, out);
+  if (energies.length > 0 && measurements.length > 0) analyseEnergy(energies, measurements, meterEvents, out);
+  if (params.metrology === true && energies.length > 0) analyseMetrology(energies, measurements, params, out);
+  if (params.creep === true) {
+    const pulses = entries.filter((e) => e.kind === ENTRY.pulse).reduce((s, e) => s + Number(e.data.count ?? 0), 0);
+    out.metrics['metrology.creep_pulses'] = pulses;
+    out.metrology = {
+      ...(out.metrology ?? { midClass: String(params.midClass ?? 'B'), points: [] }),
+      creepPulses: pulses,
+    };
+  }
+  for (const a of analysers) a(entries, params, out);
+  return out;
+}
+
+export function metricsOf(analysis: CaseAnalysis): Metrics {
+  return analysis.metrics;
+}
+
+function analyseDetection(
+  truth: TruthEventData[],
+  meter: MeterEventData[],
+  params: Record<string, unknown>,
+  out: CaseAnalysis,
+) {
+  const toleranceS = Number(params.matchToleranceS ?? 1);
+  const clock = meter.length > 0 && meter.every((e) => e.tMeter !== undefined) ? 'meter' : 'bench';
+  const t: TrueEvent[] = truth.map((e) => ({
+    t: e.t,
+    meterId: e.meterId,
+    class: e.class,
+    profile: e.profile,
+    direction: e.direction,
+  }));
+  const d: DetectedEvent[] = meter.map((e) => ({
+    t: clock === 'meter' ? e.tMeter! : e.tObserved,
+    meterId: e.meterId,
+    class: e.class,
+    profile: (e as MeterEventData & { profile?: string }).profile,
+    direction: e.direction,
+    deltaP: e.deltaP,
+  }));
+  const det = detectionMetrics(t, d, matchEvents(t, d, toleranceS));
+  out.detection = { ...det, toleranceS, clock };
+  Object.assign(out.metrics, {
+    'detection.precision': det.precision,
+    'detection.recall': det.recall,
+    'detection.f1': det.f1,
+    'detection.macro_f1': det.macroF1,
+    'detection.ev_recall': det.evRecall,
+    'identification.accuracy': det.identificationAccuracy,
+    'identification.ev_accuracy': det.evIdentificationAccuracy,
+    'latency.p50_s': det.latency.p50,
+    'latency.p95_s': det.latency.p95,
+    'latency.p99_s': det.latency.p99,
+    'latency.max_s': det.latency.max,
+  });
+}
+
+function analyseEnergy(
+  energies: TruthEnergyData[],
+  measurements: MeasurementData[],
+  meter: MeterEventData[],
+  out: CaseAnalysis,
+) {
+  const perClassTruthWh: Record<string, number> = {};
+  for (const e of energies) perClassTruthWh[e.class] = (perClassTruthWh[e.class] ?? 0) + Math.abs(e.energyWh);
+  // The meter's attribution: each identified on-event's ΔP held until the next off-event of the same class.
+  const perClassEstimateWh: Record<string, number> = {};
+  const open = new Map<string, MeterEventData[]>();
+  const tOf = (e: MeterEventData) => e.tMeter ?? e.tObserved;
+  for (const e of [...meter].sort((a, b) => tOf(a) - tOf(b))) {
+    const key = `${e.meterId}|${e.class}`;
+    if (e.direction === 'on') {
+      const list = open.get(key) ?? [];
+      list.push(e);
+      open.set(key, list);
+    } else {
+      const on = open.get(key)?.shift();
+      if (on)
+        perClassEstimateWh[e.class] =
+          (perClassEstimateWh[e.class] ?? 0) + (Math.abs(on.deltaP) * (tOf(e) - tOf(on))) / 3600;
+    }
+  }
+  const byMeter = groupByMeter(measurements);
+  let totalMeterWh = 0;
+  for (const series of byMeter.values()) {
+    totalMeterWh += series.at(-1)!.importWh - series[0]!.importWh - (series.at(-1)!.exportWh - series[0]!.exportWh);
+  }
+  const totalTruthWh = energies.reduce((s, e) => s + e.energyWh, 0);
+  out.energy = { perClassTruthWh, perClassEstimateWh, totalTruthWh, totalMeterWh };
+  out.metrics['energy.total_error_pct'] = errorPct(totalMeterWh, totalTruthWh);
+  out.metrics['energy.fraction_assigned'] = fractionEnergyAssigned(perClassTruthWh, perClassEstimateWh);
+  out.metrics['energy.nde'] = normalisedDisaggregationError(perClassTruthWh, perClassEstimateWh);
+  if (energies.some((e) => isEvClass(e.class))) {
+    const evTruth = Object.entries(perClassTruthWh).filter(([k]) => isEvClass(k));
+    const worst = Math.max(...evTruth.map(([k, v]) => Math.abs(errorPct(perClassEstimateWh[k] ?? 0, v))));
+    out.metrics['energy.ev_error_pct_max'] = worst;
+  }
+}
+
+function analyseMetrology(
+  energies: TruthEnergyData[],
+  measurements: MeasurementData[],
+  params: Record<string, unknown>,
+  out: CaseAnalysis,
+) {
+  const midClass = parseMidClass(params.midClass ?? 'B');
+  const itrA = Number(params.itrA ?? 0.5);
+  const points: TestPointResult[] = [];
+  const byMeter = groupByMeter(measurements);
+  for (const e of energies) {
+    const series = byMeter.get(e.meterId) ?? [];
+    const key = e.energyWh < 0 ? 'exportWh' : 'importWh';
+    const meterWh = registerAt(series, e.end, key) - registerAt(series, e.start, key);
+    const referenceWh = Math.abs(e.energyWh);
+    const err = errorPct(meterWh, referenceWh);
+    const mpe = midMaxPermissibleErrorPct(midClass, e.currentA, itrA);
+    points.push({
+      id: e.loadId,
+      currentA: e.currentA,
+      pf: e.pf,
+      referenceWh,
+      meterWh,
+      errorPct: err,
+      mpePct: mpe,
+      ratio: Math.abs(err) / mpe,
+    });
+  }
+  out.metrology = { midClass, points };
+  out.metrics['metrology.max_error_pct'] = Math.max(...points.map((p) => Math.abs(p.errorPct)));
+  out.metrics['metrology.max_error_ratio'] = Math.max(...points.map((p) => p.ratio));
+}
+
+/** Keeps at most TIMELINE_POINTS per meter so charts stay small whatever the run length. */
+function decimate(measurements: MeasurementData[]): TimelinePoint[] {
+  const byMeter = groupByMeter(measurements);
+  const out: TimelinePoint[] = [];
+  for (const [meterId, series] of byMeter) {
+    const step = Math.max(1, Math.ceil(series.length / TIMELINE_POINTS));
+    for (let i = 0; i < series.length; i += step) out.push({ meterId, t: series[i]!.t, p: series[i]!.p });
+  }
+  return out;
+}
+
+function groupByMeter(measurements: readonly MeasurementData[]): Map<string, MeasurementData[]> {
+  const byMeter = new Map<string, MeasurementData[]>();
+  for (const m of measurements) {
+    const list = byMeter.get(m.meterId);
+    if (list) list.push(m);
+    else byMeter.set(m.meterId, [m]);
+  }
+  return byMeter;
+}
