@@ -14,7 +14,7 @@ export interface RunHeader {
   platform: string;
   argv: string[];
   seeds: Record<string, number>;
-  suite?: { name: string; version: number; file: string; sha256: string };
+  suite?: { name: string; title?: string; version: number; file: string; sha256: string };
   rig?: { name: string; file?: string; sha256: string };
   /** Identities added by the parts that own them: dut (model, firmware hash), ledger (chain id, contracts), ... */
   identities?: Record<string, unknown>;

@@ -1,0 +1,158 @@
+import type { CaseAnalysis } from '../analysis/case-analysis.js';
+
+/** A Vega-Lite spec; charts are declared as data and rendered to SVG by Vega (no hand-drawn geometry). */
+export type VegaLiteSpec = Record<string, unknown>;
+
+const WIDTH = 640;
+
+export function powerTimelineSpec(a: CaseAnalysis): VegaLiteSpec | undefined {
+  if (a.timeline.power.length === 0) return undefined;
+  const events = [
+    ...a.timeline.truth.map((e) => ({
+      t: e.t,
+      meterId: e.meterId,
+      label: `${e.class} ${e.direction}`,
+      source: 'true',
+    })),
+    ...a.timeline.detected.map((e) => ({
+      t: e.tMeter ?? e.tObserved,
+      meterId: e.meterId,
+      label: `${e.class} ${e.direction}`,
+      source: 'detected',
+    })),
+  ];
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Power timeline with true and detected events',
+    width: WIDTH,
+    height: 220,
+    layer: [
+      {
+        data: { values: a.timeline.power },
+        mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1 },
+        encoding: {
+          x: { field: 't', type: 'quantitative', title: 'time (s)' },
+          y: { field: 'p', type: 'quantitative', title: 'active power (W)' },
+          color: { field: 'meterId', type: 'nominal', title: 'meter' },
+        },
+      },
+      {
+        data: { values: events },
+        mark: { type: 'rule', strokeDash: [4, 2] },
+        encoding: {
+          x: { field: 't', type: 'quantitative' },
+          strokeDash: { field: 'source', type: 'nominal', title: 'event' },
+          stroke: { field: 'source', type: 'nominal', scale: { range: ['#2a9d8f', '#e76f51'] } },
+          tooltip: [{ field: 'label' }, { field: 't' }, { field: 'meterId' }],
+        },
+      },
+    ],
+  };
+}
+
+export function confusionSpec(a: CaseAnalysis): VegaLiteSpec | undefined {
+  const conf = a.detection?.confusion;
+  if (!conf || Object.keys(conf).length === 0) return undefined;
+  const cells = Object.entries(conf).flatMap(([t, row]) =>
+    Object.entries(row).map(([d, n]) => ({ true: t, detected: d, n })),
+  );
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Confusion matrix (true × identified class)',
+    data: { values: cells },
+    width: { step: 44 },
+    height: { step: 26 },
+    encoding: {
+      x: { field: 'detected', type: 'nominal', title: 'identified as', axis: { labelAngle: -40 } },
+      y: { field: 'true', type: 'nominal', title: 'true class' },
+    },
+    layer: [
+      {
+        mark: 'rect',
+        encoding: { color: { field: 'n', type: 'quantitative', scale: { scheme: 'blues' }, legend: null } },
+      },
+      { mark: { type: 'text', fontSize: 11 }, encoding: { text: { field: 'n', type: 'quantitative' } } },
+    ],
+  };
+}
+
+export function latencySpec(a: CaseAnalysis, limitS?: number): VegaLiteSpec | undefined {
+  const values = a.detection?.latency.values ?? [];
+  if (values.length === 0) return undefined;
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: `Detection latency (${a.detection!.clock} clock)`,
+    width: WIDTH,
+    height: 160,
+    layer: [
+      {
+        data: { values: values.map((s) => ({ s })) },
+        mark: 'bar',
+        encoding: {
+          x: { field: 's', type: 'quantitative', bin: { maxbins: 30 }, title: 'latency (s)' },
+          y: { aggregate: 'count', type: 'quantitative', title: 'events' },
+        },
+      },
+      ...(limitS === undefined
+        ? []
+        : [
+            {
+              data: { values: [{ limit: limitS }] },
+              mark: { type: 'rule', color: 'red' },
+              encoding: { x: { field: 'limit', type: 'quantitative' } },
+            },
+          ]),
+    ],
+  };
+}
+
+export function energySpec(a: CaseAnalysis): VegaLiteSpec | undefined {
+  if (a.metrology && a.metrology.points.length > 0) {
+    const pts = a.metrology.points.map((p) => ({ point: p.id, error: p.errorPct, mpe: p.mpePct, neg: -p.mpePct }));
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: `Metrology error vs MID class ${a.metrology.midClass} limits`,
+      data: { values: pts },
+      width: { step: 40 },
+      height: 200,
+      encoding: { x: { field: 'point', type: 'nominal', title: 'test point', axis: { labelAngle: -40 } } },
+      layer: [
+        { mark: 'bar', encoding: { y: { field: 'error', type: 'quantitative', title: 'error (%)' } } },
+        { mark: { type: 'tick', color: 'red', thickness: 2 }, encoding: { y: { field: 'mpe', type: 'quantitative' } } },
+        { mark: { type: 'tick', color: 'red', thickness: 2 }, encoding: { y: { field: 'neg', type: 'quantitative' } } },
+      ],
+    };
+  }
+  const e = a.energy;
+  if (!e) return undefined;
+  const rows = Object.keys({ ...e.perClassTruthWh, ...e.perClassEstimateWh }).flatMap((k) => [
+    { class: k, source: 'true', wh: e.perClassTruthWh[k] ?? 0 },
+    { class: k, source: 'assigned by meter', wh: e.perClassEstimateWh[k] ?? 0 },
+  ]);
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: 'Energy per class: true vs assigned by the meter',
+    data: { values: rows },
+    width: { step: 18 },
+    height: 200,
+    mark: 'bar',
+    encoding: {
+      x: { field: 'class', type: 'nominal', axis: { labelAngle: -40 } },
+      xOffset: { field: 'source' },
+      y: { field: 'wh', type: 'quantitative', title: 'energy (Wh)' },
+      color: { field: 'source', type: 'nominal' },
+    },
+  };
+}
+
+/** Renders a Vega-Lite spec to an SVG string in-process (Vega's headless renderer, no canvas, no network). */
+export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const compiled = vl.compile(spec as never).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}

@@ -1,0 +1,129 @@
+import { analyseCase, type CaseAnalyser, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
+import type { CriterionResult } from '../engine/criteria.js';
+import { ENTRY } from '../engine/observations.js';
+import type { RunRecordRead } from '../engine/record/reader.js';
+import type { Integrity, RunHeader, RunStatus, Verdict } from '../engine/record/types.js';
+
+export const REPORT_SCHEMA = 'bench.report/1';
+
+/** What a report states as the run's outcome: a verdict only when the record is whole, else why it is not. */
+export type ReportOutcome = Verdict | 'INCOMPLETE' | 'TAMPERED';
+
+export interface ReportCase {
+  id: string;
+  title: string;
+  status: string;
+  verdict: Verdict;
+  reason?: string;
+  criteria: CriterionResult[];
+  metrics: Record<string, unknown>;
+  params: Record<string, unknown>;
+  analysis?: CaseAnalysis;
+}
+
+export interface ReportModel {
+  schema: typeof REPORT_SCHEMA;
+  runId: string;
+  outcome: ReportOutcome;
+  integrity: Integrity;
+  integrityProblem?: { line: number; reason: string };
+  status?: RunStatus;
+  /** SHA-256 of the last valid record entry: the fingerprint of everything the report is based on. */
+  recordHash: string;
+  header?: RunHeader;
+  identities: Record<string, unknown>;
+  cases: ReportCase[];
+  counts: Record<Verdict, number>;
+}
+
+/**
+ * Builds the report model from a record: verdicts as recorded, charts' data re-derived by analysis from the same
+ * entries. Pure: reports never read anything but the record.
+ */
+export function buildReportModel(read: RunRecordRead, analysers: readonly CaseAnalyser[] = []): ReportModel {
+  const byCase = new Map<string, Entry[]>();
+  const starts = new Map<string, Record<string, unknown>>();
+  const verdicts: Array<Record<string, unknown>> = [];
+  const identities: Record<string, unknown> = { ...(read.header?.identities ?? {}) };
+  for (const e of read.entries) {
+    const data = e.data as Record<string, unknown>;
+    if (e.kind === ENTRY.identity) Object.assign(identities, data);
+    const caseId = typeof data?.caseId === 'string' ? data.caseId : undefined;
+    if (!caseId) continue;
+    if (e.kind === ENTRY.caseStart) starts.set(caseId, data);
+    else if (e.kind === ENTRY.caseVerdict) verdicts.push(data);
+    else {
+      const list = byCase.get(caseId);
+      if (list) list.push({ kind: e.kind, data });
+      else byCase.set(caseId, [{ kind: e.kind, data }]);
+    }
+  }
+  const cases: ReportCase[] = verdicts.map((v) => {
+    const id = String(v.caseId);
+    const params = (starts.get(id)?.params as Record<string, unknown>) ?? {};
+    const entries = byCase.get(id) ?? [];
+    return {
+      id,
+      title: String(v.title ?? id),
+      status: String(v.status ?? ''),
+      verdict: v.verdict as Verdict,
+      reason: v.reason as string | undefined,
+      criteria: (v.criteria as CriterionResult[]) ?? [],
+      metrics: (v.metrics as Record<string, unknown>) ?? {},
+      params,
+      analysis: entries.length > 0 ? analyseCase(entries, params, analysers) : undefined,
+    };
+  });
+  // A case that started but has no verdict was cut off by a crash or Ctrl-C: it shows as ERROR, never PASS.
+  for (const [id, start] of starts) {
+    if (cases.some((c) => c.id === id)) continue;
+    cases.push({
+      id,
+      title: String(start.title ?? id),
+      status: 'INTERRUPTED',
+      verdict: 'ERROR',
+      reason: 'the run ended before this case finished',
+      criteria: [],
+      metrics: {},
+      params: (start.params as Record<string, unknown>) ?? {},
+    });
+  }
+  const counts: Record<Verdict, number> = { PASS: 0, MARGINAL: 0, FAIL: 0, ERROR: 0, 'NOT RUN': 0 };
+  for (const c of cases) counts[c.verdict]++;
+  const outcome: ReportOutcome =
+    read.integrity === 'TAMPERED'
+      ? 'TAMPERED'
+      : read.integrity === 'INCOMPLETE'
+        ? 'INCOMPLETE'
+        : (read.end?.verdict ?? 'ERROR');
+  return {
+    schema: REPORT_SCHEMA,
+    runId: read.header?.runId ?? 'unknown',
+    outcome,
+    integrity: read.integrity,
+    integrityProblem: read.problem,
+    status: read.end?.status,
+    recordHash: read.lastHash,
+    header: read.header,
+    identities,
+    cases,
+    counts,
+  };
+}
+
+export function fmt(value: unknown, digits = 4): string {
+  if (typeof value !== 'number') return value === undefined ? '—' : String(value);
+  if (Number.isNaN(value)) return 'NaN';
+  if (Number.isInteger(value)) return String(value);
+  return Number(value.toPrecision(digits)).toString();
+}
+
+export function limitText(c: Pick<CriterionResult, 'op' | 'limit' | 'unit'>): string {
+  const l = Array.isArray(c.limit) ? `[${fmt(c.limit[0])}, ${fmt(c.limit[1])}]` : fmt(c.limit);
+  return `${c.op} ${l}${c.unit && c.unit !== '1' ? ` ${c.unit}` : ''}`;
+}
+
+export function marginalText(c: Pick<CriterionResult, 'op' | 'marginal' | 'unit'>): string {
+  if (c.marginal === undefined) return '—';
+  return limitText({ op: c.op, limit: c.marginal, unit: c.unit });
+}
