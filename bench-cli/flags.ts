@@ -6,3 +6,9 @@ export const runsDirFlag = Flags.string({
   env: 'BENCH_RUNS_DIR',
   default: 'runs',
 });
+
+export const reportsDirFlag = Flags.string({
+  description: 'Directory for reports (default $BENCH_REPORTS_DIR or ./reports).',
+  env: 'BENCH_REPORTS_DIR',
+  default: 'reports',
+});

@@ -1,0 +1,28 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Comparison_, compareRuns, renderCompareHtml, renderCompareMarkdown } from '../reports/compare.js';
+import { buildReportModel } from '../reports/model.js';
+import { InputError } from './errors.js';
+import { loadRun, resolveRunsDir } from './record/store.js';
+
+export interface CompareResult extends Comparison_ {
+  files: string[];
+}
+
+export function compare(opts: { runIds: string[]; runsDir?: string; outDir?: string }): CompareResult {
+  if (opts.runIds.length < 2) {
+    throw new InputError('compare needs at least two runs', [], ['Pass a baseline run id and one or more run ids.']);
+  }
+  const runsDir = resolveRunsDir(opts.runsDir);
+  const comparison = compareRuns(opts.runIds.map((id) => buildReportModel(loadRun(runsDir, id))));
+  const files: string[] = [];
+  if (opts.outDir) {
+    mkdirSync(opts.outDir, { recursive: true });
+    const md = join(opts.outDir, 'compare.md');
+    const html = join(opts.outDir, 'compare.html');
+    writeFileSync(md, renderCompareMarkdown(comparison));
+    writeFileSync(html, renderCompareHtml(comparison));
+    files.push(md, html);
+  }
+  return { ...comparison, files };
+}

@@ -1,0 +1,159 @@
+import type { Comparison } from '../engine/criteria.js';
+import type { Verdict } from '../engine/record/types.js';
+import { fmt, type ReportModel } from './model.js';
+
+export type Direction = 'better' | 'worse' | 'same' | 'n/a';
+
+export interface MetricRow {
+  caseId: string;
+  metric: string;
+  unit: string;
+  op: Comparison;
+  /** One value per run, in the order the runs were given. */
+  values: Array<number | undefined>;
+  /** Change of each run against the first (baseline). */
+  deltas: Array<number | undefined>;
+  directions: Direction[];
+}
+
+export interface VerdictRow {
+  caseId: string;
+  verdicts: Array<Verdict | undefined>;
+  changed: boolean;
+  regression: boolean;
+}
+
+export interface Comparison_ {
+  runs: Array<{ runId: string; outcome: string; suite?: string; dut?: unknown; recordHash: string }>;
+  verdicts: VerdictRow[];
+  metrics: MetricRow[];
+  regressions: number;
+}
+
+const RANK: Record<Verdict, number> = { PASS: 0, MARGINAL: 1, 'NOT RUN': 2, ERROR: 3, FAIL: 4 };
+
+function direction(op: Comparison, base: number, value: number): Direction {
+  if (value === base) return 'same';
+  const smallerIsBetter = op === '<=' || op === '<' || op === 'abs<=';
+  const a = op === 'abs<=' ? Math.abs(value) : value;
+  const b = op === 'abs<=' ? Math.abs(base) : base;
+  if (op === '==' || op === 'between') return 'n/a';
+  return (smallerIsBetter ? a < b : a > b) ? 'better' : a === b ? 'same' : 'worse';
+}
+
+/**
+ * Compares runs: the first is the baseline (a lab's previous run, or the reference vendor). Metrics are the ones
+ * criteria judge, so "better" and "worse" follow each criterion's direction.
+ */
+export function compareRuns(models: readonly ReportModel[]): Comparison_ {
+  const caseIds = [...new Set(models.flatMap((m) => m.cases.map((c) => c.id)))];
+  const verdicts: VerdictRow[] = caseIds.map((id) => {
+    const vs = models.map((m) => m.cases.find((c) => c.id === id)?.verdict);
+    const base = vs[0];
+    const changed = vs.some((v) => v !== base);
+    const regression = base !== undefined && vs.slice(1).some((v) => v !== undefined && RANK[v] > RANK[base]);
+    return { caseId: id, verdicts: vs, changed, regression };
+  });
+  const metrics: MetricRow[] = [];
+  for (const id of caseIds) {
+    const crits = new Map<string, { unit: string; op: Comparison }>();
+    for (const m of models) for (const cr of m.cases.find((c) => c.id === id)?.criteria ?? []) crits.set(cr.metric, cr);
+    for (const [metric, { unit, op }] of crits) {
+      const values = models.map((m) => {
+        const v = m.cases.find((c) => c.id === id)?.metrics[metric];
+        return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+      });
+      const base = values[0];
+      metrics.push({
+        caseId: id,
+        metric,
+        unit,
+        op,
+        values,
+        deltas: values.map((v) => (v === undefined || base === undefined ? undefined : v - base)),
+        directions: values.map((v) => (v === undefined || base === undefined ? 'n/a' : direction(op, base, v))),
+      });
+    }
+  }
+  return {
+    runs: models.map((m) => ({
+      runId: m.runId,
+      outcome: m.outcome,
+      suite: m.header?.suite?.name,
+      dut: m.identities.dut,
+      recordHash: m.recordHash,
+    })),
+    verdicts,
+    metrics,
+    regressions: verdicts.filter((v) => v.regression).length,
+  };
+}
+
+const ARROW: Record<Direction, string> = { better: '▲ better', worse: '▼ worse', same: '=', 'n/a': '' };
+
+export function renderCompareMarkdown(c: Comparison_): string {
+  const head = `| Case | ${c.runs.map((r) => r.runId).join(' | ')} |`;
+  const sep = `|---|${c.runs.map(() => '---').join('|')}|`;
+  const out = [
+    `# Comparison of ${c.runs.length} runs (baseline ${c.runs[0]?.runId ?? '—'})`,
+    '',
+    `**Regressions:** ${c.regressions}`,
+    '',
+    '## Verdicts',
+    '',
+    head,
+    sep,
+    ...c.verdicts.map(
+      (v) => `| ${v.caseId}${v.regression ? ' ⚠️' : ''} | ${v.verdicts.map((x) => x ?? '—').join(' | ')} |`,
+    ),
+    '',
+    '## Metrics',
+    '',
+    `| Case | Metric | ${c.runs.map((r) => r.runId).join(' | ')} |`,
+    `|---|---|${c.runs.map(() => '---').join('|')}|`,
+    ...c.metrics.map(
+      (m) =>
+        `| ${m.caseId} | ${m.metric}${m.unit !== '1' ? ` (${m.unit})` : ''} | ${m.values
+          .map((v, i) =>
+            i === 0
+              ? fmt(v)
+              : `${fmt(v)}${m.deltas[i] !== undefined && m.deltas[i] !== 0 ? ` (${m.deltas[i]! > 0 ? '+' : ''}${fmt(m.deltas[i])} ${ARROW[m.directions[i]!]})` : ''}`,
+          )
+          .join(' | ')} |`,
+    ),
+  ];
+  return `${out.join('\n')}\n`;
+}
+
+export function renderCompareHtml(c: Comparison_): string {
+  const esc = (s: unknown) =>
+    String(s ?? '')
+      .replace(/&/g, '&amp;')
+      .replace(/</g, '&lt;')
+      .replace(/>/g, '&gt;');
+  const colour: Record<Direction, string> = { better: '#1b7f3b', worse: '#c53030', same: '#4a5568', 'n/a': '#4a5568' };
+  const runHeads = c.runs.map((r) => `<th>${esc(r.runId)}<br><small>${esc(r.outcome)}</small></th>`).join('');
+  const verdictRows = c.verdicts
+    .map(
+      (v) =>
+        `<tr${v.regression ? ' style="background:#fff5f5"' : ''}><td>${esc(v.caseId)}</td>${v.verdicts.map((x) => `<td>${esc(x ?? '—')}</td>`).join('')}</tr>`,
+    )
+    .join('');
+  const metricRows = c.metrics
+    .map(
+      (m) =>
+        `<tr><td>${esc(m.caseId)}</td><td>${esc(m.metric)}</td>${m.values
+          .map(
+            (v, i) =>
+              `<td style="color:${colour[m.directions[i]!]}">${esc(fmt(v))}${i > 0 && m.deltas[i] ? ` (${m.deltas[i]! > 0 ? '+' : ''}${esc(fmt(m.deltas[i]))})` : ''}</td>`,
+          )
+          .join('')}</tr>`,
+    )
+    .join('');
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench compare</title>
+<style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #e2e8f0;padding:4px 8px}th{background:#edf2f7}</style></head>
+<body><h1>Comparison of ${c.runs.length} runs</h1><p>Baseline: ${esc(c.runs[0]?.runId)}. Regressions: ${c.regressions}.</p>
+<h2>Verdicts</h2><table><tr><th>case</th>${runHeads}</tr>${verdictRows}</table>
+<h2>Metrics</h2><table><tr><th>case</th><th>metric</th>${runHeads}</tr>${metricRows}</table></body></html>
+`;
+}

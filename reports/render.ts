@@ -1,0 +1,46 @@
+import { InputError } from '../engine/errors.js';
+import { renderHtml } from './html.js';
+import { renderJson } from './json.js';
+import { renderJunit } from './junit.js';
+import { renderMarkdown } from './markdown.js';
+import type { ReportModel } from './model.js';
+
+export const REPORT_FORMATS = ['html', 'json', 'junit', 'md'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+export const REPORT_FILE: Record<ReportFormat, string> = {
+  html: 'report.html',
+  json: 'report.json',
+  junit: 'junit.xml',
+  md: 'summary.md',
+};
+
+export async function renderReport(format: ReportFormat, model: ReportModel): Promise<string> {
+  switch (format) {
+    case 'html':
+      return renderHtml(model);
+    case 'json':
+      return renderJson(model);
+    case 'junit':
+      return renderJunit(model);
+    case 'md':
+      return renderMarkdown(model);
+  }
+}
+
+export function parseFormats(list: string): ReportFormat[] {
+  const formats = list
+    .split(',')
+    .map((f) => f.trim())
+    .filter(Boolean);
+  for (const f of formats) {
+    if (!(REPORT_FORMATS as readonly string[]).includes(f)) {
+      throw new InputError(
+        `unknown report format ${f}`,
+        [{ file: '--format', field: f, message: 'unknown format' }],
+        [`Formats: ${REPORT_FORMATS.join(', ')}`],
+      );
+    }
+  }
+  return formats as ReportFormat[];
+}
