@@ -9,7 +9,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
 // Every scripts/generate-*.mjs produces sources that tsc then compiles (e.g. Solidity artifacts).
-for (const file of readdirSync(join(root, 'scripts')).filter((f) => /^generate-.*\.mjs$/.test(f)).sort()) {
+for (const file of readdirSync(join(root, 'scripts'))
+  .filter((f) => /^generate-.*\.mjs$/.test(f))
+  .sort()) {
   run(process.execPath, [join(root, 'scripts', file)]);
 }
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
