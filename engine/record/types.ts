@@ -12,7 +12,7 @@ export interface RunHeader {
   tool: { name: string; version: string };
   node: string;
   platform: string;
-  argv: string[];
+  argv: readonly string[];
   seeds: Record<string, number>;
   suite?: { name: string; title?: string; version: number; file: string; sha256: string };
   rig?: { name: string; file?: string; sha256: string };
