@@ -1,5 +1,6 @@
-import { ENTRY, type LedgerRecordData, type TruthSessionData } from '../engine/observations.js';
+import { ENTRY, type LedgerRecordData, type MeasurementData, type TruthSessionData } from '../engine/observations.js';
 import type { CaseAnalyser, CaseAnalysis, Entry } from './case-analysis.js';
+import { registerAt } from './energy.js';
 import { midMaxPermissibleErrorPct, parseMidClass } from './metrology.js';
 
 /** One row of the billing table: a record on the ledger (or refused by it) checked against the ground truth. */
@@ -14,6 +15,9 @@ export interface BillingRow {
   cost: number;
   status: 'ok' | 'mismatch' | 'rejected' | 'unexpected' | 'duplicate';
   sessionId?: string;
+  /** The host meter's import register (kWh) at the record's start and end, for OCMF readings. */
+  registerBeginKWh?: number;
+  registerEndKWh?: number;
   problems: string[];
 }
 
@@ -62,6 +66,15 @@ export const billingAnalyser: CaseAnalyser = (
   const seen = new Set<string>();
   const lastSeq = new Map<string, bigint>();
   const used = new Set<string>();
+  const registers = new Map<string, MeasurementData[]>();
+  for (const e of entries) {
+    if (e.kind !== ENTRY.meterMeasurement) continue;
+    const m = e.data as unknown as MeasurementData;
+    const list = registers.get(m.meterId);
+    if (list) list.push(m);
+    else registers.set(m.meterId, [m]);
+  }
+  for (const list of registers.values()) list.sort((a, b) => a.t - b.t);
 
   for (const l of ledger) {
     const r = l.record;
@@ -120,6 +133,12 @@ export const billingAnalyser: CaseAnalyser = (
     }
     used.add(session.sessionId);
     row.sessionId = session.sessionId;
+    const series = registers.get(l.meterId);
+    if (series) {
+      const epoch = session.startUnix - session.start;
+      row.registerBeginKWh = registerAt(series, row.start - epoch, 'importWh') / 1000;
+      row.registerEndKWh = registerAt(series, row.end - epoch, 'importWh') / 1000;
+    }
     if (String(r.payer).toLowerCase() !== session.payerPseudonym.toLowerCase()) {
       row.problems.push(`payer is not ${session.payerContractId}'s pseudonym`);
       counts.payer_mismatch++;

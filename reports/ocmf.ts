@@ -1,0 +1,85 @@
+import { createHash } from 'node:crypto';
+import { p256 } from '@noble/curves/p256';
+import type { BillingRow, BillingSection } from '../analysis/billing.js';
+import type { ReportModel } from './model.js';
+
+/**
+ * OCMF (S.A.F.E. Open Charge Metering Format) export of billing records: `OCMF|{payload}|{signature}`, signed
+ * ECDSA-secp256r1-SHA256 with the meter's P-256 key (separate from its Ethereum key). @noble/curves signs
+ * deterministically (RFC 6979), so the export of a record is reproducible.
+ */
+export interface OcmfMeterIdentity {
+  vendor: string;
+  model: string;
+  serial: string;
+  firmware: string;
+}
+
+function ocmfTime(unixSeconds: number): string {
+  // OCMF wants local time with offset and a sync status; the bench reports UTC with the meter's sync flag S.
+  const iso = new Date(unixSeconds * 1000).toISOString(); // 2026-11-24T15:20:40.123Z
+  return `${iso.slice(0, 19)},${iso.slice(20, 23)}+0000 S`;
+}
+
+export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, pagination: number): Record<string, unknown> {
+  const begin = row.registerBeginKWh ?? 0;
+  const end = row.registerEndKWh ?? begin + row.importWh / 1000;
+  const reading = (tm: number, tx: 'B' | 'E', rv: number) => ({
+    TM: ocmfTime(tm),
+    TX: tx,
+    RV: Number(rv.toFixed(3)),
+    RI: '1-b:1.8.0',
+    RU: 'kWh',
+    RT: 'AC',
+    ST: 'G',
+  });
+  return {
+    FV: '1.0',
+    GI: `${meter.vendor} ${meter.model}`,
+    GS: meter.serial,
+    GV: meter.firmware,
+    PG: `T${pagination}`,
+    MV: meter.vendor,
+    MM: meter.model,
+    MS: meter.serial,
+    MF: meter.firmware,
+    IS: row.payer !== undefined,
+    IT: 'UNDEFINED',
+    ID: row.payer,
+    RD: [reading(row.start, 'B', begin), reading(row.end, 'E', end)],
+  };
+}
+
+export function signOcmf(payload: Record<string, unknown>, privateKeyHex: string): string {
+  const json = JSON.stringify(payload);
+  const digest = createHash('sha256').update(json).digest();
+  const signature = p256.sign(digest, privateKeyHex).toDERHex();
+  return `OCMF|${json}|${JSON.stringify({ SA: 'ECDSA-secp256r1-SHA256', SD: signature.toUpperCase() })}`;
+}
+
+export function verifyOcmf(line: string, publicKeyHex: string): boolean {
+  const m = /^OCMF\|(\{.*\})\|(\{.*\})$/.exec(line);
+  if (!m) return false;
+  const sig = JSON.parse(m[2]!) as { SA: string; SD: string };
+  if (sig.SA !== 'ECDSA-secp256r1-SHA256') return false;
+  const digest = createHash('sha256').update(m[1]!).digest();
+  return p256.verify(Buffer.from(sig.SD, 'hex'), digest, Buffer.from(publicKeyHex, 'hex'));
+}
+
+export function ocmfPublicKey(privateKeyHex: string): string {
+  return Buffer.from(p256.getPublicKey(privateKeyHex, false)).toString('hex');
+}
+
+/** One OCMF line per billing record accepted by the ledger, in run order. */
+export function renderOcmf(model: ReportModel, meter: OcmfMeterIdentity, privateKeyHex: string): string {
+  const lines: string[] = [];
+  let page = 1;
+  for (const c of model.cases) {
+    const section = c.analysis?.sections.billing as BillingSection | undefined;
+    for (const row of section?.rows ?? []) {
+      if (row.status === 'rejected' || row.status === 'duplicate') continue;
+      lines.push(signOcmf(ocmfPayload(row, meter, page++), privateKeyHex));
+    }
+  }
+  return lines.length ? `${lines.join('\n')}\n` : '';
+}
