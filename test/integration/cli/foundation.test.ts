@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createRun } from '../../../engine/record/store.js';
-import { RUN_RECORD_FORMAT } from '../../../engine/record/types.js';
 import { bench, REPO_ROOT } from '../../support/cli.js';
+import { testHeader } from '../../support/header.js';
 
 const fixture = (name: string) => join(REPO_ROOT, 'test/fixtures/suites', name);
 
@@ -12,14 +12,7 @@ function makeRuns() {
   const dir = mkdtempSync(join(tmpdir(), 'runs-'));
   const ids: Record<string, string> = {};
   for (const name of ['ok', 'cut', 'flipped']) {
-    const { writer, runId } = createRun(dir, {
-      format: RUN_RECORD_FORMAT,
-      tool: { name: 'bench', version: 't' },
-      node: process.version,
-      platform: process.platform,
-      argv: [],
-      seeds: { run: 1 },
-    });
+    const { writer, runId } = createRun(dir, testHeader());
     writer.append('case.verdict', { caseId: 'c1', verdict: 'PASS' });
     writer.close({ status: 'COMPLETE', verdict: 'PASS' });
     ids[name] = runId;

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { type CaseEntry, caseSeed, runSuite } from '../../../engine/executor.js';
 import { readRunRecord } from '../../../engine/record/reader.js';
 import { createRun } from '../../../engine/record/store.js';
-import { RUN_RECORD_FORMAT } from '../../../engine/record/types.js';
 import { type LoadedSuite, type Suite, suiteSchema } from '../../../engine/suite.js';
+import { testHeader } from '../../support/header.js';
 import { type MemoryBehaviour, MemoryRig } from '../../support/memory-rig.js';
 
 function suiteOf(cases: Array<Partial<Suite['cases'][number]> & { id: string }>): LoadedSuite {
@@ -38,14 +38,7 @@ const detections = (n: number): MemoryBehaviour => ({
 
 async function run(suite: LoadedSuite, rig: MemoryRig, signal = new AbortController().signal) {
   const dir = mkdtempSync(join(tmpdir(), 'exec-'));
-  const { writer } = createRun(dir, {
-    format: RUN_RECORD_FORMAT,
-    tool: { name: 'bench', version: 't' },
-    node: process.version,
-    platform: process.platform,
-    argv: [],
-    seeds: { run: 1 },
-  });
+  const { writer } = createRun(dir, testHeader());
   const progress: string[] = [];
   const outcome = await runSuite({
     suite,

@@ -4,17 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRunRecord, verifyRunRecordText } from '../../../engine/record/reader.js';
 import { createRun, listRunIds } from '../../../engine/record/store.js';
-import { RUN_RECORD_FORMAT } from '../../../engine/record/types.js';
 import { RunRecordWriter } from '../../../engine/record/writer.js';
+import { testHeader } from '../../support/header.js';
 
-const header = {
-  format: RUN_RECORD_FORMAT,
-  tool: { name: 'bench', version: 'test' },
-  node: process.version,
-  platform: process.platform,
-  argv: [],
-  seeds: { run: 7 },
-} as const;
+const header = testHeader(7);
 
 function writeSample(dir: string, close = true) {
   const { writer, runId } = createRun(dir, header);
