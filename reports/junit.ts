@@ -24,7 +24,7 @@ export function renderJunit(m: ReportModel): string {
     const describe = bad
       .map(
         (cr) =>
-          `${cr.metric}: measured ${fmt(cr.measured)} ${limitText(cr)}${cr.clause ? ` [${cr.clause}]` : ''}${cr.reason ? ` (${cr.reason})` : ''}`,
+          `${cr.metric}: measured ${fmt(cr.measured)}, limit ${limitText(cr)}${cr.clause ? ` [${cr.clause}]` : ''}${cr.reason ? ` (${cr.reason})` : ''}`,
       )
       .join('\n');
     if (c.verdict === 'FAIL')

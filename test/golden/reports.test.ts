@@ -1,0 +1,51 @@
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it, vi } from 'vitest';
+import { billingAnalyser } from '../../analysis/billing.js';
+import { readRunRecord } from '../../engine/record/reader.js';
+import { jsonReportSchema, renderJson } from '../../reports/json.js';
+import { renderJunit } from '../../reports/junit.js';
+import { renderMarkdown } from '../../reports/markdown.js';
+import { buildReportModel } from '../../reports/model.js';
+import { writeSampleRun } from '../support/sample-run.js';
+
+const FIXTURE = join(import.meta.dirname, '../fixtures/records/sample.jsonl');
+const GOLDEN = import.meta.dirname;
+const update = process.env.UPDATE_GOLDEN === '1';
+
+/** The fixture record is written once under a fixed clock and committed; regenerate with UPDATE_GOLDEN=1. */
+function fixture() {
+  if (update) {
+    vi.useFakeTimers({ now: new Date('2026-11-24T12:00:00Z'), toFake: ['Date'] });
+    const dir = mkdtempSync(join(tmpdir(), 'golden-'));
+    const { writer } = writeSampleRun(dir);
+    writer.close({ status: 'COMPLETE', verdict: 'FAIL' });
+    vi.useRealTimers();
+    mkdirSync(join(GOLDEN, '../fixtures/records'), { recursive: true });
+    copyFileSync(writer.file, FIXTURE);
+  }
+  return buildReportModel(readRunRecord(FIXTURE), [billingAnalyser]);
+}
+
+function golden(name: string, actual: string) {
+  const file = join(GOLDEN, name);
+  if (update) writeFileSync(file, actual);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+describe('golden reports', () => {
+  const model = fixture();
+
+  it('JSON report matches its golden file and its schema', () => {
+    const json = renderJson(model);
+    golden('report.json', json);
+    expect(jsonReportSchema.safeParse(JSON.parse(json)).success).toBe(true);
+  });
+  it('JUnit report matches its golden file', () => golden('junit.xml', renderJunit(model)));
+  it('Markdown summary matches its golden file', () => golden('summary.md', renderMarkdown(model)));
+  it('billing verification found the record correct', () => {
+    const ev = model.cases.find((c) => c.id === 'ev-home')!;
+    expect(ev.analysis?.metrics).toMatchObject({ 'billing.missing': 0, 'billing.payer_mismatch': 0, 'billing.energy_mismatch': 0 });
+  });
+});

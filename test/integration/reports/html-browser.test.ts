@@ -1,0 +1,73 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
+import { describe, expect, it } from 'vitest';
+import { billingAnalyser } from '../../../analysis/billing.js';
+import { readRunRecord } from '../../../engine/record/reader.js';
+import { renderHtml } from '../../../reports/html.js';
+import { buildReportModel } from '../../../reports/model.js';
+import { REPO_ROOT } from '../../support/cli.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
+
+describe('HTML report in a real browser', () => {
+  it('opens in headless Chromium with no console errors and no network requests, and renders its charts', async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's chromium (scripts/setup-system.sh does it as root)`,
+      );
+    }
+    const model = buildReportModel(readRunRecord(join(REPO_ROOT, 'test/fixtures/records/sample.jsonl')), [
+      billingAnalyser,
+    ]);
+    const html = await renderHtml(model);
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = join(ARTIFACTS, 'sample-report.html');
+    writeFileSync(file, html);
+
+    const browser = await puppeteer.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+    try {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      const requests: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'error' || m.type() === 'warn') problems.push(`${m.type()}: ${m.text()}`);
+      });
+      page.on('pageerror', (e) => problems.push(`pageerror: ${(e as Error).message}`));
+      page.on('request', (r) => {
+        if (!r.url().startsWith('file://')) requests.push(r.url());
+      });
+      await page.goto(`file://${file}`, { waitUntil: 'load' });
+      await page.screenshot({ path: join(ARTIFACTS, 'sample-report.png'), fullPage: true });
+      expect(problems).toEqual([]);
+      expect(requests).toEqual([]);
+      const facts = await page.evaluate(() => ({
+        title: document.title,
+        hero: document.querySelector('.hero .badge')?.textContent,
+        charts: document.querySelectorAll('figure.chart svg').length,
+        cases: document.querySelectorAll('section.case').length,
+        billingRows: document.querySelectorAll('section#case-ev-home table:last-of-type tr').length,
+      }));
+      expect(facts.hero).toBe('FAIL');
+      expect(facts.cases).toBe(3);
+      expect(facts.charts).toBeGreaterThanOrEqual(3);
+      expect(facts.billingRows).toBe(2);
+      expect(facts.title).toContain('FAIL');
+    } finally {
+      await browser.close();
+    }
+  });
+});
