@@ -2,11 +2,12 @@ import { z } from 'zod';
 import { InputError } from './errors.js';
 
 /** The data-file kinds `bench schema` can describe; each loader is imported only when asked for. */
-export const SCHEMA_KINDS = ['suite'] as const;
+export const SCHEMA_KINDS = ['suite', 'report'] as const;
 export type SchemaKind = (typeof SCHEMA_KINDS)[number];
 
 const loaders: Record<SchemaKind, () => Promise<z.ZodType>> = {
   suite: async () => (await import('./suite.js')).suiteSchema,
+  report: async () => (await import('../reports/json.js')).jsonReportSchema,
 };
 
 export async function jsonSchemaFor(kind: string): Promise<Record<string, unknown>> {
