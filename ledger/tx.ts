@@ -1,0 +1,210 @@
+/**
+ * Sending transactions with explicit nonces and retries that can never double-submit: a transaction is signed
+ * once, and a retry re-sends the very same signed bytes (same hash), so a node that already has it either answers
+ * "known" or ignores it. The contract's per-meter sequence check is the final guard on top.
+ */
+import createDebug from 'debug';
+import { type AbstractSigner, BaseWallet, toQuantity } from 'ethers';
+import { RigError } from '../engine/errors.js';
+import { type Chain, findRevertData } from './chain.js';
+
+const debug = createDebug('bench:ledger:tx');
+
+export interface TxRequest {
+  /** Omitted for a contract creation. */
+  to?: string;
+  data: string;
+  gasLimit: bigint;
+}
+
+export interface Receipt {
+  transactionHash: string;
+  blockNumber: number;
+  status: number;
+  gasUsed: bigint;
+  contractAddress?: string | null;
+  from: string;
+}
+
+export interface SendOptions {
+  /** Re-sends of the same signed transaction on transport errors. */
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+interface RawReceipt {
+  transactionHash: string;
+  blockNumber: string;
+  status: string;
+  gasUsed: string;
+  contractAddress?: string | null;
+  from: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function isTransportError(e: unknown): boolean {
+  const code = (e as { code?: string }).code;
+  const msg = String((e as Error)?.message ?? e);
+  return (
+    code === 'CHAIN_UNREACHABLE' ||
+    /ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|fetch failed|timeout|network|ETIMEDOUT|connection/i.test(msg)
+  );
+}
+
+function isKnownTxError(e: unknown): boolean {
+  return /already known|known transaction|already imported|transaction already in|nonce too low|AlreadyKnown/i.test(
+    String((e as Error)?.message ?? e),
+  );
+}
+
+export class TxSender {
+  private nonce = 0;
+  private gasPrice = 0n;
+  private constructor(
+    private readonly chain: Chain,
+    private readonly signer: AbstractSigner,
+    readonly from: string,
+    private readonly opts: Required<SendOptions>,
+  ) {}
+
+  static async create(chain: Chain, signer: AbstractSigner, opts: SendOptions = {}): Promise<TxSender> {
+    const from = await signer.getAddress();
+    const s = new TxSender(chain, signer, from, { retries: opts.retries ?? 8, retryDelayMs: opts.retryDelayMs ?? 250 });
+    await s.resync();
+    return s;
+  }
+
+  /** Reloads the next nonce and gas price from the node (after an outage or a foreign transaction). */
+  async resync(): Promise<void> {
+    this.nonce = Number(
+      await this.withRetry(() => this.chain.send<string>('eth_getTransactionCount', [this.from, 'pending'])),
+    );
+    const price = BigInt(await this.withRetry(() => this.chain.send<string>('eth_gasPrice', [])));
+    this.gasPrice = price * 2n > 0n ? price * 2n : 1_000_000_000n;
+  }
+
+  /** Assigns the next nonce, signs once and sends; returns the transaction hash. */
+  async send(req: TxRequest): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      const nonce = this.nonce++;
+      try {
+        return await this.sendWithNonce(req, nonce);
+      } catch (e) {
+        if (e instanceof NonceTakenError && attempt < 3) {
+          debug('nonce %d was taken by another transaction; resyncing', nonce);
+          await this.resync();
+          continue;
+        }
+        // The nonce was not used on chain: reload it so later transactions do not wait behind a gap.
+        await this.resync().catch(() => undefined);
+        throw e;
+      }
+    }
+  }
+
+  private async sendWithNonce(req: TxRequest, nonce: number): Promise<string> {
+    const tx = {
+      to: req.to ?? null,
+      data: req.data,
+      nonce,
+      gasLimit: req.gasLimit,
+      gasPrice: this.gasPrice,
+      chainId: this.chain.chainId,
+      type: 0,
+      value: 0n,
+    };
+    if (this.signer instanceof BaseWallet) {
+      const raw = await this.signer.signTransaction(tx);
+      const { keccak256 } = await import('ethers');
+      const hash = keccak256(raw);
+      return this.sendOnce(hash, () => this.chain.send<string>('eth_sendRawTransaction', [raw]));
+    }
+    // A node-managed account (eth_sendTransaction): the same fields on every attempt.
+    const params = {
+      from: this.from,
+      ...(req.to ? { to: req.to } : {}),
+      data: req.data,
+      nonce: toQuantity(nonce),
+      gas: toQuantity(req.gasLimit),
+      gasPrice: toQuantity(this.gasPrice),
+    };
+    return this.sendOnce(undefined, () => this.chain.send<string>('eth_sendTransaction', [params]), nonce);
+  }
+
+  private async sendOnce(hash: string | undefined, submit: () => Promise<string>, nonce?: number): Promise<string> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const got = await submit();
+        return hash ?? got;
+      } catch (e) {
+        // Nodes that report reverts on send (Hardhat automine) still mined the transaction.
+        if (hash && findRevertData(e)) return hash;
+        if (isKnownTxError(e)) {
+          if (hash && (await this.chain.send('eth_getTransactionByHash', [hash]).catch(() => null))) return hash;
+          throw new NonceTakenError(nonce);
+        }
+        if (isTransportError(e) && attempt < this.opts.retries) {
+          debug('send failed (%s), retrying the same signed transaction', (e as Error).message);
+          await sleep(this.opts.retryDelayMs * (attempt + 1));
+          continue;
+        }
+        throw e instanceof RigError
+          ? e
+          : new RigError(String((e as Error).message), { code: 'CHAIN', device: 'ledger' });
+      }
+    }
+  }
+
+  /** Waits for the receipt (polling; instamine chains answer at once). */
+  async wait(hash: string, timeoutMs = 120_000): Promise<Receipt> {
+    const deadline = Date.now() + timeoutMs;
+    for (let delay = 0; ; delay = Math.min(delay * 2 || 20, 500)) {
+      const r = await this.withRetry(() => this.chain.send<RawReceipt | null>('eth_getTransactionReceipt', [hash]));
+      if (r) {
+        return {
+          transactionHash: r.transactionHash,
+          blockNumber: Number(r.blockNumber),
+          status: Number(r.status),
+          gasUsed: BigInt(r.gasUsed),
+          contractAddress: r.contractAddress,
+          from: r.from,
+        };
+      }
+      if (Date.now() > deadline) {
+        throw new RigError(`transaction ${hash} not mined within ${timeoutMs / 1000} s`, {
+          code: 'TX_TIMEOUT',
+          device: 'ledger',
+        });
+      }
+      await sleep(delay);
+    }
+  }
+
+  async sendAndWait(req: TxRequest): Promise<Receipt> {
+    return this.wait(await this.send(req));
+  }
+
+  /** Runs a read with the transport retries (used for idempotent reads). */
+  async withRetry<T>(fn: () => Promise<T>): Promise<T> {
+    return withTransportRetry(fn, this.opts.retries, this.opts.retryDelayMs);
+  }
+}
+
+export async function withTransportRetry<T>(fn: () => Promise<T>, retries = 8, delayMs = 250): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (!isTransportError(e) || attempt >= retries) throw e;
+      debug('read failed (%s), retrying', (e as Error).message);
+      await sleep(delayMs * (attempt + 1));
+    }
+  }
+}
+
+class NonceTakenError extends Error {
+  constructor(nonce?: number) {
+    super(`nonce ${nonce ?? '?'} already used`);
+  }
+}

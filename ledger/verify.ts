@@ -1,0 +1,416 @@
+/**
+ * Pure billing verification: compares what landed on the ledger with what the meters emitted and what the ground
+ * truth expects. No I/O, so analysis/ can reuse it on data from a run record.
+ *
+ * Issue kinds:
+ * - forged: a signature that does not recover to the record's meter (landed or observed)
+ * - duplicate: the same meter and sequence (or the same record) landed more than once
+ * - out-of-sequence: a meter's landed sequence does not run 1, 2, 3, … (gap, reorder)
+ * - missing: an observed or expected record that never landed
+ * - rejected: an observed record the ledger refused (a submission result said so)
+ * - tampered: landed content differs from what the meter emitted for that sequence
+ * - unregistered / revoked / unattested: the meter's registry state
+ * - payer / host / time / energy / cost / v2g-uncredited mismatch: against expectations and the recomputed tariff
+ * - batch-invalid: a batch whose records cannot be rebuilt or whose proof fails
+ */
+import { getAddress } from 'ethers';
+import {
+  type BillingBatch,
+  type BillingDomain,
+  type BillingRecord,
+  billingRecordHash,
+  recoverBatchSigner,
+  type SignedBillingRecord,
+  tryRecoverBillingSigner,
+  verifyMerkleProof,
+} from './billing-record.js';
+import type { LandedBatch, LandedRecord } from './logs.js';
+import { computeCostMicro, type Tariff } from './tariff.js';
+
+export type IssueKind =
+  | 'forged'
+  | 'duplicate'
+  | 'out-of-sequence'
+  | 'missing'
+  | 'rejected'
+  | 'tampered'
+  | 'unregistered'
+  | 'revoked'
+  | 'unattested'
+  | 'payer-mismatch'
+  | 'host-mismatch'
+  | 'time-mismatch'
+  | 'energy-mismatch'
+  | 'cost-mismatch'
+  | 'v2g-uncredited'
+  | 'batch-invalid';
+
+export interface VerificationIssue {
+  kind: IssueKind;
+  meter: string;
+  seq?: string;
+  message: string;
+  txHash?: string;
+}
+
+/** Registry state of a meter as read at verification time. */
+export interface MeterState {
+  meter: string;
+  status: 'Ok' | 'NotRegistered' | 'Revoked' | 'FirmwareNotAttested';
+  host?: string;
+}
+
+/** What the ground truth expects one record to say; any field left out is not checked. */
+export interface ExpectedRecord {
+  meter: string;
+  /** When given, matched by (meter, seq); else to the landed record of that meter with the nearest start. */
+  seq?: bigint;
+  payer?: string;
+  host?: string;
+  start?: bigint;
+  end?: bigint;
+  importMilliWh?: bigint;
+  exportMilliWh?: bigint;
+  /** Free text naming the expectation in reports (e.g. the truth session id). */
+  label?: string;
+}
+
+export interface Tolerances {
+  /** |start − expected| and |end − expected| allowed, seconds. */
+  timeSeconds: bigint;
+  /** Allowed energy error, parts per million of the expected energy (e.g. 10_000 = 1 %)... */
+  energyPpm: bigint;
+  /** ...but never less than this absolute error, milli-Wh. */
+  energyMinMilliWh: bigint;
+  /** Allowed |cost − recomputed|, micro-units. */
+  costMicro: bigint;
+}
+
+export const DEFAULT_TOLERANCES: Tolerances = {
+  timeSeconds: 2n,
+  energyPpm: 20_000n,
+  energyMinMilliWh: 10n,
+  costMicro: 0n,
+};
+
+export interface SubmissionOutcome {
+  meter: string;
+  seq: bigint;
+  status: 'landed' | 'already-landed' | 'rejected';
+  reason?: string;
+}
+
+export interface VerifyInput {
+  domain: BillingDomain;
+  landed: readonly LandedRecord[];
+  batches?: readonly LandedBatch[];
+  /** Records the meters emitted (e.g. the run record's obs.meter.billing entries). */
+  observed?: readonly SignedBillingRecord[];
+  /** What the relayer was told when it submitted them. */
+  submissions?: readonly SubmissionOutcome[];
+  expected?: readonly ExpectedRecord[];
+  meters?: readonly MeterState[];
+  /** Tariff versions by number; a record naming an unknown version is a cost mismatch. */
+  tariffs?: ReadonlyMap<number, Tariff>;
+  tolerances?: Partial<Tolerances>;
+}
+
+export interface VerificationCounts {
+  landed: number;
+  observed: number;
+  expected: number;
+  verified: number;
+  missing: number;
+  duplicates: number;
+  rejected: number;
+  forged: number;
+  sequenceErrors: number;
+  tampered: number;
+  unregistered: number;
+  revoked: number;
+  unattested: number;
+  payerMismatch: number;
+  hostMismatch: number;
+  timeMismatch: number;
+  energyMismatch: number;
+  costMismatch: number;
+  v2gUncredited: number;
+  batchInvalid: number;
+}
+
+export interface LedgerVerification {
+  ok: boolean;
+  counts: VerificationCounts;
+  issues: VerificationIssue[];
+  /** Per meter: the landed sequence range. */
+  meters: Array<{ meter: string; records: number; firstSeq?: string; lastSeq?: string }>;
+}
+
+const COUNT_OF: Record<IssueKind, keyof VerificationCounts> = {
+  forged: 'forged',
+  duplicate: 'duplicates',
+  'out-of-sequence': 'sequenceErrors',
+  missing: 'missing',
+  rejected: 'rejected',
+  tampered: 'tampered',
+  unregistered: 'unregistered',
+  revoked: 'revoked',
+  unattested: 'unattested',
+  'payer-mismatch': 'payerMismatch',
+  'host-mismatch': 'hostMismatch',
+  'time-mismatch': 'timeMismatch',
+  'energy-mismatch': 'energyMismatch',
+  'cost-mismatch': 'costMismatch',
+  'v2g-uncredited': 'v2gUncredited',
+  'batch-invalid': 'batchInvalid',
+};
+
+const key = (meter: string, seq: bigint) => `${meter.toLowerCase()}#${seq}`;
+const abs = (n: bigint) => (n < 0n ? -n : n);
+
+export function verifyBilling(input: VerifyInput): LedgerVerification {
+  const tol = { ...DEFAULT_TOLERANCES, ...input.tolerances };
+  const issues: VerificationIssue[] = [];
+  const flagged = new Set<string>();
+  const issue = (kind: IssueKind, meter: string, seq: bigint | undefined, message: string, txHash?: string) => {
+    issues.push({ kind, meter: safeAddress(meter), seq: seq?.toString(), message, txHash });
+    if (seq !== undefined) flagged.add(key(meter, seq));
+  };
+
+  // Batches that could not be rebuilt.
+  for (const b of input.batches ?? []) {
+    if (b.problem) issue('batch-invalid', b.meter, b.firstSeq, b.problem, b.txHash);
+  }
+
+  // 1. Every landed record: signature, duplicates.
+  const byKey = new Map<string, LandedRecord>();
+  const byHash = new Set<string>();
+  const byMeter = new Map<string, LandedRecord[]>();
+  const batchSignerOk = new Map<string, boolean>();
+  for (const l of input.landed) {
+    const r = l.record;
+    const k = key(r.meter, r.seq);
+    const h = billingRecordHash(r);
+    if (!signatureValid(input.domain, l, batchSignerOk)) {
+      issue('forged', r.meter, r.seq, 'the signature on the ledger does not recover to the meter', l.txHash);
+    }
+    if (byKey.has(k) || byHash.has(h)) {
+      issue('duplicate', r.meter, r.seq, `sequence ${r.seq} landed more than once`, l.txHash);
+      continue;
+    }
+    byKey.set(k, l);
+    byHash.add(h);
+    const list = byMeter.get(r.meter.toLowerCase()) ?? [];
+    list.push(l);
+    byMeter.set(r.meter.toLowerCase(), list);
+  }
+
+  // 2. Per-meter sequence: 1, 2, 3, … in chain order.
+  const meterSummary: LedgerVerification['meters'] = [];
+  for (const [m, list] of byMeter) {
+    let expected = 1n;
+    for (const l of list) {
+      if (l.record.seq !== expected) {
+        issue(
+          'out-of-sequence',
+          m,
+          l.record.seq,
+          l.record.seq > expected
+            ? `sequence gap: expected ${expected}, got ${l.record.seq}`
+            : `sequence reordered: expected ${expected}, got ${l.record.seq}`,
+          l.txHash,
+        );
+      }
+      expected = (l.record.seq > expected ? l.record.seq : expected) + 1n;
+    }
+    meterSummary.push({
+      meter: safeAddress(m),
+      records: list.length,
+      firstSeq: list[0]?.record.seq.toString(),
+      lastSeq: list.at(-1)?.record.seq.toString(),
+    });
+  }
+
+  // 3. Registry state of every meter seen.
+  const meterStates = new Map((input.meters ?? []).map((s) => [s.meter.toLowerCase(), s]));
+  const seenMeters = new Set([...byMeter.keys(), ...(input.observed ?? []).map((o) => o.record.meter.toLowerCase())]);
+  for (const m of seenMeters) {
+    const s = meterStates.get(m);
+    if (!s) continue;
+    if (s.status === 'NotRegistered') issue('unregistered', m, undefined, 'the meter is not in the registry');
+    if (s.status === 'Revoked') issue('revoked', m, undefined, 'the meter is revoked');
+    if (s.status === 'FirmwareNotAttested') issue('unattested', m, undefined, "the meter's firmware is not attested");
+    if (s.host) {
+      for (const l of byMeter.get(m) ?? []) {
+        if (l.record.host.toLowerCase() !== s.host.toLowerCase()) {
+          issue('host-mismatch', m, l.record.seq, 'host differs from the host registered for the meter', l.txHash);
+        }
+      }
+    }
+  }
+
+  // 4. Costs recomputed from the tariff the record names.
+  if (input.tariffs) {
+    for (const l of byKey.values()) {
+      const r = l.record;
+      const t = input.tariffs.get(Number(r.tariffVersion));
+      if (!t) {
+        issue('cost-mismatch', r.meter, r.seq, `tariff version ${r.tariffVersion} is not in the registry`, l.txHash);
+        continue;
+      }
+      let want: bigint;
+      try {
+        want = computeCostMicro(t, r);
+      } catch (e) {
+        issue('cost-mismatch', r.meter, r.seq, `cost cannot be recomputed: ${(e as Error).message}`, l.txHash);
+        continue;
+      }
+      if (abs(want - r.costMicro) > tol.costMicro) {
+        issue(
+          'cost-mismatch',
+          r.meter,
+          r.seq,
+          `cost ${r.costMicro}, tariff v${r.tariffVersion} gives ${want}`,
+          l.txHash,
+        );
+      }
+    }
+  }
+
+  // 5. Observed (emitted) records: signature, landed, identical.
+  const rejectedReason = new Map<string, string>();
+  for (const s of input.submissions ?? []) {
+    if (s.status === 'rejected') rejectedReason.set(key(s.meter, s.seq), s.reason ?? 'refused');
+  }
+  const observedKeys = new Set<string>();
+  for (const o of input.observed ?? []) {
+    const r = o.record;
+    const k = key(r.meter, r.seq);
+    const signer = tryRecoverBillingSigner(input.domain, r, o.signature);
+    const genuine = signer !== undefined && signer.toLowerCase() === r.meter.toLowerCase();
+    const landed = byKey.get(k);
+    if (observedKeys.has(k)) {
+      // The meter emitted the same sequence again (e.g. a resend): a duplicate only if the content differs.
+      const first = (input.observed ?? []).find((x) => key(x.record.meter, x.record.seq) === k)!;
+      if (billingRecordHash(first.record) !== billingRecordHash(r)) {
+        issue('duplicate', r.meter, r.seq, 'the meter emitted two different records with the same sequence');
+      }
+      continue;
+    }
+    observedKeys.add(k);
+    if (!genuine) issue('forged', r.meter, r.seq, "the emitted record's signature does not recover to the meter");
+    if (!landed) {
+      const why = rejectedReason.get(k);
+      if (why) issue('rejected', r.meter, r.seq, `the ledger refused the record: ${why}`);
+      issue('missing', r.meter, r.seq, 'an emitted record is not on the ledger');
+      continue;
+    }
+    if (billingRecordHash(landed.record) !== billingRecordHash(r)) {
+      issue(
+        'tampered',
+        r.meter,
+        r.seq,
+        'the record on the ledger differs from the one the meter emitted',
+        landed.txHash,
+      );
+    }
+  }
+
+  // 6. Expectations (ground truth).
+  const used = new Set<string>();
+  for (const e of input.expected ?? []) {
+    const label = e.label ? ` (${e.label})` : '';
+    let l: LandedRecord | undefined;
+    if (e.seq !== undefined) l = byKey.get(key(e.meter, e.seq));
+    else {
+      const candidates = (byMeter.get(e.meter.toLowerCase()) ?? []).filter(
+        (c) => !used.has(key(c.record.meter, c.record.seq)),
+      );
+      if (e.start !== undefined) {
+        candidates.sort((a, b) => Number(abs(a.record.start - e.start!) - abs(b.record.start - e.start!)));
+      }
+      l = candidates[0];
+    }
+    if (!l) {
+      issue('missing', e.meter, e.seq, `an expected record${label} is not on the ledger`);
+      continue;
+    }
+    const r = l.record;
+    used.add(key(r.meter, r.seq));
+    if (e.payer !== undefined && e.payer.toLowerCase() !== r.payer.toLowerCase()) {
+      issue('payer-mismatch', r.meter, r.seq, `billed to the wrong payer${label}`, l.txHash);
+    }
+    if (e.host !== undefined && e.host.toLowerCase() !== r.host.toLowerCase()) {
+      issue('host-mismatch', r.meter, r.seq, `wrong host${label}`, l.txHash);
+    }
+    const timeBad =
+      (e.start !== undefined && abs(r.start - e.start) > tol.timeSeconds) ||
+      (e.end !== undefined && abs(r.end - e.end) > tol.timeSeconds);
+    if (timeBad) {
+      issue(
+        'time-mismatch',
+        r.meter,
+        r.seq,
+        `start/end ${r.start}–${r.end}, expected ${e.start}–${e.end}${label}`,
+        l.txHash,
+      );
+    }
+    const energyBad = (got: bigint, want: bigint | undefined) => {
+      if (want === undefined) return false;
+      const allowed = (want * tol.energyPpm) / 1_000_000n;
+      return abs(got - want) > (allowed > tol.energyMinMilliWh ? allowed : tol.energyMinMilliWh);
+    };
+    if (energyBad(r.importMilliWh, e.importMilliWh) || energyBad(r.exportMilliWh, e.exportMilliWh)) {
+      issue(
+        'energy-mismatch',
+        r.meter,
+        r.seq,
+        `energy import ${r.importMilliWh} export ${r.exportMilliWh} mWh, expected ${e.importMilliWh ?? '-'} / ${e.exportMilliWh ?? '-'}${label}`,
+        l.txHash,
+      );
+    }
+    if ((e.exportMilliWh ?? 0n) > 0n && r.exportMilliWh === 0n) {
+      issue('v2g-uncredited', r.meter, r.seq, `exported energy not credited${label}`, l.txHash);
+    }
+  }
+
+  const counts = Object.fromEntries(Object.values(COUNT_OF).map((k) => [k, 0])) as unknown as VerificationCounts;
+  for (const i of issues) counts[COUNT_OF[i.kind]]++;
+  counts.landed = input.landed.length;
+  counts.observed = input.observed?.length ?? 0;
+  counts.expected = input.expected?.length ?? 0;
+  counts.verified = [...byKey.keys()].filter((k) => !flagged.has(k)).length;
+  return { ok: issues.length === 0, counts, issues, meters: meterSummary };
+}
+
+function signatureValid(domain: BillingDomain, l: LandedRecord, cache: Map<string, boolean>): boolean {
+  const r = l.record;
+  if (l.batch) {
+    const b = l.batch;
+    const cacheKey = `${b.root}:${b.signature}`;
+    let ok = cache.get(cacheKey);
+    if (ok === undefined) {
+      const batch: BillingBatch = { meter: r.meter, firstSeq: b.firstSeq, count: BigInt(b.count), root: b.root };
+      try {
+        ok = recoverBatchSigner(domain, batch, b.signature).toLowerCase() === r.meter.toLowerCase();
+      } catch {
+        ok = false;
+      }
+      cache.set(cacheKey, ok);
+    }
+    return ok && verifyMerkleProof(billingRecordHash(r), b.proof, b.root);
+  }
+  if (!l.signature) return false;
+  const signer = tryRecoverBillingSigner(domain, r, l.signature);
+  return signer !== undefined && signer.toLowerCase() === r.meter.toLowerCase();
+}
+
+function safeAddress(a: string): string {
+  try {
+    return getAddress(a);
+  } catch {
+    return a;
+  }
+}
+
+export type { BillingRecord };
