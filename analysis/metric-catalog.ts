@@ -41,7 +41,10 @@ export const METRICS = {
   'billing.energy_mismatch': { unit: 'count', description: 'Records whose energy is outside the class limit.' },
   'billing.cost_mismatch': { unit: 'count', description: 'Records whose cost differs from the recomputed tariff.' },
   'billing.v2g_uncredited': { unit: 'count', description: 'Export sessions without the export credited.' },
-  'billing.unexpected': { unit: 'count', description: 'Records on the ledger for sessions that never happened.' },
+  'billing.tampered': {
+    unit: 'count',
+    description: 'Landed records whose content differs from what the meter signed.',
+  },
   'billing.unattested': { unit: 'count', description: 'Records from a meter whose firmware is not attested.' },
   'reports.missing': { unit: 'count', description: 'Periodic reports missing against the configured interval.' },
   'clock.max_offset_s': { unit: 's', description: 'Worst meter clock offset from the bench clock.' },

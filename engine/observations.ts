@@ -17,7 +17,9 @@ export const ENTRY = {
   meterReport: 'obs.meter.report',
   meterLog: 'obs.meter.log',
   pulse: 'obs.pulse',
-  ledgerRecord: 'obs.ledger.record',
+  ledgerLanded: 'obs.ledger.landed',
+  ledgerSubmission: 'obs.ledger.submission',
+  ledgerState: 'obs.ledger.state',
   transportLatency: 'rig.latency',
   rigGap: 'rig.gap',
   end: 'end',
@@ -129,25 +131,12 @@ export interface TruthSessionData extends CaseScoped {
   exportWh: number;
   /** Expected cost in currency units under the tariff in force (computed by the scenario's tariff). */
   cost: number;
+  /** Signing address of the host meter, as registered on the ledger. */
+  meterAddress: string;
   /** Session start/end in unix seconds (scenario start + offset), as the billing record states them. */
   startUnix: number;
   endUnix: number;
   /** On-chain pseudonyms (bytes32) the record must carry for payer and host. */
   payerPseudonym: string;
   hostPseudonym: string;
-}
-
-/** A billing record as read back from the chain's logs (or the ledger's refusal of one). */
-export interface LedgerRecordData extends CaseScoped {
-  meterId: string;
-  status: 'accepted' | 'rejected';
-  /** The record (bigints as decimal strings), as decoded from the event or as submitted when rejected. */
-  record: Record<string, string | boolean>;
-  signature?: string;
-  /** The meter signing address the signature recovers to, checked by the verifier. */
-  signer?: string;
-  blockNumber?: number;
-  txHash?: string;
-  /** The contract's custom error when rejected (InvalidSignature, BadSequence, UnattestedFirmware, ...). */
-  reason?: string;
 }

@@ -70,14 +70,14 @@ export function ocmfPublicKey(privateKeyHex: string): string {
   return Buffer.from(p256.getPublicKey(privateKeyHex, false)).toString('hex');
 }
 
-/** One OCMF line per billing record accepted by the ledger, in run order. */
+/** One OCMF line per billing record on the ledger (not duplicates or forgeries), in run order. */
 export function renderOcmf(model: ReportModel, meter: OcmfMeterIdentity, privateKeyHex: string): string {
   const lines: string[] = [];
   let page = 1;
   for (const c of model.cases) {
     const section = c.analysis?.sections.billing as BillingSection | undefined;
     for (const row of section?.rows ?? []) {
-      if (row.status === 'rejected' || row.status === 'duplicate') continue;
+      if (row.problems.some((p) => p.startsWith('duplicate') || p.startsWith('forged'))) continue;
       lines.push(signOcmf(ocmfPayload(row, meter, page++), privateKeyHex));
     }
   }

@@ -15,11 +15,11 @@ const GOLDEN = import.meta.dirname;
 const update = process.env.UPDATE_GOLDEN === '1';
 
 /** The fixture record is written once under a fixed clock and committed; regenerate with UPDATE_GOLDEN=1. */
-function fixture() {
+async function fixture() {
   if (update) {
     vi.useFakeTimers({ now: new Date('2026-11-24T12:00:00Z'), toFake: ['Date'] });
     const dir = mkdtempSync(join(tmpdir(), 'golden-'));
-    const { writer } = writeSampleRun(dir);
+    const { writer } = await writeSampleRun(dir);
     writer.close({ status: 'COMPLETE', verdict: 'FAIL' });
     vi.useRealTimers();
     mkdirSync(join(GOLDEN, '../fixtures/records'), { recursive: true });
@@ -34,8 +34,8 @@ function golden(name: string, actual: string) {
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 
-describe('golden reports', () => {
-  const model = fixture();
+describe('golden reports', async () => {
+  const model = await fixture();
 
   it('JSON report matches its golden file and its schema', () => {
     const json = renderJson(model);
@@ -46,6 +46,13 @@ describe('golden reports', () => {
   it('Markdown summary matches its golden file', () => golden('summary.md', renderMarkdown(model)));
   it('billing verification found the record correct', () => {
     const ev = model.cases.find((c) => c.id === 'ev-home')!;
-    expect(ev.analysis?.metrics).toMatchObject({ 'billing.missing': 0, 'billing.payer_mismatch': 0, 'billing.energy_mismatch': 0 });
+    expect(ev.analysis?.metrics).toMatchObject({
+      'billing.expected': 1,
+      'billing.missing': 0,
+      'billing.invalid_signature': 0,
+      'billing.payer_mismatch': 0,
+      'billing.energy_mismatch': 0,
+      'billing.cost_mismatch': 0,
+    });
   });
 });

@@ -1,5 +1,15 @@
+import { Wallet } from 'ethers';
+import { landedToJson, tariffToJson } from '../../engine/ledger-json.js';
 import { createRun } from '../../engine/record/store.js';
 import type { RunRecordWriter } from '../../engine/record/writer.js';
+import {
+  type BillingRecord,
+  billingDomain,
+  billingRecordToJson,
+  loadClassId,
+  signBillingRecord,
+} from '../../ledger/billing-record.js';
+import { computeCostMicro, defaultTariff } from '../../ledger/tariff.js';
 import { testHeader } from './header.js';
 
 const PAYER = `0x${'a1'.repeat(32)}`;
@@ -10,7 +20,9 @@ const EPOCH = 1_764_000_000;
  * Writes a small but realistic record: an EV billing case that passes, a detection case that fails, a case the
  * rig cannot run. Used for golden report files and the browser test. Deterministic given the fake clock.
  */
-export function writeSampleRun(runsDir: string): { runId: string; writer: RunRecordWriter } {
+export async function writeSampleRun(runsDir: string): Promise<{ runId: string; writer: RunRecordWriter }> {
+  const meterKey = new Wallet(`0x${'11'.repeat(32)}`);
+  const domain = billingDomain(1337n, '0x5FbDB2315678afecb367f032d93F642f64180aa3');
   const { runId, writer } = createRun(runsDir, {
     ...testHeader(42),
     suite: { name: 'sample', title: 'Sample suite', version: 1, file: 'suites/sample.yaml', sha256: 'f'.repeat(64) },
@@ -80,6 +92,7 @@ export function writeSampleRun(runsDir: string): { runId: string; writer: RunRec
         importWh: 7400,
         exportWh: 0,
         cost: 1.85,
+        meterAddress: meterKey.address,
         startUnix: EPOCH + 100,
         endUnix: EPOCH + 3700,
         payerPseudonym: PAYER,
@@ -119,26 +132,42 @@ export function writeSampleRun(runsDir: string): { runId: string; writer: RunRec
     });
   }
   writer.appendBatch(measurements);
-  writer.append('obs.ledger.record', {
+  const tariff = defaultTariff();
+  const base = { start: BigInt(EPOCH + 100), end: BigInt(EPOCH + 3700), importMilliWh: 7_401_000n, exportMilliWh: 0n };
+  const record: BillingRecord = {
+    meter: meterKey.address,
+    seq: 1n,
+    payer: PAYER,
+    host: HOST,
+    ...base,
+    costMicro: computeCostMicro(tariff, base),
+    tariffVersion: 1n,
+    loadClass: loadClassId('ev-1ph-7.4kw'),
+    attributed: true,
+  };
+  const signed = await signBillingRecord(meterKey, domain, record);
+  writer.append('obs.meter.billing', {
     caseId: 'ev-home',
     meterId: 'house-1',
-    status: 'accepted',
-    blockNumber: 5,
-    txHash: `0x${'c3'.repeat(32)}`,
-    record: {
-      meter: '0x00000000000000000000000000000000000000aa',
-      seq: '1',
-      payer: PAYER,
-      host: HOST,
-      start: String(EPOCH + 100),
-      end: String(EPOCH + 3700),
-      importMilliWh: '7401000',
-      exportMilliWh: '0',
-      costMicro: '1850000',
-      tariffVersion: '1',
-      loadClass: `0x${'d4'.repeat(32)}`,
-      attributed: true,
-    },
+    tObserved: 3701,
+    signed: { record: billingRecordToJson(record), signature: signed.signature },
+  });
+  writer.append('obs.ledger.submission', { caseId: 'ev-home', meter: meterKey.address, seq: '1', status: 'landed' });
+  writer.append('obs.ledger.landed', {
+    caseId: 'ev-home',
+    ...landedToJson({
+      blockNumber: 5,
+      txHash: `0x${'c3'.repeat(32)}`,
+      logIndex: 0,
+      record,
+      signature: signed.signature,
+    }),
+  });
+  writer.append('obs.ledger.state', {
+    caseId: 'ev-home',
+    domain: { ...domain, chainId: '1337' },
+    meters: [{ meter: meterKey.address, status: 'Ok', host: HOST }],
+    tariffs: { 1: tariffToJson(tariff) },
   });
   writer.append('case.verdict', {
     caseId: 'ev-home',

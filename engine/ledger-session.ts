@@ -1,0 +1,135 @@
+import createDebug from 'debug';
+import { billingDomain, type SignedBillingRecord } from '../ledger/billing-record.js';
+import type { Chain } from '../ledger/chain.js';
+import type { LedgerClient, SubmitResult } from '../ledger/client.js';
+import type { Deployment } from '../ledger/contracts.js';
+import type { Tariff } from '../ledger/tariff.js';
+import { landedToJson, tariffToJson } from './ledger-json.js';
+import { ENTRY } from './observations.js';
+
+const debug = createDebug('bench:ledger-session');
+
+export interface LedgerIdentity {
+  kind: 'embedded' | 'external';
+  url?: string;
+  chainId: string;
+  contracts: Deployment['contracts'];
+  deployedAtBlock: number;
+}
+
+/** What a meter forwards its signed records to. Resolves with the ledger's answer; rejects when unreachable. */
+export interface BillingSink {
+  submit(signed: SignedBillingRecord): Promise<SubmitResult>;
+}
+
+/**
+ * The chain side of a certification run: contracts deployed (or found), meters registered, records relayed, and
+ * after each case the chain read back by block range into the run record for the pure verifier.
+ */
+export class LedgerSession {
+  private constructor(
+    readonly chain: Chain,
+    readonly deployment: Deployment,
+    readonly client: LedgerClient,
+    readonly tariff: Tariff,
+  ) {}
+
+  static async open(opts: { ledger?: string; tariff?: Tariff }): Promise<LedgerSession> {
+    const [{ openChain }, { deployLedger }, { LedgerClient }, { defaultTariff }] = await Promise.all([
+      import('../ledger/chain.js'),
+      import('../ledger/contracts.js'),
+      import('../ledger/client.js'),
+      import('../ledger/tariff.js'),
+    ]);
+    const chain = await openChain({ ledger: opts.ledger });
+    try {
+      const tariff = opts.tariff ?? defaultTariff();
+      const deployment = await deployLedger(chain, { tariff });
+      const client = await LedgerClient.create(chain, deployment);
+      debug('ledger deployed at %o', deployment.contracts);
+      return new LedgerSession(chain, deployment, client, tariff);
+    } catch (e) {
+      await chain.close();
+      throw e;
+    }
+  }
+
+  get identity(): LedgerIdentity {
+    return {
+      kind: this.chain.kind,
+      url: this.chain.url,
+      chainId: this.chain.chainId.toString(),
+      contracts: this.deployment.contracts,
+      deployedAtBlock: this.deployment.deployedAtBlock,
+    };
+  }
+
+  get domain() {
+    return billingDomain(this.chain.chainId, this.deployment.contracts.BillingLedger);
+  }
+
+  /** Registers a meter's signing key with its host pseudonym; its firmware is attested only when `attested`. */
+  async registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void> {
+    await this.client.registerMeter(address, hostPseudonym, firmwareHash);
+    await this.client.setFirmwareApproval(firmwareHash, attested);
+  }
+
+  blockNumber(): Promise<number> {
+    return this.client.blockNumber();
+  }
+
+  /** A sink for one case: every submission and the ledger's answer is observed into the record. */
+  sink(observe: (kind: string, data: Record<string, unknown>) => void): BillingSink {
+    return {
+      submit: async (signed) => {
+        const result = await this.client.submitRecord(signed);
+        observe(ENTRY.ledgerSubmission, {
+          meter: result.meter,
+          seq: result.seq.toString(),
+          status: result.status,
+          reason: result.revert?.name,
+          txHash: result.txHash,
+          gasUsed: result.gasUsed.toString(),
+        });
+        return result;
+      },
+    };
+  }
+
+  /** Reads back everything landed since `fromBlock`, plus registry and tariff state, into the record. */
+  async collect(fromBlock: number, observe: (kind: string, data: Record<string, unknown>) => void): Promise<void> {
+    const { scanLedger } = await import('../ledger/logs.js');
+    const scan = await scanLedger(this.chain, this.deployment, { fromBlock });
+    for (const l of scan.records) observe(ENTRY.ledgerLanded, { ...landedToJson(l) });
+    const meters = new Set(scan.records.map((l) => l.record.meter));
+    const states = [];
+    for (const m of meters) {
+      const info = await this.client.meterInfo(m);
+      states.push({ meter: m, status: info.status, host: info.status === 'NotRegistered' ? undefined : info.host });
+    }
+    const version = await this.client.currentTariffVersion();
+    const tariffs: Record<string, unknown> = {};
+    for (let v = 1; v <= version; v++) tariffs[v] = tariffToJson(await this.client.tariff(v));
+    const d = this.domain;
+    observe(ENTRY.ledgerState, {
+      domain: { ...d, chainId: d.chainId.toString() },
+      meters: states,
+      tariffs,
+      fromBlock: scan.fromBlock,
+      toBlock: scan.toBlock,
+    });
+  }
+
+  async anchorReport(
+    runId: string,
+    reportSha256: string,
+    verdictCode: number,
+  ): Promise<{ txHash: string; block: number }> {
+    const receipt = await this.client.anchorReport(runId, `0x${reportSha256}`, verdictCode);
+    return { txHash: receipt.transactionHash, block: receipt.blockNumber };
+  }
+
+  close(): Promise<void> {
+    return this.chain.close();
+  }
+}
