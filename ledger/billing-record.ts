@@ -117,6 +117,7 @@ export interface TypedDataSigner {
 const RECORD_TYPES = BILLING_RECORD_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const BATCH_TYPES = BILLING_BATCH_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const PSEUDONYM_TAG = keccak256(toUtf8Bytes('bench.pseudonym/1'));
+let recordEncoder: TypedDataEncoder | undefined;
 
 /**
  * bytes32 pseudonym of an account id (payer contract id, host account): keccak256 over a domain tag, the
@@ -135,7 +136,8 @@ export function loadClassId(name: string): string {
 
 /** EIP-712 struct hash of a record: the Merkle leaf of the batched path. */
 export function billingRecordHash(record: BillingRecord): string {
-  return TypedDataEncoder.hashStruct('BillingRecord', RECORD_TYPES, recordValue(record));
+  recordEncoder ??= TypedDataEncoder.from(RECORD_TYPES);
+  return recordEncoder.hashStruct('BillingRecord', recordValue(record));
 }
 
 /** The digest the meter signs (EIP-712 `\x19\x01 ‖ domainSeparator ‖ structHash`). */
@@ -214,19 +216,29 @@ export function merkleRoot(leaves: readonly string[]): string {
   return level[0]!;
 }
 
+/** Every level of the tree, leaves first, root last. */
+export function merkleLevels(leaves: readonly string[]): string[][] {
+  if (leaves.length === 0) throw new RangeError('merkleLevels: no leaves');
+  const levels = [[...leaves]];
+  while (levels.at(-1)!.length > 1) {
+    const level = levels.at(-1)!;
+    const next: string[] = [];
+    for (let i = 0; i < level.length; i += 2)
+      next.push(i + 1 < level.length ? hashPair(level[i]!, level[i + 1]!) : level[i]!);
+    levels.push(next);
+  }
+  return levels;
+}
+
 /** Sibling hashes from leaf `index` up to the root (OpenZeppelin MerkleProof.verify compatible). */
-export function merkleProof(leaves: readonly string[], index: number): string[] {
-  if (index < 0 || index >= leaves.length) throw new RangeError(`merkleProof: index ${index} out of range`);
+export function merkleProof(leaves: readonly string[] | string[][], index: number): string[] {
+  const levels = Array.isArray(leaves[0]) ? (leaves as string[][]) : merkleLevels(leaves as string[]);
+  if (index < 0 || index >= levels[0]!.length) throw new RangeError(`merkleProof: index ${index} out of range`);
   const proof: string[] = [];
-  let level = [...leaves];
   let i = index;
-  while (level.length > 1) {
+  for (const level of levels.slice(0, -1)) {
     const sibling = i % 2 === 0 ? i + 1 : i - 1;
     if (sibling < level.length) proof.push(level[sibling]!);
-    const next: string[] = [];
-    for (let j = 0; j < level.length; j += 2)
-      next.push(j + 1 < level.length ? hashPair(level[j]!, level[j + 1]!) : level[j]!);
-    level = next;
     i = Math.floor(i / 2);
   }
   return proof;

@@ -243,7 +243,8 @@ export async function rawRpc<T>(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (e) {
-    const cause = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).name;
+    const c = (e as { cause?: { code?: string; message?: string } }).cause;
+    const cause = c?.code ?? c?.message ?? (e as Error).message;
     throw new RigError(`chain unreachable (${cause})`, {
       code: 'CHAIN_UNREACHABLE',
       device,

@@ -5,7 +5,7 @@
  */
 import { getAddress, type LogDescription, toQuantity, zeroPadValue } from 'ethers';
 import { RigError } from '../engine/errors.js';
-import { type BillingRecord, billingRecordHash, merkleProof, merkleRoot } from './billing-record.js';
+import { type BillingRecord, billingRecordHash, merkleLevels, merkleProof } from './billing-record.js';
 import type { Chain } from './chain.js';
 import { contractInterface, type Deployment } from './contracts.js';
 import { withTransportRetry } from './tx.js';
@@ -161,7 +161,8 @@ async function expandBatch(
     return [];
   }
   const leaves = records.map(billingRecordHash);
-  if (records.length !== batch.count || merkleRoot(leaves).toLowerCase() !== batch.root.toLowerCase()) {
+  const levels = merkleLevels(leaves);
+  if (records.length !== batch.count || levels.at(-1)![0]!.toLowerCase() !== batch.root.toLowerCase()) {
     batch.problem = 'the records in the calldata do not hash to the batch root';
     return [];
   }
@@ -176,7 +177,7 @@ async function expandBatch(
       firstSeq: batch.firstSeq,
       count: batch.count,
       signature: batch.signature,
-      proof: merkleProof(leaves, index),
+      proof: merkleProof(levels, index),
     },
   }));
 }

@@ -15,6 +15,8 @@ export interface TxRequest {
   to?: string;
   data: string;
   gasLimit: bigint;
+  /** Wei sent along (value transfers); default 0. */
+  value?: bigint;
 }
 
 export interface Receipt {
@@ -112,7 +114,7 @@ export class TxSender {
       gasPrice: this.gasPrice,
       chainId: this.chain.chainId,
       type: 0,
-      value: 0n,
+      value: req.value ?? 0n,
     };
     if (this.signer instanceof BaseWallet) {
       const raw = await this.signer.signTransaction(tx);
@@ -125,6 +127,7 @@ export class TxSender {
       from: this.from,
       ...(req.to ? { to: req.to } : {}),
       data: req.data,
+      value: toQuantity(req.value ?? 0n),
       nonce: toQuantity(nonce),
       gas: toQuantity(req.gasLimit),
       gasPrice: toQuantity(this.gasPrice),

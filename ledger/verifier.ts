@@ -74,6 +74,7 @@ export async function verifyScan(
     meters: states,
     tariffs,
     tolerances: opts.tolerances,
+    partialRange: scan.fromBlock > deployment.deployedAtBlock,
   });
   return {
     chainId: chain.chainId.toString(),

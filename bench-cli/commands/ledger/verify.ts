@@ -1,0 +1,48 @@
+import { Args, Flags } from '@oclif/core';
+import { ledgerFlags } from '../../../ledger/cli-flags.js';
+import type { VerifyRunResult } from '../../../ledger/run-verify.js';
+import { BenchCommand } from '../../base-command.js';
+import { runsDirFlag } from '../../flags.js';
+
+export default class LedgerVerify extends BenchCommand {
+  static override summary = "Verify a run's billing records against the ledger (exit 1 when any record fails).";
+  static override description =
+    "Reads the run record's `obs.meter.billing` entries ({ meterId, signed: { record, signature } }). With --ledger " +
+    'URL the records are looked up on that chain; without it they are replayed on a fresh embedded chain. Reports ' +
+    'missing, duplicate, forged, out-of-sequence, tampered and mismatching records.';
+  static override args = { runId: Args.string({ required: true, description: 'Run id (see `bench run list`).' }) };
+  static override flags = {
+    ...ledgerFlags,
+    'runs-dir': runsDirFlag,
+    'from-block': Flags.integer({ description: 'First block to read (default: the deployment block).', min: 0 }),
+  };
+
+  async run(): Promise<VerifyRunResult> {
+    const { args, flags } = await this.parse(LedgerVerify);
+    const { loadRun, resolveRunsDir } = await import('../../../engine/record/store.js');
+    const { verifyRunLedger } = await import('../../../ledger/run-verify.js');
+    const run = loadRun(resolveRunsDir(flags['runs-dir']), args.runId);
+    const r = await verifyRunLedger({
+      runId: args.runId,
+      entries: run.entries,
+      header: run.header,
+      ledger: flags.ledger,
+      deploymentFile: flags.deployment,
+      fromBlock: flags['from-block'],
+      mnemonic: flags.mnemonic,
+      relayerKey: flags['relayer-key'],
+    });
+    this.say(
+      `run ${r.runId}: ${r.mode === 'replay' ? 'replayed on an embedded chain' : `chain ${r.chainId}`}, blocks ${r.fromBlock}..${r.toBlock}`,
+    );
+    const c = r.counts;
+    this.say(`observed ${c.observed}  landed ${c.landed}  verified ${c.verified}`);
+    for (const m of r.malformed) this.say(`  MALFORMED entry ${m.entry}: ${m.reason}`);
+    for (const i of r.issues)
+      this.say(`  ${i.kind.toUpperCase().padEnd(16)} ${i.meter}${i.seq ? ` #${i.seq}` : ''}  ${i.message}`);
+    const ok = r.ok && r.malformed.length === 0;
+    this.say(ok ? 'PASS: every record verified' : `FAIL: ${r.issues.length + r.malformed.length} problems`);
+    this.exitWithVerdict(ok ? 'PASS' : 'FAIL');
+    return r;
+  }
+}
