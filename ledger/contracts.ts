@@ -56,7 +56,8 @@ export function decodeRevert(data: string | undefined): DecodedRevert | undefine
       if (!parsed) continue;
       const args: Record<string, string> = {};
       parsed.fragment.inputs.forEach((input, i) => {
-        args[input.name || `arg${i}`] = String(parsed.args[i]);
+        const builtin = parsed.name === 'Error' ? 'reason' : parsed.name === 'Panic' ? 'code' : `arg${i}`;
+        args[input.name || builtin] = String(parsed.args[i]);
       });
       const text = `${parsed.name}(${Object.entries(args)
         .map(([k, v]) => `${k}=${v}`)

@@ -1,0 +1,215 @@
+import { Wallet } from 'ethers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  type BillingRecord,
+  billingDomain,
+  billingRecordHash,
+  loadClassId,
+  merkleLevels,
+  merkleProof,
+  pseudonym,
+  type SignedBillingRecord,
+  signBillingBatch,
+  signBillingRecord,
+} from '../../../ledger/billing-record.js';
+import type { LandedRecord } from '../../../ledger/logs.js';
+import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { type IssueKind, type VerifyInput, verifyBilling } from '../../../ledger/verify.js';
+
+const meter = new Wallet(`0x${'11'.repeat(32)}`);
+const intruder = new Wallet(`0x${'22'.repeat(32)}`);
+const domain = billingDomain(1337n, '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0');
+const tariff = defaultTariff();
+const host = pseudonym('house-1', 's');
+const payer = pseudonym('ev-owner-1', 's');
+const T0 = BigInt(Date.UTC(2026, 0, 5, 9) / 1000);
+
+function record(seq: bigint, over: Partial<BillingRecord> = {}): BillingRecord {
+  const r = {
+    meter: meter.address,
+    seq,
+    payer,
+    host,
+    start: T0 + seq * 7200n,
+    end: T0 + seq * 7200n + 3600n,
+    importMilliWh: 7_000_000n + seq,
+    exportMilliWh: 0n,
+    costMicro: 0n,
+    tariffVersion: 1n,
+    loadClass: loadClassId('ev-1ph-7.4kw'),
+    attributed: true,
+    ...over,
+  };
+  return { ...r, costMicro: over.costMicro ?? computeCostMicro(tariff, r) };
+}
+
+const landed = (s: SignedBillingRecord, block: number): LandedRecord => ({
+  blockNumber: block,
+  txHash: `0x${block.toString(16).padStart(64, '0')}`,
+  logIndex: 0,
+  record: s.record,
+  signature: s.signature,
+});
+
+let good: SignedBillingRecord[];
+beforeAll(async () => {
+  good = [];
+  for (let i = 1n; i <= 5n; i++) good.push(await signBillingRecord(meter, domain, record(i)));
+});
+
+function run(over: Partial<VerifyInput>) {
+  return verifyBilling({
+    domain,
+    landed: good.map((s, i) => landed(s, i + 10)),
+    observed: good,
+    meters: [{ meter: meter.address, status: 'Ok', host }],
+    tariffs: new Map([[1, tariff]]),
+    ...over,
+  });
+}
+const kinds = (r: ReturnType<typeof verifyBilling>) => r.issues.map((i) => i.kind).sort();
+
+describe('verifyBilling', () => {
+  it('passes a clean ledger and counts every record verified', () => {
+    const r = run({});
+    expect(r.issues).toEqual([]);
+    expect(r.ok).toBe(true);
+    expect(r.counts).toMatchObject({ landed: 5, observed: 5, verified: 5, missing: 0 });
+    expect(r.meters).toEqual([{ meter: meter.address, records: 5, firstSeq: '1', lastSeq: '5' }]);
+  });
+
+  it('flags a forged signature on the ledger and in what the meter emitted', async () => {
+    const forged = await signBillingRecord(intruder, domain, record(3n));
+    const landedList = good.map((s, i) => landed(i === 2 ? forged : s, i + 10));
+    const r = run({ landed: landedList, observed: [good[0]!, good[1]!, forged, good[3]!, good[4]!] });
+    expect(kinds(r)).toEqual(['forged', 'forged']);
+    expect(r.counts.forged).toBe(2);
+    expect(r.counts.verified).toBe(4);
+  });
+
+  it('flags duplicates, gaps and reordering', () => {
+    const dup = run({ landed: [...good.map((s, i) => landed(s, i + 10)), landed(good[1]!, 30)] });
+    expect(kinds(dup)).toEqual(['duplicate']);
+    const gap = run({ landed: [good[0], good[1], good[3], good[4]].map((s, i) => landed(s!, i + 10)), observed: [] });
+    expect(kinds(gap)).toEqual(['out-of-sequence']);
+    expect(gap.issues[0]!.message).toMatch(/gap: expected 3, got 4/);
+    const swapped = run({ landed: [good[0], good[2], good[1], good[3], good[4]].map((s, i) => landed(s!, i + 10)) });
+    expect(kinds(swapped)).toContain('out-of-sequence');
+  });
+
+  it('checks a resumed (partial) range from the first sequence it sees', () => {
+    const r = run({ landed: good.slice(2).map((s, i) => landed(s, i + 10)), observed: [], partialRange: true });
+    expect(r.ok).toBe(true);
+  });
+
+  it('flags records the meter emitted that never landed, with the refusal reason', () => {
+    const r = run({
+      landed: good.slice(0, 4).map((s, i) => landed(s, i + 10)),
+      submissions: [{ meter: meter.address, seq: 5n, status: 'rejected', reason: 'MeterIsRevoked(meter=…)' }],
+    });
+    expect(kinds(r)).toEqual(['missing', 'rejected']);
+    expect(r.issues.find((i) => i.kind === 'rejected')!.message).toMatch(/MeterIsRevoked/);
+  });
+
+  it('flags a landed record that differs from the emitted one (tampered in transit)', async () => {
+    const tampered = await signBillingRecord(meter, domain, record(2n, { importMilliWh: 1n, costMicro: 0n }));
+    const r = run({ landed: good.map((s, i) => landed(i === 1 ? tampered : s, i + 10)) });
+    expect(kinds(r)).toContain('tampered');
+  });
+
+  it('recomputes the cost from the tariff the record names', async () => {
+    const wrong = await signBillingRecord(meter, domain, record(6n, { costMicro: 1n }));
+    const unknownTariff = await signBillingRecord(meter, domain, record(7n, { tariffVersion: 9n }));
+    const all = [...good, wrong, unknownTariff];
+    const r = run({ landed: all.map((s, i) => landed(s, i + 10)), observed: all });
+    expect(kinds(r)).toEqual(['cost-mismatch', 'cost-mismatch']);
+    expect(r.issues.map((i) => i.message).join('\n')).toMatch(/tariff version 9 is not in the registry/);
+  });
+
+  it('reports the registry state of the meters', () => {
+    const states = ['NotRegistered', 'Revoked', 'FirmwareNotAttested'] as const;
+    const expected: IssueKind[] = ['unregistered', 'revoked', 'unattested'];
+    states.forEach((status, i) => {
+      const r = run({
+        meters: [{ meter: meter.address, status, host: status === 'NotRegistered' ? undefined : host }],
+      });
+      expect(kinds(r)).toEqual([expected[i]]);
+    });
+    const wrongHost = run({ meters: [{ meter: meter.address, status: 'Ok', host: pseudonym('house-2', 's') }] });
+    expect(wrongHost.counts.hostMismatch).toBe(5);
+  });
+
+  it('compares against expectations: payer, host, times, energy, V2G credit, missing', () => {
+    const e = (seq: bigint) => {
+      const r = record(seq);
+      return { meter: meter.address, seq, payer, host, start: r.start, end: r.end, importMilliWh: r.importMilliWh };
+    };
+    const r = run({
+      expected: [
+        e(1n),
+        { ...e(2n), payer: pseudonym('ev-owner-2', 's') },
+        { ...e(3n), host: pseudonym('house-9', 's') },
+        { ...e(4n), start: e(4n).start - 100n },
+        { ...e(5n), importMilliWh: 9_000_000n, exportMilliWh: 500_000n },
+        { ...e(6n), label: 'session-6' },
+      ],
+    });
+    expect(kinds(r)).toEqual([
+      'energy-mismatch',
+      'host-mismatch',
+      'missing',
+      'payer-mismatch',
+      'time-mismatch',
+      'v2g-uncredited',
+    ]);
+    expect(r.issues.find((i) => i.kind === 'missing')!.message).toMatch(/session-6/);
+  });
+
+  it('matches expectations without a sequence to the nearest start, within tolerances', () => {
+    const r = run({
+      expected: good.map((s) => ({
+        meter: meter.address,
+        start: s.record.start + 1n,
+        importMilliWh: s.record.importMilliWh + 5n,
+      })),
+    });
+    expect(r.ok).toBe(true);
+  });
+
+  it('verifies batched records through the batch signature and Merkle proof', async () => {
+    const records = [1n, 2n, 3n].map((s) => record(s));
+    const b = await signBillingBatch(meter, domain, records);
+    const levels = merkleLevels(records.map(billingRecordHash));
+    const ref = (index: number, signature = b.signature) => ({
+      root: b.batch.root,
+      index,
+      firstSeq: 1n,
+      count: 3,
+      signature,
+      proof: merkleProof(levels, index),
+    });
+    const landedBatch = records.map((record, i) => ({
+      blockNumber: 5,
+      txHash: '0x01',
+      logIndex: 0,
+      record,
+      batch: ref(i),
+    }));
+    expect(run({ landed: landedBatch, observed: [] }).ok).toBe(true);
+    const forgedBatch = await signBillingBatch(intruder, domain, records);
+    const bad = records.map((record, i) => ({
+      blockNumber: 5,
+      txHash: '0x01',
+      logIndex: 0,
+      record,
+      batch: ref(i, forgedBatch.signature),
+    }));
+    expect(run({ landed: bad, observed: [] }).counts.forged).toBe(3);
+    const wrongProof = [
+      { ...landedBatch[0]!, record: record(1n, { importMilliWh: 2n }) },
+      landedBatch[1]!,
+      landedBatch[2]!,
+    ];
+    expect(run({ landed: wrongProof, observed: [] }).counts.forged).toBe(1);
+  });
+});
