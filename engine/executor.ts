@@ -42,6 +42,11 @@ export interface ExecutorOptions {
   /** Analysis: metrics of one case from its entries (truth + observations). Pure. */
   measure(c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>): Metrics;
   progress?: ProgressSink;
+  /**
+   * Runs after the rig finished a case and before analysis, e.g. to read the chain back into the record. Its
+   * failure is a bench failure (ERROR), never silently ignored.
+   */
+  collect?(c: SuiteCase, observe: (kind: string, data: Record<string, unknown>) => void): Promise<void>;
   /** Run only these case ids (in suite order). */
   only?: readonly string[];
 }
@@ -150,6 +155,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
       caseAbort.signal.addEventListener('abort', () => reject(caseAbort.signal.reason), { once: true });
     });
     await Promise.race([rig.runCase(prepared.plan, ctx), aborted]);
+    if (opts.collect) await Promise.race([opts.collect(c, keep), aborted]);
     flush();
   } catch (e) {
     flush();

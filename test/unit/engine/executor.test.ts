@@ -36,7 +36,12 @@ const detections = (n: number): MemoryBehaviour => ({
   events: Array.from({ length: n }, (_, i) => ({ kind: 'obs.meter.event', data: { t: i } })),
 });
 
-async function run(suite: LoadedSuite, rig: MemoryRig, signal = new AbortController().signal) {
+async function run(
+  suite: LoadedSuite,
+  rig: MemoryRig,
+  signal = new AbortController().signal,
+  collect?: (observe: (kind: string, data: Record<string, unknown>) => void) => Promise<void>,
+) {
   const dir = mkdtempSync(join(tmpdir(), 'exec-'));
   const { writer } = createRun(dir, testHeader());
   const progress: string[] = [];
@@ -51,6 +56,7 @@ async function run(suite: LoadedSuite, rig: MemoryRig, signal = new AbortControl
       truth: Array.from({ length: 10 }, (_, i) => ({ kind: 'truth.event', data: { t: i, seed } })),
     }),
     measure,
+    collect: collect && ((_c, observe) => collect(observe)),
     progress: {
       caseStarted: (id) => progress.push(`start ${id}`),
       caseProgress: () => {},
@@ -132,6 +138,19 @@ describe('executor', () => {
     expect(rig.ran).toEqual(['first', 'second']);
     expect(record.integrity).toBe('INCOMPLETE');
     expect(record.end).toMatchObject({ status: 'ABORTED' });
+  });
+
+  it('records what the collect step reads back before analysis, and a failing collect is an ERROR', async () => {
+    const suite = suiteOf([{ id: 'a' }]);
+    const ok = await run(suite, new MemoryRig({ a: detections(5) }), undefined, async (observe) => {
+      for (let i = 0; i < 5; i++) observe('obs.meter.event', { t: 100 + i });
+    });
+    expect(ok.outcome.cases[0]!.verdict).toBe('PASS');
+    expect(ok.record.entries.filter((e) => e.kind === 'obs.meter.event')).toHaveLength(10);
+    const bad = await run(suite, new MemoryRig({ a: detections(10) }), undefined, async () => {
+      throw new Error('chain went away');
+    });
+    expect(bad.outcome.cases[0]).toMatchObject({ verdict: 'ERROR', reason: 'internal error: chain went away' });
   });
 
   it('derives a stable, distinct seed per case', () => {

@@ -1,0 +1,221 @@
+import createDebug from 'debug';
+import { billingAnalyser } from '../analysis/billing.js';
+import { analyseCase } from '../analysis/case-analysis.js';
+import type { ReportFormat } from '../reports/render.js';
+import { ExitCode, isBenchError, RigError } from './errors.js';
+import { type CaseEntry, type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
+import { LedgerSession } from './ledger-session.js';
+import { ENTRY } from './observations.js';
+import { createRun, resolveRunsDir } from './record/store.js';
+import { RUN_RECORD_FORMAT, type Verdict } from './record/types.js';
+import { resolveReportsDir, type WrittenReport, writeReports } from './reporting.js';
+import type { Rig, RigIdentity } from './rig.js';
+import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
+import { TOOL_VERSION } from './version.js';
+
+const debug = createDebug('bench:certify');
+
+export const ANALYSERS = [billingAnalyser];
+
+export interface CertifyOptions {
+  suite: string;
+  rig: string;
+  seed: number;
+  meterConfig?: string;
+  /** External JSON-RPC endpoint; embedded Ganache when absent. */
+  ledger?: string;
+  runsDir?: string;
+  reportsDir?: string;
+  formats: readonly ReportFormat[];
+  only?: readonly string[];
+  signal: AbortSignal;
+  progress?: ProgressSink;
+  argv: readonly string[];
+}
+
+/** The parts of a certification that depend on what is under test; the built-in sim and real rigs provide them. */
+export interface RigInfo {
+  name: string;
+  file?: string;
+  /** sha256 of the rig definition (the file, or the built-in rig's YAML). */
+  sha256: string;
+}
+
+export interface RigBinding {
+  rig: Rig;
+  /** Turns a case into the plan the rig runs and the ground truth recorded before it runs. */
+  prepareCase(
+    c: SuiteCase,
+    caseSeed: number,
+    params: Record<string, unknown>,
+    suiteFile: string,
+  ): Promise<PreparedCase>;
+}
+
+export interface RigProvider {
+  /** Reads and validates the rig reference (built-in name or file); input errors surface here, before any run. */
+  describe(ref: string): RigInfo;
+  bind(opts: {
+    rig: RigInfo;
+    seed: number;
+    meterConfig?: string;
+    ledger: LedgerSession;
+    suite: LoadedSuite;
+  }): Promise<RigBinding>;
+}
+
+export interface CaseSummary {
+  id: string;
+  title: string;
+  verdict: Verdict;
+  status: string;
+  reason?: string;
+  failed: string[];
+}
+
+export interface CertifyResult {
+  runId: string;
+  runDir: string;
+  suite: string;
+  rig: string;
+  seed: number;
+  status: SuiteOutcome['status'];
+  verdict: Verdict;
+  exitCode: number;
+  recordHash?: string;
+  cases: CaseSummary[];
+  reports: WrittenReport[];
+  reportsDir: string;
+  anchor?: { reportSha256: string; txHash: string; block: number };
+  ledger: { chainId: string; kind: string; url?: string; billingLedger: string };
+}
+
+const VERDICT_CODE: Record<Verdict, number> = { PASS: 0, MARGINAL: 1, FAIL: 2, ERROR: 3, 'NOT RUN': 4 };
+
+/** Analysis of one case: every metric the entries support (pure; the executor calls it right after the case). */
+export function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>) {
+  return analyseCase(entries, params, ANALYSERS).metrics;
+}
+
+/**
+ * One certification run: suite × rig × meter × ledger → RunRecord → verdicts → reports → the JSON report's hash
+ * anchored on the ledger. Input problems surface before any run is created; once it exists, a record is always
+ * closed, whatever fails.
+ */
+export async function certify(opts: CertifyOptions, provider: RigProvider): Promise<CertifyResult> {
+  const suite = resolveSuite(opts.suite);
+  const rigInfo = provider.describe(opts.rig);
+  const runsDir = resolveRunsDir(opts.runsDir);
+  const { runId, dir, writer } = createRun(runsDir, {
+    format: RUN_RECORD_FORMAT,
+    tool: { name: 'bench', version: TOOL_VERSION },
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    argv: opts.argv,
+    seeds: { run: opts.seed },
+    suite: {
+      name: suite.suite.name,
+      title: suite.suite.title,
+      version: suite.suite.version,
+      file: suite.file,
+      sha256: suite.sha256,
+    },
+    rig: rigInfo,
+  });
+  debug('run %s started', runId);
+  let ledger: LedgerSession | undefined;
+  let binding: RigBinding | undefined;
+  let outcome: SuiteOutcome;
+  try {
+    ledger = await LedgerSession.open({ ledger: opts.ledger });
+    writer.append(ENTRY.identity, { ledger: ledger.identity });
+    binding = await provider.bind({ rig: rigInfo, seed: opts.seed, meterConfig: opts.meterConfig, ledger, suite });
+    const { rig } = binding;
+    let identity: RigIdentity;
+    try {
+      identity = await rig.open();
+    } catch (e) {
+      throw isBenchError(e) ? e : new RigError(`rig ${rig.name} failed to open: ${(e as Error).message}`, { cause: e });
+    }
+    writer.append(ENTRY.identity, { dut: identity.dut, instruments: identity.instruments });
+    const b = binding;
+    const l = ledger;
+    let fromBlock = 0;
+    outcome = await runSuite({
+      suite,
+      rig,
+      writer,
+      seed: opts.seed,
+      signal: opts.signal,
+      progress: opts.progress,
+      only: opts.only,
+      prepareCase: async (c, caseSeed, params) => {
+        fromBlock = (await l.blockNumber()) + 1;
+        return b.prepareCase(c, caseSeed, params, suite.file);
+      },
+      measure: measureCase,
+      collect: (_c, observe) => l.collect(fromBlock, observe),
+    });
+  } catch (e) {
+    // Infrastructure failed outside any case (ledger, rig open, a bench bug): the record still ends, marked so it
+    // can never read as a verdict, and the error goes up with its exit code.
+    if (writer.isOpen) writer.close({ status: 'ABORTED', verdict: 'ERROR', reason: (e as Error).message });
+    await binding?.rig.close().catch((err) => debug('rig close failed: %O', err));
+    await ledger?.close().catch((err) => debug('ledger close failed: %O', err));
+    throw e;
+  }
+  try {
+    const written = await writeReports({
+      runId,
+      runsDir,
+      reportsDir: opts.reportsDir,
+      formats: opts.formats,
+      analysers: ANALYSERS,
+    });
+    const json = written.reports.find((r) => r.format === 'json');
+    let anchor: CertifyResult['anchor'];
+    if (json && outcome.status === 'COMPLETE') {
+      const a = await ledger.anchorReport(runId, json.sha256, VERDICT_CODE[outcome.verdict]);
+      anchor = { reportSha256: json.sha256, ...a };
+    }
+    return {
+      runId,
+      runDir: dir,
+      suite: suite.suite.name,
+      rig: binding.rig.name,
+      seed: opts.seed,
+      status: outcome.status,
+      verdict: outcome.verdict,
+      exitCode: outcome.status === 'COMPLETE' ? exitCodeOf(outcome.verdict) : ExitCode.FAIL,
+      recordHash: written.recordHash,
+      cases: outcome.cases.map((c) => ({
+        id: c.caseId,
+        title: c.title,
+        verdict: c.verdict,
+        status: c.status,
+        reason: c.reason,
+        failed: c.criteria
+          .filter((cr) => cr.verdict === 'FAIL' || cr.verdict === 'ERROR')
+          .map((cr) => `${cr.metric}=${cr.measured ?? cr.reason ?? '?'} (${cr.op} ${JSON.stringify(cr.limit)})`),
+      })),
+      reports: written.reports,
+      reportsDir: resolveReportsDir(opts.reportsDir),
+      anchor,
+      ledger: {
+        chainId: ledger.identity.chainId,
+        kind: ledger.identity.kind,
+        url: ledger.identity.url,
+        billingLedger: ledger.identity.contracts.BillingLedger,
+      },
+    };
+  } finally {
+    await binding.rig.close().catch((e) => debug('rig close failed: %O', e));
+    await ledger.close().catch((e) => debug('ledger close failed: %O', e));
+  }
+}
+
+function exitCodeOf(v: Verdict): number {
+  if (v === 'PASS' || v === 'MARGINAL') return ExitCode.PASS;
+  if (v === 'ERROR') return ExitCode.RIG;
+  return ExitCode.FAIL;
+}
