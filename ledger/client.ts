@@ -44,6 +44,7 @@ export interface SubmitResult {
   txHash: string;
   blockNumber: number;
   gasUsed: bigint;
+  /** Why the transaction reverted (rejected; or already-landed: the sequence guard refused the copy). */
   revert?: DecodedRevert;
 }
 
@@ -220,7 +221,7 @@ export class LedgerClient extends LedgerReader {
     // A retry (or another relayer) may have landed the same record already: the sequence guard refused the copy.
     if (revert.name === 'SequenceMismatch' && (await this.alreadyLanded(records))) {
       debug('record %s#%s already on the ledger', base.meter, base.seq);
-      return { status: 'already-landed', ...base };
+      return { status: 'already-landed', ...base, revert };
     }
     return { status: 'rejected', ...base, revert };
   }

@@ -55,7 +55,7 @@ function isTransportError(e: unknown): boolean {
 }
 
 function isKnownTxError(e: unknown): boolean {
-  return /already known|known transaction|already imported|transaction already in|nonce too low|AlreadyKnown/i.test(
+  return /already known|known transaction|already imported|transaction already in|nonce too low|correct nonce|AlreadyKnown/i.test(
     String((e as Error)?.message ?? e),
   );
 }
@@ -143,6 +143,10 @@ export class TxSender {
       } catch (e) {
         // Nodes that report reverts on send (Hardhat automine) still mined the transaction.
         if (hash && findRevertData(e)) return hash;
+        // After a lost response the node may already hold (or have mined) these very bytes: that is success.
+        if (hash && attempt > 0 && (await this.chain.send('eth_getTransactionByHash', [hash]).catch(() => null))) {
+          return hash;
+        }
         if (isKnownTxError(e)) {
           if (hash && (await this.chain.send('eth_getTransactionByHash', [hash]).catch(() => null))) return hash;
           throw new NonceTakenError(nonce);

@@ -1,0 +1,418 @@
+/**
+ * The ledger on an embedded (in-process) Ganache: contracts agree with the TypeScript side, records land and read
+ * back, gas goals hold, and every attack is a real transaction that reverts with the contract's custom error and
+ * is flagged by the verifier.
+ */
+import { format } from 'node:util';
+import createDebug from 'debug';
+import { HDNodeWallet, TypedDataEncoder, Wallet } from 'ethers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RigError } from '../../../engine/errors.js';
+import {
+  type BillingRecord,
+  billingDomain,
+  billingRecordHash,
+  loadClassId,
+  merkleRoot,
+  pseudonym,
+  type SignedBillingRecord,
+  signBillingBatch,
+  signBillingRecord,
+} from '../../../ledger/billing-record.js';
+import { type Chain, connectChain, DEFAULT_MNEMONIC, startEmbeddedChain } from '../../../ledger/chain.js';
+import { LedgerClient, type SubmitResult } from '../../../ledger/client.js';
+import { contractInterface, type Deployment, deployLedger, LedgerRevertError } from '../../../ledger/contracts.js';
+import { scanLedger } from '../../../ledger/logs.js';
+import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { verifyLedger } from '../../../ledger/verifier.js';
+
+// Everything the ledger code logs goes here, to be scanned for secrets at the end.
+const logs: string[] = [];
+createDebug.enable('bench:*');
+createDebug.log = (...args: unknown[]) => logs.push(format(...args));
+const outputs: string[] = [];
+const keep = (x: unknown) =>
+  outputs.push(typeof x === 'string' ? x : JSON.stringify(x, (_k, v) => (typeof v === 'bigint' ? v.toString() : v)));
+
+const FIRMWARE = `0x${'f1'.repeat(32)}`;
+const BAD_FIRMWARE = `0x${'0b'.repeat(32)}`;
+const salt = 'integration-salt';
+const host = pseudonym('house-1', salt);
+const T0 = BigInt(Date.UTC(2026, 0, 5, 9) / 1000);
+const tariff = defaultTariff();
+
+let chain: Chain;
+let deployment: Deployment;
+let client: LedgerClient;
+let domain: ReturnType<typeof billingDomain>;
+const meterKeys: string[] = [];
+
+function newMeter(): HDNodeWallet {
+  const w = Wallet.createRandom();
+  meterKeys.push(w.privateKey);
+  return w;
+}
+
+function record(meter: string, seq: bigint, over: Partial<BillingRecord> = {}): BillingRecord {
+  const r = {
+    meter,
+    seq,
+    payer: pseudonym('ev-owner-1', salt),
+    host,
+    start: T0 + seq * 7200n,
+    end: T0 + seq * 7200n + 3600n,
+    importMilliWh: 7_000_000n + seq,
+    exportMilliWh: seq % 4n === 0n ? 250_000n : 0n,
+    costMicro: 0n,
+    tariffVersion: 1n,
+    loadClass: loadClassId('ev-1ph-7.4kw'),
+    attributed: true,
+    ...over,
+  };
+  return { ...r, costMicro: over.costMicro ?? computeCostMicro(tariff, r) };
+}
+
+async function registered(opts: { firmware?: string } = {}): Promise<HDNodeWallet> {
+  const m = newMeter();
+  await client.registerMeter(m.address, host, opts.firmware ?? FIRMWARE);
+  return m;
+}
+
+async function submitOne(signed: SignedBillingRecord): Promise<SubmitResult> {
+  const [r] = await client.submitRecords([signed]);
+  keep(r);
+  return r!;
+}
+
+async function receiptStatus(txHash: string): Promise<number> {
+  const r = await chain.send<{ status: string }>('eth_getTransactionReceipt', [txHash]);
+  return Number(r.status);
+}
+
+beforeAll(async () => {
+  chain = await startEmbeddedChain();
+  deployment = await deployLedger(chain);
+  client = await LedgerClient.create(chain, deployment);
+  domain = billingDomain(chain.chainId, deployment.contracts.BillingLedger);
+  await client.setFirmwareApproval(FIRMWARE, true);
+});
+
+afterAll(async () => {
+  await chain?.close();
+});
+
+describe('embedded Ganache', () => {
+  it('runs chainId 1337 with deterministic accounts from the mnemonic', async () => {
+    expect(chain.chainId).toBe(1337n);
+    expect(await chain.address(0)).toBe(HDNodeWallet.fromPhrase(DEFAULT_MNEMONIC).address);
+    expect(deployment.owner).toBe(await chain.address(0));
+  });
+
+  it('hashes records and the domain exactly like the TypeScript side', async () => {
+    const iface = contractInterface('BillingLedger');
+    const r = record(Wallet.createRandom().address, 7n, { costMicro: -5n });
+    const call = async (fn: string, args: unknown[]) =>
+      iface.decodeFunctionResult(
+        fn,
+        await chain.send<string>('eth_call', [
+          { to: deployment.contracts.BillingLedger, data: iface.encodeFunctionData(fn, args) },
+          'latest',
+        ]),
+      )[0];
+    expect(await call('hashRecord', [r])).toBe(billingRecordHash(r));
+    expect(await call('domainSeparator', [])).toBe(TypedDataEncoder.hashDomain(domain));
+  });
+});
+
+describe('billing records land and read back', () => {
+  let meter: HDNodeWallet;
+  const results: SubmitResult[] = [];
+
+  it('single records: landed, steady-state gas <= 60,000', async () => {
+    meter = await registered();
+    const signed = [];
+    for (let i = 1n; i <= 4n; i++) signed.push(await signBillingRecord(meter, domain, record(meter.address, i)));
+    results.push(...(await client.submitRecords(signed)));
+    expect(results.map((r) => r.status)).toEqual(['landed', 'landed', 'landed', 'landed']);
+    for (const r of results.slice(1)) expect(r.gasUsed).toBeLessThanOrEqual(60_000n);
+    expect(await client.lastSeq(meter.address)).toBe(4n);
+  });
+
+  it('a Merkle batch of 100: one transaction, <= 8,000 gas per record, root equal to the TypeScript root', async () => {
+    const records = Array.from({ length: 100 }, (_, i) => record(meter.address, BigInt(i + 5)));
+    const batch = await signBillingBatch(meter, domain, records);
+    const r = await client.submitBatch(batch);
+    expect(r.status).toBe('landed');
+    expect(Number(r.gasUsed) / 100).toBeLessThanOrEqual(8_000);
+    const scan = await scanLedger(chain, deployment, { fromBlock: r.blockNumber, toBlock: r.blockNumber });
+    expect(scan.batches).toHaveLength(1);
+    expect(scan.batches[0]!.root).toBe(merkleRoot(records.map(billingRecordHash)));
+    expect(scan.records.map((l) => l.record)).toEqual(records);
+  });
+
+  it('batches of 1, 2, 3 and 7 records give the same root on chain', async () => {
+    const m = await registered();
+    let seq = 1n;
+    for (const n of [1, 2, 3, 7]) {
+      const records = Array.from({ length: n }, () => record(m.address, seq++));
+      const r = await client.submitBatch(await signBillingBatch(m, domain, records));
+      const scan = await scanLedger(chain, deployment, { fromBlock: r.blockNumber, toBlock: r.blockNumber });
+      expect(scan.batches[0]!.root).toBe(merkleRoot(records.map(billingRecordHash)));
+    }
+  });
+
+  it('the verifier reads everything back by block range and finds it all genuine', async () => {
+    const v = await verifyLedger(chain, deployment, { meter: meter.address });
+    keep(v);
+    expect(v.issues).toEqual([]);
+    expect(v.counts.verified).toBe(104);
+    // Resumable: two halves give the same records as one pass.
+    const all = await scanLedger(chain, deployment, {});
+    const mid = Math.floor((all.fromBlock + all.toBlock) / 2);
+    const a = await scanLedger(chain, deployment, { toBlock: mid, chunkSize: 3 });
+    const b = await scanLedger(chain, deployment, { fromBlock: a.nextBlock });
+    expect([...a.records, ...b.records].map((l) => l.record)).toEqual(all.records.map((l) => l.record));
+  });
+
+  it('a resubmitted record is refused by the sequence guard and reported as already landed, never twice', async () => {
+    const again = await signBillingRecord(meter, domain, record(meter.address, 2n));
+    const r = await submitOne(again);
+    expect(r.status).toBe('already-landed');
+    expect(r.revert?.name).toBe('SequenceMismatch');
+    expect(await receiptStatus(r.txHash)).toBe(0);
+    const v = await verifyLedger(chain, deployment, { meter: meter.address });
+    expect(v.counts.duplicates).toBe(0);
+    expect(v.counts.landed).toBe(104);
+  });
+
+  it('a lost response is retried with the same signed bytes: the record lands exactly once', async () => {
+    const m = await registered();
+    let dropped = false;
+    const flaky: Chain = {
+      ...chain,
+      send: async <T>(method: string, params: unknown[]): Promise<T> => {
+        const out = await chain.send<T>(method, params);
+        if (method === 'eth_sendRawTransaction' && !dropped) {
+          dropped = true;
+          throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+        }
+        return out;
+      },
+    };
+    const flakyClient = await LedgerClient.create(flaky, deployment);
+    const r1 = await flakyClient.submitRecord(await signBillingRecord(m, domain, record(m.address, 1n)));
+    expect(dropped).toBe(true);
+    expect(r1.status).toBe('landed');
+    const r2 = await flakyClient.submitRecord(await signBillingRecord(m, domain, record(m.address, 2n)));
+    expect(r2.status).toBe('landed');
+    const scan = await scanLedger(chain, deployment, { meter: m.address });
+    expect(scan.records.map((l) => l.record.seq)).toEqual([1n, 2n]);
+  });
+});
+
+describe('security: every attack is a real transaction that reverts, and the verifier flags it', () => {
+  it('forged signature', async () => {
+    const m = await registered();
+    const forger = newMeter();
+    const forged = await signBillingRecord(forger, domain, record(m.address, 1n));
+    const r = await submitOne(forged);
+    expect(r.status).toBe('rejected');
+    expect(r.revert?.name).toBe('InvalidSignature');
+    expect(r.revert?.args.recovered).toBe(forger.address);
+    expect(await receiptStatus(r.txHash)).toBe(0);
+    const v = await verifyLedger(chain, deployment, {
+      meter: m.address,
+      observed: [forged],
+      submissions: [{ ...r, reason: r.revert?.text }],
+    });
+    expect(v.counts).toMatchObject({ forged: 1, missing: 1, rejected: 1, landed: 0 });
+  });
+
+  it('replayed record (the same signed record submitted again)', async () => {
+    const m = await registered();
+    const s1 = await signBillingRecord(m, domain, record(m.address, 1n));
+    expect((await submitOne(s1)).status).toBe('landed');
+    const replay = await submitOne(s1);
+    expect(replay.revert?.name).toBe('SequenceMismatch');
+    expect(replay.revert?.args).toMatchObject({ expected: '2', seq: '1' });
+    expect(await receiptStatus(replay.txHash)).toBe(0);
+    // A second, different record under the same sequence number is refused too; the verifier flags the meter.
+    const clash = await signBillingRecord(m, domain, record(m.address, 1n, { importMilliWh: 1n, costMicro: 0n }));
+    const rc = await submitOne(clash);
+    expect(rc.status).toBe('rejected');
+    expect(rc.revert?.name).toBe('SequenceMismatch');
+    const v = await verifyLedger(chain, deployment, { meter: m.address, observed: [s1, s1, clash] });
+    expect(v.counts.landed).toBe(1);
+    expect(v.counts.duplicates).toBe(1);
+  });
+
+  it('sequence gap', async () => {
+    const m = await registered();
+    const s1 = await signBillingRecord(m, domain, record(m.address, 1n));
+    const s3 = await signBillingRecord(m, domain, record(m.address, 3n));
+    expect((await submitOne(s1)).status).toBe('landed');
+    const r = await submitOne(s3);
+    expect(r.status).toBe('rejected');
+    expect(r.revert).toMatchObject({ name: 'SequenceMismatch', args: { expected: '2', seq: '3' } });
+    const v = await verifyLedger(chain, deployment, {
+      meter: m.address,
+      observed: [s1, s3],
+      submissions: [{ meter: m.address, seq: 3n, status: 'rejected', reason: r.revert?.text }],
+    });
+    expect(v.counts).toMatchObject({ missing: 1, rejected: 1, landed: 1, verified: 1 });
+  });
+
+  it('tampered energy (the relayer changes a signed record)', async () => {
+    const m = await registered();
+    const genuine = await signBillingRecord(m, domain, record(m.address, 1n));
+    const tampered = {
+      record: { ...genuine.record, importMilliWh: genuine.record.importMilliWh / 2n },
+      signature: genuine.signature,
+    };
+    const r = await submitOne(tampered);
+    expect(r.status).toBe('rejected');
+    expect(r.revert?.name).toBe('InvalidSignature');
+    const v = await verifyLedger(chain, deployment, { meter: m.address, observed: [genuine] });
+    expect(v.counts).toMatchObject({ missing: 1, landed: 0 });
+    const asSubmitted = await verifyLedger(chain, deployment, { meter: m.address, observed: [tampered] });
+    expect(asSubmitted.counts.forged).toBe(1);
+  });
+
+  it('unregistered meter', async () => {
+    const m = newMeter();
+    const s = await signBillingRecord(m, domain, record(m.address, 1n));
+    const r = await submitOne(s);
+    expect(r.revert?.name).toBe('MeterNotRegistered');
+    const v = await verifyLedger(chain, deployment, { meter: m.address, observed: [s] });
+    expect(v.counts).toMatchObject({ unregistered: 1, missing: 1 });
+  });
+
+  it('revoked meter', async () => {
+    const m = await registered();
+    const s1 = await signBillingRecord(m, domain, record(m.address, 1n));
+    const s2 = await signBillingRecord(m, domain, record(m.address, 2n));
+    expect((await submitOne(s1)).status).toBe('landed');
+    await client.revokeMeter(m.address);
+    const r = await submitOne(s2);
+    expect(r.revert?.name).toBe('MeterIsRevoked');
+    const v = await verifyLedger(chain, deployment, { meter: m.address, observed: [s1, s2] });
+    expect(v.counts).toMatchObject({ revoked: 1, missing: 1, landed: 1 });
+    await expect(client.revokeMeter(m.address)).rejects.toMatchObject({ revert: { name: 'MeterAlreadyRevoked' } });
+  });
+
+  it('unattested firmware (and a withdrawn attestation)', async () => {
+    const m = await registered({ firmware: BAD_FIRMWARE });
+    const s1 = await signBillingRecord(m, domain, record(m.address, 1n));
+    const r = await submitOne(s1);
+    expect(r.revert?.name).toBe('FirmwareNotAttested');
+    const v = await verifyLedger(chain, deployment, { meter: m.address, observed: [s1] });
+    expect(v.counts).toMatchObject({ unattested: 1, missing: 1 });
+    const fw = `0x${'5a'.repeat(32)}`;
+    const m2 = await registered({ firmware: fw });
+    await client.setFirmwareApproval(fw, true);
+    expect((await submitOne(await signBillingRecord(m2, domain, record(m2.address, 1n)))).status).toBe('landed');
+    await client.setFirmwareApproval(fw, false);
+    const r2 = await submitOne(await signBillingRecord(m2, domain, record(m2.address, 2n)));
+    expect(r2.revert?.name).toBe('FirmwareNotAttested');
+  });
+
+  it('a record naming another host than the one registered', async () => {
+    const m = await registered();
+    const r = await submitOne(
+      await signBillingRecord(m, domain, record(m.address, 1n, { host: pseudonym('house-2', salt) })),
+    );
+    expect(r.revert?.name).toBe('HostMismatch');
+  });
+
+  it('non-owner registering a meter, revoking, attesting firmware or changing a tariff', async () => {
+    const outsider = await LedgerClient.create(chain, deployment, await chain.account(3));
+    const attempts: Array<Promise<unknown>> = [
+      outsider.registerMeter(Wallet.createRandom().address, host, FIRMWARE),
+      outsider.setFirmwareApproval(BAD_FIRMWARE, true),
+      outsider.setTariff({ ...tariff, bandPrices: [1n, 1n, 1n] }),
+      outsider.anchorReport('run-x', `0x${'aa'.repeat(32)}`, 1),
+    ];
+    for (const a of attempts) {
+      const err = await a.then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(LedgerRevertError);
+      expect(err).toBeInstanceOf(RigError);
+      expect((err as LedgerRevertError).exitCode).toBe(3);
+      expect((err as LedgerRevertError).revert.name).toBe('OwnableUnauthorizedAccount');
+      expect(await receiptStatus((err as LedgerRevertError).txHash!)).toBe(0);
+      keep((err as LedgerRevertError).toJSON());
+      keep((err as Error).message);
+    }
+    expect(await client.currentTariffVersion()).toBe(1);
+  });
+
+  it('batches: forged batch signature, a foreign record, a gap inside the batch', async () => {
+    const m = await registered();
+    const other = await registered();
+    const recs = [1n, 2n, 3n].map((s) => record(m.address, s));
+    const forged = await signBillingBatch(newMeter(), domain, recs);
+    const r1 = await client.sendBatch(forged);
+    expect(r1.revert?.name).toBe('InvalidSignature');
+    const mixed = await signBillingBatch(m, domain, [recs[0]!, record(other.address, 2n)]);
+    expect((await client.sendBatch(mixed)).revert?.name).toBe('BatchMeterMismatch');
+    const gap = await signBillingBatch(m, domain, [recs[0]!, recs[2]!]);
+    expect((await client.sendBatch(gap)).revert).toMatchObject({
+      name: 'SequenceMismatch',
+      args: { expected: '2', seq: '3' },
+    });
+    await expect(client.submitBatch(forged)).rejects.toBeInstanceOf(LedgerRevertError);
+    expect(await client.lastSeq(m.address)).toBe(0n);
+  });
+});
+
+describe('tariffs and report anchors', () => {
+  it('publishes tariff versions; the verifier recomputes costs with the version a record names', async () => {
+    const t2 = { ...tariff, bandPrices: [100_000n, 200_000n, 300_000n], utcOffsetSeconds: 3600 };
+    const { version } = await client.setTariff(t2);
+    expect(version).toBe(2);
+    expect(await client.tariff(2)).toEqual(t2);
+    expect(await client.tariff(1)).toEqual(tariff);
+    await expect(client.setTariff({ ...t2, schedule: [0] })).rejects.toThrow(/schedule: 1 entries/);
+    const m = await registered();
+    const ok = record(m.address, 1n, { tariffVersion: 2n, costMicro: 0n });
+    const good = await signBillingRecord(m, domain, { ...ok, costMicro: computeCostMicro(t2, ok) });
+    const wrong = await signBillingRecord(m, domain, record(m.address, 2n, { tariffVersion: 2n }));
+    await client.submitRecords([good, wrong]);
+    const v = await verifyLedger(chain, deployment, { meter: m.address });
+    expect(v.issues.map((i) => [i.kind, i.seq])).toEqual([['cost-mismatch', '2']]);
+  });
+
+  it('anchors a report hash once per run', async () => {
+    const hash = `0x${'c3'.repeat(32)}`;
+    await client.anchorReport('20261124-120000-abcdef', hash, 1);
+    expect(await client.anchorOf('20261124-120000-abcdef')).toMatchObject({ reportHash: hash, verdict: 1 });
+    await expect(client.anchorReport('20261124-120000-abcdef', hash, 1)).rejects.toMatchObject({
+      revert: { name: 'AlreadyAnchored' },
+    });
+  });
+});
+
+describe('errors', () => {
+  it('an unreachable chain is a RigError (exit 3) naming the endpoint', async () => {
+    const err = await connectChain('http://127.0.0.1:9/').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RigError);
+    expect(err).toMatchObject({ code: 'CHAIN_UNREACHABLE', exitCode: 3 });
+    keep((err as Error).message);
+  });
+
+  it('no private key or mnemonic appears in logs, results or error messages', async () => {
+    const relayerKeys = [0, 1, 2, 3].map(
+      (i) => HDNodeWallet.fromPhrase(DEFAULT_MNEMONIC, undefined, `m/44'/60'/0'/0/${i}`).privateKey,
+    );
+    const secrets = [...relayerKeys, ...meterKeys, DEFAULT_MNEMONIC];
+    const text = [...logs, ...outputs].join('\n');
+    expect(logs.length).toBeGreaterThan(0);
+    expect(outputs.length).toBeGreaterThan(10);
+    for (const s of secrets) {
+      expect(text).not.toContain(s);
+      expect(text).not.toContain(s.replace(/^0x/, ''));
+    }
+  });
+});
