@@ -194,7 +194,7 @@ export class LedgerClient extends LedgerReader {
     const n = batch.records.length;
     const req = {
       to: this.addr('BillingLedger'),
-      data: contractInterface('BillingLedger').encodeFunctionData('submitBatch', [batch.records, batch.signature]),
+      data: contractInterface('BillingLedger').encodeFunctionData('submitBatch', batchCallArgs(batch)),
       gasLimit: batchGasLimit(n),
     };
     const receipt = await this.sender.sendAndWait(req);
@@ -287,6 +287,26 @@ export class LedgerClient extends LedgerReader {
   static batchOf(records: BillingRecord[]): BillingBatch {
     return billingBatchOf(records);
   }
+}
+
+/**
+ * Arguments of BillingLedger.submitBatch: meter, first sequence and host once, then per record only what differs.
+ * A batch whose records are not consecutive or mix meters or hosts cannot match its signature on chain.
+ */
+export function batchCallArgs(batch: SignedBillingBatch): unknown[] {
+  const first = batch.records[0]!;
+  const entries = batch.records.map((r) => ({
+    payer: r.payer,
+    start: r.start,
+    end: r.end,
+    importMilliWh: r.importMilliWh,
+    exportMilliWh: r.exportMilliWh,
+    costMicro: r.costMicro,
+    tariffVersion: r.tariffVersion,
+    loadClass: r.loadClass,
+    attributed: r.attributed,
+  }));
+  return [first.meter, first.seq, first.host, entries, batch.signature];
 }
 
 /** bytes32 key of a run id in the ReportAnchor. */

@@ -154,8 +154,10 @@ async function expandBatch(
   try {
     if (!tx?.to || getAddress(tx.to) !== getAddress(deployment.contracts.BillingLedger))
       throw new Error('not a direct call');
-    const decoded = iface.decodeFunctionData('submitBatch', tx.input);
-    records = (decoded[0] as unknown[]).map((r) => recordFromAbi(r as Record<string, unknown>));
+    const [meter, firstSeq, host, entries] = iface.decodeFunctionData('submitBatch', tx.input);
+    records = (entries as Array<{ toObject(): Record<string, unknown> }>).map((e, i) =>
+      recordFromAbi({ ...e.toObject(), meter, seq: BigInt(firstSeq) + BigInt(i), host }),
+    );
   } catch {
     batch.problem = 'the batch transaction is not a direct submitBatch call; its records cannot be read from calldata';
     return [];

@@ -13,17 +13,31 @@ import {MeterRegistry} from "./MeterRegistry.sol";
 ///
 /// Two paths:
 /// - `submit`: one record and its signature; emits `BillingRecorded` with the full record and the signature.
-/// - `submitBatch`: N records with one signature over a `BillingBatch` whose `root` is the Merkle root of the
-///   records' EIP-712 struct hashes (leaves in sequence order; pairs hashed with OpenZeppelin's commutative
-///   keccak256; an odd node is carried up unchanged). The records travel in calldata (available to any verifier
-///   from the transaction), the contract recomputes the root and checks every record's meter, host and sequence,
-///   and emits one `BatchRecorded` event. Membership of a record is checked off chain with a Merkle proof.
+/// - `submitBatch`: N consecutive records of one meter with one signature over a `BillingBatch` whose `root` is the
+///   Merkle root of the records' EIP-712 struct hashes (leaves in sequence order; pairs hashed with OpenZeppelin's
+///   commutative keccak256; an odd node is carried up unchanged). The records travel in calldata (available to any
+///   verifier from the transaction) without the fields they share: meter, host and first sequence number once per
+///   batch, the others implied (firstSeq + 1, + 2, ...). The contract rebuilds every leaf and the root, checks the batch signature and
+///   emits one `BatchRecorded` event. Membership of a record is checked off chain with a Merkle proof.
 contract BillingLedger is EIP712 {
     struct BillingRecord {
         address meter;
         uint64 seq;
         bytes32 payer;
         bytes32 host;
+        uint64 start;
+        uint64 end;
+        uint64 importMilliWh;
+        uint64 exportMilliWh;
+        int128 costMicro;
+        uint32 tariffVersion;
+        bytes32 loadClass;
+        bool attributed;
+    }
+
+    /// A record of a batch without the fields the batch states once (meter, host) or implies (seq).
+    struct BatchEntry {
+        bytes32 payer;
         uint64 start;
         uint64 end;
         uint64 importMilliWh;
@@ -57,7 +71,6 @@ contract BillingLedger is EIP712 {
     error SequenceMismatch(address meter, uint64 expected, uint64 seq);
     error InvalidTimes(uint64 start, uint64 end);
     error BatchSize(uint256 count);
-    error BatchMeterMismatch(uint256 index, address meter);
 
     constructor(MeterRegistry registry_) EIP712("BenchBillingLedger", "1") {
         registry = registry_;
@@ -75,22 +88,23 @@ contract BillingLedger is EIP712 {
         emit BillingRecorded(r.meter, expected, r, signature);
     }
 
-    function submitBatch(BillingRecord[] calldata records, bytes calldata signature) external {
-        uint256 n = records.length;
+    function submitBatch(
+        address meter,
+        uint64 firstSeq,
+        bytes32 host,
+        BatchEntry[] calldata entries,
+        bytes calldata signature
+    ) external {
+        uint256 n = entries.length;
         if (n == 0 || n > MAX_BATCH) revert BatchSize(n);
-        address meter = records[0].meter;
-        bytes32 host = records[0].host;
         _checkMeter(meter, host);
-        uint64 firstSeq = lastSeq[meter] + 1;
+        uint64 expected = lastSeq[meter] + 1;
+        if (firstSeq != expected) revert SequenceMismatch(meter, expected, firstSeq);
         bytes32[] memory nodes = new bytes32[](n);
         for (uint256 i = 0; i < n; ++i) {
-            BillingRecord calldata r = records[i];
-            if (r.meter != meter) revert BatchMeterMismatch(i, r.meter);
-            if (r.host != host) revert HostMismatch(meter, host, r.host);
-            uint64 expected = firstSeq + uint64(i);
-            if (r.seq != expected) revert SequenceMismatch(meter, expected, r.seq);
-            _checkTimes(r);
-            nodes[i] = hashRecord(r);
+            BatchEntry calldata e = entries[i];
+            if (e.end < e.start) revert InvalidTimes(e.start, e.end);
+            nodes[i] = _hashEntry(meter, firstSeq + uint64(i), host, e);
         }
         bytes32 root = merkleRoot(nodes);
         bytes32 digest = _hashTypedDataV4(keccak256(abi.encode(BATCH_TYPEHASH, meter, firstSeq, uint32(n), root)));
@@ -103,6 +117,23 @@ contract BillingLedger is EIP712 {
     /// @notice EIP-712 struct hash of a record (also the Merkle leaf of the batch path).
     function hashRecord(BillingRecord calldata r) public pure returns (bytes32) {
         return keccak256(abi.encode(RECORD_TYPEHASH, r));
+    }
+
+    /// @dev The record's struct hash, built in scratch memory above the free-memory pointer (not allocated, so the
+    /// loop does not grow memory): typehash, meter, seq, payer, host, then the entry's remaining 8 words as given.
+    /// Non-canonical calldata words change the hash, so they can only break the batch signature, never forge it.
+    function _hashEntry(address meter, uint64 seq, bytes32 host, BatchEntry calldata e) private pure returns (bytes32 h) {
+        bytes32 typehash = RECORD_TYPEHASH;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typehash)
+            mstore(add(ptr, 0x20), meter)
+            mstore(add(ptr, 0x40), seq)
+            mstore(add(ptr, 0x60), calldataload(e))
+            mstore(add(ptr, 0x80), host)
+            calldatacopy(add(ptr, 0xa0), add(e, 0x20), 0x100)
+            h := keccak256(ptr, 0x1a0)
+        }
     }
 
     function domainSeparator() external view returns (bytes32) {
