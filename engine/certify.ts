@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { aspectsAnalyser } from '../analysis/aspects.js';
 import { billingAnalyser } from '../analysis/billing.js';
 import { analyseCase } from '../analysis/case-analysis.js';
 import type { ReportFormat } from '../reports/render.js';
@@ -15,7 +16,7 @@ import { TOOL_VERSION } from './version.js';
 
 const debug = createDebug('bench:certify');
 
-export const ANALYSERS = [billingAnalyser];
+export const ANALYSERS = [billingAnalyser, aspectsAnalyser];
 
 export interface CertifyOptions {
   suite: string;
