@@ -192,7 +192,13 @@ export async function connectChain(url: string, opts: AccountOptions & { timeout
   }
   const device = `ledger ${parsed.origin}`;
   const accounts = new HdAccounts(opts);
-  const chainIdHex = await rawRpc<string>(url, 'eth_chainId', [], opts.timeoutMs ?? 5000, device);
+  // A few quick retries: a pooled keep-alive socket to a restarted node fails once (UND_ERR_SOCKET).
+  const { withTransportRetry } = await import('./tx.js');
+  const chainIdHex = await withTransportRetry(
+    () => rawRpc<string>(url, 'eth_chainId', [], opts.timeoutMs ?? 5000, device),
+    2,
+    150,
+  );
   const chainId = BigInt(chainIdHex);
   const network = Network.from(chainId);
   const provider = new JsonRpcProvider(url, network, { staticNetwork: network, batchMaxCount: 1 });
@@ -265,7 +271,8 @@ export async function rawRpc<T>(
 
 /**
  * Opens the chain a command asked for: `--ledger URL` or the embedded one. On an external chain the accounts are
- * the mnemonic's (when given), the relayer key as account 0 (when given), else the node's own unlocked accounts.
+ * the mnemonic's (when given), the relayer key as account 0 (when given, or from $BENCH_RELAYER_KEY), else the
+ * node's own unlocked accounts.
  */
 export async function openChain(opts: {
   ledger?: string;
@@ -274,7 +281,8 @@ export async function openChain(opts: {
   dbPath?: string;
 }): Promise<Chain> {
   if (opts.ledger) {
-    return connectChain(opts.ledger, { mnemonic: opts.mnemonic, relayerKey: opts.relayerKey });
+    const relayerKey = opts.relayerKey ?? (process.env.BENCH_RELAYER_KEY || undefined);
+    return connectChain(opts.ledger, { mnemonic: opts.mnemonic, relayerKey });
   }
   return startEmbeddedChain({ mnemonic: opts.mnemonic, dbPath: opts.dbPath });
 }

@@ -18,7 +18,6 @@ export default class LedgerDeploy extends BenchCommand {
       ledger: flags.ledger,
       deployment: flags.deployment,
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
     });
     this.say(
       `deployed on chain ${r.chainId} at block ${r.deployment.deployedAtBlock}${r.ephemeral ? ' (embedded, not kept)' : ''}`,

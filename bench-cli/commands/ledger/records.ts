@@ -20,7 +20,6 @@ export default class LedgerRecords extends BenchCommand {
       ledger: flags.ledger,
       deployment: flags.deployment,
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
       meter: flags.meter,
       fromBlock: flags['from-block'],
       toBlock: flags['to-block'],

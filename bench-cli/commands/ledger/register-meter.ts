@@ -26,7 +26,6 @@ export default class LedgerRegisterMeter extends BenchCommand {
       ledger: flags.ledger,
       deployment: flags.deployment,
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
       meter: flags.meter,
       host: flags.host,
       hostId: flags['host-id'],

@@ -14,7 +14,6 @@ export default class LedgerStatus extends BenchCommand {
       ledger: flags.ledger,
       deployment: flags.deployment,
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
     });
     this.say(`chain ${s.chainId}${s.url ? ` at ${s.url}` : ' (embedded, fresh)'}  block ${s.blockNumber}`);
     this.say(`relayer ${s.relayer.address}  balance ${s.relayer.balanceEth} ETH`);

@@ -30,7 +30,6 @@ export default class LedgerVerify extends BenchCommand {
       deploymentFile: flags.deployment,
       fromBlock: flags['from-block'],
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
     });
     this.say(
       `run ${r.runId}: ${r.mode === 'replay' ? 'replayed on an embedded chain' : `chain ${r.chainId}`}, blocks ${r.fromBlock}..${r.toBlock}`,

@@ -18,7 +18,6 @@ export default class LedgerTariffSet extends BenchCommand {
       ledger: flags.ledger,
       deployment: flags.deployment,
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
       file: args.file,
     });
     this.say(`tariff version ${t.version} published (tx ${t.txHash})`);

@@ -16,7 +16,6 @@ export default class LedgerTariffShow extends BenchCommand {
       ledger: flags.ledger,
       deployment: flags.deployment,
       mnemonic: flags.mnemonic,
-      relayerKey: flags['relayer-key'],
       version: flags.version,
     });
     this.say(`tariff version ${t.version}  (valid from ${t.validFrom}, UTC offset ${t.utcOffsetSeconds} s)`);
