@@ -244,6 +244,20 @@ export async function ledgerRegisterMeter(opts: RegisterMeterOptions): Promise<R
   });
 }
 
+export async function ledgerRevokeMeter(opts: LedgerConnectOptions & { meter: string }): Promise<RegisterMeterResult> {
+  if (!isAddress(opts.meter)) throw new InputError(`--meter ${opts.meter} is not an address`);
+  return withLedger(opts, async ({ chain, deployment }) => {
+    const client = await LedgerClient.create(chain, deployment);
+    const r = await client.revokeMeter(getAddress(opts.meter));
+    const info = await client.meterInfo(opts.meter);
+    return {
+      chainId: chain.chainId.toString(),
+      txHash: r.transactionHash,
+      meter: { ...info, lastSeq: info.lastSeq.toString() },
+    };
+  });
+}
+
 // --- tariff ------------------------------------------------------------------------------------------------------
 
 export interface TariffJson {

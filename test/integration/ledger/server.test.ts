@@ -337,6 +337,19 @@ describe('bench ledger commands against the server', () => {
     expect(out.submissions.map((s) => s.status)).toEqual(['landed', 'landed', 'landed', 'already-landed']);
   });
 
+  it('revoke-meter: the meter stays revoked, a second revocation exits 3 with the decoded error', () => {
+    const m = Wallet.createRandom().address;
+    expect(
+      cli(['ledger', 'register-meter', ...flags(), '--meter', m, '--host', host, '--firmware', FIRMWARE]).code,
+    ).toBe(0);
+    const r = cli(['ledger', 'revoke-meter', ...flags(), '--meter', m, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json()).toMatchObject({ meter: { meter: m, status: 'Revoked' } });
+    const again = cli(['ledger', 'revoke-meter', ...flags(), '--meter', m]);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain('MeterAlreadyRevoked');
+  });
+
   it('input problems exit 2, an unreachable chain exits 3, with no stack trace', async () => {
     const badMeter = cli([
       'ledger',
