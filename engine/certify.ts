@@ -91,7 +91,8 @@ export interface CertifyResult {
   ledger: { chainId: string; kind: string; url?: string; billingLedger: string };
 }
 
-const VERDICT_CODE: Record<Verdict, number> = { PASS: 0, MARGINAL: 1, FAIL: 2, ERROR: 3, 'NOT RUN': 4 };
+/** ReportAnchor's verdict codes (1..5; 0 means "no anchor" on chain). */
+const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, MARGINAL: 2, FAIL: 3, ERROR: 4, 'NOT RUN': 5 };
 
 /** Analysis of one case: every metric the entries support (pure; the executor calls it right after the case). */
 export function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>) {

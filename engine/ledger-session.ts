@@ -82,7 +82,9 @@ export class LedgerSession {
   sink(observe: (kind: string, data: Record<string, unknown>) => void): BillingSink {
     return {
       submit: async (signed) => {
-        const result = await this.client.submitRecord(signed);
+        // submitRecords reports a refusal as a result (with the contract's reason) instead of throwing.
+        const [result] = await this.client.submitRecords([signed]);
+        if (!result) throw new Error('the ledger client returned no result');
         observe(ENTRY.ledgerSubmission, {
           meter: result.meter,
           seq: result.seq.toString(),

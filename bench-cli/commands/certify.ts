@@ -1,0 +1,69 @@
+import { Flags } from '@oclif/core';
+import { type CertifyResult, certify } from '../../engine/certify.js';
+import { builtinRigProvider } from '../../engine/rig-provider.js';
+import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
+import { BenchCommand } from '../base-command.js';
+import { reportsDirFlag, runsDirFlag } from '../flags.js';
+import { terminalProgress } from '../progress.js';
+import { renderCertifySummary } from '../summary.js';
+
+export default class Certify extends BenchCommand {
+  static override summary = 'Certify a meter: run a suite on a rig, verify billing on the ledger, write reports.';
+  static override description =
+    'With no flags: the ev-billing suite on the built-in simulated rig with the reference meter and an embedded Ganache ledger.';
+  static override examples = [
+    '<%= config.bin %> certify',
+    '<%= config.bin %> certify --suite smoke --seed 7',
+    '<%= config.bin %> certify --rig rigs/lab-a.yaml --suite ev-billing --ledger http://127.0.0.1:8545',
+  ];
+  static override flags = {
+    suite: Flags.string({ description: 'Built-in suite name or suite YAML file.', default: 'ev-billing' }),
+    rig: Flags.string({ description: 'Built-in rig name (sim, sim-serial) or rig YAML file.', default: 'sim' }),
+    seed: Flags.integer({ description: 'Seed of every random choice in the run.', default: 1, min: 0 }),
+    'meter-config': Flags.string({
+      description: 'Reference-meter configuration YAML (fault knobs, keys) for simulated rigs.',
+    }),
+    ledger: Flags.string({ description: 'JSON-RPC URL of an external EVM node; embedded Ganache when absent.' }),
+    case: Flags.string({ description: 'Run only these case ids.', multiple: true }),
+    format: Flags.string({
+      description: `Report formats: ${REPORT_FORMATS.join(', ')}.`,
+      default: REPORT_FORMATS.join(','),
+    }),
+    'runs-dir': runsDirFlag,
+    'reports-dir': reportsDirFlag,
+  };
+
+  async run(): Promise<CertifyResult> {
+    const { flags } = await this.parse(Certify);
+    const controller = new AbortController();
+    const onSigint = () => {
+      process.stderr.write('\nInterrupted: finishing the run record (marked INCOMPLETE)…\n');
+      controller.abort();
+    };
+    process.once('SIGINT', onSigint);
+    try {
+      const result = await certify(
+        {
+          suite: flags.suite,
+          rig: flags.rig,
+          seed: flags.seed,
+          meterConfig: flags['meter-config'],
+          ledger: flags.ledger,
+          runsDir: flags['runs-dir'],
+          reportsDir: flags['reports-dir'],
+          formats: parseFormats(flags.format),
+          only: flags.case,
+          signal: controller.signal,
+          progress: terminalProgress(!this.jsonEnabled()),
+          argv: this.argv,
+        },
+        builtinRigProvider,
+      );
+      this.say(renderCertifySummary(result));
+      process.exitCode = result.exitCode;
+      return result;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  }
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { loadYamlFile } from '../engine/files/load-yaml.js';
+
+/** Fault knobs: all off by default. Each makes the meter misbehave in one way a suite must catch. */
+export const faultsSchema = z
+  .object({
+    /** Current-channel gain error in %: energy and power read high (positive) or low. */
+    gainErrorPct: z.number().min(-50).max(50).default(0),
+    /** Fraction of switch events the detector drops (seeded). */
+    missedEventRate: z.number().min(0).max(1).default(0),
+    /** Added detection latency: events are decided and timestamped this much later. */
+    addedLatencyMs: z.number().min(0).max(600_000).default(0),
+    /** Clock drift in parts per million (the clock is never synced while drifting). */
+    clockDriftPpm: z.number().min(-100_000).max(100_000).default(0),
+    /** Bills every session twice, under two sequence numbers. */
+    duplicateSubmission: z.boolean().default(false),
+    /** Bills sessions to the host instead of the authorised EV owner. */
+    wrongPayer: z.boolean().default(false),
+    /** Signs records with a key that is not the registered one. */
+    badSignature: z.boolean().default(false),
+    /** Prices every kWh at the highest band, ignoring TOU and the EV incentive. */
+    wrongTariff: z.boolean().default(false),
+    /** Runs firmware whose hash is not attested on the ledger. */
+    unattestedFirmware: z.boolean().default(false),
+    /** Sends no periodic reports. */
+    dropPeriodicReports: z.boolean().default(false),
+  })
+  .strict();
+
+export const meterConfigSchema = z
+  .object({
+    model: z.string().default('bench reference meter'),
+    firmwareVersion: z.string().default('1.0.0'),
+    /** Policy for EV sessions without an authorisation token: bill the host account, or do not bill at all. */
+    unattributedPolicy: z.enum(['bill-host', 'no-bill']).default('bill-host'),
+    /** Seconds between periodic reports. */
+    reportIntervalS: z.number().positive().default(900),
+    /** Seconds between measurement outputs. */
+    measurementIntervalS: z.number().positive().default(1),
+    /** Minimum step the detector reports (W). */
+    eventThresholdW: z.number().positive().default(40),
+    /** Salt of payer/host pseudonyms; the utility's, so pseudonyms are stable across meters. */
+    pseudonymSalt: z.string().default('bench-pseudonym-salt-v1'),
+    /** Ledger outage window (scenario seconds) during which forwarding fails; tests store-and-forward. */
+    ledgerOutage: z
+      .object({ fromS: z.number().min(0), toS: z.number().positive() })
+      .strict()
+      .optional(),
+    /** Inject a measurement fault (a dead current channel for 5 s) at this scenario second. */
+    injectMeasurementFaultAtS: z.number().min(0).optional(),
+    faults: faultsSchema.default(faultsSchema.parse({})),
+  })
+  .strict();
+
+export type MeterConfig = z.output<typeof meterConfigSchema>;
+export type MeterConfigInput = z.input<typeof meterConfigSchema>;
+export type Faults = z.output<typeof faultsSchema>;
+
+export function loadMeterConfigFile(file: string): MeterConfigInput {
+  return loadYamlFile(file, meterConfigSchema.partial().strict()) as MeterConfigInput;
+}
+
+export function parseMeterConfig(input: unknown, where = 'meter config'): MeterConfig {
+  const r = meterConfigSchema.safeParse(input ?? {});
+  if (!r.success)
+    throw new Error(`${where}: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return r.data;
+}

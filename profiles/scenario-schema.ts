@@ -1,0 +1,120 @@
+import { z } from 'zod';
+
+/**
+ * A scenario: a timeline over one or more houses (meters). Times are seconds from `start` (an ISO instant, so TOU
+ * bands apply). Loads switch at fixed times or at seeded random times; EVs belong to an owner contract and charge
+ * at home or at a neighbour's meter (the survey's key case), authorised with their contract token or not.
+ */
+const loadSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    profile: z.string().min(1),
+    on: z.number().min(0),
+    /** Omitted: until the profile's states end, or the scenario ends. */
+    off: z.number().positive().optional(),
+  })
+  .strict()
+  .refine((l) => l.off === undefined || l.off > l.on, { message: 'off must be after on', path: ['off'] });
+
+const randomLoadsSchema = z
+  .object({
+    profile: z.string().min(1),
+    count: z.number().int().min(1).max(1000),
+    minDurationS: z.number().positive(),
+    maxDurationS: z.number().positive(),
+  })
+  .strict()
+  .refine((r) => r.maxDurationS >= r.minDurationS, {
+    message: 'maxDurationS below minDurationS',
+    path: ['maxDurationS'],
+  });
+
+const houseSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    /** The household's contract id: the host account billed for unattributed charging. */
+    contract: z.string().min(1),
+    baseLoadW: z.number().min(0).max(2000).default(120),
+    loads: z.array(loadSchema).default([]),
+    randomLoads: z.array(randomLoadsSchema).default([]),
+  })
+  .strict();
+
+const sessionSchema = z
+  .object({
+    /** The house whose meter the EV charges at. */
+    at: z.string().min(1),
+    plugIn: z.number().min(0),
+    unplug: z.number().positive(),
+    /** Whether the EV presents its contract token on the meter's authorisation channel. */
+    authorise: z.boolean().default(true),
+  })
+  .strict()
+  .refine((s) => s.unplug > s.plugIn, { message: 'unplug must be after plugIn', path: ['unplug'] });
+
+const evSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+    /** Contract id of the EV's owner (the payer when it authorises). */
+    owner: z.string().min(1),
+    home: z.string().min(1),
+    profile: z.string().min(1),
+    sessions: z.array(sessionSchema).min(1),
+  })
+  .strict();
+
+export const scenarioSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    start: z.iso.datetime({ offset: true }),
+    durationS: z
+      .number()
+      .positive()
+      .max(31 * 86400),
+    frequency: z.union([z.literal(50), z.literal(60)]).default(50),
+    voltage: z
+      .object({
+        nominal: z.number().min(100).max(400),
+        h3: z.number().min(0).max(0.08),
+        h5: z.number().min(0).max(0.08),
+      })
+      .strict()
+      .default({ nominal: 230, h3: 0.01, h5: 0.006 }),
+    houses: z.array(houseSchema).min(1),
+    evs: z.array(evSchema).default([]),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    const houses = new Set(s.houses.map((h) => h.id));
+    if (houses.size !== s.houses.length)
+      ctx.addIssue({ code: 'custom', path: ['houses'], message: 'duplicate house id' });
+    s.evs.forEach((ev, i) => {
+      if (!houses.has(ev.home))
+        ctx.addIssue({ code: 'custom', path: ['evs', i, 'home'], message: `no house ${ev.home}` });
+      ev.sessions.forEach((se, j) => {
+        if (!houses.has(se.at))
+          ctx.addIssue({ code: 'custom', path: ['evs', i, 'sessions', j, 'at'], message: `no house ${se.at}` });
+        if (se.unplug > s.durationS) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['evs', i, 'sessions', j, 'unplug'],
+            message: 'after the end of the scenario',
+          });
+        }
+      });
+    });
+    s.houses.forEach((h, i) => {
+      h.loads.forEach((l, j) => {
+        if (l.on >= s.durationS)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['houses', i, 'loads', j, 'on'],
+            message: 'after the end of the scenario',
+          });
+      });
+    });
+  });
+
+export type Scenario = z.output<typeof scenarioSchema>;
+export type House = Scenario['houses'][number];

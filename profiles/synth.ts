@@ -1,0 +1,264 @@
+import { seededRandom } from '../engine/random.js';
+import { BASE_LOAD_PF, expandScenario, type LoadRun } from './scenario.js';
+import type { House, Scenario } from './scenario-schema.js';
+import type { CycleBlock, MacroSample } from './waveform.js';
+
+export interface SynthOptions {
+  seed: number;
+  samplesPerCycle?: number;
+  /** Cycles per block (default one second's worth). */
+  blockCycles?: number;
+  /** Scenario seconds to synthesize; default the whole scenario. */
+  from?: number;
+  to?: number;
+}
+
+const MAX_H = 15;
+/** The standby consumption every house has (routers, chargers, clocks): electronics-like, always on. */
+const BASE_HARMONICS = [
+  { order: 3, ratio: 0.3, phaseDeg: 180 },
+  { order: 5, ratio: 0.15, phaseDeg: 0 },
+];
+
+interface Coeffs {
+  /** Per harmonic (index = order): sine and cosine coefficients of the current, in amperes peak. */
+  a: Float64Array;
+  b: Float64Array;
+  i1rms: number;
+}
+
+/**
+ * Current coefficients that draw exactly (p, q) from the distorted supply: the fundamental is solved so that the
+ * harmonic products with the supply's own 3rd and 5th harmonics are included in the total (3 fixed-point steps;
+ * the correction is ~1 %, so it converges at once).
+ */
+function solveCurrent(
+  p: number,
+  q: number,
+  harmonics: ReadonlyArray<{ order: number; ratio: number; phaseDeg: number }>,
+  vh: Float64Array,
+  out: Coeffs,
+): void {
+  out.a.fill(0);
+  out.b.fill(0);
+  const v1 = vh[1]!;
+  let p1 = p;
+  let q1 = q;
+  let i1 = Math.hypot(p1, q1) / v1;
+  let th = Math.atan2(q1, p1);
+  for (let it = 0; it < 3; it++) {
+    let ph = 0;
+    let qh = 0;
+    for (const h of harmonics) {
+      const v = vh[h.order] ?? 0;
+      if (v === 0) continue;
+      const phase = -h.order * th + (h.phaseDeg * Math.PI) / 180;
+      ph += v * h.ratio * i1 * Math.cos(phase);
+      qh -= v * h.ratio * i1 * Math.sin(phase);
+    }
+    p1 = p - ph;
+    q1 = q - qh;
+    i1 = Math.hypot(p1, q1) / v1;
+    th = Math.atan2(q1, p1);
+  }
+  const amp1 = Math.SQRT2 * i1;
+  out.a[1] = amp1 * Math.cos(-th);
+  out.b[1] = amp1 * Math.sin(-th);
+  for (const h of harmonics) {
+    const amp = amp1 * h.ratio;
+    const phase = -h.order * th + (h.phaseDeg * Math.PI) / 180;
+    out.a[h.order] = (out.a[h.order] ?? 0) + amp * Math.cos(phase);
+    out.b[h.order] = (out.b[h.order] ?? 0) + amp * Math.sin(phase);
+  }
+  out.i1rms = i1;
+}
+
+const newCoeffs = (): Coeffs => ({ a: new Float64Array(MAX_H + 1), b: new Float64Array(MAX_H + 1), i1rms: 0 });
+
+interface Active {
+  run: LoadRun;
+  seg: number;
+  coeffs: Coeffs;
+  /** Segment the cached coefficients belong to (steady segments are solved once). */
+  cachedSeg: number;
+}
+
+/** Runs (load on-periods) at one meter, plus the house's base load as an always-on run. */
+export function meterRuns(scenario: Scenario, meterId: string, seed: number): LoadRun[] {
+  return expandScenario(scenario, seed).filter((r) => r.meterId === meterId);
+}
+
+function baseRun(house: House): { p: number; q: number } {
+  const p = house.baseLoadW;
+  return { p, q: p * Math.tan(Math.acos(BASE_LOAD_PF)) };
+}
+
+/**
+ * Streams a meter's voltage and current, cycle by cycle, as blocks over reused typed arrays: memory stays flat
+ * whatever the duration. Deterministic given the seed.
+ */
+export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: SynthOptions): Generator<CycleBlock> {
+  const house = scenario.houses.find((h) => h.id === meterId);
+  if (!house) throw new Error(`scenario ${scenario.name} has no house ${meterId}`);
+  const f = scenario.frequency;
+  const n = opts.samplesPerCycle ?? 128;
+  const blockCycles = opts.blockCycles ?? f;
+  const firstCycle = Math.round((opts.from ?? 0) * f);
+  const lastCycle = Math.round(Math.min(opts.to ?? scenario.durationS, scenario.durationS) * f);
+  const rnd = seededRandom((opts.seed ^ hashString(meterId)) >>> 0);
+
+  // Supply: nominal with its own 3rd and 5th harmonic distortion, identical every cycle.
+  const vh = new Float64Array(MAX_H + 1);
+  vh[1] = scenario.voltage.nominal;
+  vh[3] = scenario.voltage.nominal * scenario.voltage.h3;
+  vh[5] = scenario.voltage.nominal * scenario.voltage.h5;
+  const sin = new Float64Array((MAX_H + 1) * n);
+  const cos = new Float64Array((MAX_H + 1) * n);
+  for (let h = 1; h <= MAX_H; h++) {
+    for (let k = 0; k < n; k++) {
+      const x = (2 * Math.PI * h * k) / n;
+      sin[h * n + k] = Math.sin(x);
+      cos[h * n + k] = Math.cos(x);
+    }
+  }
+  const vCycle = new Float64Array(n);
+  for (let k = 0; k < n; k++)
+    vCycle[k] = Math.SQRT2 * (vh[1]! * sin[n + k]! + vh[3]! * sin[3 * n + k]! + vh[5]! * sin[5 * n + k]!);
+
+  const runs = meterRuns(scenario, meterId, opts.seed);
+  const base = baseRun(house);
+  const baseCoeffs = newCoeffs();
+  solveCurrent(base.p, base.q, BASE_HARMONICS, vh, baseCoeffs);
+
+  const voltage = new Float64Array(blockCycles * n);
+  const current = new Float64Array(blockCycles * n);
+  for (let c = 0; c < blockCycles; c++) voltage.set(vCycle, c * n);
+  const A = new Float64Array(MAX_H + 1);
+  const B = new Float64Array(MAX_H + 1);
+  const active: Active[] = [];
+  let next = 0;
+
+  for (let c0 = firstCycle; c0 < lastCycle; c0 += blockCycles) {
+    const cycles = Math.min(blockCycles, lastCycle - c0);
+    for (let c = 0; c < cycles; c++) {
+      const t0 = (c0 + c) / f;
+      const mid = t0 + 0.5 / f;
+      while (next < runs.length && runs[next]!.start <= t0 + 1e-9) {
+        active.push({ run: runs[next]!, seg: 0, coeffs: newCoeffs(), cachedSeg: -1 });
+        next++;
+      }
+      A.set(baseCoeffs.a);
+      B.set(baseCoeffs.b);
+      let noiseVar = (0.002 * baseCoeffs.i1rms) ** 2;
+      let ringing: Array<{ amp: number; hz: number; tau: number; since: number }> | undefined;
+      for (let i = active.length - 1; i >= 0; i--) {
+        const act = active[i]!;
+        const run = act.run;
+        if (run.end <= t0 + 1e-9) {
+          active.splice(i, 1);
+          continue;
+        }
+        while (act.seg < run.segments.length - 1 && run.segments[act.seg]!.to <= mid) act.seg++;
+        const s = run.segments[act.seg]!;
+        const steady = s.p0 === s.p1 && s.q0 === s.q1;
+        if (!steady || act.cachedSeg !== act.seg) {
+          const x = s.to > s.from ? (mid - s.from) / (s.to - s.from) : 0;
+          solveCurrent(s.p0 + (s.p1 - s.p0) * x, s.q0 + (s.q1 - s.q0) * x, s.state.harmonics, vh, act.coeffs);
+          act.cachedSeg = steady ? act.seg : -1;
+        }
+        const k = act.coeffs;
+        for (let h = 1; h <= MAX_H; h++) {
+          A[h]! += k.a[h]!;
+          B[h]! += k.b[h]!;
+        }
+        noiseVar += (run.profile.noise * k.i1rms) ** 2;
+        const since = mid - run.start;
+        const inrush = run.profile.inrush;
+        if (inrush && since < (inrush.decayMs / 1000) * 6) {
+          // Inrush as extra fundamental current 90° behind the load current: magnetising/locked-rotor current is
+          // almost purely reactive, so it shows in Irms and Q but adds no active energy.
+          const extra = (inrush.peakMultiple - 1) * Math.exp(-since / (inrush.decayMs / 1000));
+          A[1]! += extra * k.b[1]!;
+          B[1]! -= extra * k.a[1]!;
+        }
+        const tr = run.profile.transient;
+        if (tr && since < (tr.decayMs / 1000) * 6) {
+          ringing ??= [];
+          ringing.push({
+            amp: tr.amplitudeMultiple * Math.SQRT2 * k.i1rms,
+            hz: tr.ringHz,
+            tau: tr.decayMs / 1000,
+            since: t0 - run.start,
+          });
+        }
+      }
+      const sigma = Math.sqrt(noiseVar);
+      const off = c * n;
+      for (let k = 0; k < n; k++) {
+        let x = 0;
+        for (let h = 1; h <= MAX_H; h++) {
+          const a = A[h]!;
+          const b = B[h]!;
+          if (a !== 0 || b !== 0) x += a * sin[h * n + k]! + b * cos[h * n + k]!;
+        }
+        current[off + k] = x + sigma * rnd.normal();
+      }
+      if (ringing) {
+        for (const r of ringing) {
+          for (let k = 0; k < n; k++) {
+            const t = r.since + k / (n * f);
+            current[off + k]! += r.amp * Math.exp(-t / r.tau) * Math.sin(2 * Math.PI * r.hz * t);
+          }
+        }
+      }
+    }
+    yield {
+      meterId,
+      t0: c0 / f,
+      frequency: f,
+      samplesPerCycle: n,
+      cycles,
+      voltage: cycles === blockCycles ? voltage : voltage.subarray(0, cycles * n),
+      current: cycles === blockCycles ? current : current.subarray(0, cycles * n),
+    };
+  }
+}
+
+export async function* synthesizeMeter(
+  scenario: Scenario,
+  meterId: string,
+  opts: SynthOptions,
+): AsyncGenerator<CycleBlock> {
+  yield* synthesizeMeterSync(scenario, meterId, opts);
+}
+
+/** 1-second P/Q/energy of a meter straight from the runs (no waveforms), for long scenarios and ground truth. */
+export function* macroSeries(scenario: Scenario, meterId: string, seed: number): Generator<MacroSample> {
+  const house = scenario.houses.find((h) => h.id === meterId);
+  if (!house) throw new Error(`scenario ${scenario.name} has no house ${meterId}`);
+  const runs = meterRuns(scenario, meterId, seed);
+  const base = baseRun(house);
+  for (let t = 0; t < scenario.durationS; t++) {
+    let p = base.p;
+    let q = base.q;
+    for (const r of runs) {
+      if (r.end <= t || r.start >= t + 1) continue;
+      for (const s of r.segments) {
+        const a = Math.max(t, s.from);
+        const b = Math.min(t + 1, s.to);
+        if (b <= a) continue;
+        const xm = ((a + b) / 2 - s.from) / (s.to - s.from);
+        p += (s.p0 + (s.p1 - s.p0) * xm) * (b - a);
+        q += (s.q0 + (s.q1 - s.q0) * xm) * (b - a);
+      }
+    }
+    yield { meterId, t, p, q, energyWh: p / 3600 };
+  }
+}
+
+/** FNV-1a: mixes the meter id into the seed so houses get independent noise (a hash library would be overkill). */
+function hashString(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
+}
