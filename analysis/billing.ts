@@ -158,6 +158,20 @@ export const billingAnalyser: CaseAnalyser = (
       problems,
     };
   });
+  // Billed EV energy per expected session against the truth (the record nearest in start at the same meter).
+  let worstEvErrorPct = Number.NaN;
+  for (const s of sessions) {
+    const rec = landed
+      .map((l) => l.record)
+      .filter((r) => r.meter.toLowerCase() === s.meterAddress.toLowerCase())
+      .sort((a, b) => Math.abs(Number(a.start) - s.startUnix) - Math.abs(Number(b.start) - s.startUnix))[0];
+    if (!rec) continue;
+    const trueWh = s.importWh + s.exportWh;
+    const billedWh = (Number(rec.importMilliWh) + Number(rec.exportMilliWh)) / 1000;
+    const err = trueWh > 0 ? (Math.abs(billedWh - trueWh) / trueWh) * 100 : 0;
+    worstEvErrorPct = Number.isNaN(worstEvErrorPct) ? err : Math.max(worstEvErrorPct, err);
+  }
+  if (!Number.isNaN(worstEvErrorPct)) out.metrics['energy.ev_error_pct_max'] = worstEvErrorPct;
   out.sections.billing = { rows, verification } satisfies BillingSection;
   const c = verification.counts;
   Object.assign(out.metrics, {

@@ -6,7 +6,7 @@ import {
   type TruthEnergyData,
   type TruthEventData,
 } from '../engine/observations.js';
-import { type DetectionMetrics, detectionMetrics, isEvClass } from './detection.js';
+import { type DetectionMetrics, detectionMetrics } from './detection.js';
 import { errorPct, fractionEnergyAssigned, normalisedDisaggregationError, registerAt } from './energy.js';
 import { type DetectedEvent, matchEvents, type TrueEvent } from './matching.js';
 import { midMaxPermissibleErrorPct, parseMidClass, type TestPointResult } from './metrology.js';
@@ -130,7 +130,10 @@ function analyseEnergy(
   out: CaseAnalysis,
 ) {
   const perClassTruthWh: Record<string, number> = {};
-  for (const e of energies) perClassTruthWh[e.class] = (perClassTruthWh[e.class] ?? 0) + Math.abs(e.energyWh);
+  for (const e of energies) {
+    // The standby base is metered but never switched, so no meter can assign it to a class.
+    if (e.class !== 'base') perClassTruthWh[e.class] = (perClassTruthWh[e.class] ?? 0) + Math.abs(e.energyWh);
+  }
   // The meter's attribution: each identified on-event's ΔP held until the next off-event of the same class.
   const perClassEstimateWh: Record<string, number> = {};
   const open = new Map<string, MeterEventData[]>();
@@ -158,11 +161,6 @@ function analyseEnergy(
   out.metrics['energy.total_error_pct'] = errorPct(totalMeterWh, totalTruthWh);
   out.metrics['energy.fraction_assigned'] = fractionEnergyAssigned(perClassTruthWh, perClassEstimateWh);
   out.metrics['energy.nde'] = normalisedDisaggregationError(perClassTruthWh, perClassEstimateWh);
-  if (energies.some((e) => isEvClass(e.class))) {
-    const evTruth = Object.entries(perClassTruthWh).filter(([k]) => isEvClass(k));
-    const worst = Math.max(...evTruth.map(([k, v]) => Math.abs(errorPct(perClassEstimateWh[k] ?? 0, v))));
-    out.metrics['energy.ev_error_pct_max'] = worst;
-  }
 }
 
 function analyseMetrology(

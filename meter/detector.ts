@@ -151,7 +151,10 @@ export class StepDetector {
     this.cycles++;
     this.peak = Math.max(this.peak, f.ipeak);
     this.settling.push(f);
-    const tol = Math.max(15, 0.01 * (Math.abs(f.p) + Math.abs(f.q)));
+    // Settled when the last window moves less than 2 % of the step itself: a small load switching next to a
+    // large one (a fridge beside a charging EV) must wait for its own inrush to die out.
+    const step = Math.abs(f.p - this.before.p) + Math.abs(f.q - this.before.q);
+    const tol = Math.max(12, 0.02 * step);
     if (!(this.settling.full && (this.settling.spread() <= tol || this.cycles >= MAX_TRANSITION_CYCLES)))
       return undefined;
     this.settling.mean(this.after);

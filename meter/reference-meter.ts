@@ -131,6 +131,7 @@ export class ReferenceMeter {
   private nextMeasurement: number;
   private acc = { p: 0, q: 0, v: 0, i: 0, n: 0 };
   private lastBase = Number.NaN;
+  private lastBaseQ = Number.NaN;
   private clockOffset = 0;
   private lastSync = 0;
   private faultUntil = -1;
@@ -248,17 +249,22 @@ export class ReferenceMeter {
 
   /** Slow changes with no event (EV taper, smart-charging ramps) belong to the charging EV, else to the base. */
   private trackDrift(): void {
-    const base = this.detector.baseline().p;
+    const base = this.detector.baseline();
     if (!Number.isNaN(this.lastBase)) {
-      const drift = base - this.lastBase;
       const ev = this.active.find((a) => a.session);
-      if (ev) ev.p += drift;
+      if (ev) {
+        ev.p += base.p - this.lastBase;
+        ev.q += base.q - this.lastBaseQ;
+      }
     }
-    this.lastBase = base;
+    this.lastBase = base.p;
+    this.lastBaseQ = base.q;
   }
 
   private onStep(step: StepEvent, t: number): void {
-    this.lastBase = this.detector.baseline().p;
+    const settled = this.detector.baseline();
+    this.lastBase = settled.p;
+    this.lastBaseQ = settled.q;
     if (this.config.faults.missedEventRate > 0 && this.rnd.next() < this.config.faults.missedEventRate) return;
     const features = { dp: step.dp, dq: step.dq, r3: step.r3, r5: step.r5, r7: step.r7 };
     // Candidates: a new load switching on (the step looks like a signature) or an active one switching off

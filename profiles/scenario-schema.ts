@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { profileSchema } from './schema.js';
 
 /**
  * A scenario: a timeline over one or more houses (meters). Times are seconds from `start` (an ISO instant, so TOU
@@ -81,6 +82,8 @@ export const scenarioSchema = z
       })
       .strict()
       .default({ nominal: 230, h3: 0.01, h5: 0.006 }),
+    /** Extra profiles defined by this scenario (e.g. metrology test points); loads may name them like library ones. */
+    profiles: z.array(profileSchema).default([]),
     houses: z.array(houseSchema).min(1),
     evs: z.array(evSchema).default([]),
   })

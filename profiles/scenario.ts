@@ -94,11 +94,16 @@ export function loadScenarioFile(file: string): Scenario {
 
   function check(name: string, field: string) {
     try {
-      getBuiltinProfile(name);
+      profileFor(scenario, name);
     } catch {
       problems.push({ file, field, message: `unknown profile ${name}` });
     }
   }
+}
+
+/** A profile named by a scenario: its own inline profiles first, then the built-in library. */
+export function profileFor(scenario: Scenario, name: string): Profile {
+  return scenario.profiles.find((p) => p.name === name) ?? getBuiltinProfile(name);
 }
 
 /** A scenario reference: a path relative to `baseDir` (e.g. the suite file's folder) or absolute. */
@@ -186,9 +191,9 @@ export function expandScenario(scenario: Scenario, seed: number): LoadRun[] {
     }
   };
   for (const h of scenario.houses) {
-    for (const l of h.loads) add(h.id, l.id, getBuiltinProfile(l.profile), l.on, l.off ?? scenario.durationS);
+    for (const l of h.loads) add(h.id, l.id, profileFor(scenario, l.profile), l.on, l.off ?? scenario.durationS);
     h.randomLoads.forEach((r, i) => {
-      const profile = getBuiltinProfile(r.profile);
+      const profile = profileFor(scenario, r.profile);
       for (let k = 0; k < r.count; k++) {
         const dur = uniform(r.minDurationS, r.maxDurationS);
         const on = uniform(0, Math.max(0, scenario.durationS - dur));
@@ -197,7 +202,7 @@ export function expandScenario(scenario: Scenario, seed: number): LoadRun[] {
     });
   }
   for (const ev of scenario.evs) {
-    const profile = getBuiltinProfile(ev.profile);
+    const profile = profileFor(scenario, ev.profile);
     for (const [i, s] of ev.sessions.entries()) {
       add(s.at, `${ev.id}-s${i}`, profile, s.plugIn, s.unplug, {
         evId: ev.id,
