@@ -105,6 +105,7 @@ function analyseDetection(
     profile: (e as MeterEventData & { profile?: string }).profile,
     direction: e.direction,
     deltaP: e.deltaP,
+    tReported: e.tObserved,
   }));
   const det = detectionMetrics(t, d, matchEvents(t, d, toleranceS));
   out.detection = { ...det, toleranceS, clock };
@@ -174,6 +175,7 @@ function analyseMetrology(
   const points: TestPointResult[] = [];
   const byMeter = groupByMeter(measurements);
   for (const e of energies) {
+    if (e.class === 'base' || e.energyWh === 0) continue;
     const series = byMeter.get(e.meterId) ?? [];
     const key = e.energyWh < 0 ? 'exportWh' : 'importWh';
     const meterWh = registerAt(series, e.end, key) - registerAt(series, e.start, key);

@@ -17,6 +17,8 @@ export interface DetectedEvent {
   profile?: string;
   direction: Direction;
   deltaP?: number;
+  /** When the bench received the event (the meter's decision); latency is measured to this instant. */
+  tReported?: number;
 }
 
 export interface MatchPair {

@@ -81,7 +81,7 @@ export function latencySpec(a: CaseAnalysis, limitS?: number): VegaLiteSpec | un
   if (values.length === 0) return undefined;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: `Detection latency (${a.detection!.clock} clock)`,
+    title: `Detection latency (to the bench receiving the event; matched on the ${a.detection!.clock} clock)`,
     width: WIDTH,
     height: 160,
     layer: [
