@@ -34,8 +34,14 @@ export const aspectsAnalyser: CaseAnalyser = (entries: readonly Entry[], params:
   const meterOutputs: Entry[] = [];
   let billed = 0;
   let landed = 0;
+  let measuredUntil = 0;
+  const measuringMeters = new Set<string>();
   for (const e of entries) {
     if (e.kind.startsWith('obs.meter.')) meterOutputs.push(e);
+    if (e.kind === ENTRY.meterMeasurement) {
+      measuringMeters.add(String(e.data.meterId));
+      measuredUntil = Math.max(measuredUntil, Number(e.data.t));
+    }
     if (e.kind === ENTRY.meterReport) reports.push(e.data as unknown as MeterReportData);
     else if (e.kind === ENTRY.meterLog) logs.push(e.data as unknown as MeterLogData);
     else if (e.kind === ENTRY.meterEvent) events.push(e.data as unknown as MeterEventData);
@@ -49,11 +55,12 @@ export const aspectsAnalyser: CaseAnalyser = (entries: readonly Entry[], params:
   }
 
   const interval = Number(params.reportIntervalS ?? 0);
-  if (interval > 0) {
-    const duration = Number(params.durationS ?? Math.max(0, ...reports.map((r) => r.t)));
+  if (interval > 0 && measuredUntil > 0) {
+    // Every meter that measured anything owes a report per interval of the time it measured.
+    const duration = measuredUntil;
     const byMeter = new Map<string, Set<number>>();
     for (const r of reports) byMeter.set(r.meterId, (byMeter.get(r.meterId) ?? new Set()).add(r.seq));
-    const meters = new Set([...byMeter.keys(), ...((params.meters as string[] | undefined) ?? [])]);
+    const meters = new Set([...byMeter.keys(), ...measuringMeters]);
     const expectedPerMeter = Math.floor(duration / interval);
     let missing = 0;
     for (const m of meters) missing += Math.max(0, expectedPerMeter - (byMeter.get(m)?.size ?? 0));

@@ -172,12 +172,24 @@ export const billingAnalyser: CaseAnalyser = (
     worstEvErrorPct = Number.isNaN(worstEvErrorPct) ? err : Math.max(worstEvErrorPct, err);
   }
   if (!Number.isNaN(worstEvErrorPct)) out.metrics['energy.ev_error_pct_max'] = worstEvErrorPct;
+  // Double billing: one charging session billed in several records (each under its own sequence number, so the
+  // ledger cannot see it); the extra records are duplicates of the session.
+  let doubleBilled = 0;
+  for (const s of sessions) {
+    const overlapping = landed.filter(
+      (l) =>
+        l.record.meter.toLowerCase() === s.meterAddress.toLowerCase() &&
+        Number(l.record.start) < s.endUnix &&
+        Number(l.record.end) > s.startUnix,
+    ).length;
+    doubleBilled += Math.max(0, overlapping - 1);
+  }
   out.sections.billing = { rows, verification } satisfies BillingSection;
   const c = verification.counts;
   Object.assign(out.metrics, {
     'billing.expected': sessions.length,
     'billing.missing': c.missing,
-    'billing.duplicates': c.duplicates,
+    'billing.duplicates': c.duplicates + doubleBilled,
     'billing.rejected': c.rejected,
     'billing.invalid_signature': c.forged,
     'billing.sequence_errors': c.sequenceErrors,

@@ -112,6 +112,8 @@ export function detectionMetrics(
     macroF1: perClass.length ? perClass.reduce((s, c) => s + c.f1, 0) / perClass.length : Number.NaN,
     perClass,
     confusion,
-    latency: latencyStats(m.pairs.map((p) => (detected[p.detected]!.tReported ?? detected[p.detected]!.t) - truth[p.truth]!.t)),
+    latency: latencyStats(
+      m.pairs.map((p) => (detected[p.detected]!.tReported ?? detected[p.detected]!.t) - truth[p.truth]!.t),
+    ),
   };
 }

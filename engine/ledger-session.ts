@@ -34,6 +34,9 @@ export class LedgerSession {
     readonly tariff: Tariff,
   ) {}
 
+  /** Meters registered since the last read-back: their registry state is recorded even if nothing landed. */
+  private readonly registered = new Set<string>();
+
   static async open(opts: { ledger?: string; tariff?: Tariff }): Promise<LedgerSession> {
     const [{ openChain }, { deployLedger }, { LedgerClient }, { defaultTariff }] = await Promise.all([
       import('../ledger/chain.js'),
@@ -70,6 +73,7 @@ export class LedgerSession {
 
   /** Registers a meter's signing key with its host pseudonym; its firmware is attested only when `attested`. */
   async registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void> {
+    this.registered.add(address);
     await this.client.registerMeter(address, hostPseudonym, firmwareHash);
     await this.client.setFirmwareApproval(firmwareHash, attested);
   }
@@ -103,7 +107,8 @@ export class LedgerSession {
     const { scanLedger } = await import('../ledger/logs.js');
     const scan = await scanLedger(this.chain, this.deployment, { fromBlock });
     for (const l of scan.records) observe(ENTRY.ledgerLanded, { ...landedToJson(l) });
-    const meters = new Set(scan.records.map((l) => l.record.meter));
+    const meters = new Set([...scan.records.map((l) => l.record.meter), ...this.registered]);
+    this.registered.clear();
     const states = [];
     for (const m of meters) {
       const info = await this.client.meterInfo(m);
