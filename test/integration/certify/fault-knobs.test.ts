@@ -1,0 +1,63 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { certify } from '../../../engine/certify.js';
+import { builtinRigProvider } from '../../../engine/rig-provider.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'knobs-'));
+
+async function run(suite: string, cases: string[], faults: Record<string, unknown>) {
+  const meterConfig = join(dir, `${Object.keys(faults).join('-') || 'healthy'}.yaml`);
+  writeFileSync(meterConfig, JSON.stringify({ faults }));
+  return certify(
+    {
+      suite,
+      rig: 'sim',
+      seed: 11,
+      meterConfig,
+      runsDir: join(dir, 'runs'),
+      reportsDir: join(dir, 'reports'),
+      formats: ['json'],
+      only: cases,
+      signal: new AbortController().signal,
+      argv: [],
+    },
+    builtinRigProvider,
+  );
+}
+
+/** Each fault knob of the reference meter must make the case that checks its aspect FAIL, on the right metric. */
+const TABLE: Array<[string, Record<string, unknown>, string, string, string]> = [
+  ['gain error +3 %', { gainErrorPct: 3 }, 'ev-billing', 'ev-at-home', 'billing.energy_mismatch'],
+  ['every event missed', { missedEventRate: 1 }, 'ev-billing', 'ev-at-home', 'detection.ev_recall'],
+  ['3 s added latency', { addedLatencyMs: 3000 }, 'ev-billing', 'ev-at-home', 'detection.ev_recall'],
+  ['clock drift 2000 ppm', { clockDriftPpm: 2000 }, 'ev-charging-aspects', 'clock', 'clock.max_offset_s'],
+  ['duplicate submission', { duplicateSubmission: true }, 'ev-billing', 'ev-at-home', 'billing.duplicates'],
+  ['wrong payer', { wrongPayer: true }, 'ev-billing', 'ev-at-neighbour', 'billing.payer_mismatch'],
+  ['bad signature', { badSignature: true }, 'ev-billing', 'ev-at-home', 'billing.invalid_signature'],
+  ['wrong tariff', { wrongTariff: true }, 'ev-billing', 'ev-tou-boundary', 'billing.cost_mismatch'],
+  ['unattested firmware', { unattestedFirmware: true }, 'ev-billing', 'ev-at-home', 'billing.unattested'],
+  ['dropped periodic reports', { dropPeriodicReports: true }, 'ev-charging-aspects', 'periodic-reports', 'reports.missing'],
+];
+
+describe('fault knobs make the expected case FAIL', () => {
+  it.each(TABLE)('%s', async (_name, faults, suite, caseId, metric) => {
+    const r = await run(suite, [caseId], faults);
+    const c = r.cases.find((x) => x.id === caseId)!;
+    expect(c.verdict).toBe('FAIL');
+    expect(c.failed.join(' ')).toContain(metric);
+    expect(r.exitCode).toBe(1);
+  });
+
+  it('the healthy meter passes the same cases', async () => {
+    const r = await run('ev-billing', ['ev-at-home', 'ev-at-neighbour', 'ev-tou-boundary'], {});
+    expect(r.cases.map((c) => [c.id, c.verdict === 'PASS' || c.verdict === 'MARGINAL'])).toEqual([
+      ['ev-at-home', true],
+      ['ev-at-neighbour', true],
+      ['ev-tou-boundary', true],
+    ]);
+    const aspects = await run('ev-charging-aspects', ['clock', 'periodic-reports'], {});
+    expect(aspects.verdict).toBe('PASS');
+  });
+});
