@@ -38,7 +38,13 @@ const TABLE: Array<[string, Record<string, unknown>, string, string, string]> = 
   ['bad signature', { badSignature: true }, 'ev-billing', 'ev-at-home', 'billing.invalid_signature'],
   ['wrong tariff', { wrongTariff: true }, 'ev-billing', 'ev-tou-boundary', 'billing.cost_mismatch'],
   ['unattested firmware', { unattestedFirmware: true }, 'ev-billing', 'ev-at-home', 'billing.unattested'],
-  ['dropped periodic reports', { dropPeriodicReports: true }, 'ev-charging-aspects', 'periodic-reports', 'reports.missing'],
+  [
+    'dropped periodic reports',
+    { dropPeriodicReports: true },
+    'ev-charging-aspects',
+    'periodic-reports',
+    'reports.missing',
+  ],
 ];
 
 describe('fault knobs make the expected case FAIL', () => {
