@@ -1,0 +1,131 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileValidationError } from '../../../engine/errors.js';
+import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
+import { nearestSignature, signaturesFromProfiles } from '../../../meter/signatures.js';
+import { listBuiltinProfiles, loadProfileFile } from '../../../profiles/library.js';
+import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
+import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
+import { type Profile, stateQ } from '../../../profiles/schema.js';
+import { synthesizeMeterSync } from '../../../profiles/synth.js';
+
+const REPO = join(import.meta.dirname, '../../..');
+
+/** A scenario with one load of `profile` (noise off, no base load) running for `seconds`. */
+function alone(profile: Profile, seconds = 3): Scenario {
+  return scenarioSchema.parse({
+    name: `alone-${profile.name}`,
+    start: '2026-03-02T12:00:00Z',
+    durationS: seconds,
+    profiles: [{ ...profile, name: 'under-test', noise: 0 }],
+    houses: [{ id: 'h', contract: 'C', baseLoadW: 0, loads: [{ id: 'l', profile: 'under-test', on: 0 }] }],
+  });
+}
+
+function lastCycleFeatures(s: Scenario): CycleFeatures {
+  const analyzer = new CycleAnalyzer(128);
+  const f = new CycleFeatures();
+  let last: { v: Float64Array; i: Float64Array; c: number } | undefined;
+  for (const b of synthesizeMeterSync(s, 'h', { seed: 1 }))
+    last = { v: Float64Array.from(b.voltage), i: Float64Array.from(b.current), c: b.cycles };
+  return analyzer.analyze(last!.v, last!.i, (last!.c - 1) * 128, f);
+}
+
+describe('profile library', () => {
+  const profiles = listBuiltinProfiles();
+
+  it('has at least 14 profiles, every one with a source, including the EV chargers of the issue', () => {
+    expect(profiles.length).toBeGreaterThanOrEqual(14);
+    for (const p of profiles) expect(p.source.length).toBeGreaterThan(20);
+    const names = profiles.map((p) => p.name);
+    for (const n of [
+      'ev-l1-1.44kw',
+      'ev-1ph-3.7kw',
+      'ev-1ph-7.4kw',
+      'ev-3ph-11kw',
+      'ev-smart-7.4kw',
+      'ev-v2g-7.4kw',
+      'pv-inverter-3kw',
+      'fridge',
+      'kettle',
+    ]) {
+      expect(names).toContain(n);
+    }
+  });
+
+  it.each(listBuiltinProfiles().filter((p) => p.states[0]!.kind === 'steady' || p.states[0]!.kind === 'cycling'))(
+    'FFT of synthesized $name returns its declared P, Q and harmonic ratios within 0.5 %',
+    (profile) => {
+      const s = profile.states[0]!;
+      const f = lastCycleFeatures(alone(profile));
+      const scale = Math.abs(s.p) + Math.abs(stateQ(s));
+      expect(Math.abs(f.p - s.p) / scale).toBeLessThan(0.005);
+      expect(Math.abs(f.q - stateQ(s)) / scale).toBeLessThan(0.005);
+      for (const h of s.harmonics)
+        expect(Math.abs(f.ratio[h.order]! - h.ratio)).toBeLessThan(0.005 * Math.max(h.ratio, 0.1));
+    },
+  );
+
+  it('tells every EV charger apart by its signature', () => {
+    const evs = signaturesFromProfiles().filter((s) => s.class === 'ev');
+    expect(evs.length).toBeGreaterThanOrEqual(5);
+    for (const s of evs) {
+      const found = nearestSignature({ dp: s.p, dq: s.q, r3: s.r3, r5: s.r5, r7: s.r7 }, evs);
+      expect(found.sig?.id).toBe(s.id);
+    }
+  });
+
+  it('reports malformed profiles with file, line and field', () => {
+    const file = join(REPO, 'test/fixtures/profiles/bad-profile.yaml');
+    let err: FileValidationError | undefined;
+    try {
+      loadProfileFile(file);
+    } catch (e) {
+      err = e as FileValidationError;
+    }
+    expect(err).toBeInstanceOf(FileValidationError);
+    const fields = Object.fromEntries(err!.problems.map((p) => [p.field, p]));
+    expect(fields['states[0].pf']).toMatchObject({ line: 8 });
+    expect(fields['states[0].harmonics[0].order']).toMatchObject({ line: 10 });
+    expect(fields['states[1].p']).toMatchObject({ line: 11, message: expect.stringMatching(/number/i) });
+  });
+});
+
+describe('synthesis and ground truth', () => {
+  const smoke = loadScenarioFile(join(REPO, 'suites/scenarios/smoke.yaml'));
+  const digest = (seed: number) => {
+    const h = createHash('sha256');
+    for (const b of synthesizeMeterSync(smoke, 'house-1', { seed, to: 200 }))
+      h.update(new Uint8Array(b.current.buffer, b.current.byteOffset, b.current.byteLength));
+    return h.digest('hex');
+  };
+
+  it('is byte-identical for the same seed and differs for another', () => {
+    expect(digest(5)).toBe(digest(5));
+    expect(digest(5)).not.toBe(digest(6));
+  });
+
+  it('ground-truth energies equal the integral of the synthesized power within 0.1 %', () => {
+    const truth = groundTruth(smoke, 1);
+    let wh = 0;
+    for (const b of synthesizeMeterSync(smoke, 'house-1', { seed: 1 })) {
+      const n = b.samplesPerCycle;
+      for (let k = 0; k < b.cycles * n; k++) wh += (b.voltage[k]! * b.current[k]!) / n / b.frequency / 3600;
+    }
+    const truthWh = truth.energies.filter((e) => e.meterId === 'house-1').reduce((s, e) => s + e.energyWh, 0);
+    expect(Math.abs(wh - truthWh) / truthWh).toBeLessThan(0.001);
+  });
+
+  it('expects the neighbour-charging session to be billed to the EV owner, hosted by the neighbour', () => {
+    const s = loadScenarioFile(join(REPO, 'suites/scenarios/ev-at-neighbour.yaml'));
+    const [session] = groundTruth(s, 1).sessions;
+    expect(session).toMatchObject({
+      meterId: 'house-bob',
+      payerContractId: 'C-ALICE',
+      hostContractId: 'C-BOB',
+      roaming: true,
+      authorised: true,
+    });
+  });
+});
