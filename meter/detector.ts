@@ -18,51 +18,68 @@ export interface StepEvent {
   durationMs: number;
 }
 
-/** Mean of the last WINDOW cycles' P, Q and current phasors. */
+/** The last WINDOW cycles' P, Q and current phasors, with running sums so the mean costs nothing per cycle. */
 class Window {
   private readonly p = new Float64Array(WINDOW);
   private readonly q = new Float64Array(WINDOW);
   private readonly re = new Float64Array(WINDOW * ORDERS.length);
   private readonly im = new Float64Array(WINDOW * ORDERS.length);
+  private sumP = 0;
+  private sumQ = 0;
+  private readonly sumRe = new Float64Array(ORDERS.length);
+  private readonly sumIm = new Float64Array(ORDERS.length);
   count = 0;
   private idx = 0;
 
   push(f: CycleFeatures): void {
-    this.p[this.idx] = f.p;
-    this.q[this.idx] = f.q;
-    ORDERS.forEach((h, j) => {
-      this.re[this.idx * ORDERS.length + j] = f.iRe[h]!;
-      this.im[this.idx * ORDERS.length + j] = f.iIm[h]!;
-    });
-    this.idx = (this.idx + 1) % WINDOW;
-    if (this.count < WINDOW) this.count++;
+    const i = this.idx;
+    if (this.count === WINDOW) {
+      this.sumP -= this.p[i]!;
+      this.sumQ -= this.q[i]!;
+      for (let j = 0; j < ORDERS.length; j++) {
+        this.sumRe[j]! -= this.re[i * ORDERS.length + j]!;
+        this.sumIm[j]! -= this.im[i * ORDERS.length + j]!;
+      }
+    } else {
+      this.count++;
+    }
+    this.p[i] = f.p;
+    this.q[i] = f.q;
+    this.sumP += f.p;
+    this.sumQ += f.q;
+    for (let j = 0; j < ORDERS.length; j++) {
+      const h = ORDERS[j]!;
+      this.re[i * ORDERS.length + j] = f.iRe[h]!;
+      this.im[i * ORDERS.length + j] = f.iIm[h]!;
+      this.sumRe[j]! += f.iRe[h]!;
+      this.sumIm[j]! += f.iIm[h]!;
+    }
+    this.idx = (i + 1) % WINDOW;
   }
   reset(): void {
     this.count = 0;
     this.idx = 0;
+    this.sumP = 0;
+    this.sumQ = 0;
+    this.sumRe.fill(0);
+    this.sumIm.fill(0);
   }
   get full(): boolean {
     return this.count === WINDOW;
   }
+  meanP(): number {
+    return this.sumP / (this.count || 1);
+  }
+  meanQ(): number {
+    return this.sumQ / (this.count || 1);
+  }
   mean(out: WindowMean): WindowMean {
     const n = this.count || 1;
-    let p = 0;
-    let q = 0;
-    out.re.fill(0);
-    out.im.fill(0);
-    for (let i = 0; i < this.count; i++) {
-      p += this.p[i]!;
-      q += this.q[i]!;
-      for (let j = 0; j < ORDERS.length; j++) {
-        out.re[j]! += this.re[i * ORDERS.length + j]!;
-        out.im[j]! += this.im[i * ORDERS.length + j]!;
-      }
-    }
-    out.p = p / n;
-    out.q = q / n;
+    out.p = this.sumP / n;
+    out.q = this.sumQ / n;
     for (let j = 0; j < ORDERS.length; j++) {
-      out.re[j]! /= n;
-      out.im[j]! /= n;
+      out.re[j] = this.sumRe[j]! / n;
+      out.im[j] = this.sumIm[j]! / n;
     }
     return out;
   }
@@ -73,10 +90,12 @@ class Window {
     let qmin = Number.POSITIVE_INFINITY;
     let qmax = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < this.count; i++) {
-      pmin = Math.min(pmin, this.p[i]!);
-      pmax = Math.max(pmax, this.p[i]!);
-      qmin = Math.min(qmin, this.q[i]!);
-      qmax = Math.max(qmax, this.q[i]!);
+      const p = this.p[i]!;
+      const q = this.q[i]!;
+      if (p < pmin) pmin = p;
+      if (p > pmax) pmax = p;
+      if (q < qmin) qmin = q;
+      if (q > qmax) qmax = q;
     }
     return Math.max(pmax - pmin, qmax - qmin);
   }
@@ -107,7 +126,6 @@ export class StepDetector {
   private state: 'warmup' | 'steady' | 'transition' = 'warmup';
   private readonly before = newMean();
   private readonly after = newMean();
-  private readonly current = newMean();
   private start = 0;
   private peak = 0;
   private cycles = 0;
@@ -118,9 +136,12 @@ export class StepDetector {
   ) {}
 
   /** The steady level (mean of the last window) while steady. */
-  baseline(): { p: number; q: number } {
-    this.steady.mean(this.current);
-    return { p: this.current.p, q: this.current.q };
+  baselineP(): number {
+    return this.steady.meanP();
+  }
+
+  baselineQ(): number {
+    return this.steady.meanQ();
   }
 
   get inTransition(): boolean {
@@ -134,8 +155,10 @@ export class StepDetector {
       return undefined;
     }
     if (this.state === 'steady') {
-      const base = this.steady.mean(this.current);
-      if (Math.abs(f.p - base.p) > this.thresholdW || Math.abs(f.q - base.q) > this.thresholdW) {
+      if (
+        Math.abs(f.p - this.steady.meanP()) > this.thresholdW ||
+        Math.abs(f.q - this.steady.meanQ()) > this.thresholdW
+      ) {
         this.steady.mean(this.before);
         this.state = 'transition';
         this.start = t;

@@ -21,10 +21,19 @@ export class CycleFeatures {
   /** Current phasors (RMS) per harmonic order, re and im; index = order. */
   readonly iRe = new Float64Array(MAX_HARMONIC + 1);
   readonly iIm = new Float64Array(MAX_HARMONIC + 1);
-  /** |I_h| / |I_1| per order. */
-  readonly ratio = new Float64Array(MAX_HARMONIC + 1);
+  /** Phase of V_1 in the FFT frame (radians). */
+  v1Phase = 0;
+
+  /** |I_h| / |I_1|: computed on demand, the per-cycle hot path does not need it. */
+  ratio(h: number): number {
+    const i1 = Math.hypot(this.iRe[1]!, this.iIm[1]!);
+    return i1 > 0 ? Math.hypot(this.iRe[h]!, this.iIm[h]!) / i1 : 0;
+  }
+
   /** Phase of I_h relative to V_1, degrees. */
-  readonly phaseDeg = new Float64Array(MAX_HARMONIC + 1);
+  phaseDeg(h: number): number {
+    return ((Math.atan2(this.iIm[h]!, this.iRe[h]!) - h * this.v1Phase) * 180) / Math.PI;
+  }
 }
 
 /**
@@ -75,7 +84,6 @@ export class CycleAnalyzer {
     const is = this.iSpec;
     let q = 0;
     let harmonicPower = 0;
-    const v1Phase = Math.atan2(vs[3]!, vs[2]!);
     for (let h = 1; h <= MAX_HARMONIC; h++) {
       const vr = vs[2 * h]! * scale;
       const vi = vs[2 * h + 1]! * scale;
@@ -88,10 +96,7 @@ export class CycleAnalyzer {
       if (h >= 2) harmonicPower += ir * ir + ii * ii;
     }
     const i1 = Math.hypot(out.iRe[1]!, out.iIm[1]!);
-    for (let h = 1; h <= MAX_HARMONIC; h++) {
-      out.ratio[h] = i1 > 0 ? Math.hypot(out.iRe[h]!, out.iIm[h]!) / i1 : 0;
-      out.phaseDeg[h] = ((Math.atan2(out.iIm[h]!, out.iRe[h]!) - h * v1Phase) * 180) / Math.PI;
-    }
+    out.v1Phase = Math.atan2(vs[3]!, vs[2]!);
     out.vrms = Math.sqrt(sv / n);
     out.irms = Math.sqrt(si / n);
     out.p = sp / n;

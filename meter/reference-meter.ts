@@ -249,22 +249,22 @@ export class ReferenceMeter {
 
   /** Slow changes with no event (EV taper, smart-charging ramps) belong to the charging EV, else to the base. */
   private trackDrift(): void {
-    const base = this.detector.baseline();
+    const p = this.detector.baselineP();
+    const q = this.detector.baselineQ();
     if (!Number.isNaN(this.lastBase)) {
       const ev = this.active.find((a) => a.session);
       if (ev) {
-        ev.p += base.p - this.lastBase;
-        ev.q += base.q - this.lastBaseQ;
+        ev.p += p - this.lastBase;
+        ev.q += q - this.lastBaseQ;
       }
     }
-    this.lastBase = base.p;
-    this.lastBaseQ = base.q;
+    this.lastBase = p;
+    this.lastBaseQ = q;
   }
 
   private onStep(step: StepEvent, t: number): void {
-    const settled = this.detector.baseline();
-    this.lastBase = settled.p;
-    this.lastBaseQ = settled.q;
+    this.lastBase = this.detector.baselineP();
+    this.lastBaseQ = this.detector.baselineQ();
     if (this.config.faults.missedEventRate > 0 && this.rnd.next() < this.config.faults.missedEventRate) return;
     const features = { dp: step.dp, dq: step.dq, r3: step.r3, r5: step.r5, r7: step.r7 };
     // Candidates: a new load switching on (the step looks like a signature) or an active one switching off

@@ -1,0 +1,43 @@
+import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
+
+/** The benchmark house: an EV and 10 appliances, cycling and switching all day, for `days` days. */
+export function benchmarkHouse(days: number): Scenario {
+  const durationS = days * 86400;
+  return scenarioSchema.parse({
+    name: `bench-house-${days}d`,
+    start: '2026-03-02T00:00:00Z',
+    durationS,
+    houses: [
+      {
+        id: 'house-1',
+        contract: 'C-HOUSE-1',
+        loads: [{ id: 'fridge', profile: 'fridge', on: 10 }],
+        randomLoads: [
+          { profile: 'kettle', count: 4 * days, minDurationS: 90, maxDurationS: 200 },
+          { profile: 'microwave', count: 3 * days, minDurationS: 60, maxDurationS: 300 },
+          { profile: 'led-tv', count: 2 * days, minDurationS: 1800, maxDurationS: 7200 },
+          { profile: 'washing-machine', count: days, minDurationS: 3600, maxDurationS: 5400 },
+          { profile: 'heat-pump', count: 4 * days, minDurationS: 1200, maxDurationS: 3600 },
+          { profile: 'induction-hob', count: 2 * days, minDurationS: 300, maxDurationS: 1500 },
+          { profile: 'hair-dryer', count: days, minDurationS: 120, maxDurationS: 400 },
+          { profile: 'laptop-charger', count: 2 * days, minDurationS: 1800, maxDurationS: 10800 },
+          { profile: 'vacuum-cleaner', count: days, minDurationS: 300, maxDurationS: 900 },
+          { profile: 'microwave', count: days, minDurationS: 60, maxDurationS: 120 },
+        ],
+      },
+    ],
+    evs: [
+      {
+        id: 'ev-1',
+        owner: 'C-HOUSE-1',
+        home: 'house-1',
+        profile: 'ev-1ph-7.4kw',
+        sessions: Array.from({ length: days }, (_, d) => ({
+          at: 'house-1',
+          plugIn: d * 86400 + 64800,
+          unplug: d * 86400 + 79200,
+        })),
+      },
+    ],
+  });
+}
