@@ -70,6 +70,16 @@ export function ocmfPublicKey(privateKeyHex: string): string {
   return Buffer.from(p256.getPublicKey(privateKeyHex, false)).toString('hex');
 }
 
+/**
+ * The P-256 key the export is signed with: derived from the run's seed, so the same record always exports the
+ * same signed file (the simulated meter's OCMF key; a real meter's OCMF data comes signed from the meter).
+ * The public key is written on the first line as a comment for transparency software.
+ */
+export function ocmfKeyFor(model: ReportModel): string {
+  const seed = model.header?.seeds.run ?? 0;
+  return createHash('sha256').update(`bench-ocmf-key:${seed}`).digest('hex');
+}
+
 /** One OCMF line per billing record on the ledger (not duplicates or forgeries), in run order. */
 export function renderOcmf(model: ReportModel, meter: OcmfMeterIdentity, privateKeyHex: string): string {
   const lines: string[] = [];
@@ -81,5 +91,5 @@ export function renderOcmf(model: ReportModel, meter: OcmfMeterIdentity, private
       lines.push(signOcmf(ocmfPayload(row, meter, page++), privateKeyHex));
     }
   }
-  return lines.length ? `${lines.join('\n')}\n` : '';
+  return `# OCMF export of run ${model.runId}; ECDSA-secp256r1 public key ${ocmfPublicKey(privateKeyHex)}\n${lines.map((l) => `${l}\n`).join('')}`;
 }

@@ -4,8 +4,9 @@ import { renderJson } from './json.js';
 import { renderJunit } from './junit.js';
 import { renderMarkdown } from './markdown.js';
 import type { ReportModel } from './model.js';
+import { ocmfKeyFor, renderOcmf } from './ocmf.js';
 
-export const REPORT_FORMATS = ['html', 'json', 'junit', 'md'] as const;
+export const REPORT_FORMATS = ['html', 'json', 'junit', 'md', 'ocmf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 export const REPORT_FILE: Record<ReportFormat, string> = {
@@ -13,6 +14,7 @@ export const REPORT_FILE: Record<ReportFormat, string> = {
   json: 'report.json',
   junit: 'junit.xml',
   md: 'summary.md',
+  ocmf: 'billing.ocmf.txt',
 };
 
 export async function renderReport(format: ReportFormat, model: ReportModel): Promise<string> {
@@ -25,6 +27,19 @@ export async function renderReport(format: ReportFormat, model: ReportModel): Pr
       return renderJunit(model);
     case 'md':
       return renderMarkdown(model);
+    case 'ocmf': {
+      const dut = (model.identities.dut ?? {}) as { model?: string; firmwareVersion?: string };
+      return renderOcmf(
+        model,
+        {
+          vendor: 'bench',
+          model: dut.model ?? 'meter under test',
+          serial: model.runId,
+          firmware: dut.firmwareVersion ?? 'unknown',
+        },
+        ocmfKeyFor(model),
+      );
+    }
   }
 }
 

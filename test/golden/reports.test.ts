@@ -8,6 +8,7 @@ import { jsonReportSchema, renderJson } from '../../reports/json.js';
 import { renderJunit } from '../../reports/junit.js';
 import { renderMarkdown } from '../../reports/markdown.js';
 import { buildReportModel } from '../../reports/model.js';
+import { ocmfKeyFor, ocmfPublicKey, renderOcmf, verifyOcmf } from '../../reports/ocmf.js';
 import { writeSampleRun } from '../support/sample-run.js';
 
 const FIXTURE = join(import.meta.dirname, '../fixtures/records/sample.jsonl');
@@ -44,6 +45,14 @@ describe('golden reports', async () => {
   });
   it('JUnit report matches its golden file', () => golden('junit.xml', renderJunit(model)));
   it('Markdown summary matches its golden file', () => golden('summary.md', renderMarkdown(model)));
+  it('OCMF export matches its golden file and every line verifies with the published key', () => {
+    const text = renderOcmf(model, { vendor: 'bench', model: 'reference-meter', serial: model.runId, firmware: '1.0.0' }, ocmfKeyFor(model));
+    golden('billing.ocmf.txt', text);
+    const lines = text.split('\n').filter((l) => l.startsWith('OCMF|'));
+    expect(lines).toHaveLength(1);
+    for (const l of lines) expect(verifyOcmf(l, ocmfPublicKey(ocmfKeyFor(model)))).toBe(true);
+  });
+
   it('billing verification found the record correct', () => {
     const ev = model.cases.find((c) => c.id === 'ev-home')!;
     expect(ev.analysis?.metrics).toMatchObject({

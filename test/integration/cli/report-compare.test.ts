@@ -26,7 +26,7 @@ describe('bench report and bench compare', () => {
     expect(r.code).toBe(0);
     const result = r.json<{ outcome: string; reports: Array<{ format: string; file: string }> }>();
     expect(result.outcome).toBe('FAIL');
-    expect(result.reports.map((x) => x.format).sort()).toEqual(['html', 'json', 'junit', 'md']);
+    expect(result.reports.map((x) => x.format).sort()).toEqual(['html', 'json', 'junit', 'md', 'ocmf']);
     const json = JSON.parse(readFileSync(join(out, 'run-a', 'report.json'), 'utf8'));
     expect(json).toMatchObject({ schema: 'bench.report/1', outcome: 'FAIL', integrity: 'OK' });
   });
