@@ -1,0 +1,21 @@
+import { Args, Flags } from '@oclif/core';
+import { type GroundTruth, groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
+import { BenchCommand } from '../../base-command.js';
+
+export default class ScenarioShow extends BenchCommand {
+  static override summary = "Show a scenario's ground truth: switch events, energies and expected billing sessions.";
+  static override args = { file: Args.string({ required: true, description: 'Scenario YAML file.' }) };
+  static override flags = { seed: Flags.integer({ default: 1, min: 0, description: 'Seed for random loads.' }) };
+
+  async run(): Promise<Omit<GroundTruth, 'runs'>> {
+    const { args, flags } = await this.parse(ScenarioShow);
+    const { runs: _runs, ...truth } = groundTruth(loadScenarioFile(args.file), flags.seed);
+    this.say(`${truth.events.length} switch events, ${truth.sessions.length} EV sessions over ${truth.durationS} s`);
+    for (const s of truth.sessions) {
+      this.say(
+        `  ${s.sessionId}: ${s.evId} at ${s.meterId} ${s.start}–${s.end} s, ${s.importWh.toFixed(0)} Wh in, ${s.exportWh.toFixed(0)} Wh out → ${s.payerContractId}${s.roaming ? ' (roaming)' : ''}${s.authorised ? '' : ' (unauthorised)'}`,
+      );
+    }
+    return truth;
+  }
+}

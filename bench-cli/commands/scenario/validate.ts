@@ -1,0 +1,16 @@
+import { Args } from '@oclif/core';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
+import { BenchCommand } from '../../base-command.js';
+
+export default class ScenarioValidate extends BenchCommand {
+  static override summary = 'Validate scenario YAML files (schema and profile names); errors name file:line and field.';
+  static override strict = false;
+  static override args = { file: Args.string({ required: true, description: 'Scenario YAML file(s).' }) };
+
+  async run(): Promise<{ valid: Array<{ file: string; name: string }> }> {
+    const { argv } = await this.parse(ScenarioValidate);
+    const valid = (argv as string[]).map((file) => ({ file, name: loadScenarioFile(file).name }));
+    for (const v of valid) this.say(`ok  ${v.file}  (${v.name})`);
+    return { valid };
+  }
+}
