@@ -1,0 +1,265 @@
+import { readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { FileValidationError } from '../engine/errors.js';
+import { type Scenario, scenarioSchema } from './scenario-schema.js';
+import { type Profile, profileSchema } from './schema.js';
+
+const slug = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '') || 'load';
+
+/**
+ * One DFT bin over whole cycles. Hand-written because PLAID's 500 samples per cycle (30 kHz / 60 Hz) is not a
+ * power of two, which fft.js requires, and only 15 bins are needed.
+ */
+function bin(x: Float64Array, from: number, count: number, cycles: number, h: number): { re: number; im: number } {
+  let re = 0;
+  let im = 0;
+  for (let k = 0; k < count; k++) {
+    const a = (2 * Math.PI * h * cycles * k) / count;
+    re += x[from + k]! * Math.cos(a);
+    im -= x[from + k]! * Math.sin(a);
+  }
+  return { re: (re * Math.SQRT2) / count, im: (im * Math.SQRT2) / count };
+}
+
+/**
+ * PLAID (Plug Load Appliance Identification Dataset): a headerless CSV of `current,voltage` at 30 kHz and a
+ * metadata JSON keyed by the record id with `appliance.type` and `header.sampling_frequency` ("30000Hz").
+ * The profile is fitted from the last 10 mains cycles: P, Q and current harmonics 2..15.
+ */
+export function importPlaid(csvFile: string, metaFile: string, opts: { mainsHz?: number } = {}): Profile {
+  const id = basename(csvFile).replace(/\.csv$/, '');
+  const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Record<
+    string,
+    { appliance?: { type?: string }; header?: { sampling_frequency?: string } }
+  >;
+  const entry = meta[id];
+  if (!entry?.appliance?.type) {
+    throw new FileValidationError(metaFile, [
+      { file: metaFile, field: `${id}.appliance.type`, message: `no metadata for record ${id}` },
+    ]);
+  }
+  const fs = Number.parseFloat(entry.header?.sampling_frequency ?? '30000');
+  const mains = opts.mainsHz ?? 60;
+  const lines = readFileSync(csvFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim());
+  const i = new Float64Array(lines.length);
+  const v = new Float64Array(lines.length);
+  lines.forEach((line, n) => {
+    const [a, b] = line.split(',').map(Number);
+    if (!Number.isFinite(a) || !Number.isFinite(b)) {
+      throw new FileValidationError(csvFile, [
+        { file: csvFile, line: n + 1, column: 1, message: 'expected "current,voltage" numbers' },
+      ]);
+    }
+    i[n] = a!;
+    v[n] = b!;
+  });
+  const perCycle = Math.round(fs / mains);
+  const cycles = Math.min(10, Math.floor(lines.length / perCycle));
+  if (cycles < 1)
+    throw new FileValidationError(csvFile, [
+      { file: csvFile, line: 1, message: 'less than one mains cycle of samples' },
+    ]);
+  const count = cycles * perCycle;
+  const from = lines.length - count;
+  let p = 0;
+  for (let k = from; k < lines.length; k++) p += v[k]! * i[k]!;
+  p /= count;
+  let q = 0;
+  const harmonics: Profile['states'][number]['harmonics'] = [];
+  const v1 = bin(v, from, count, cycles, 1);
+  const i1 = bin(i, from, count, cycles, 1);
+  const i1mag = Math.hypot(i1.re, i1.im);
+  const v1phase = Math.atan2(v1.im, v1.re);
+  for (let h = 1; h <= 15; h++) {
+    const vh = h === 1 ? v1 : bin(v, from, count, cycles, h);
+    const ih = h === 1 ? i1 : bin(i, from, count, cycles, h);
+    q += vh.im * ih.re - vh.re * ih.im;
+    const ratio = Math.hypot(ih.re, ih.im) / i1mag;
+    if (h >= 2 && ratio >= 0.005) {
+      const phase = ((Math.atan2(ih.im, ih.re) - h * v1phase) * 180) / Math.PI;
+      const rel = phase - (h * ((Math.atan2(i1.im, i1.re) - v1phase) * 180)) / Math.PI;
+      harmonics.push({
+        order: h,
+        ratio: Number(ratio.toFixed(4)),
+        phaseDeg: Number(((((rel % 360) + 540) % 360) - 180).toFixed(1)),
+      });
+    }
+  }
+  return profileSchema.parse({
+    name: `plaid-${slug(entry.appliance.type)}-${slug(id)}`,
+    class: slug(entry.appliance.type),
+    description: `${entry.appliance.type} fitted from PLAID record ${id}`,
+    source: `PLAID record ${id} (${fs} Hz), last ${cycles} cycles`,
+    states: [{ name: 'steady', kind: 'steady', p: Number(p.toFixed(2)), q: Number(q.toFixed(2)), harmonics }],
+  });
+}
+
+interface AcnSession {
+  connectionTime: string;
+  disconnectTime: string;
+  doneChargingTime?: string | null;
+  kWhDelivered: number;
+  userID?: string | null;
+  stationID: string;
+  sessionID: string;
+}
+
+/** EV profile whose rated power is nearest the session's mean charging power. */
+function evProfileFor(meanW: number): string {
+  const options: Array<[string, number]> = [
+    ['ev-l1-1.44kw', 1440],
+    ['ev-1ph-3.7kw', 3680],
+    ['ev-1ph-7.4kw', 7360],
+    ['ev-3ph-11kw', 11000],
+  ];
+  return options.reduce((best, o) => (Math.abs(o[1] - meanW) < Math.abs(best[1] - meanW) ? o : best))[0];
+}
+
+/**
+ * ACN-Data sessions (`{"_items": [{connectionTime, disconnectTime, doneChargingTime, kWhDelivered, userID,
+ * stationID, sessionID}]}`) → a scenario: one house per station, one EV per user, one session per record;
+ * the charger profile is chosen from the session's mean power while charging.
+ */
+export function importAcnSessions(file: string): Scenario {
+  const data = JSON.parse(readFileSync(file, 'utf8')) as { _items?: AcnSession[] };
+  const items = data._items;
+  if (!Array.isArray(items) || items.length === 0) {
+    throw new FileValidationError(file, [
+      { file, field: '_items', message: 'expected a non-empty _items array of sessions' },
+    ]);
+  }
+  const t = (s: string, field: string, idx: number) => {
+    const ms = Date.parse(s);
+    if (Number.isNaN(ms))
+      throw new FileValidationError(file, [{ file, field: `_items[${idx}].${field}`, message: `not a date: ${s}` }]);
+    return ms / 1000;
+  };
+  const first = Math.min(...items.map((s, k) => t(s.connectionTime, 'connectionTime', k)));
+  const start = Math.floor(first / 86400) * 86400;
+  const stations = [...new Set(items.map((s) => s.stationID))];
+  const houseOf = (station: string) => `station-${slug(station)}`;
+  const evs = new Map<
+    string,
+    {
+      id: string;
+      owner: string;
+      home: string;
+      profile: string;
+      sessions: Array<{ at: string; plugIn: number; unplug: number; authorise: boolean }>;
+    }
+  >();
+  let end = 0;
+  items.forEach((s, k) => {
+    const plugIn = t(s.connectionTime, 'connectionTime', k) - start;
+    const unplug = t(s.disconnectTime, 'disconnectTime', k) - start;
+    const done = s.doneChargingTime ? t(s.doneChargingTime, 'doneChargingTime', k) - start : unplug;
+    const chargingS = Math.max(60, Math.min(unplug, done) - plugIn);
+    const user = s.userID ?? `anonymous-${s.sessionID}`;
+    const ev = evs.get(user) ?? {
+      id: `ev-${slug(user)}`,
+      owner: `C-${slug(user).toUpperCase()}`,
+      home: houseOf(s.stationID),
+      profile: evProfileFor((s.kWhDelivered * 3_600_000) / chargingS),
+      sessions: [],
+    };
+    ev.sessions.push({ at: houseOf(s.stationID), plugIn, unplug, authorise: s.userID != null });
+    evs.set(user, ev);
+    end = Math.max(end, unplug);
+  });
+  return scenarioSchema.parse({
+    name: `acn-${slug(basename(file))}`,
+    description: `Imported from ACN-Data sessions ${basename(file)} (${items.length} sessions)`,
+    start: new Date(start * 1000).toISOString(),
+    durationS: Math.ceil((end + 60) / 60) * 60,
+    houses: stations.map((st) => ({ id: houseOf(st), contract: `C-${slug(st).toUpperCase()}`, baseLoadW: 0 })),
+    evs: [...evs.values()],
+  });
+}
+
+/**
+ * REDD / UK-DALE low-frequency data: a house folder with `labels.dat` ("<channel> <label>") and
+ * `channel_<n>.dat` ("<unix_ts> <watts>"). Each appliance channel becomes a load whose on-periods (above
+ * `onThresholdW`) are loads of an inline profile with the channel's mean on-power; mains channels are skipped.
+ */
+export function importReddHouse(dir: string, opts: { onThresholdW?: number } = {}): Scenario {
+  const threshold = opts.onThresholdW ?? 15;
+  const labelsFile = join(dir, 'labels.dat');
+  const labels = readFileSync(labelsFile, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l, n) => {
+      const [ch, label] = l.trim().split(/\s+/);
+      if (!ch || !label || !/^\d+$/.test(ch))
+        throw new FileValidationError(labelsFile, [
+          { file: labelsFile, line: n + 1, message: 'expected "<channel> <label>"' },
+        ]);
+      return { channel: Number(ch), label };
+    });
+  const profiles: Array<Record<string, unknown>> = [];
+  const loads: Array<{ id: string; profile: string; on: number; off: number }> = [];
+  let t0 = Number.POSITIVE_INFINITY;
+  let t1 = 0;
+  const series = labels
+    .filter((l) => l.label !== 'mains')
+    .map((l) => {
+      const file = join(dir, `channel_${l.channel}.dat`);
+      const rows = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((x) => x.trim())
+        .map((x, n) => {
+          const [ts, w] = x.trim().split(/\s+/).map(Number);
+          if (!Number.isFinite(ts) || !Number.isFinite(w))
+            throw new FileValidationError(file, [{ file, line: n + 1, message: 'expected "<unix_ts> <watts>"' }]);
+          return { ts: ts!, w: w! };
+        });
+      if (rows.length) {
+        t0 = Math.min(t0, rows[0]!.ts);
+        t1 = Math.max(t1, rows.at(-1)!.ts);
+      }
+      return { ...l, rows };
+    });
+  for (const s of series) {
+    const runs: Array<{ on: number; off: number; sum: number; n: number }> = [];
+    let cur: (typeof runs)[number] | undefined;
+    for (const r of s.rows) {
+      if (r.w >= threshold) {
+        cur ??= { on: r.ts, off: r.ts, sum: 0, n: 0 };
+        cur.off = r.ts;
+        cur.sum += r.w;
+        cur.n++;
+      } else if (cur) {
+        runs.push(cur);
+        cur = undefined;
+      }
+    }
+    if (cur) runs.push(cur);
+    const used = runs.filter((r) => r.off > r.on);
+    if (!used.length) continue;
+    const meanW = used.reduce((a, r) => a + r.sum, 0) / used.reduce((a, r) => a + r.n, 0);
+    const name = `redd-${slug(s.label)}-ch${s.channel}`;
+    profiles.push({
+      name,
+      class: slug(s.label).split('-')[0],
+      description: `${s.label} (REDD channel ${s.channel})`,
+      source: `REDD low-frequency channel_${s.channel}.dat, mean on-power`,
+      states: [{ name: 'on', p: Number(meanW.toFixed(1)), pf: 1 }],
+    });
+    used.forEach((r, k) =>
+      loads.push({ id: `${slug(s.label)}-${s.channel}-${k}`, profile: name, on: r.on - t0, off: r.off - t0 }),
+    );
+  }
+  return scenarioSchema.parse({
+    name: `redd-${slug(basename(dir))}`,
+    description: `Imported from REDD low-frequency data in ${basename(dir)}`,
+    start: new Date(t0 * 1000).toISOString(),
+    durationS: Math.max(1, t1 - t0 + 1),
+    profiles,
+    houses: [{ id: slug(basename(dir)), contract: `C-${slug(basename(dir)).toUpperCase()}`, baseLoadW: 0, loads }],
+  });
+}
