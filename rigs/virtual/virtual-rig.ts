@@ -12,7 +12,12 @@ import {
   type Rig,
   type RigIdentity,
 } from '../../engine/rig.js';
-import { type BillingDomain, pseudonym, signedBillingRecordFromJson } from '../../ledger/billing-record.js';
+import {
+  type BillingDomain,
+  pseudonym,
+  type SignedBillingRecordJson,
+  signedBillingRecordFromJson,
+} from '../../ledger/billing-record.js';
 import type { Tariff } from '../../ledger/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
 import { firmwareHash, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
@@ -131,11 +136,7 @@ export class VirtualRig implements Rig {
         );
         const sink = this.opts.ledger.sink(ctx.observe);
         const forwarder = {
-          submit: async (
-            signed: Parameters<BillingSink['submit']>[0] extends infer _
-              ? import('../../ledger/billing-record.js').SignedBillingRecordJson
-              : never,
-          ) => sink.submit(signedBillingRecordFromJson(signed)),
+          submit: (signed: SignedBillingRecordJson) => sink.submit(signedBillingRecordFromJson(signed)),
         };
         const tokens = scenario.evs
           .flatMap((ev) =>
@@ -145,25 +146,28 @@ export class VirtualRig implements Rig {
           )
           .sort((a, b) => a.t - b.t);
         let nextToken = 0;
-        for (const block of synthesizeMeterSync(scenario, house.id, {
-          seed: ctx.seed,
-          samplesPerCycle: this.opts.samplesPerCycle,
-        })) {
-          if (ctx.signal.aborted) throw new RigError('case aborted', { device: 'sim' });
-          const tEnd = block.t0 + block.cycles / block.frequency;
-          while (nextToken < tokens.length && tokens[nextToken]!.t < tEnd) {
-            const k = tokens[nextToken++]!;
-            meter.authorize(k.contractId, k.t);
+        try {
+          for (const block of synthesizeMeterSync(scenario, house.id, {
+            seed: ctx.seed,
+            samplesPerCycle: this.opts.samplesPerCycle,
+          })) {
+            if (ctx.signal.aborted) throw new RigError('case aborted', { device: 'sim' });
+            const tEnd = block.t0 + block.cycles / block.frequency;
+            while (nextToken < tokens.length && tokens[nextToken]!.t < tEnd) {
+              const k = tokens[nextToken++]!;
+              meter.authorize(k.contractId, k.t);
+            }
+            meter.processBlock(block);
+            if (meter.backlog > 0) await meter.forward(forwarder, tEnd);
+            done += block.cycles / block.frequency;
+            if (Math.round(done) % 60 === 0) ctx.progress(done, total, house.id);
           }
-          meter.processBlock(block);
-          if (meter.backlog > 0) await meter.forward(forwarder, tEnd);
-          done += block.cycles / block.frequency;
-          if (Math.round(done) % 60 === 0) ctx.progress(done, total, house.id);
+          meter.finish(scenario.durationS);
+          // Outage windows past the end of the scenario are over by the time the bench reads the chain back.
+          if (!ctx.signal.aborted) await meter.forward(forwarder, Number.POSITIVE_INFINITY);
+        } finally {
+          store.close();
         }
-        meter.finish(scenario.durationS);
-        // Outage windows past the end of the scenario are over by the time the bench reads the chain back.
-        await meter.forward(forwarder, Number.POSITIVE_INFINITY);
-        store.close();
       }
     } finally {
       rmSync(work, { recursive: true, force: true });
