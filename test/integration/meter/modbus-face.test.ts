@@ -1,4 +1,5 @@
-import ModbusRTU from 'modbus-serial';
+import Modbus from 'modbus-serial';
+import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveModbusRtu, serveModbusTcp } from '../../../meter/faces/modbus.js';
@@ -6,6 +7,8 @@ import { newLiveValues } from '../../../meter/faces/register-map.js';
 import { ptyPair } from '../../support/pty.js';
 
 const values = { ...newLiveValues(), voltage: 230.4, current: 32.1, activePower: 7361.5, importKWh: 12.345, events: 7 };
+/** modbus-serial's CommonJS export is the client class itself; its typings describe it as a namespace. */
+const ModbusRTU = Modbus as unknown as new () => ModbusClient;
 const float = (words: number[]) => {
   const b = Buffer.alloc(4);
   b.writeUInt16BE(words[0]!, 0);
