@@ -1,0 +1,91 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { billingDomain } from '../ledger/billing-record.js';
+import { defaultTariff } from '../ledger/tariff.js';
+import type { Scenario } from '../profiles/scenario-schema.js';
+import { synthesizeMeterSync } from '../profiles/synth.js';
+import type { MeterConfigInput } from './config.js';
+import { parseMeterConfig } from './config.js';
+import { LiveFaces } from './faces/live.js';
+import { type ModbusFace, serveModbusRtu, serveModbusTcp } from './faces/modbus.js';
+import { meterKey, ReferenceMeter } from './reference-meter.js';
+import { signaturesFromProfiles } from './signatures.js';
+import { BillingStore } from './store.js';
+
+export interface ServeOptions {
+  scenario: Scenario;
+  meterId: string;
+  config: MeterConfigInput;
+  seed: number;
+  modbusTcp?: { host: string; port: number };
+  modbusRtu?: { path: string; baudRate?: number };
+  stream?: { path: string; baudRate?: number };
+  /** Play the scenario this many times faster than real time (1 = wall clock, as on a bench). */
+  speed: number;
+  signal: AbortSignal;
+  onReady?: (faces: string[]) => void;
+}
+
+/**
+ * Runs the reference meter on a scenario in (scaled) real time and serves its faces: Modbus TCP, Modbus RTU and
+ * the JSONL event/billing stream. Billing records are stored durably; no ledger is attached here.
+ */
+export async function serveMeter(
+  o: ServeOptions,
+): Promise<{ seconds: number; events: number; billingRecords: number }> {
+  const scenario = o.scenario;
+  const house = scenario.houses.find((h) => h.id === o.meterId) ?? scenario.houses[0]!;
+  const live = new LiveFaces();
+  const faces: ModbusFace[] = [];
+  const described: string[] = [];
+  try {
+    if (o.stream) {
+      await live.openStream(o.stream.path, o.stream.baudRate);
+      described.push(`jsonl stream on ${o.stream.path}`);
+    }
+    if (o.modbusTcp) {
+      faces.push(await serveModbusTcp(() => live.values, o.modbusTcp));
+      described.push(`modbus tcp ${o.modbusTcp.host}:${o.modbusTcp.port}`);
+    }
+    if (o.modbusRtu) {
+      faces.push(await serveModbusRtu(() => live.values, o.modbusRtu));
+      described.push(`modbus rtu on ${o.modbusRtu.path}`);
+    }
+    const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-serve-')), `${house.id}.billing.jsonl`));
+    const meter = new ReferenceMeter(
+      parseMeterConfig(o.config),
+      {
+        meterId: house.id,
+        hostContractId: house.contract,
+        epochS: Date.parse(scenario.start) / 1000,
+        key: meterKey(o.seed, house.id),
+        domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
+        tariff: defaultTariff(),
+        tariffVersion: 1,
+        seed: o.seed,
+      },
+      signaturesFromProfiles(),
+      live.outputs(),
+      store,
+      128,
+      scenario.frequency,
+    );
+    o.onReady?.(described);
+    const t0 = performance.now();
+    let seconds = 0;
+    for (const block of synthesizeMeterSync(scenario, house.id, { seed: o.seed })) {
+      if (o.signal.aborted) break;
+      meter.processBlock(block);
+      seconds = block.t0 + block.cycles / block.frequency;
+      const due = (seconds / o.speed) * 1000 - (performance.now() - t0);
+      if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => {});
+    }
+    store.close();
+    return { seconds, events: live.values.events, billingRecords: live.values.billingRecords };
+  } finally {
+    for (const f of faces) await f.close();
+    await live.close();
+  }
+}
