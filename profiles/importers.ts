@@ -250,9 +250,9 @@ export function importReddHouse(dir: string, opts: { onThresholdW?: number } = {
       source: `REDD low-frequency channel_${s.channel}.dat, mean on-power`,
       states: [{ name: 'on', p: Number(meanW.toFixed(1)), pf: 1 }],
     });
-    used.forEach((r, k) =>
-      loads.push({ id: `${slug(s.label)}-${s.channel}-${k}`, profile: name, on: r.on - t0, off: r.off - t0 }),
-    );
+    for (const [k, r] of used.entries()) {
+      loads.push({ id: `${slug(s.label)}-${s.channel}-${k}`, profile: name, on: r.on - t0, off: r.off - t0 });
+    }
   }
   return scenarioSchema.parse({
     name: `redd-${slug(basename(dir))}`,
