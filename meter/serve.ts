@@ -8,6 +8,7 @@ import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import type { MeterConfigInput } from './config.js';
 import { parseMeterConfig } from './config.js';
+import { serveIec62056 } from './faces/iec62056.js';
 import { LiveFaces } from './faces/live.js';
 import { type ModbusFace, serveModbusRtu, serveModbusTcp } from './faces/modbus.js';
 import { meterKey, ReferenceMeter } from './reference-meter.js';
@@ -22,6 +23,8 @@ export interface ServeOptions {
   modbusTcp?: { host: string; port: number };
   modbusRtu?: { path: string; baudRate?: number };
   stream?: { path: string; baudRate?: number };
+  /** IEC 62056-21 mode C optical readout on this serial port. */
+  optical?: { path: string };
   /** Play the scenario this many times faster than real time (1 = wall clock, as on a bench). */
   speed: number;
   signal: AbortSignal;
@@ -52,6 +55,23 @@ export async function serveMeter(
     if (o.modbusRtu) {
       faces.push(await serveModbusRtu(() => live.values, o.modbusRtu));
       described.push(`modbus rtu on ${o.modbusRtu.path}`);
+    }
+    if (o.optical) {
+      const parsed = parseMeterConfig(o.config);
+      faces.push(
+        await serveIec62056(
+          () => live.values,
+          {
+            manufacturer: 'BEN',
+            identification: 'RM1',
+            serial: `RM-${house.id}`,
+            firmware: parsed.firmwareVersion,
+            maxBaud: '5',
+          },
+          o.optical,
+        ),
+      );
+      described.push(`iec 62056-21 optical readout on ${o.optical.path}`);
     }
     const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-serve-')), `${house.id}.billing.jsonl`));
     const meter = new ReferenceMeter(

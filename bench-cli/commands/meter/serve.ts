@@ -24,6 +24,7 @@ export default class MeterServe extends BenchCommand {
     'modbus-tcp': Flags.string({ description: 'Serve Modbus TCP on host:port.' }),
     'modbus-rtu': Flags.string({ description: 'Serve Modbus RTU on this serial port.' }),
     stream: Flags.string({ description: 'Write the JSONL event/billing stream to this serial port.' }),
+    optical: Flags.string({ description: 'Serve the IEC 62056-21 mode C optical readout on this serial port.' }),
     baud: Flags.integer({ default: 9600, description: 'Baud rate of the serial faces.' }),
     speed: Flags.integer({ default: 1, min: 1, max: 10_000, description: 'Times faster than real time.' }),
   };
@@ -40,6 +41,7 @@ export default class MeterServe extends BenchCommand {
       modbusTcp: flags['modbus-tcp'] ? hostPort(flags['modbus-tcp'], 'modbus-tcp') : undefined,
       modbusRtu: flags['modbus-rtu'] ? { path: flags['modbus-rtu'], baudRate: flags.baud } : undefined,
       stream: flags.stream ? { path: flags.stream, baudRate: flags.baud } : undefined,
+      optical: flags.optical ? { path: flags.optical } : undefined,
       speed: flags.speed,
       signal: controller.signal,
       onReady: (faces) => process.stderr.write(`serving: ${faces.join(', ') || 'no faces'} (Ctrl-C to stop)\n`),

@@ -1,0 +1,107 @@
+import { ReadlineParser } from '@serialport/parser-readline';
+import { SerialPort } from 'serialport';
+import type { LiveValues } from './register-map.js';
+
+/** Baud-rate characters of IEC 62056-21 mode C: '0'..'6' → 300..19200 baud. */
+export const BAUD_CHARS: Record<string, number> = {
+  '0': 300,
+  '1': 600,
+  '2': 1200,
+  '3': 2400,
+  '4': 4800,
+  '5': 9600,
+  '6': 19200,
+};
+const STX = 0x02;
+const ETX = 0x03;
+const ACK = 0x06;
+
+/** Block check character: XOR of every byte after STX up to and including ETX. */
+export function bcc(bytes: Uint8Array): number {
+  let x = 0;
+  for (const b of bytes) x ^= b;
+  return x;
+}
+
+export interface ReadoutIdentity {
+  manufacturer: string;
+  identification: string;
+  serial: string;
+  firmware: string;
+  /** Highest baud character the meter offers. */
+  maxBaud: keyof typeof BAUD_CHARS;
+}
+
+/** OBIS data items of the readout (value formatted, unit), from the live values. */
+export function readoutItems(v: LiveValues, id: ReadoutIdentity, now: Date): Array<[string, string]> {
+  const n = (x: number, w: number, d: number) => x.toFixed(d).padStart(w + d + 1, '0');
+  const iso = now.toISOString();
+  return [
+    ['C.1.0', id.serial],
+    ['0.2.0', id.firmware],
+    ['0.9.1', iso.slice(11, 19).replaceAll(':', '')],
+    ['0.9.2', iso.slice(2, 10).replaceAll('-', '')],
+    ['1.8.0', `${n(v.importKWh, 6, 3)}*kWh`],
+    ['2.8.0', `${n(v.exportKWh, 6, 3)}*kWh`],
+    ['1.7.0', `${n(v.activePower / 1000, 3, 3)}*kW`],
+    ['32.7.0', `${n(v.voltage, 3, 1)}*V`],
+    ['31.7.0', `${n(v.current, 3, 2)}*A`],
+  ];
+}
+
+/** The data block: STX, `OBIS(value)` lines, `!`, ETX, BCC. */
+export function dataBlock(items: ReadonlyArray<[string, string]>): Buffer {
+  const body = Buffer.from(`${items.map(([o, val]) => `${o}(${val})\r\n`).join('')}!\r\n`, 'latin1');
+  const framed = Buffer.concat([body, Buffer.from([ETX])]);
+  return Buffer.concat([Buffer.from([STX]), framed, Buffer.from([bcc(framed)])]);
+}
+
+/**
+ * IEC 62056-21 mode C optical readout: sign-on `/?!` at 300 baud 7E1, identification `/XXXZident`, the
+ * client's option select `ACK 0 Z 0`, a switch to the agreed baud rate, then the data block with its BCC.
+ */
+export async function serveIec62056(
+  values: () => LiveValues,
+  id: ReadoutIdentity,
+  opts: { path: string },
+): Promise<{ close(): Promise<void>; sessions: () => number }> {
+  const port = new SerialPort({
+    path: opts.path,
+    baudRate: 300,
+    dataBits: 7,
+    parity: 'even',
+    stopBits: 1,
+    autoOpen: false,
+  });
+  await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+  let sessions = 0;
+  let offered = false;
+  const lines = port.pipe(new ReadlineParser({ delimiter: '\r\n', encoding: 'latin1' }));
+  const write = (data: Buffer | string) =>
+    new Promise<void>((resolve) => port.write(data, () => port.drain(() => resolve())));
+  lines.on('data', async (line: string) => {
+    const text = line.replace(/^[\s\0]+/, '');
+    if (/^\/\?[\w ]*!$/.test(text)) {
+      offered = true;
+      await write(`/${id.manufacturer}${id.maxBaud}${id.identification}\r\n`);
+      return;
+    }
+    if (offered && text.charCodeAt(0) === ACK && text.length === 4 && text[1] === '0' && text[3] === '0') {
+      offered = false;
+      const z = text[2]!;
+      const baud = BAUD_CHARS[z];
+      if (baud === undefined || z > id.maxBaud) {
+        await write(Buffer.from([0x15])); // NAK: a rate the meter did not offer
+        return;
+      }
+      await new Promise<void>((resolve) => port.update({ baudRate: baud }, () => resolve()));
+      await write(dataBlock(readoutItems(values(), id, new Date())));
+      await new Promise<void>((resolve) => port.update({ baudRate: 300 }, () => resolve()));
+      sessions++;
+    }
+  });
+  return {
+    sessions: () => sessions,
+    close: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
+  };
+}
