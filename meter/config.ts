@@ -48,6 +48,8 @@ export const meterConfigSchema = z
       .optional(),
     /** Inject a measurement fault (a dead current channel for 5 s) at this scenario second. */
     injectMeasurementFaultAtS: z.number().min(0).optional(),
+    /** A signature file from `bench meter train`; default: signatures built from the profile library. */
+    signaturesFile: z.string().optional(),
     faults: faultsSchema.default(faultsSchema.parse({})),
   })
   .strict();

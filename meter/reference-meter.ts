@@ -30,6 +30,8 @@ export interface MeterOutputs {
     deltaP: number;
     deltaQ: number;
     transient: { peakA: number; durationMs: number };
+    /** |ΔI_h| / |ΔI_1| of the step: the harmonic part of the signature (used to train signatures). */
+    harmonics: { r3: number; r5: number; r7: number };
   }): void;
   measurement(m: {
     meterId: string;
@@ -282,6 +284,7 @@ export class ReferenceMeter {
     const latency = this.config.faults.addedLatencyMs / 1000;
     const tMeter = this.clock(step.t) + latency;
     const transient = { peakA: step.peakA, durationMs: step.durationMs };
+    const harmonics = { r3: step.r3, r5: step.r5, r7: step.r7 };
     if (offIdx >= 0 && offD <= UNKNOWN_DISTANCE && offD <= on.d) {
       const [load] = this.active.splice(offIdx, 1);
       this.emitEvent(t + latency, {
@@ -292,6 +295,7 @@ export class ReferenceMeter {
         deltaP: step.dp,
         deltaQ: step.dq,
         transient,
+        harmonics,
       });
       if (load!.session) this.bill(load!, step.t, t + latency);
       return;
@@ -316,6 +320,7 @@ export class ReferenceMeter {
         deltaP: step.dp,
         deltaQ: step.dq,
         transient,
+        harmonics,
       });
       return;
     }
@@ -326,6 +331,7 @@ export class ReferenceMeter {
       deltaP: step.dp,
       deltaQ: step.dq,
       transient,
+      harmonics,
     });
   }
 

@@ -21,7 +21,7 @@ import {
 import type { Tariff } from '../../ledger/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
 import { firmwareHash, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
-import { signaturesFromProfiles } from '../../meter/signatures.js';
+import { loadSignatures, signaturesFromProfiles } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../profiles/synth.js';
@@ -92,7 +92,7 @@ export class VirtualRig implements Rig {
       },
       `case ${plan.caseId} meter`,
     );
-    const signatures = signaturesFromProfiles();
+    const signatures = config.signaturesFile ? loadSignatures(config.signaturesFile) : signaturesFromProfiles();
     const work = mkdtempSync(join(tmpdir(), 'bench-sim-'));
     const genuine = firmwareHash(config.firmwareVersion);
     const total = scenario.houses.length * scenario.durationS;
@@ -146,6 +146,7 @@ export class VirtualRig implements Rig {
           )
           .sort((a, b) => a.t - b.t);
         let nextToken = 0;
+        let blocks = 0;
         try {
           for (const block of synthesizeMeterSync(scenario, house.id, {
             seed: ctx.seed,
@@ -159,6 +160,8 @@ export class VirtualRig implements Rig {
             }
             meter.processBlock(block);
             if (meter.backlog > 0) await meter.forward(forwarder, tEnd);
+            // Yield now and then so Ctrl-C and progress bars are served during long cases.
+            else if (++blocks % 300 === 0) await new Promise((r) => setImmediate(r));
             done += block.cycles / block.frequency;
             if (Math.round(done) % 60 === 0) ctx.progress(done, total, house.id);
           }

@@ -1,0 +1,26 @@
+import { Flags } from '@oclif/core';
+import { saveSignatures } from '../../../meter/signatures.js';
+import { trainFromScenario } from '../../../meter/train.js';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
+import { BenchCommand } from '../../base-command.js';
+
+export default class MeterTrain extends BenchCommand {
+  static override summary =
+    'Learn load signatures from a labelled scenario; use the file as signaturesFile in a meter config.';
+  static override flags = {
+    scenario: Flags.string({
+      required: true,
+      description: 'Labelled scenario YAML (its ground truth labels the events).',
+    }),
+    seed: Flags.integer({ default: 1, min: 0 }),
+    out: Flags.string({ required: true, description: 'Signature file (JSON) to write.' }),
+  };
+
+  async run(): Promise<{ file: string; signatures: number; labelledEvents: number }> {
+    const { flags } = await this.parse(MeterTrain);
+    const { signatures, labelled } = await trainFromScenario(loadScenarioFile(flags.scenario), flags.seed);
+    saveSignatures(flags.out, signatures);
+    this.say(`learned from ${labelled} labelled events; wrote ${signatures.length} signatures to ${flags.out}`);
+    return { file: flags.out, signatures: signatures.length, labelledEvents: labelled };
+  }
+}
