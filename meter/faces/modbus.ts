@@ -57,34 +57,43 @@ export async function serveModbusRtu(
   const stats: RtuStats = { requests: 0, answered: 0, badCrc: 0, malformed: 0, otherUnit: 0 };
   const frames = port.pipe(new InterByteTimeoutParser({ interval: 4 }));
   frames.on('data', (frame: Buffer) => {
-    stats.requests++;
-    if (frame.length < 4) {
-      stats.malformed++;
-      return;
-    }
-    if (crc16(frame.subarray(0, -2)) !== frame.readUInt16LE(frame.length - 2)) {
-      stats.badCrc++;
-      return;
-    }
-    if (frame[0] !== unit) {
-      stats.otherUnit++;
-      return;
-    }
-    const reply = answer(frame.subarray(0, -2), values());
-    if (!reply) {
-      stats.malformed++;
-      return;
-    }
-    const out = Buffer.alloc(reply.length + 2);
-    reply.copy(out);
-    out.writeUInt16LE(crc16(reply), reply.length);
-    port.write(out);
-    stats.answered++;
+    const reply = handleRtuFrame(frame, unit, values(), stats);
+    if (reply) port.write(reply);
   });
   return {
     stats,
     close: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
   };
+}
+
+/**
+ * One received RTU frame → the framed reply, or undefined when the spec says to stay silent (bad CRC, too short,
+ * another unit, an unparseable request). Counts what it saw in `stats`.
+ */
+export function handleRtuFrame(frame: Buffer, unit: number, v: LiveValues, stats: RtuStats): Buffer | undefined {
+  stats.requests++;
+  if (frame.length < 4) {
+    stats.malformed++;
+    return undefined;
+  }
+  if (crc16(frame.subarray(0, -2)) !== frame.readUInt16LE(frame.length - 2)) {
+    stats.badCrc++;
+    return undefined;
+  }
+  if (frame[0] !== unit) {
+    stats.otherUnit++;
+    return undefined;
+  }
+  const reply = answer(frame.subarray(0, -2), v);
+  if (!reply) {
+    stats.malformed++;
+    return undefined;
+  }
+  const out = Buffer.alloc(reply.length + 2);
+  reply.copy(out);
+  out.writeUInt16LE(crc16(reply), reply.length);
+  stats.answered++;
+  return out;
 }
 
 export interface RtuStats {
