@@ -43,7 +43,7 @@ function fuzzFrames(n: number, seed: number): Array<{ kind: Kind; frame: Buffer 
         return { kind, frame: withCrc([1, 0x04, ...Array.from({ length: 300 }, byte)]) };
       case 'other-unit':
         return { kind, frame: withCrc([7, ...req.slice(1)]) };
-      case 'bad-function':
+      default:
         return { kind, frame: withCrc([1, 0x2b, 0, 0, 0, 1]) };
     }
   });
