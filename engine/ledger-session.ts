@@ -31,8 +31,27 @@ export class LedgerSession {
     readonly chain: Chain,
     readonly deployment: Deployment,
     readonly client: LedgerClient,
-    readonly tariff: Tariff,
+    private current: { tariff: Tariff; version: number },
   ) {}
+
+  /** The tariff in force and its registry version: what meters bill with and the verifier recomputes. */
+  get tariff(): Tariff {
+    return this.current.tariff;
+  }
+
+  get tariffVersion(): number {
+    return this.current.version;
+  }
+
+  /** Makes `tariff` the one in force, publishing it as a new registry version unless it already is. */
+  async useTariff(tariff: Tariff): Promise<number> {
+    const same = JSON.stringify(tariffToJson(tariff)) === JSON.stringify(tariffToJson(this.current.tariff));
+    if (!same) {
+      const { version } = await this.client.setTariff(tariff);
+      this.current = { tariff, version };
+    }
+    return this.current.version;
+  }
 
   /** Meters registered since the last read-back: their registry state is recorded even if nothing landed. */
   private readonly registered = new Set<string>();
@@ -50,7 +69,7 @@ export class LedgerSession {
       const deployment = await deployLedger(chain, { tariff });
       const client = await LedgerClient.create(chain, deployment);
       debug('ledger deployed at %o', deployment.contracts);
-      return new LedgerSession(chain, deployment, client, tariff);
+      return new LedgerSession(chain, deployment, client, { tariff, version: await client.currentTariffVersion() });
     } catch (e) {
       await chain.close();
       throw e;

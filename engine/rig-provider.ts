@@ -1,17 +1,18 @@
 import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import { pseudonym } from '../ledger/billing-record.js';
-import { computeCostMicro, defaultTariff } from '../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, type Tariff } from '../ledger/tariff.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
 import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath } from '../profiles/scenario.js';
-import { scenarioSchema } from '../profiles/scenario-schema.js';
+import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
 import { FileValidationError, InputError } from './errors.js';
 import type { CaseEntry, PreparedCase } from './executor.js';
 import { ENTRY } from './observations.js';
 import type { SuiteCase } from './suite.js';
+import { ledgerTariffOf } from './tariffs.js';
 
 const BUILTIN_RIGS: Record<string, string> = {
   sim: 'bench built-in rig "sim": in-process waveform synthesis, reference meter, virtual clock',
@@ -38,8 +39,13 @@ export function loadCaseScenario(c: SuiteCase, suiteFile: string) {
  * Ground truth of a case as record entries. Expected billing sessions carry what the ledger must show: the host
  * meter's signing address, payer and host pseudonyms, unix times, and the TOU cost.
  */
-export function truthEntries(c: SuiteCase, suiteFile: string, caseSeed: number, salt: string): PreparedCase {
-  const scenario = loadCaseScenario(c, suiteFile);
+export function truthEntries(
+  c: SuiteCase,
+  scenario: Scenario,
+  caseSeed: number,
+  salt: string,
+  tariff: Tariff,
+): PreparedCase {
   const truth = groundTruth(scenario, caseSeed);
   const entries: CaseEntry[] = [];
   for (const e of truth.events) entries.push({ kind: ENTRY.truthEvent, data: { ...e } });
@@ -58,7 +64,7 @@ export function truthEntries(c: SuiteCase, suiteFile: string, caseSeed: number, 
         endUnix,
         cost:
           Number(
-            computeCostMicro(defaultTariff(), {
+            computeCostMicro(tariff, {
               start: BigInt(Math.round(startUnix)),
               end: BigInt(Math.round(endUnix)),
               importMilliWh: BigInt(Math.round(s.importWh * 1000)),
@@ -94,7 +100,11 @@ export const builtinRigProvider: RigProvider = {
     return {
       rig,
       prepareCase: async (c, caseSeed, _params, suiteFile) => {
-        const prepared = truthEntries(c, suiteFile, caseSeed, config.pseudonymSalt);
+        const scenario = loadCaseScenario(c, suiteFile);
+        // The case's tariff is published (as a new registry version when it differs) before its meters bill.
+        const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
+        await ledger.useTariff(tariff);
+        const prepared = truthEntries(c, scenario, caseSeed, config.pseudonymSalt, tariff);
         prepared.plan.meter = c.meter;
         return prepared;
       },

@@ -64,6 +64,46 @@ const evSchema = z
   })
   .strict();
 
+/**
+ * The TOU tariff in force during the scenario (prices per kWh in the currency's units): bands of hours on weekdays
+ * and weekends, an EV-charging incentive subtracted from the band price, and the local-market price paid for
+ * exported energy. Hours are local time at `utcOffsetHours`.
+ */
+export const scenarioTariffSchema = z
+  .object({
+    bands: z
+      .array(
+        z
+          .object({
+            name: z.string(),
+            price: z.number().min(0).max(100),
+            weekdays: z.array(z.number().int().min(0).max(23)).default([]),
+            weekends: z.array(z.number().int().min(0).max(23)).default([]),
+          })
+          .strict(),
+      )
+      .min(1)
+      .max(16),
+    evIncentive: z.number().min(0).max(100).default(0),
+    marketPrice: z.number().min(0).max(100).default(0),
+    utcOffsetHours: z.number().min(-14).max(14).default(0),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    for (const key of ['weekdays', 'weekends'] as const) {
+      const hours = t.bands.flatMap((b) => b[key]);
+      if (hours.length !== 24 || new Set(hours).size !== 24) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['bands'],
+          message: `every ${key.slice(0, -1)} hour 0..23 must be in exactly one band`,
+        });
+      }
+    }
+  });
+
+export type ScenarioTariff = z.output<typeof scenarioTariffSchema>;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -85,6 +125,8 @@ export const scenarioSchema = z
     /** Extra profiles defined by this scenario (e.g. metrology test points); loads may name them like library ones. */
     profiles: z.array(profileSchema).default([]),
     houses: z.array(houseSchema).min(1),
+    /** The tariff for this scenario; omitted: the ledger's default three-band tariff. */
+    tariff: scenarioTariffSchema.optional(),
     evs: z.array(evSchema).default([]),
   })
   .strict()

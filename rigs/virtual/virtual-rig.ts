@@ -30,6 +30,7 @@ import { synthesizeMeterSync } from '../../profiles/synth.js';
 export interface VirtualLedger {
   readonly domain: BillingDomain;
   readonly tariff: Tariff;
+  readonly tariffVersion: number;
   registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void>;
   sink(observe: (kind: string, data: Record<string, unknown>) => void): BillingSink;
 }
@@ -118,7 +119,7 @@ export class VirtualRig implements Rig {
             key,
             domain: this.opts.ledger.domain,
             tariff: this.opts.ledger.tariff,
-            tariffVersion: 1,
+            tariffVersion: this.opts.ledger.tariffVersion,
             seed: ctx.seed,
           },
           signatures,

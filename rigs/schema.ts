@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { CAPABILITIES } from '../engine/rig.js';
+
+/** Resource data (labgrid style): where an instrument is and how to reach it. */
+const serialTransport = z
+  .object({
+    kind: z.literal('serial'),
+    path: z.string().min(1).describe('device path, e.g. /dev/ttyUSB0 or a socat PTY link'),
+    baudRate: z.number().int().positive().default(9600),
+    parity: z.enum(['none', 'even', 'odd']).default('none'),
+    dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+    stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+  })
+  .strict();
+
+const tcpTransport = z
+  .object({
+    kind: z.literal('tcp'),
+    host: z.string().min(1),
+    port: z.number().int().min(1).max(65535),
+  })
+  .strict();
+
+const simTransport = z.object({ kind: z.literal('sim') }).strict();
+
+export const transportSchema = z.discriminatedUnion('kind', [serialTransport, tcpTransport, simTransport]);
+export type TransportConfig = z.output<typeof transportSchema>;
+
+export const instrumentSchema = z
+  .object({
+    id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case id'),
+    role: z.enum(['load', 'dut', 'reference', 'io']),
+    dialect: z.string().min(1).describe('protocol dialect: chroma-63800, sdm630, iec62056-21, jsonl, firmata, sim'),
+    transport: transportSchema,
+    capabilities: z.array(z.enum(CAPABILITIES)).default([]),
+    /** Per-request timeout in ms. */
+    timeoutMs: z.number().int().positive().default(1000),
+    /** Modbus unit id, Firmata pin map and other driver options. */
+    options: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
+export type InstrumentConfig = z.output<typeof instrumentSchema>;
+
+export const rigSchema = z
+  .object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    instruments: z.array(instrumentSchema).min(1),
+  })
+  .strict()
+  .superRefine((rig, ctx) => {
+    const seen = new Set<string>();
+    rig.instruments.forEach((inst, i) => {
+      if (seen.has(inst.id)) {
+        ctx.addIssue({ code: 'custom', path: ['instruments', i, 'id'], message: `duplicate instrument id ${inst.id}` });
+      }
+      seen.add(inst.id);
+    });
+  });
+export type RigConfig = z.output<typeof rigSchema>;
+
+/** The union of the capabilities the rig's instruments declare. */
+export function rigCapabilities(rig: RigConfig): Set<(typeof CAPABILITIES)[number]> {
+  return new Set(rig.instruments.flatMap((i) => i.capabilities));
+}
