@@ -1,0 +1,126 @@
+import { RigError } from '../../engine/errors.js';
+import type { Transport } from '../transports/transport.js';
+import { SCPI_DIALECTS, type ScpiDialect } from './scpi-dialects.js';
+
+export type LoadSetpoint =
+  | { kind: 'power'; watts: number; powerFactor?: number; crestFactor?: number }
+  | { kind: 'current'; amps: number; powerFactor?: number; crestFactor?: number }
+  | { kind: 'off' };
+
+/** SCPI programmable AC load driver: IEEE 488.2 handling + a dialect table; SYST:ERR? after every setpoint. */
+export class ScpiLoadDriver {
+  readonly dialect: ScpiDialect;
+  private active = false;
+  identity = '';
+
+  constructor(
+    readonly transport: Transport,
+    dialect: string | ScpiDialect,
+  ) {
+    const d = typeof dialect === 'string' ? SCPI_DIALECTS[dialect] : dialect;
+    if (!d)
+      throw new RigError(`unknown SCPI dialect ${String(dialect)}`, { device: transport.device, code: 'DIALECT' });
+    this.dialect = d;
+  }
+
+  private err(message: string, code: string): RigError {
+    return new RigError(message, { device: this.transport.device, code });
+  }
+
+  async query(cmd: string): Promise<string> {
+    const r = await this.transport.request(`${cmd}\n`);
+    return r.toString('latin1').replace(/\r$/, '').trim();
+  }
+  async send(cmd: string): Promise<void> {
+    await this.transport.write(`${cmd}\n`);
+  }
+
+  /** labgrid-style activate: open, *IDN? (checked against the dialect), *RST, *OPC?. */
+  async activate(): Promise<string> {
+    await this.transport.open();
+    const idn = await this.query('*IDN?');
+    if (!new RegExp(this.dialect.idnPattern).test(idn)) {
+      throw this.err(`unexpected identity "${idn}" for dialect ${this.dialect.name}`, 'IDENTITY');
+    }
+    this.identity = idn;
+    await this.send('*RST');
+    await this.opc();
+    await this.checkErrors();
+    this.active = true;
+    return idn;
+  }
+
+  async opc(): Promise<void> {
+    const r = await this.query('*OPC?');
+    if (r !== '1') throw this.err(`*OPC? answered "${r}"`, 'BAD_FRAME');
+  }
+
+  /** Reads SYST:ERR? until "0,..."; any instrument error becomes a RigError. */
+  async checkErrors(): Promise<void> {
+    for (let i = 0; i < 32; i++) {
+      const r = await this.query('SYST:ERR?');
+      const m = /^([+-]?\d+)\s*,\s*"?([^"]*)"?$/.exec(r);
+      if (!m) throw this.err(`malformed SYST:ERR? answer "${r}"`, 'BAD_FRAME');
+      if (Number(m[1]) === 0) return;
+      throw this.err(`instrument error ${m[1]}: ${m[2]}`, 'INSTRUMENT_ERROR');
+    }
+  }
+
+  private fmt(template: string, v: number): string {
+    return template.replace('{v}', v.toFixed(this.dialect.decimals));
+  }
+
+  private check(name: string, v: number, [lo, hi]: [number, number], unit: string): void {
+    if (!Number.isFinite(v) || v < lo || v > hi) {
+      throw this.err(`${name} ${v} ${unit} outside the load's range ${lo}..${hi} ${unit} (not clamped)`, 'RANGE');
+    }
+  }
+
+  /** The list of commands a setpoint becomes; validates every value first (nothing is sent when one is bad). */
+  commandsFor(sp: LoadSetpoint): string[] {
+    const c = this.dialect.commands;
+    const L = this.dialect.limits;
+    if (sp.kind === 'off') return [c.loadOff];
+    const out: string[] = [];
+    if (sp.kind === 'power') {
+      this.check('power', sp.watts, L.powerW, 'W');
+      out.push(c.mode.power, this.fmt(c.power, sp.watts));
+    } else {
+      this.check('current', sp.amps, L.currentA, 'A');
+      out.push(c.mode.current, this.fmt(c.current, sp.amps));
+    }
+    if (sp.powerFactor !== undefined) {
+      this.check('power factor', sp.powerFactor, L.powerFactor, '');
+      out.push(this.fmt(c.powerFactor, sp.powerFactor));
+    }
+    if (sp.crestFactor !== undefined) {
+      this.check('crest factor', sp.crestFactor, L.crestFactor, '');
+      out.push(this.fmt(c.crestFactor, sp.crestFactor));
+    }
+    out.push(c.loadOn);
+    return out;
+  }
+
+  async apply(sp: LoadSetpoint): Promise<void> {
+    const cmds = this.commandsFor(sp);
+    for (const cmd of cmds) await this.send(cmd);
+    await this.checkErrors();
+  }
+
+  async measurePower(): Promise<number> {
+    const r = await this.query(this.dialect.commands.measurePower);
+    const v = Number(r);
+    if (!Number.isFinite(v)) throw this.err(`bad power reading "${r}"`, 'BAD_FRAME');
+    return v;
+  }
+
+  /** Safe state: load off, transport released. */
+  async deactivate(): Promise<void> {
+    try {
+      if (this.active) await this.send(this.dialect.commands.loadOff);
+    } finally {
+      this.active = false;
+      await this.transport.close();
+    }
+  }
+}

@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+
+/**
+ * The shared bench physics that couples the emulators: what the emulated load draws is what the emulated meter
+ * measures and what the pulse output counts (1000 imp/kWh by default). Time is supplied by the caller (ms).
+ */
+export class BenchPhysics extends EventEmitter {
+  voltage = 230;
+  frequency = 50;
+  powerW = 0;
+  powerFactor = 1;
+  importWh = 0;
+  exportWh = 0;
+  pulses = 0;
+  private pulseRemainderWh = 0;
+  private lastMs: number;
+
+  constructor(
+    readonly impPerKWh = 1000,
+    nowMs = 0,
+  ) {
+    super();
+    this.lastMs = nowMs;
+  }
+
+  /** Integrates energy up to `nowMs`, emitting 'pulse' for every 1/impPerKWh kWh imported. */
+  advance(nowMs: number): void {
+    const dtH = Math.max(0, nowMs - this.lastMs) / 3_600_000;
+    this.lastMs = nowMs;
+    const wh = this.powerW * dtH;
+    if (wh >= 0) this.importWh += wh;
+    else this.exportWh -= wh;
+    if (wh > 0) {
+      this.pulseRemainderWh += wh;
+      const whPerPulse = 1000 / this.impPerKWh;
+      while (this.pulseRemainderWh >= whPerPulse) {
+        this.pulseRemainderWh -= whPerPulse;
+        this.pulses++;
+        this.emit('pulse', this.pulses);
+      }
+    }
+  }
+
+  setLoad(nowMs: number, powerW: number, powerFactor = this.powerFactor): void {
+    this.advance(nowMs);
+    this.powerW = powerW;
+    this.powerFactor = powerFactor;
+  }
+
+  get currentA(): number {
+    return Math.abs(this.powerW) / (this.voltage * (this.powerFactor || 1));
+  }
+  get reactiveVar(): number {
+    const s = Math.abs(this.powerW) / (this.powerFactor || 1);
+    return Math.sqrt(Math.max(0, s * s - this.powerW * this.powerW));
+  }
+}

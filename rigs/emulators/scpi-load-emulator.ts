@@ -1,0 +1,103 @@
+import { SCPI_DIALECTS, type ScpiDialect } from '../drivers/scpi-dialects.js';
+import type { InProcessEndpoint } from '../transports/sim.js';
+import type { BenchPhysics } from './physics.js';
+
+/**
+ * A Chroma-style programmable AC load: answers IEEE 488.2 common commands and the dialect's setpoint commands,
+ * keeps an error queue (SYST:ERR?), and drives the shared physics when the load is on.
+ */
+export class ScpiLoadEmulator implements InProcessEndpoint {
+  identity = 'CHROMA,63804,EMU0001,1.00';
+  private mode: 'current' | 'power' | 'resistance' | 'rectified' = 'current';
+  private currentA = 0;
+  private powerW = 0;
+  private pf = 1;
+  private cf = 1.414;
+  private on = false;
+  private readonly errors: string[] = [];
+  readonly log: string[] = [];
+
+  constructor(
+    private readonly physics: BenchPhysics,
+    private readonly now: () => number = () => performance.now(),
+    readonly dialect: ScpiDialect = SCPI_DIALECTS['chroma-63800'] as ScpiDialect,
+  ) {}
+
+  private apply(): void {
+    const p = !this.on ? 0 : this.mode === 'power' ? this.powerW : this.currentA * this.physics.voltage * this.pf;
+    this.physics.setLoad(this.now(), p, this.pf);
+  }
+
+  handleLine(line: string): string | undefined {
+    const cmd = line.trim();
+    if (!cmd) return undefined;
+    this.log.push(cmd);
+    const c = this.dialect.commands;
+    const upper = cmd.toUpperCase();
+    if (upper === '*IDN?') return this.identity;
+    if (upper === '*RST') {
+      this.on = false;
+      this.mode = 'current';
+      this.currentA = 0;
+      this.powerW = 0;
+      this.pf = 1;
+      this.errors.length = 0;
+      this.apply();
+      return undefined;
+    }
+    if (upper === '*OPC?') return '1';
+    if (upper === 'SYST:ERR?') return this.errors.shift() ?? '0,"No error"';
+    if (upper === c.measurePower) {
+      this.physics.advance(this.now());
+      return this.physics.powerW.toFixed(3);
+    }
+    if (upper === c.measureCurrent) return this.physics.currentA.toFixed(4);
+    for (const [mode, text] of Object.entries(c.mode)) {
+      if (upper === text) {
+        this.mode = mode as typeof this.mode;
+        return undefined;
+      }
+    }
+    if (upper === c.loadOn) {
+      this.on = true;
+      this.apply();
+      return undefined;
+    }
+    if (upper === c.loadOff) {
+      this.on = false;
+      this.apply();
+      return undefined;
+    }
+    const num = (tpl: string): number | undefined => {
+      const prefix = tpl.replace('{v}', '').trim().toUpperCase();
+      if (!upper.startsWith(`${prefix} `)) return undefined;
+      const v = Number(cmd.slice(prefix.length + 1));
+      return Number.isFinite(v) ? v : Number.NaN;
+    };
+    const L = this.dialect.limits;
+    const set = (v: number | undefined, [lo, hi]: [number, number], assign: (v: number) => void): boolean => {
+      if (v === undefined) return false;
+      if (Number.isNaN(v) || v < lo || v > hi) this.errors.push('-222,"Data out of range"');
+      else {
+        assign(v);
+        if (this.on) this.apply();
+      }
+      return true;
+    };
+    if (set(num(c.power), L.powerW, (v) => (this.powerW = v))) return undefined;
+    if (set(num(c.current), L.currentA, (v) => (this.currentA = v))) return undefined;
+    if (set(num(c.powerFactor), L.powerFactor, (v) => (this.pf = v))) return undefined;
+    if (set(num(c.crestFactor), L.crestFactor, (v) => (this.cf = v))) return undefined;
+    this.errors.push('-113,"Undefined header"');
+    return undefined;
+  }
+
+  handle(frame: Buffer): Buffer[] {
+    const r = this.handleLine(frame.toString('latin1'));
+    return r === undefined ? [] : [Buffer.from(r)];
+  }
+
+  get crestFactor(): number {
+    return this.cf;
+  }
+}

@@ -1,0 +1,120 @@
+import createDebug from 'debug';
+import { SerialPort } from 'serialport';
+import { RigError } from '../../engine/errors.js';
+import { BaseTransport } from './transport.js';
+
+const log = createDebug('bench:rigs:serial');
+
+export interface SerialOptions {
+  device: string;
+  path: string;
+  baudRate?: number;
+  parity?: 'none' | 'even' | 'odd';
+  dataBits?: 7 | 8;
+  stopBits?: 1 | 2;
+  terminator?: string | null;
+  timeoutMs?: number;
+  /** Reconnect attempts after an unexpected close (backoff 50 ms doubling to 1 s). */
+  reconnect?: boolean;
+}
+
+/** serialport 13 transport with framing and reconnect-with-backoff; emits 'disconnect' and 'reconnect' (gapMs). */
+export class SerialTransport extends BaseTransport {
+  private port?: SerialPort;
+  private closing = false;
+  private downSince?: number;
+
+  constructor(private readonly opts: SerialOptions) {
+    super(opts.device, opts.terminator === undefined ? '\n' : opts.terminator, opts.timeoutMs ?? 1000);
+  }
+  get description(): string {
+    return `serial:${this.opts.path}@${this.opts.baudRate ?? 9600}`;
+  }
+
+  async open(): Promise<void> {
+    this.closing = false;
+    await this.openPort();
+  }
+
+  private openPort(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const port = new SerialPort({
+        path: this.opts.path,
+        baudRate: this.opts.baudRate ?? 9600,
+        parity: this.opts.parity ?? 'none',
+        dataBits: this.opts.dataBits ?? 8,
+        stopBits: this.opts.stopBits ?? 1,
+        autoOpen: false,
+      });
+      port.open((err) => {
+        if (err) {
+          reject(
+            new RigError(`cannot open ${this.opts.path}: ${err.message}`, {
+              device: this.device,
+              code: 'OPEN',
+              cause: err,
+            }),
+          );
+          return;
+        }
+        this.port = port;
+        this.framer.reset();
+        port.on('data', (b: Buffer) => this.onBytes(b));
+        port.on('close', () => this.onClose());
+        port.on('error', (e) => log('%s error %s', this.device, e.message));
+        resolve();
+      });
+    });
+  }
+
+  private onClose(): void {
+    this.port = undefined;
+    if (this.closing) return;
+    this.downSince = performance.now();
+    const err = new RigError('serial port closed', { device: this.device, code: 'DISCONNECTED' });
+    this.failWaiters(err);
+    this.emit('disconnect', err);
+    if (this.opts.reconnect !== false) void this.reconnectLoop();
+  }
+
+  private async reconnectLoop(): Promise<void> {
+    let delay = 50;
+    while (!this.closing) {
+      await new Promise((r) => setTimeout(r, delay));
+      if (this.closing) return;
+      try {
+        await this.openPort();
+        const gapMs = performance.now() - (this.downSince ?? performance.now());
+        log('%s reconnected after %d ms', this.device, gapMs);
+        this.emit('reconnect', gapMs);
+        return;
+      } catch {
+        delay = Math.min(1000, delay * 2);
+      }
+    }
+  }
+
+  protected sendRaw(data: Buffer): Promise<void> {
+    const port = this.port;
+    if (!port) {
+      return Promise.reject(new RigError('serial port not open', { device: this.device, code: 'DISCONNECTED' }));
+    }
+    return new Promise((resolve, reject) => {
+      port.write(data, (err) =>
+        err ? reject(new RigError(err.message, { device: this.device, code: 'WRITE', cause: err })) : resolve(),
+      );
+    });
+  }
+
+  get isOpen(): boolean {
+    return this.port?.isOpen ?? false;
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    const port = this.port;
+    this.port = undefined;
+    this.failWaiters(new RigError('transport closed', { device: this.device, code: 'CLOSED' }));
+    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+}
