@@ -41,7 +41,7 @@ export const SCPI_DIALECTS: Record<string, ScpiDialect> = {
       measurePower: 'MEAS:POW?',
       measureCurrent: 'MEAS:CURR?',
     },
-    limits: { currentA: [0, 36], powerW: [0, 3600], powerFactor: [0, 1], crestFactor: [1.414, 5] },
+    limits: { currentA: [0, 36], powerW: [0, 3600], powerFactor: [0, 1], crestFactor: [1.41, 5] },
     decimals: 3,
   },
 };

@@ -55,15 +55,12 @@ export class ScpiLoadDriver {
     if (r !== '1') throw this.err(`*OPC? answered "${r}"`, 'BAD_FRAME');
   }
 
-  /** Reads SYST:ERR? until "0,..."; any instrument error becomes a RigError. */
+  /** Reads SYST:ERR?; "0,..." is clean, any other instrument error becomes a RigError. */
   async checkErrors(): Promise<void> {
-    for (let i = 0; i < 32; i++) {
-      const r = await this.query('SYST:ERR?');
-      const m = /^([+-]?\d+)\s*,\s*"?([^"]*)"?$/.exec(r);
-      if (!m) throw this.err(`malformed SYST:ERR? answer "${r}"`, 'BAD_FRAME');
-      if (Number(m[1]) === 0) return;
-      throw this.err(`instrument error ${m[1]}: ${m[2]}`, 'INSTRUMENT_ERROR');
-    }
+    const r = await this.query('SYST:ERR?');
+    const m = /^([+-]?\d+)\s*,\s*"?([^"]*)"?$/.exec(r);
+    if (!m) throw this.err(`malformed SYST:ERR? answer "${r}"`, 'BAD_FRAME');
+    if (Number(m[1]) !== 0) throw this.err(`instrument error ${m[1]}: ${m[2]}`, 'INSTRUMENT_ERROR');
   }
 
   private fmt(template: string, v: number): string {

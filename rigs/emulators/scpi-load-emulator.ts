@@ -12,7 +12,7 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
   private currentA = 0;
   private powerW = 0;
   private pf = 1;
-  private cf = 1.414;
+  private cf = Math.SQRT2;
   private on = false;
   private readonly errors: string[] = [];
   readonly log: string[] = [];

@@ -100,9 +100,12 @@ export class SerialTransport extends BaseTransport {
       return Promise.reject(new RigError('serial port not open', { device: this.device, code: 'DISCONNECTED' }));
     }
     return new Promise((resolve, reject) => {
-      port.write(data, (err) =>
-        err ? reject(new RigError(err.message, { device: this.device, code: 'WRITE', cause: err })) : resolve(),
-      );
+      port.write(data, (err) => {
+        if (!err) return resolve();
+        reject(new RigError(err.message, { device: this.device, code: 'WRITE', cause: err }));
+        // A write that fails with EIO means the line went away: close so the reconnect loop takes over.
+        if (port.isOpen) port.close(() => undefined);
+      });
     });
   }
 

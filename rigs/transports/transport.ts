@@ -144,7 +144,13 @@ export abstract class BaseTransport extends EventEmitter implements Transport {
       this.queue.length = 0;
       const t0 = performance.now();
       const p = this.read(timeoutMs);
-      await this.write(data);
+      try {
+        await this.write(data);
+      } catch (e) {
+        p.catch(() => undefined);
+        this.failWaiters(e as Error);
+        throw e;
+      }
       const reply = await p;
       this.latency.add(performance.now() - t0);
       return reply;
