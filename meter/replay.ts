@@ -12,6 +12,54 @@ import { BillingStore } from './store.js';
 
 export type MeterEvent = Parameters<MeterOutputs['event']>[0];
 
+const ignore = () => {};
+
+/**
+ * A reference meter outside any rig: no ledger (billing records are signed for a zero verifying contract and
+ * kept in a temporary store), the default tariff, and no-op outputs for whatever the caller does not watch.
+ */
+export function offlineMeter(o: {
+  meterId: string;
+  seed: number;
+  hostContractId?: string;
+  epochS?: number;
+  config?: MeterConfigInput;
+  signatures?: readonly Signature[];
+  outputs?: Partial<MeterOutputs>;
+  samplesPerCycle?: number;
+  frequency?: number;
+}): { meter: ReferenceMeter; store: BillingStore } {
+  const outputs: MeterOutputs = {
+    event: ignore,
+    measurement: ignore,
+    billing: ignore,
+    report: ignore,
+    log: ignore,
+    pulse: ignore,
+    ...o.outputs,
+  };
+  const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-meter-')), `${o.meterId}.billing.jsonl`));
+  const meter = new ReferenceMeter(
+    parseMeterConfig(o.config ?? {}),
+    {
+      meterId: o.meterId,
+      hostContractId: o.hostContractId ?? `C-${o.meterId.toUpperCase()}`,
+      epochS: o.epochS ?? 0,
+      key: meterKey(o.seed, o.meterId),
+      domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
+      tariff: defaultTariff(),
+      tariffVersion: 1,
+      seed: o.seed,
+    },
+    o.signatures ?? signaturesFromProfiles(),
+    outputs,
+    store,
+    o.samplesPerCycle ?? 128,
+    o.frequency ?? 50,
+  );
+  return { meter, store };
+}
+
 /**
  * Plays every house of a scenario through its own reference meter, off-line (no ledger), and returns the events.
  */
@@ -22,36 +70,22 @@ export async function replayScenario(
 ): Promise<{ events: MeterEvent[]; importWh: Record<string, number> }> {
   const events: MeterEvent[] = [];
   const importWh: Record<string, number> = {};
-  const signatures = opts.signatures ?? signaturesFromProfiles();
   for (const house of scenario.houses) {
-    const out: MeterOutputs = {
-      event: (e) => events.push(e),
-      measurement: (m) => {
-        importWh[m.meterId] = m.importWh;
+    const { meter, store } = offlineMeter({
+      meterId: house.id,
+      hostContractId: house.contract,
+      epochS: Date.parse(scenario.start) / 1000,
+      seed,
+      config: opts.config,
+      signatures: opts.signatures,
+      frequency: scenario.frequency,
+      outputs: {
+        event: (e) => events.push(e),
+        measurement: (m) => {
+          importWh[m.meterId] = m.importWh;
+        },
       },
-      billing: () => {},
-      report: () => {},
-      log: () => {},
-      pulse: () => {},
-    };
-    const meter = new ReferenceMeter(
-      parseMeterConfig(opts.config ?? {}),
-      {
-        meterId: house.id,
-        hostContractId: house.contract,
-        epochS: Date.parse(scenario.start) / 1000,
-        key: meterKey(seed, house.id),
-        domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
-        tariff: defaultTariff(),
-        tariffVersion: 1,
-        seed,
-      },
-      signatures,
-      out,
-      new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-replay-')), 'store.jsonl')),
-      128,
-      scenario.frequency,
-    );
+    });
     let blocks = 0;
     for (const b of synthesizeMeterSync(scenario, house.id, { seed })) {
       meter.processBlock(b);
@@ -59,6 +93,7 @@ export async function replayScenario(
       if (++blocks % 600 === 0) await new Promise((r) => setImmediate(r));
     }
     meter.finish(scenario.durationS);
+    store.close();
   }
   return { events, importWh };
 }

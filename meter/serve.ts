@@ -1,9 +1,4 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { billingDomain } from '../ledger/billing-record.js';
-import { defaultTariff } from '../ledger/tariff.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import type { MeterConfigInput } from './config.js';
@@ -11,9 +6,7 @@ import { parseMeterConfig } from './config.js';
 import { serveIec62056 } from './faces/iec62056.js';
 import { LiveFaces } from './faces/live.js';
 import { type ModbusFace, serveModbusRtu, serveModbusTcp } from './faces/modbus.js';
-import { meterKey, ReferenceMeter } from './reference-meter.js';
-import { signaturesFromProfiles } from './signatures.js';
-import { BillingStore } from './store.js';
+import { offlineMeter } from './replay.js';
 
 export interface ServeOptions {
   scenario: Scenario;
@@ -73,25 +66,15 @@ export async function serveMeter(
       );
       described.push(`iec 62056-21 optical readout on ${o.optical.path}`);
     }
-    const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-serve-')), `${house.id}.billing.jsonl`));
-    const meter = new ReferenceMeter(
-      parseMeterConfig(o.config),
-      {
-        meterId: house.id,
-        hostContractId: house.contract,
-        epochS: Date.parse(scenario.start) / 1000,
-        key: meterKey(o.seed, house.id),
-        domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
-        tariff: defaultTariff(),
-        tariffVersion: 1,
-        seed: o.seed,
-      },
-      signaturesFromProfiles(),
-      live.outputs(),
-      store,
-      128,
-      scenario.frequency,
-    );
+    const { meter, store } = offlineMeter({
+      meterId: house.id,
+      hostContractId: house.contract,
+      epochS: Date.parse(scenario.start) / 1000,
+      seed: o.seed,
+      config: o.config,
+      outputs: live.outputs(),
+      frequency: scenario.frequency,
+    });
     o.onReady?.(described);
     const t0 = performance.now();
     let seconds = 0;

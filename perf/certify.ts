@@ -5,12 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import FFT from 'fft.js';
 import { PACKAGE_ROOT } from '../engine/version.js';
-import { billingDomain } from '../ledger/billing-record.js';
-import { defaultTariff } from '../ledger/tariff.js';
-import { parseMeterConfig } from '../meter/config.js';
-import { type MeterOutputs, meterKey, ReferenceMeter } from '../meter/reference-meter.js';
-import { signaturesFromProfiles } from '../meter/signatures.js';
-import { BillingStore } from '../meter/store.js';
+import { offlineMeter } from '../meter/replay.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import { benchmarkHouse } from './household.js';
 
@@ -41,33 +36,7 @@ function certifyColdSeconds(): number {
  * identification, sessions), with raw fft.js on the same frames timed in the same pass.
  */
 function replayDay(): { seconds: number; fftSeconds: number; cycles: number; peakRssMB: number } {
-  const events = { n: 0 };
-  const out: MeterOutputs = {
-    event: () => events.n++,
-    measurement: () => {},
-    billing: () => {},
-    report: () => {},
-    log: () => {},
-    pulse: () => {},
-  };
-  const meter = new ReferenceMeter(
-    parseMeterConfig({}),
-    {
-      meterId: 'house-1',
-      hostContractId: 'C',
-      epochS: 0,
-      key: meterKey(1, 'house-1'),
-      domain: billingDomain(1337n, '0x5FbDB2315678afecb367f032d93F642f64180aa3'),
-      tariff: defaultTariff(),
-      tariffVersion: 1,
-      seed: 1,
-    },
-    signaturesFromProfiles(),
-    out,
-    new BillingStore(join(mkdtempSync(join(tmpdir(), 'perf-day-')), 'store.jsonl')),
-    128,
-    50,
-  );
+  const { meter } = offlineMeter({ meterId: 'house-1', seed: 1 });
   const fft = new FFT(128);
   const spec = fft.createComplexArray();
   let fftSeconds = 0;

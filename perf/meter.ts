@@ -1,14 +1,6 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import FFT from 'fft.js';
-import { billingDomain } from '../ledger/billing-record.js';
-import { defaultTariff } from '../ledger/tariff.js';
-import { parseMeterConfig } from '../meter/config.js';
-import { type MeterOutputs, meterKey, ReferenceMeter } from '../meter/reference-meter.js';
-import { signaturesFromProfiles } from '../meter/signatures.js';
-import { BillingStore } from '../meter/store.js';
+import { offlineMeter } from '../meter/replay.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import type { CycleBlock } from '../profiles/waveform.js';
 import { benchmarkHouse } from './household.js';
@@ -52,32 +44,12 @@ export function rawFftCyclesPerSecond(blocks: readonly CycleBlock[], cycles: num
 /** The reference meter (DSP, detection, identification, sessions) over `cycles` cycles of the busy frames. */
 export function meterCyclesPerSecond(blocks: readonly CycleBlock[], cycles: number): { rate: number; events: number } {
   let events = 0;
-  const out: MeterOutputs = {
-    event: () => events++,
-    measurement: () => {},
-    billing: () => {},
-    report: () => {},
-    log: () => {},
-    pulse: () => {},
-  };
-  const meter = new ReferenceMeter(
-    parseMeterConfig({}),
-    {
-      meterId: 'house-1',
-      hostContractId: 'C',
-      epochS: 0,
-      key: meterKey(1, 'house-1'),
-      domain: billingDomain(1337n, '0x5FbDB2315678afecb367f032d93F642f64180aa3'),
-      tariff: defaultTariff(),
-      tariffVersion: 1,
-      seed: 1,
-    },
-    signaturesFromProfiles(),
-    out,
-    new BillingStore(join(mkdtempSync(join(tmpdir(), 'perf-meter-')), 'store.jsonl')),
-    N,
-    50,
-  );
+  const { meter } = offlineMeter({
+    meterId: 'house-1',
+    seed: 1,
+    outputs: { event: () => events++ },
+    samplesPerCycle: N,
+  });
   const span = blocks.reduce((s, b) => s + b.cycles, 0) / 50;
   let done = 0;
   let lap = 0;

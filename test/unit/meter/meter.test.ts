@@ -1,13 +1,9 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { billingDomain, type SignedBillingRecordJson } from '../../../ledger/billing-record.js';
-import { defaultTariff } from '../../../ledger/tariff.js';
-import { parseMeterConfig } from '../../../meter/config.js';
+import type { SignedBillingRecordJson } from '../../../ledger/billing-record.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
-import { type MeterOutputs, meterKey, ReferenceMeter } from '../../../meter/reference-meter.js';
-import { signaturesFromProfiles } from '../../../meter/signatures.js';
+import type { MeterOutputs } from '../../../meter/reference-meter.js';
+import { offlineMeter } from '../../../meter/replay.js';
 import { BillingStore } from '../../../meter/store.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { synthesizeMeterSync } from '../../../profiles/synth.js';
@@ -44,35 +40,22 @@ interface Captured {
 function runMeter(faults: Record<string, unknown>, extra: Record<string, unknown> = {}) {
   const scenario = loadScenarioFile(join(REPO, 'suites/scenarios/smoke.yaml'));
   const cap: Captured = { events: [], billing: [], logs: [] };
-  const out: MeterOutputs = {
+  const out: Partial<MeterOutputs> = {
     event: (e) => cap.events.push(e),
     measurement: (m) => {
       cap.last = m;
     },
     billing: (b) => cap.billing.push(b.signed),
-    report: () => {},
     log: (l) => cap.logs.push(l),
-    pulse: () => {},
   };
-  const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'meter-')), 'store.jsonl'));
-  const meter = new ReferenceMeter(
-    parseMeterConfig({ ...extra, faults }),
-    {
-      meterId: 'house-1',
-      hostContractId: 'C-HOUSE-1',
-      epochS: Date.parse(scenario.start) / 1000,
-      key: meterKey(1, 'house-1'),
-      domain: billingDomain(1337n, '0x5FbDB2315678afecb367f032d93F642f64180aa3'),
-      tariff: defaultTariff(),
-      tariffVersion: 1,
-      seed: 1,
-    },
-    signaturesFromProfiles(),
-    out,
-    store,
-    128,
-    50,
-  );
+  const { meter, store } = offlineMeter({
+    meterId: 'house-1',
+    hostContractId: 'C-HOUSE-1',
+    epochS: Date.parse(scenario.start) / 1000,
+    seed: 1,
+    config: { ...extra, faults },
+    outputs: out,
+  });
   meter.authorize('C-ALICE', 118);
   for (const b of synthesizeMeterSync(scenario, 'house-1', { seed: 1 })) meter.processBlock(b);
   return { cap, meter, store };
