@@ -102,7 +102,7 @@ function analyseDetection(
     t: clock === 'meter' ? e.tMeter! : e.tObserved,
     meterId: e.meterId,
     class: e.class,
-    profile: (e as MeterEventData & { profile?: string }).profile,
+    profile: e.profile,
     direction: e.direction,
     deltaP: e.deltaP,
     tReported: e.tObserved,

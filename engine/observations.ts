@@ -2,6 +2,8 @@
  * The vocabulary of a run record: the entry kinds a rig and the executor write, and analysis reads.
  * Times are scenario seconds (from the scenario's start), so sim and hardware runs compare directly.
  */
+import type { TruthSession } from '../profiles/scenario.js';
+
 export const ENTRY = {
   header: 'header',
   identity: 'identity',
@@ -54,6 +56,8 @@ export interface MeterEventData extends CaseScoped {
   direction: Direction;
   /** Identified class, or 'unknown'. */
   class: string;
+  /** The signature the meter matched (EVs: the on-board charger). */
+  profile?: string;
   deltaP: number;
   deltaQ: number;
   transient?: { peakA: number; durationMs: number };
@@ -114,22 +118,9 @@ export interface TruthEnergyData extends CaseScoped {
   pf: number;
 }
 
-/** A billing session the ground truth expects the meter to bill. */
-export interface TruthSessionData extends CaseScoped {
-  sessionId: string;
-  /** The meter the EV charged at (host). */
-  meterId: string;
-  evId: string;
-  /** Contract the session must be billed to: the EV owner's when authorised, else the host's. */
-  payerContractId: string;
-  hostContractId: string;
-  authorised: boolean;
-  roaming: boolean;
-  start: number;
-  end: number;
-  importWh: number;
-  exportWh: number;
-  /** Expected cost in currency units under the tariff in force (computed by the scenario's tariff). */
+/** A billing session the ground truth expects the meter to bill, with what the ledger must show for it. */
+export interface TruthSessionData extends CaseScoped, TruthSession {
+  /** Expected cost in currency units under the tariff in force. */
   cost: number;
   /** Signing address of the host meter, as registered on the ledger. */
   meterAddress: string;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Signature as EcdsaSignature, keccak256, toUtf8Bytes, Wallet } from 'ethers';
+import type { MeterEventData } from '../engine/observations.js';
 import { seededRandom } from '../engine/random.js';
 import {
   type BillingDomain,
@@ -20,19 +21,13 @@ import type { BillingStore } from './store.js';
 
 /** What the meter sends out. Never raw samples; payers only as pseudonyms. */
 export interface MeterOutputs {
-  event(e: {
-    meterId: string;
-    tMeter: number;
-    tObserved: number;
-    direction: 'on' | 'off';
-    class: string;
-    profile?: string;
-    deltaP: number;
-    deltaQ: number;
-    transient: { peakA: number; durationMs: number };
-    /** |ΔI_h| / |ΔI_1| of the step: the harmonic part of the signature (used to train signatures). */
-    harmonics: { r3: number; r5: number; r7: number };
-  }): void;
+  event(
+    e: Omit<MeterEventData, 'caseId' | 'tMeter' | 'transient'> &
+      Required<Pick<MeterEventData, 'tMeter' | 'transient'>> & {
+        /** |ΔI_h| / |ΔI_1| of the step: the harmonic part of the signature (used to train signatures). */
+        harmonics: { r3: number; r5: number; r7: number };
+      },
+  ): void;
   measurement(m: {
     meterId: string;
     t: number;
