@@ -9,6 +9,9 @@ export class LatencyStats {
     if (this.samples.length >= this.max) this.samples.shift();
     this.samples.push(ms);
   }
+  reset(): void {
+    this.samples.length = 0;
+  }
   get count(): number {
     return this.samples.length;
   }
