@@ -1,4 +1,3 @@
-import { combineVerdicts } from './criteria.js';
 import { type LoadedSuite, listBuiltinSuiteNames, loadSuiteFile, resolveSuite } from './suite.js';
 
 export interface SuiteSummary {
@@ -27,5 +26,3 @@ export function listSuites(): SuiteSummary[] {
 export function validateSuiteFiles(files: string[]): SuiteSummary[] {
   return files.map((f) => summariseSuite(loadSuiteFile(f)));
 }
-
-export { combineVerdicts };

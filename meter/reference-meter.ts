@@ -432,9 +432,8 @@ export class ReferenceMeter {
   }
 
   /** End of the run: emit pending delayed outputs. Open EV sessions stay open (no off-event was seen). */
-  finish(t: number): void {
+  finish(): void {
     this.flushDelayed(Number.POSITIVE_INFINITY);
-    void t;
   }
 
   private emitMeasurement(t: number): void {

@@ -92,7 +92,7 @@ export async function replayScenario(
       // Long replays yield now and then so the process stays responsive (progress, signals, test runners).
       if (++blocks % 600 === 0) await new Promise((r) => setImmediate(r));
     }
-    meter.finish(scenario.durationS);
+    meter.finish();
     store.close();
   }
   return { events, importWh };

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { FileValidationError } from '../engine/errors.js';
 import { loadYamlFile } from '../engine/files/load-yaml.js';
 import { seededRandom } from '../engine/random.js';
@@ -111,10 +110,6 @@ export function resolveScenarioPath(ref: string, baseDir: string): string {
   return isAbsolute(ref) ? ref : join(baseDir, ref);
 }
 
-export function scenarioFileText(file: string): string {
-  return readFileSync(file, 'utf8');
-}
-
 const snap = (t: number, f: number) => Math.round(t * f) / f;
 
 /** The segments of a profile played from `start`, cut at `end` (cycling states become separate runs). */
@@ -127,7 +122,6 @@ function playProfile(
   let t = start;
   let current: Segment[] = [];
   let runStart = start;
-  let prevP = 0;
   for (let i = 0; i < profile.states.length && t < end; i++) {
     const s = profile.states[i]!;
     const last = i === profile.states.length - 1;
@@ -149,7 +143,6 @@ function playProfile(
       }
       t = stateEnd;
       runStart = t;
-      prevP = 0;
       continue;
     }
     if (current.length === 0) runStart = t;
@@ -165,11 +158,9 @@ function playProfile(
     } else {
       current.push({ from: t, to: stateEnd, p0: s.p, p1: s.p, q0: q, q1: q, state: s });
     }
-    prevP = s.p;
     t = stateEnd;
     if (last && s.durationS !== undefined) break;
   }
-  void prevP;
   if (current.length) runs.push({ start: runStart, end: t, segments: current });
   return runs.filter((r) => r.end > r.start);
 }
@@ -309,5 +300,3 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
   events.sort((a, b) => a.t - b.t || a.loadId.localeCompare(b.loadId));
   return { epochS: Date.parse(scenario.start) / 1000, durationS: scenario.durationS, events, energies, sessions, runs };
 }
-
-export { dirname };

@@ -1,3 +1,4 @@
+import type { BillingSection } from '../analysis/billing.js';
 import { confusionSpec, energySpec, latencySpec, powerTimelineSpec, renderSvg, type VegaLiteSpec } from './charts.js';
 import { fmt, limitText, marginalText, type ReportCase, type ReportModel } from './model.js';
 
@@ -35,19 +36,6 @@ code{font-size:12px;word-break:break-all}
 .chart svg{max-width:100%;height:auto}.note{color:#4a5568}
 `;
 
-interface BillingRow {
-  meterId?: string;
-  seq?: string | number;
-  payer?: string;
-  start?: number | string;
-  end?: number | string;
-  importWh?: number;
-  exportWh?: number;
-  cost?: number;
-  status?: string;
-  problems?: string[];
-}
-
 async function chart(spec: VegaLiteSpec | undefined): Promise<string> {
   if (!spec) return '';
   return `<figure class="chart">${await renderSvg(spec)}</figure>`;
@@ -73,7 +61,7 @@ async function caseSection(c: ReportCase): Promise<string> {
         ])
       ).join('')
     : '';
-  const billing = (a?.sections.billing as { rows?: BillingRow[] } | undefined)?.rows ?? [];
+  const billing = (a?.sections.billing as BillingSection | undefined)?.rows ?? [];
   const billingTable = billing.length
     ? `<h3>Billing records</h3><table><tr><th>meter</th><th>seq</th><th>payer</th><th>start</th><th>end</th><th>import Wh</th><th>export Wh</th><th>cost</th><th>status</th></tr>${billing
         .map(

@@ -166,7 +166,7 @@ export class VirtualRig implements Rig {
             done += block.cycles / block.frequency;
             if (Math.round(done) % 60 === 0) ctx.progress(done, total, house.id);
           }
-          meter.finish(scenario.durationS);
+          meter.finish();
           // Outage windows past the end of the scenario are over by the time the bench reads the chain back.
           if (!ctx.signal.aborted) await meter.forward(forwarder, Number.POSITIVE_INFINITY);
         } finally {
