@@ -1,0 +1,103 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InfluxSink } from '../../../engine/sinks/influx.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function requireVictoriaMetrics(): string {
+  try {
+    return execFileSync('sh', ['-c', 'command -v victoria-metrics'], { encoding: 'utf8' }).trim();
+  } catch {
+    throw new Error(
+      'victoria-metrics is not installed (apt-get install victoria-metrics); the influx sink test needs it',
+    );
+  }
+}
+
+async function startVm(bin: string, dir: string, port: number): Promise<ChildProcess> {
+  const proc = spawn(
+    bin,
+    ['-storageDataPath', dir, '-httpListenAddr', `127.0.0.1:${port}`, '-search.latencyOffset=0s'],
+    { stdio: 'ignore' },
+  );
+  for (;;) {
+    if (proc.exitCode !== null) throw new Error(`victoria-metrics exited with ${proc.exitCode}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return proc;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function stopVm(proc: ChildProcess | undefined): Promise<void> {
+  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
+  await new Promise<void>((r) => {
+    proc.once('exit', () => r());
+    proc.kill('SIGTERM');
+  });
+}
+
+async function exportedPoints(port: number, metric: string): Promise<number[]> {
+  await fetch(`http://127.0.0.1:${port}/internal/force_flush`);
+  const r = await fetch(`http://127.0.0.1:${port}/api/v1/export?match[]=${encodeURIComponent(metric)}`);
+  const values: number[] = [];
+  for (const line of (await r.text()).split('\n').filter(Boolean)) {
+    values.push(...(JSON.parse(line) as { values: number[] }).values);
+  }
+  return values.sort((a, b) => a - b);
+}
+
+describe('InfluxDB sink against a real VictoriaMetrics', () => {
+  let bin: string;
+  let dir: string;
+  let vm: ChildProcess | undefined;
+  beforeAll(() => {
+    bin = requireVictoriaMetrics();
+    dir = mkdtempSync(join(tmpdir(), 'bench-vm-'));
+  });
+  afterAll(async () => {
+    await stopVm(vm);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('an outage loses nothing: points spool to disk and arrive complete once the server is up', async () => {
+    const port = await freePort();
+    const sink = new InfluxSink({ url: `http://127.0.0.1:${port}`, spoolFile: join(dir, 'spool.lp'), timeoutMs: 1000 });
+    // Recent timestamps: VictoriaMetrics drops samples older than its retention (1 month by default).
+    const t0 = Math.floor(Date.now() / 1000) * 1000 - 3_600_000;
+    for (let i = 0; i < 500; i++)
+      sink.measurement('meter', { instrument: 'dut', case: 'c1' }, { p: i, q: 0.5 }, t0 + i * 1000);
+    const down = await sink.flush();
+    expect(down.ok).toBe(false);
+    expect(sink.spooled).toBe(500);
+
+    vm = await startVm(bin, join(dir, 'data'), port);
+    for (let i = 500; i < 1000; i++)
+      sink.measurement('meter', { instrument: 'dut', case: 'c1' }, { p: i, q: 0.5 }, t0 + i * 1000);
+    sink.event('switch', { instrument: 'dut', direction: 'on' }, { deltaP: 2000 }, t0 + 5000);
+    expect((await sink.flush()).ok).toBe(true);
+    await sink.close();
+    expect(sink.dropped).toBe(0);
+
+    const p = await exportedPoints(port, 'meter_p');
+    expect(p).toHaveLength(1000);
+    expect(p[0]).toBe(0);
+    expect(p[999]).toBe(999);
+    expect(await exportedPoints(port, 'switch_deltaP')).toEqual([2000]);
+  });
+});
