@@ -12,6 +12,56 @@ import { rigSchema } from '../rigs/schema.js';
 import { simUp } from '../rigs/sim-up.js';
 import { SerialTransport } from '../rigs/transports/serial.js';
 
+/** Points/s written through the InfluxDB sink to a real VictoriaMetrics, then read back complete. */
+async function benchInflux(dir: string, n = 50_000) {
+  const { spawn } = await import('node:child_process');
+  const { createServer } = await import('node:net');
+  const { InfluxSink } = await import('../engine/sinks/influx.js');
+  const port = await new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+  const vm = spawn(
+    'victoria-metrics',
+    ['-storageDataPath', join(dir, 'vm'), '-httpListenAddr', `127.0.0.1:${port}`, '-search.latencyOffset=0s'],
+    { stdio: 'ignore' },
+  );
+  const exited = new Promise<void>((r) => vm.once('exit', () => r()));
+  vm.once('error', (e) => console.error(`  victoria-metrics: ${e.message} (apt-get install victoria-metrics)`));
+  try {
+    while (
+      !(await fetch(`http://127.0.0.1:${port}/health`).then(
+        (r) => r.ok,
+        () => false,
+      ))
+    ) {
+      if (vm.exitCode !== null) throw new Error('victoria-metrics exited');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const sink = new InfluxSink({ url: `http://127.0.0.1:${port}`, spoolFile: join(dir, 'spool.lp') });
+    const t0ms = Math.floor(Date.now() / 1000) * 1000 - 2 * 3_600_000;
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      sink.measurement('meter', { instrument: 'dut' }, { p: i }, t0ms + i * 100);
+      if (i % 5000 === 4999) await sink.flush();
+    }
+    await sink.close();
+    const pointsPerS = n / ((performance.now() - t0) / 1000);
+    await fetch(`http://127.0.0.1:${port}/internal/force_flush`);
+    const text = await (await fetch(`http://127.0.0.1:${port}/api/v1/export?match[]=meter_p`)).text();
+    let back = 0;
+    for (const line of text.split('\n').filter(Boolean))
+      back += (JSON.parse(line) as { values: unknown[] }).values.length;
+    console.log(`  InfluxDB sink → VictoriaMetrics: ${pointsPerS.toFixed(0)} points/s written; read back ${back}/${n}`);
+    return { influxPointsPerS: pointsPerS, influxReadBack: back, influxWritten: n };
+  } finally {
+    vm.kill('SIGTERM');
+    await exited;
+  }
+}
+
 export async function benchRigs(opts: { pings?: number; polls?: number } = {}) {
   const pings = opts.pings ?? 2000;
   const polls = opts.polls ?? 300;
@@ -44,7 +94,8 @@ export async function benchRigs(opts: { pings?: number; polls?: number } = {}) {
     const pollsPerS = polls / ((performance.now() - t0) / 1000);
     await meter.deactivate();
     console.log(`  Modbus RTU poll rate (FC04 float32, PTY): ${pollsPerS.toFixed(0)} reads/s`);
-    return { ptyP50Ms: lat.p50Ms, ptyP99Ms: lat.p99Ms, modbusPollsPerS: pollsPerS };
+    const influx = await benchInflux(dir);
+    return { ptyP50Ms: lat.p50Ms, ptyP99Ms: lat.p99Ms, modbusPollsPerS: pollsPerS, ...influx };
   } finally {
     await served.close();
     rmSync(dir, { recursive: true, force: true });
