@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   profiles: async () => (await import('./profiles.js')).benchSynthesis(),
   meter: async () => (await import('./meter.js')).benchMeter(),
   ledger: async () => (await import('./ledger.js')).benchLedger(),
+  rigs: async () => (await import('./rigs.js')).benchRigs(),
   certify: async () => (await import('./certify.js')).benchCertify(),
 };
 
