@@ -1,0 +1,101 @@
+import { SerialPort } from 'serialport';
+import { RigError } from '../../engine/errors.js';
+
+const BAUDS = [300, 600, 1200, 2400, 4800, 9600, 19200];
+const STX = 0x02;
+const ETX = 0x03;
+
+export interface ReadoutResult {
+  /** Identification line without the leading '/': manufacturer (3), baud char, identification. */
+  manufacturer: string;
+  baud: number;
+  identification: string;
+  /** OBIS code → { value, unit }. */
+  items: Record<string, { value: string; unit?: string; number?: number }>;
+}
+
+/** Parses an OBIS data block body ("1.8.0(000012.345*kWh)\r\n ... !"). */
+export function parseObis(body: string): ReadoutResult['items'] {
+  const items: ReadoutResult['items'] = {};
+  for (const m of body.matchAll(/([0-9A-Z.:*-]+)\(([^)*]*)(?:\*([^)]*))?\)/g)) {
+    const value = m[2] as string;
+    const n = Number(value);
+    items[m[1] as string] = { value, unit: m[3], number: value !== '' && Number.isFinite(n) ? n : undefined };
+  }
+  return items;
+}
+
+/**
+ * IEC 62056-21 mode C readout: sign-on `/?!` at 300 baud 7E1, identification, option select ACK 0 Z 0, switch to
+ * the offered baud, data block STX … ETX BCC with the BCC checked. Errors are RigErrors naming the instrument.
+ */
+export async function readIec62056(
+  device: string,
+  path: string,
+  opts: { timeoutMs?: number; maxBaud?: number } = {},
+): Promise<ReadoutResult> {
+  const timeoutMs = opts.timeoutMs ?? 3000;
+  const port = new SerialPort({ path, baudRate: 300, dataBits: 7, parity: 'even', stopBits: 1, autoOpen: false });
+  const fail = (message: string, code: string) => new RigError(message, { device, code });
+  await new Promise<void>((res, rej) =>
+    port.open((e) => (e ? rej(new RigError(`cannot open ${path}: ${e.message}`, { device, code: 'OPEN' })) : res())),
+  );
+  let buf = Buffer.alloc(0);
+  let notify: (() => void) | undefined;
+  port.on('data', (b: Buffer) => {
+    buf = Buffer.concat([buf, b]);
+    notify?.();
+  });
+  const waitFor = async (pred: (b: Buffer) => number, what: string): Promise<Buffer> => {
+    const deadline = setTimeout(() => notify?.(), timeoutMs);
+    const started = performance.now();
+    try {
+      for (;;) {
+        const n = pred(buf);
+        if (n > 0) {
+          const out = buf.subarray(0, n);
+          buf = buf.subarray(n);
+          return out;
+        }
+        if (performance.now() - started >= timeoutMs) throw fail(`no ${what} within ${timeoutMs} ms`, 'TIMEOUT');
+        await new Promise<void>((r) => {
+          notify = r;
+        });
+      }
+    } finally {
+      clearTimeout(deadline);
+      notify = undefined;
+    }
+  };
+  const write = (data: string | Buffer) => new Promise<void>((r) => port.write(data, () => port.drain(() => r())));
+  try {
+    await write('/?!\r\n');
+    const idLine = (await waitFor((b) => (b.indexOf('\r\n') >= 0 ? b.indexOf('\r\n') + 2 : 0), 'identification'))
+      .toString('latin1')
+      .replace(/^[\s\0]+/, '')
+      .trimEnd();
+    const m = /^\/([A-Za-z]{3})(\d)(.*)$/.exec(idLine);
+    if (!m) throw fail(`bad identification "${idLine}"`, 'IDENTITY');
+    const offered = Number(m[2]);
+    const z = Math.min(offered, opts.maxBaud === undefined ? 6 : BAUDS.indexOf(opts.maxBaud));
+    const baud = BAUDS[z];
+    if (baud === undefined) throw fail(`identification offers unknown baud character ${m[2]}`, 'IDENTITY');
+    await write(Buffer.from([0x06, 0x30, 0x30 + z, 0x30, 0x0d, 0x0a]));
+    await new Promise<void>((r) => port.update({ baudRate: baud }, () => r()));
+    const block = await waitFor((b) => {
+      const s = b.indexOf(STX);
+      const e = b.indexOf(ETX, s + 1);
+      return s >= 0 && e >= 0 && b.length > e + 1 ? e + 2 : 0;
+    }, 'data block');
+    const s = block.indexOf(STX);
+    const framed = block.subarray(s + 1, block.length - 1);
+    let x = 0;
+    for (const b of framed) x ^= b;
+    if (x !== block[block.length - 1]) throw fail('data block BCC mismatch', 'BAD_FRAME');
+    const body = framed.subarray(0, framed.length - 1).toString('latin1');
+    if (!body.trimEnd().endsWith('!')) throw fail('data block without end "!"', 'BAD_FRAME');
+    return { manufacturer: m[1] as string, baud, identification: m[3] as string, items: parseObis(body) };
+  } finally {
+    await new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r()));
+  }
+}
