@@ -1,0 +1,57 @@
+import { EventEmitter } from 'node:events';
+import { RigError } from '../../engine/errors.js';
+import type { Transport } from '../transports/transport.js';
+
+export type StreamLine = { type: string } & Record<string, unknown>;
+
+/**
+ * JSONL event/billing stream driver: one JSON object per line with a `type` (event, measurement, billing, report,
+ * log, pulse), as the reference meter's stream face writes. Emits each by its type; malformed lines are counted
+ * and emitted as 'bad-frame' (a RigError naming the instrument), never thrown into the run.
+ */
+export class JsonlStreamDriver extends EventEmitter {
+  badFrames = 0;
+  received = 0;
+  private readonly onFrame = (f: Buffer) => this.handle(f.toString('utf8'));
+
+  constructor(readonly transport: Transport) {
+    super();
+  }
+
+  handle(line: string): StreamLine | undefined {
+    const text = line.trim();
+    if (!text) return undefined;
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch {
+      v = undefined;
+    }
+    if (!v || typeof v !== 'object' || typeof (v as StreamLine).type !== 'string') {
+      this.badFrames++;
+      this.emit(
+        'bad-frame',
+        new RigError(`malformed stream line ${JSON.stringify(text.slice(0, 80))}`, {
+          device: this.transport.device,
+          code: 'BAD_FRAME',
+        }),
+      );
+      return undefined;
+    }
+    this.received++;
+    const l = v as StreamLine;
+    this.emit(l.type, l);
+    this.emit('line', l);
+    return l;
+  }
+
+  async activate(): Promise<void> {
+    await this.transport.open();
+    this.transport.on('frame', this.onFrame);
+  }
+
+  async deactivate(): Promise<void> {
+    this.transport.off('frame', this.onFrame);
+    await this.transport.close();
+  }
+}
