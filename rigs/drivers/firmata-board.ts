@@ -1,0 +1,91 @@
+import { createRequire } from 'node:module';
+import { SerialPort } from 'serialport';
+import { RigError } from '../../engine/errors.js';
+
+const require = createRequire(import.meta.url);
+
+interface FirmataIo {
+  on(ev: string, cb: (...a: unknown[]) => void): void;
+  once(ev: string, cb: (...a: unknown[]) => void): void;
+  pinMode(pin: number, mode: number): void;
+  digitalWrite(pin: number, value: number): void;
+  digitalRead(pin: number, cb: (value: number) => void): void;
+  reportDigitalPin(pin: number, value: number): void;
+  firmware: { name?: string; version?: { major: number; minor: number } };
+  MODES: { INPUT: number; OUTPUT: number };
+}
+
+export interface PulseEdge {
+  t: number;
+  count: number;
+}
+
+/**
+ * A Firmata board (StandardFirmata) through firmata-io's Firmata class over a serialport 13 port, handed to
+ * johnny-five as its `io`. Relays are digital outputs; the pulse counter counts rising edges from io.digitalRead
+ * callbacks (johnny-five's Button debounce misses short pulses), each timestamped with the bench clock.
+ */
+export class FirmataBoardDriver {
+  io?: FirmataIo;
+  board?: unknown;
+  private port?: SerialPort;
+  pulses = 0;
+  readonly edges: PulseEdge[] = [];
+  private last = 0;
+
+  constructor(
+    readonly device: string,
+    private readonly path: string,
+    private readonly opts: { baudRate?: number; pulsePin?: number; timeoutMs?: number } = {},
+  ) {}
+
+  async activate(): Promise<string> {
+    const { Firmata } = require('firmata-io') as { Firmata: new (port: unknown, opts: object) => FirmataIo };
+    const five = require('johnny-five') as {
+      Board: new (opts: object) => { on(ev: string, cb: (e?: unknown) => void): void };
+    };
+    const port = new SerialPort({ path: this.path, baudRate: this.opts.baudRate ?? 57600, autoOpen: false });
+    this.port = port;
+    // Firmata must see the port's 'open' (it emits 'connect', which johnny-five waits for): open after.
+    const io = new Firmata(port, { reportVersionTimeout: 50 });
+    this.io = io;
+    const board = new five.Board({ io, repl: false, debug: false, timeout: this.opts.timeoutMs ?? 10_000 });
+    this.board = board;
+    const ready = new Promise<void>((resolve, reject) => {
+      board.on('ready', () => resolve());
+      board.on('error', (e) =>
+        reject(new RigError(`board did not get ready: ${String((e as Error)?.message ?? e)}`, { device: this.device })),
+      );
+    });
+    await new Promise<void>((res, rej) =>
+      port.open((e) =>
+        e ? rej(new RigError(`cannot open ${this.path}: ${e.message}`, { device: this.device, code: 'OPEN' })) : res(),
+      ),
+    );
+    await ready;
+    const pin = this.opts.pulsePin ?? 2;
+    io.pinMode(pin, io.MODES.INPUT);
+    io.reportDigitalPin(pin, 1);
+    io.digitalRead(pin, (v) => {
+      if (v && !this.last) {
+        this.pulses++;
+        this.edges.push({ t: performance.now(), count: this.pulses });
+      }
+      this.last = v;
+    });
+    const v = io.firmware.version;
+    return `${io.firmware.name ?? 'Firmata'} ${v ? `${v.major}.${v.minor}` : ''}`.trim();
+  }
+
+  relay(pin: number, on: boolean): void {
+    if (!this.io) throw new RigError('board not active', { device: this.device, code: 'CLOSED' });
+    this.io.pinMode(pin, this.io.MODES.OUTPUT);
+    this.io.digitalWrite(pin, on ? 1 : 0);
+  }
+
+  async deactivate(): Promise<void> {
+    const port = this.port;
+    this.port = undefined;
+    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+  }
+}

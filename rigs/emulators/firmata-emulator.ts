@@ -1,0 +1,141 @@
+import type { BenchPhysics } from './physics.js';
+
+const REPORT_VERSION = 0xf9;
+const START_SYSEX = 0xf0;
+const END_SYSEX = 0xf7;
+const QUERY_FIRMWARE = 0x79;
+const CAPABILITY_QUERY = 0x6b;
+const CAPABILITY_RESPONSE = 0x6c;
+const ANALOG_MAPPING_QUERY = 0x69;
+const ANALOG_MAPPING_RESPONSE = 0x6a;
+const SET_PIN_MODE = 0xf4;
+const SET_DIGITAL_PIN_VALUE = 0xf5;
+const DIGITAL_MESSAGE = 0x90;
+const REPORT_DIGITAL = 0xd0;
+const REPORT_ANALOG = 0xc0;
+
+/**
+ * Enough of the Firmata protocol (2.x) for johnny-five through firmata-io: version, firmware query, capability and
+ * analog-mapping queries, pin modes, digital write (port and pin), digital reporting. A pulse output pin toggles
+ * once per physics pulse (1000 imp/kWh by default), reported as DIGITAL_MESSAGE on its port.
+ */
+export class FirmataEmulator {
+  readonly pinCount = 20;
+  readonly modes: number[] = new Array(20).fill(0);
+  readonly outputs: number[] = new Array(20).fill(0);
+  private readonly inputs: number[] = new Array(20).fill(0);
+  private readonly reporting = new Set<number>();
+  private buf: number[] = [];
+  /** Every digital write seen: [pin, value]. */
+  readonly writes: Array<[number, number]> = [];
+
+  constructor(
+    private readonly send: (bytes: Buffer) => void,
+    readonly pulsePin = 2,
+    physics?: BenchPhysics,
+  ) {
+    physics?.on('pulse', () => this.pulse());
+  }
+
+  /** True once the host asked for digital reports of the pin's port (pulses before that are not reported). */
+  isReporting(pin: number): boolean {
+    return this.reporting.has(pin >> 3);
+  }
+
+  /** One pulse on the pulse pin: high then low, each reported when the port reports. */
+  pulse(): void {
+    this.setInput(this.pulsePin, 1);
+    this.setInput(this.pulsePin, 0);
+  }
+
+  setInput(pin: number, value: number): void {
+    this.inputs[pin] = value ? 1 : 0;
+    const port = pin >> 3;
+    if (!this.reporting.has(port)) return;
+    let v = 0;
+    for (let i = 0; i < 8; i++) if (this.inputs[port * 8 + i]) v |= 1 << i;
+    this.send(Buffer.from([DIGITAL_MESSAGE | port, v & 0x7f, (v >> 7) & 0x7f]));
+  }
+
+  private version(): void {
+    this.send(Buffer.from([REPORT_VERSION, 2, 5]));
+  }
+
+  private firmware(): void {
+    const name = Buffer.from('BenchFirmataEmu.ino', 'ascii');
+    const bytes = [START_SYSEX, QUERY_FIRMWARE, 2, 5];
+    for (const c of name) bytes.push(c & 0x7f, c >> 7);
+    bytes.push(END_SYSEX);
+    this.send(Buffer.from(bytes));
+  }
+
+  handle(chunk: Buffer): void {
+    for (const b of chunk) this.byte(b);
+  }
+
+  private byte(b: number): void {
+    const buf = this.buf;
+    if (buf.length === 0 && b !== START_SYSEX && b < 0x80) return; // stray data byte
+    buf.push(b);
+    const cmd = buf[0] as number;
+    if (cmd === START_SYSEX) {
+      if (b !== END_SYSEX) return;
+      this.sysex(buf.slice(1, -1));
+      this.buf = [];
+      return;
+    }
+    if (cmd === REPORT_VERSION) {
+      this.version();
+      this.buf = [];
+      return;
+    }
+    const need =
+      cmd === SET_PIN_MODE || cmd === SET_DIGITAL_PIN_VALUE || (cmd & 0xf0) === DIGITAL_MESSAGE || (cmd & 0xf0) === 0xe0
+        ? 3
+        : (cmd & 0xf0) === REPORT_DIGITAL || (cmd & 0xf0) === REPORT_ANALOG
+          ? 2
+          : 1;
+    if (buf.length < need) return;
+    this.buf = [];
+    const [, a = 0, c = 0] = buf;
+    if (cmd === SET_PIN_MODE) this.modes[a] = c;
+    else if (cmd === SET_DIGITAL_PIN_VALUE) this.write(a, c);
+    else if ((cmd & 0xf0) === DIGITAL_MESSAGE) {
+      const port = cmd & 0x0f;
+      const v = a | (c << 7);
+      for (let i = 0; i < 8; i++) {
+        const pin = port * 8 + i;
+        if (this.modes[pin] === 1) this.write(pin, (v >> i) & 1);
+      }
+    } else if ((cmd & 0xf0) === REPORT_DIGITAL) {
+      if (a) this.reporting.add(cmd & 0x0f);
+      else this.reporting.delete(cmd & 0x0f);
+    }
+  }
+
+  private write(pin: number, value: number): void {
+    if (this.outputs[pin] === value) return;
+    this.outputs[pin] = value;
+    this.writes.push([pin, value]);
+  }
+
+  private sysex(body: number[]): void {
+    const cmd = body[0];
+    if (cmd === QUERY_FIRMWARE) this.firmware();
+    else if (cmd === CAPABILITY_QUERY) {
+      const out = [START_SYSEX, CAPABILITY_RESPONSE];
+      for (let pin = 0; pin < this.pinCount; pin++) {
+        out.push(0, 1, 1, 1); // INPUT, OUTPUT
+        if (pin >= 14) out.push(2, 10); // ANALOG
+        out.push(0x7f);
+      }
+      out.push(END_SYSEX);
+      this.send(Buffer.from(out));
+    } else if (cmd === ANALOG_MAPPING_QUERY) {
+      const out = [START_SYSEX, ANALOG_MAPPING_RESPONSE];
+      for (let pin = 0; pin < this.pinCount; pin++) out.push(pin >= 14 ? pin - 14 : 0x7f);
+      out.push(END_SYSEX);
+      this.send(Buffer.from(out));
+    }
+  }
+}
