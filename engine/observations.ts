@@ -2,7 +2,7 @@
  * The vocabulary of a run record: the entry kinds a rig and the executor write, and analysis reads.
  * Times are scenario seconds (from the scenario's start), so sim and hardware runs compare directly.
  */
-import type { TruthSession } from '../profiles/scenario.js';
+import type { TruthEnergy, TruthSession } from '../profiles/scenario.js';
 
 export const ENTRY = {
   header: 'header',
@@ -104,19 +104,7 @@ export interface TransportLatencyData {
 }
 
 /** True energy of one load instance (one on→off run) from the scenario. */
-export interface TruthEnergyData extends CaseScoped {
-  meterId: string;
-  loadId: string;
-  class: string;
-  profile: string;
-  start: number;
-  end: number;
-  /** Signed energy in Wh (negative for export, e.g. V2G or PV). */
-  energyWh: number;
-  /** Mean apparent current in A over the run (for metrology test points). */
-  currentA: number;
-  pf: number;
-}
+export interface TruthEnergyData extends CaseScoped, TruthEnergy {}
 
 /** A billing session the ground truth expects the meter to bill, with what the ledger must show for it. */
 export interface TruthSessionData extends CaseScoped, TruthSession {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Signature as EcdsaSignature, keccak256, toUtf8Bytes, Wallet } from 'ethers';
-import type { MeterEventData } from '../engine/observations.js';
+import type { MeasurementData, MeterEventData } from '../engine/observations.js';
 import { seededRandom } from '../engine/random.js';
 import {
   type BillingDomain,
@@ -28,17 +28,7 @@ export interface MeterOutputs {
         harmonics: { r3: number; r5: number; r7: number };
       },
   ): void;
-  measurement(m: {
-    meterId: string;
-    t: number;
-    p: number;
-    q: number;
-    vrms: number;
-    irms: number;
-    pf: number;
-    importWh: number;
-    exportWh: number;
-  }): void;
+  measurement(m: Omit<MeasurementData, 'caseId'>): void;
   billing(b: { meterId: string; tObserved: number; signed: SignedBillingRecordJson }): void;
   report(r: { meterId: string; t: number; tMeter: number; seq: number; importWh: number; exportWh: number }): void;
   log(l: { meterId: string; t: number; level: 'info' | 'warn' | 'error'; code: string; message: string }): void;

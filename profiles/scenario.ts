@@ -55,21 +55,26 @@ export interface TruthSession {
   exportWh: number;
 }
 
+/** The true energy of one load run (or a house's standby base). */
+export interface TruthEnergy {
+  meterId: string;
+  loadId: string;
+  class: string;
+  profile: string;
+  start: number;
+  end: number;
+  /** Signed energy in Wh (negative for export, e.g. V2G or PV). */
+  energyWh: number;
+  /** Mean apparent current in A over the run (for metrology test points). */
+  currentA: number;
+  pf: number;
+}
+
 export interface GroundTruth {
   epochS: number;
   durationS: number;
   events: TruthEvent[];
-  energies: Array<{
-    meterId: string;
-    loadId: string;
-    class: string;
-    profile: string;
-    start: number;
-    end: number;
-    energyWh: number;
-    currentA: number;
-    pf: number;
-  }>;
+  energies: TruthEnergy[];
   sessions: TruthSession[];
   runs: LoadRun[];
 }
