@@ -33,9 +33,16 @@ export interface RegisterReading {
   t: number;
   importWh: number;
   exportWh: number;
+  /** Active power (W, negative when exporting) at the reading, when the meter reports it. */
+  p?: number;
 }
 
-/** Register value at time t by linear interpolation between readings (sorted by t). */
+/**
+ * Register value at time t between two readings (sorted by t). With the readings' active power known, the value is
+ * the earlier reading plus its power held until t, as a meter integrates: exact when the load steps between polls
+ * (a MID test point switching on or off), where straight interpolation would smear the step over the poll
+ * interval. Clamped to the two readings; plain linear interpolation when power is not reported.
+ */
 export function registerAt(readings: readonly RegisterReading[], t: number, key: 'importWh' | 'exportWh'): number {
   if (readings.length === 0) return Number.NaN;
   if (t <= readings[0]!.t) return readings[0]![key];
@@ -49,6 +56,11 @@ export function registerAt(readings: readonly RegisterReading[], t: number, key:
   }
   const a = readings[lo]!;
   const b = readings[hi]!;
+  if (typeof a.p === 'number' && Number.isFinite(a.p)) {
+    const rateW = key === 'importWh' ? Math.max(0, a.p) : Math.max(0, -a.p);
+    const held = a[key] + (rateW * (t - a.t)) / 3600;
+    return Math.min(Math.max(held, Math.min(a[key], b[key])), Math.max(a[key], b[key]));
+  }
   const f = (t - a.t) / (b.t - a.t);
   return a[key] + f * (b[key] - a[key]);
 }

@@ -23,6 +23,8 @@ export interface CertifyOptions {
   rig: string;
   seed: number;
   meterConfig?: string;
+  /** Scenario seconds per wall second on rigs with instruments (emulators started with the same scale). */
+  timeScale?: number;
   /** External JSON-RPC endpoint; embedded Ganache when absent. */
   ledger?: string;
   runsDir?: string;
@@ -54,12 +56,16 @@ export interface RigBinding {
 }
 
 export interface RigProvider {
-  /** Reads and validates the rig reference (built-in name or file); input errors surface here, before any run. */
-  describe(ref: string): RigInfo;
+  /**
+   * Reads and validates the rig reference (built-in name or file) and the flags that must suit it; input errors
+   * surface here, before any run exists.
+   */
+  describe(ref: string, flags?: { meterConfig?: string; timeScale?: number }): RigInfo;
   bind(opts: {
     rig: RigInfo;
     seed: number;
     meterConfig?: string;
+    timeScale?: number;
     ledger: LedgerSession;
     suite: LoadedSuite;
   }): Promise<RigBinding>;
@@ -106,7 +112,7 @@ export function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params
  */
 export async function certify(opts: CertifyOptions, provider: RigProvider): Promise<CertifyResult> {
   const suite = resolveSuite(opts.suite);
-  const rigInfo = provider.describe(opts.rig);
+  const rigInfo = provider.describe(opts.rig, { meterConfig: opts.meterConfig, timeScale: opts.timeScale });
   const runsDir = resolveRunsDir(opts.runsDir);
   const { runId, dir, writer } = createRun(runsDir, {
     format: RUN_RECORD_FORMAT,
@@ -131,7 +137,14 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
   try {
     ledger = await LedgerSession.open({ ledger: opts.ledger });
     writer.append(ENTRY.identity, { ledger: ledger.identity });
-    binding = await provider.bind({ rig: rigInfo, seed: opts.seed, meterConfig: opts.meterConfig, ledger, suite });
+    binding = await provider.bind({
+      rig: rigInfo,
+      seed: opts.seed,
+      meterConfig: opts.meterConfig,
+      timeScale: opts.timeScale,
+      ledger,
+      suite,
+    });
     const { rig } = binding;
     let identity: RigIdentity;
     try {

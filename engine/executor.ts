@@ -22,6 +22,8 @@ export interface PreparedCase {
   plan: CasePlan;
   /** Ground truth entries (truth.event, truth.session, …) recorded before the rig runs. */
   truth: CaseEntry[];
+  /** Wall seconds the rig needs to play the case in real time (hardware rigs); added to the case's time limit. */
+  realTimeS?: number;
 }
 
 export interface ProgressSink {
@@ -138,9 +140,16 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   const caseAbort = new AbortController();
   const onRunAbort = () => caseAbort.abort(opts.signal.reason);
   opts.signal.addEventListener('abort', onRunAbort, { once: true });
-  const timer = setTimeout(() => caseAbort.abort(new TimeLimitExceeded()), c.timeLimitS * 1000);
+  let limitS = c.timeLimitS;
+  const arm = () => setTimeout(() => caseAbort.abort(new TimeLimitExceeded()), limitS * 1000);
+  let timer = arm();
   try {
     const prepared = await opts.prepareCase(c, seed, params);
+    if (prepared.realTimeS) {
+      clearTimeout(timer);
+      limitS = c.timeLimitS + prepared.realTimeS;
+      timer = arm();
+    }
     for (const t of prepared.truth) keep(t.kind, t.data);
     flush();
     const ctx: CaseContext = {
@@ -163,7 +172,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
       return finish(errorEvaluation(c, 'interrupted by the operator'), 'ABORTED');
     }
     if (e instanceof TimeLimitExceeded) {
-      return finish(errorEvaluation(c, `time limit of ${c.timeLimitS} s exceeded`), 'TIMEOUT');
+      return finish(errorEvaluation(c, `time limit of ${limitS} s exceeded`), 'TIMEOUT');
     }
     const message = isBenchError(e) ? e.message : `internal error: ${(e as Error).message}`;
     writer.append(ENTRY.caseError, { caseId: c.id, message, code: isBenchError(e) ? e.code : 'INTERNAL' });

@@ -96,6 +96,13 @@ export interface PulseData extends CaseScoped {
   count: number;
 }
 
+/** A stretch of a case in which an instrument could not be read or was reconnecting (its data is missing). */
+export interface RigGapData extends CaseScoped {
+  instrument: string;
+  t: number;
+  reason: string;
+}
+
 export interface TransportLatencyData {
   instrument: string;
   samples: number;

@@ -1,22 +1,37 @@
 import { createHash } from 'node:crypto';
-import { dirname } from 'node:path';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
 import { pseudonym } from '../ledger/billing-record.js';
 import { computeCostMicro, defaultTariff, type Tariff } from '../ledger/tariff.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
 import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
+import { loadRigFile } from '../rigs/check.js';
+import type { RigConfig } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
 import { FileValidationError, InputError } from './errors.js';
 import type { CaseEntry, PreparedCase } from './executor.js';
 import { ENTRY } from './observations.js';
+import type { Rig } from './rig.js';
 import type { SuiteCase } from './suite.js';
 import { ledgerTariffOf } from './tariffs.js';
+import { PACKAGE_ROOT } from './version.js';
 
 const BUILTIN_RIGS: Record<string, string> = {
   sim: 'bench built-in rig "sim": in-process waveform synthesis, reference meter, virtual clock',
 };
+
+/** Built-in rig files: `sim-serial` is the coupled emulators on PTYs, brought up by the run itself. */
+export const BUILTIN_RIG_FILES: Record<string, string> = {
+  'sim-serial': join(PACKAGE_ROOT, 'rigs', 'builtin', 'sim-serial.yaml'),
+};
+
+export function builtinRigFile(ref: string): string | undefined {
+  return BUILTIN_RIG_FILES[ref];
+}
 
 /** Loads a case's scenario: a path relative to the suite file, or an inline scenario object. */
 export function loadCaseScenario(c: SuiteCase, suiteFile: string) {
@@ -80,17 +95,15 @@ export function truthEntries(
   };
 }
 
-/** Built-in rigs (`sim`); rig files are served by rigs/ once their hardware runtime exists. */
-export const builtinRigProvider: RigProvider = {
-  describe(ref: string): RigInfo {
-    const text = BUILTIN_RIGS[ref];
-    if (!text) {
-      throw new InputError(
-        `unknown rig ${ref}`,
-        [{ file: ref, message: 'not a built-in rig' }],
-        [`Built-in rigs: ${Object.keys(BUILTIN_RIGS).join(', ')}`],
-      );
+/** The in-process rig `sim`: waveform synthesis into the reference meter on a virtual clock. */
+const simRigProvider: RigProvider = {
+  describe(ref, { timeScale } = {}): RigInfo {
+    if (timeScale !== undefined && timeScale !== 1) {
+      throw new InputError('--time-scale applies to rigs with instruments; rig sim runs on a virtual clock', [
+        { file: ref, field: 'time-scale', message: 'the built-in sim rig already runs as fast as it can' },
+      ]);
     }
+    const text = BUILTIN_RIGS[ref] as string;
     return { name: ref, sha256: createHash('sha256').update(text).digest('hex') };
   },
   async bind({ meterConfig, ledger }) {
@@ -110,4 +123,91 @@ export const builtinRigProvider: RigProvider = {
       },
     };
   },
+};
+
+/** Rig files (and the built-in `sim-serial`): real drivers over serial/TCP, played in (scaled) real time. */
+const rigFileProvider: RigProvider = {
+  describe(ref, { meterConfig } = {}): RigInfo {
+    const file = builtinRigFile(ref) ?? ref;
+    if (!existsSync(file)) {
+      throw new InputError(
+        `unknown rig ${ref}`,
+        [{ file: ref, message: 'neither a built-in rig nor a rig file' }],
+        [`Built-in rigs: ${[...Object.keys(BUILTIN_RIGS), ...Object.keys(BUILTIN_RIG_FILES)].join(', ')}`],
+      );
+    }
+    const config = loadRigFile(file);
+    const inProcess = config.instruments.find((i) => i.transport.kind === 'sim');
+    if (inProcess) {
+      throw new InputError(`rig ${config.name}: instrument ${inProcess.id} has transport sim`, [
+        {
+          file,
+          field: `instruments.${config.instruments.indexOf(inProcess)}.transport.kind`,
+          message: 'in-process instruments exist only in the built-in rig sim; use serial or tcp',
+        },
+      ]);
+    }
+    if (meterConfig) {
+      throw new InputError(
+        `--meter-config configures the simulated reference meter; rig ${config.name} has a real DUT`,
+        [{ file: meterConfig, message: 'only the built-in rig sim takes a meter configuration' }],
+      );
+    }
+    return { name: config.name, file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
+  },
+  async bind({ rig: info, ledger, timeScale = 1 }) {
+    let config = loadRigFile(info.file as string);
+    const { HardwareRig, realTimeSeconds } = await import('../rigs/hardware-rig.js');
+    let emulators: { close(): Promise<void> } | undefined;
+    let workDir: string | undefined;
+    if (info.file === BUILTIN_RIG_FILES['sim-serial']) {
+      // The built-in emulated bench is brought up for this run on PTYs of its own, so runs never share devices.
+      const { simUp } = await import('../rigs/sim-up.js');
+      workDir = mkdtempSync(join(tmpdir(), 'bench-sim-serial-'));
+      config = withSerialPathsUnder(config, workDir);
+      emulators = await simUp(config, { timeScale });
+    }
+    const hardware = new HardwareRig(config);
+    const defaultSalt = parseMeterConfig({}).pseudonymSalt;
+    const rig: Rig = {
+      name: hardware.name,
+      capabilities: hardware.capabilities,
+      open: () => hardware.open(),
+      runCase: (plan, ctx) => hardware.runCase(plan, ctx),
+      close: async () => {
+        await hardware.close();
+        await emulators?.close();
+        if (workDir) rmSync(workDir, { recursive: true, force: true });
+      },
+    };
+    return {
+      rig,
+      prepareCase: async (c, caseSeed, params, suiteFile) => {
+        const scenario = loadCaseScenario(c, suiteFile);
+        const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
+        await ledger.useTariff(tariff);
+        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, tariff);
+        prepared.plan.params = { ...params, timeScale };
+        prepared.realTimeS = realTimeSeconds(scenario, prepared.plan.params);
+        return prepared;
+      },
+    };
+  },
+};
+
+function withSerialPathsUnder(config: RigConfig, dir: string): RigConfig {
+  return {
+    ...config,
+    instruments: config.instruments.map((i) =>
+      i.transport.kind === 'serial'
+        ? { ...i, transport: { ...i.transport, path: join(dir, basename(i.transport.path)) } }
+        : i,
+    ),
+  };
+}
+
+/** Built-in rigs by name, and rig files (YAML) by path: the `--rig` of `bench certify`. */
+export const rigProvider: RigProvider = {
+  describe: (ref, flags) => (BUILTIN_RIGS[ref] ? simRigProvider : rigFileProvider).describe(ref, flags),
+  bind: (opts) => (opts.rig.file ? rigFileProvider : simRigProvider).bind(opts),
 };

@@ -1,11 +1,13 @@
 import { RigError } from '../engine/errors.js';
 import { loadYamlFile } from '../engine/files/load-yaml.js';
+import { FirmataBoardDriver } from './drivers/firmata-board.js';
+import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
 import { type InstrumentConfig, type RigConfig, rigSchema } from './schema.js';
 import { SerialTransport } from './transports/serial.js';
 import { TcpTransport } from './transports/tcp.js';
-import type { Transport } from './transports/transport.js';
+import { LatencyStats, type Transport } from './transports/transport.js';
 
 export function loadRigFile(file: string): RigConfig {
   return loadYamlFile(file, rigSchema);
@@ -76,6 +78,42 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
         out.push({ ...base, status: 'ok', identity, latency: d.transport.latency.summary() });
       } finally {
         await d.transport.close();
+      }
+      continue;
+    }
+    const t = inst.transport;
+    if (inst.dialect === 'sdm630') {
+      const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
+      const endpoint =
+        t.kind === 'serial'
+          ? { kind: 'serial' as const, path: t.path, baudRate: t.baudRate, parity: t.parity }
+          : { kind: 'tcp' as const, host: t.host, port: t.port };
+      const meter = new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitId, inst.timeoutMs);
+      const latency = new LatencyStats();
+      try {
+        await meter.activate();
+        let volts = 0;
+        for (let i = 0; i < pings; i++) {
+          const t0 = performance.now();
+          volts = await meter.readQuantity('voltage');
+          latency.add(performance.now() - t0);
+        }
+        const identity = `Modbus ${inst.dialect} unit ${unitId}, ${volts.toFixed(1)} V`;
+        out.push({ ...base, status: 'ok', identity, latency: latency.summary() });
+      } finally {
+        await meter.deactivate();
+      }
+      continue;
+    }
+    if (inst.dialect === 'firmata' && t.kind === 'serial') {
+      const board = new FirmataBoardDriver(inst.id, t.path, {
+        baudRate: t.baudRate,
+        timeoutMs: Math.max(inst.timeoutMs, 10_000),
+      });
+      try {
+        out.push({ ...base, status: 'ok', identity: await board.activate() });
+      } finally {
+        await board.deactivate();
       }
       continue;
     }

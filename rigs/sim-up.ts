@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { SerialPort } from 'serialport';
 import type { LiveValues } from '../meter/faces/register-map.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
+import { FirmataEmulator } from './emulators/firmata-emulator.js';
 import { BenchPhysics } from './emulators/physics.js';
 import { openPtyPair, type PtyPair } from './emulators/pty.js';
 import { ScpiLoadEmulator } from './emulators/scpi-load-emulator.js';
@@ -18,34 +20,62 @@ export interface ServedInstrument {
   status: 'served' | 'no-emulator';
 }
 
-/** Live meter values from the shared physics: the emulated meter measures what the emulated load draws. */
-export function liveValuesFrom(p: BenchPhysics, now = performance.now()): LiveValues {
+/**
+ * Live meter values from the shared physics: the emulated meter measures what the emulated load draws, with an
+ * optional gain error (a fault knob, so the hardware path can be shown to fail a bad meter).
+ */
+export function liveValuesFrom(p: BenchPhysics, now = performance.now(), gainErrorPct = 0): LiveValues {
   p.advance(now);
+  const g = 1 + gainErrorPct / 100;
   return {
     voltage: p.voltage,
-    current: p.currentA,
-    activePower: p.powerW,
-    reactivePower: p.reactiveVar,
+    current: p.currentA * g,
+    activePower: p.powerW * g,
+    reactivePower: p.reactiveVar * g,
     powerFactor: p.powerW === 0 ? 1 : p.powerFactor,
     frequency: p.frequency,
-    importKWh: p.importWh / 1000,
-    exportKWh: p.exportWh / 1000,
+    importKWh: (p.importWh * g) / 1000,
+    exportKWh: (p.exportWh * g) / 1000,
     events: 0,
     billingRecords: 0,
   };
 }
 
+export interface SimUpOptions {
+  /** Emulated seconds per wall second (see BenchPhysics); 1 for a bench that behaves like hardware. */
+  timeScale?: number;
+}
+
+/** How often the physics integrates on its own (ms) so pulses flow even when no instrument is asked. */
+const PHYSICS_TICK_MS = 20;
+
+/** Serves a Firmata board emulator whose pulse pin follows the physics, on one end of a PTY. */
+async function serveFirmata(path: string, baudRate: number, physics: BenchPhysics, pulsePin: number) {
+  const port = new SerialPort({ path, baudRate, autoOpen: false });
+  await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  const emulator = new FirmataEmulator((b) => port.write(b), pulsePin, physics);
+  port.on('data', (b: Buffer) => emulator.handle(b));
+  port.on('error', () => undefined);
+  return { close: () => new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r())) };
+}
+
 /** Starts the coupled emulators of a serial rig on socat PTY pairs (link = the rig's path). */
-export async function simUp(rig: RigConfig): Promise<{
+export async function simUp(
+  rig: RigConfig,
+  opts: SimUpOptions = {},
+): Promise<{
   physics: BenchPhysics;
   instruments: ServedInstrument[];
   close(): Promise<void>;
 }> {
-  const physics = new BenchPhysics(1000, performance.now());
+  const physics = new BenchPhysics(1000, performance.now(), opts.timeScale ?? 1);
   const pairs: PtyPair[] = [];
   const closers: Array<() => Promise<void>> = [];
   const instruments: ServedInstrument[] = [];
+  const ticker = setInterval(() => physics.advance(performance.now()), PHYSICS_TICK_MS);
+  ticker.unref();
   const close = async () => {
+    clearInterval(ticker);
     for (const c of closers.reverse()) await c().catch(() => undefined);
     for (const p of pairs) await p.close();
   };
@@ -56,18 +86,28 @@ export async function simUp(rig: RigConfig): Promise<{
       mkdirSync(dirname(path), { recursive: true });
       const emulatorPath = `${path}.emu`;
       let served = false;
-      if (SCPI_DIALECTS[inst.dialect] || inst.dialect === 'sdm630') {
+      if (SCPI_DIALECTS[inst.dialect] || inst.dialect === 'sdm630' || inst.dialect === 'firmata') {
         const pair = await openPtyPair({ a: emulatorPath, b: path });
         pairs.push(pair);
         if (SCPI_DIALECTS[inst.dialect]) {
-          const s = await serveLinesOnSerial(emulatorPath, new ScpiLoadEmulator(physics), {
-            baudRate: inst.transport.baudRate,
-          });
+          const s = await serveLinesOnSerial(
+            emulatorPath,
+            new ScpiLoadEmulator(physics, undefined, SCPI_DIALECTS[inst.dialect]),
+            {
+              baudRate: inst.transport.baudRate,
+            },
+          );
+          closers.push(s.close);
+        } else if (inst.dialect === 'firmata') {
+          const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
+          const s = await serveFirmata(emulatorPath, inst.transport.baudRate, physics, pulsePin);
           closers.push(s.close);
         } else {
           const { serveModbusRtu } = await import('../meter/faces/modbus.js');
           const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
-          const s = await serveModbusRtu(() => liveValuesFrom(physics), {
+          // `emulatedGainErrorPct` is read by the emulator only: a fault knob for sim rigs, ignored by drivers.
+          const gain = typeof inst.options?.emulatedGainErrorPct === 'number' ? inst.options.emulatedGainErrorPct : 0;
+          const s = await serveModbusRtu(() => liveValuesFrom(physics, performance.now(), gain), {
             path: emulatorPath,
             baudRate: inst.transport.baudRate,
             unitId,

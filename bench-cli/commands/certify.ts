@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
 import { type CertifyResult, certify } from '../../engine/certify.js';
-import { builtinRigProvider } from '../../engine/rig-provider.js';
+import { rigProvider } from '../../engine/rig-provider.js';
 import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
 import { BenchCommand } from '../base-command.js';
 import { reportsDirFlag, runsDirFlag } from '../flags.js';
@@ -14,6 +14,7 @@ export default class Certify extends BenchCommand {
   static override examples = [
     '<%= config.bin %> certify',
     '<%= config.bin %> certify --suite smoke --seed 7',
+    '<%= config.bin %> certify --rig sim-serial --suite metrology-mid --time-scale 30',
     '<%= config.bin %> certify --rig rigs/lab-a.yaml --suite ev-billing --ledger http://127.0.0.1:8545',
   ];
   static override flags = {
@@ -22,6 +23,11 @@ export default class Certify extends BenchCommand {
     seed: Flags.integer({ description: 'Seed of every random choice in the run.', default: 1, min: 0 }),
     'meter-config': Flags.string({
       description: 'Reference-meter configuration YAML (fault knobs, keys) for simulated rigs.',
+    }),
+    'time-scale': Flags.integer({
+      description:
+        'Scenario seconds per wall second on rigs with instruments. Real hardware runs at 1; the built-in sim-serial emulators follow the scale (for a rig file, start them with the same `bench sim up --time-scale`).',
+      min: 1,
     }),
     ledger: Flags.string({ description: 'JSON-RPC URL of an external EVM node; embedded Ganache when absent.' }),
     case: Flags.string({ description: 'Run only these case ids.', multiple: true }),
@@ -48,6 +54,7 @@ export default class Certify extends BenchCommand {
           rig: flags.rig,
           seed: flags.seed,
           meterConfig: flags['meter-config'],
+          timeScale: flags['time-scale'],
           ledger: flags.ledger,
           runsDir: flags['runs-dir'],
           reportsDir: flags['reports-dir'],
@@ -57,7 +64,7 @@ export default class Certify extends BenchCommand {
           progress: terminalProgress(!this.jsonEnabled()),
           argv: this.argv,
         },
-        builtinRigProvider,
+        rigProvider,
       );
       this.say(renderCertifySummary(result));
       process.exitCode = result.exitCode;

@@ -26,22 +26,31 @@ export interface ScpiDialect {
   decimals: number;
 }
 
+const CHROMA_63800: ScpiDialect = {
+  name: 'chroma-63800',
+  idnPattern: '^CHROMA,\\s*638\\d\\d',
+  commands: {
+    mode: { current: 'MODE CC', power: 'MODE CP', resistance: 'MODE CR', rectified: 'MODE RLC' },
+    current: 'CURR:PEAK:MAX {v}',
+    power: 'POW {v}',
+    powerFactor: 'PFAC {v}',
+    crestFactor: 'CFAC {v}',
+    loadOn: 'LOAD ON',
+    loadOff: 'LOAD OFF',
+    measurePower: 'MEAS:POW?',
+    measureCurrent: 'MEAS:CURR?',
+  },
+  limits: { currentA: [0, 36], powerW: [0, 3600], powerFactor: [0, 1], crestFactor: [1.41, 5] },
+  decimals: 3,
+};
+
 export const SCPI_DIALECTS: Record<string, ScpiDialect> = {
-  'chroma-63800': {
-    name: 'chroma-63800',
-    idnPattern: '^CHROMA,\\s*638\\d\\d',
-    commands: {
-      mode: { current: 'MODE CC', power: 'MODE CP', resistance: 'MODE CR', rectified: 'MODE RLC' },
-      current: 'CURR:PEAK:MAX {v}',
-      power: 'POW {v}',
-      powerFactor: 'PFAC {v}',
-      crestFactor: 'CFAC {v}',
-      loadOn: 'LOAD ON',
-      loadOff: 'LOAD OFF',
-      measurePower: 'MEAS:POW?',
-      measureCurrent: 'MEAS:CURR?',
-    },
-    limits: { currentA: [0, 36], powerW: [0, 3600], powerFactor: [0, 1], crestFactor: [1.41, 5] },
-    decimals: 3,
+  'chroma-63800': CHROMA_63800,
+  // Three Chroma 63804 (4.5 kVA, 45 A rms each) in master/slave parallel: the same commands, ratings × 3, enough
+  // for the MID Imax test point of a 40 A meter (9.2 kW at 230 V), which one 63800-series unit cannot draw.
+  'chroma-63804x3': {
+    ...CHROMA_63800,
+    name: 'chroma-63804x3',
+    limits: { ...CHROMA_63800.limits, currentA: [0, 135], powerW: [0, 13_500] },
   },
 };

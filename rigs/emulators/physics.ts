@@ -3,6 +3,8 @@ import { EventEmitter } from 'node:events';
 /**
  * The shared bench physics that couples the emulators: what the emulated load draws is what the emulated meter
  * measures and what the pulse output counts (1000 imp/kWh by default). Time is supplied by the caller (ms).
+ * `timeScale` runs the emulated bench faster than the wall clock (energy accrues timeScale × faster) so a long
+ * scenario plays in minutes; the rig driving it must use the same scale.
  */
 export class BenchPhysics extends EventEmitter {
   voltage = 230;
@@ -18,6 +20,7 @@ export class BenchPhysics extends EventEmitter {
   constructor(
     readonly impPerKWh = 1000,
     nowMs = 0,
+    readonly timeScale = 1,
   ) {
     super();
     this.lastMs = nowMs;
@@ -25,7 +28,7 @@ export class BenchPhysics extends EventEmitter {
 
   /** Integrates energy up to `nowMs`, emitting 'pulse' for every 1/impPerKWh kWh imported. */
   advance(nowMs: number): void {
-    const dtH = Math.max(0, nowMs - this.lastMs) / 3_600_000;
+    const dtH = (Math.max(0, nowMs - this.lastMs) * this.timeScale) / 3_600_000;
     this.lastMs = nowMs;
     const wh = this.powerW * dtH;
     if (wh >= 0) this.importWh += wh;

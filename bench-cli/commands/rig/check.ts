@@ -17,7 +17,9 @@ export interface RigCheckResult {
 
 export default class RigCheck extends BenchCommand {
   static override summary = 'Ping every instrument of a rig; print identity, capabilities and round-trip latency.';
-  static override args = { rig: Args.string({ required: true, description: 'Rig YAML file.' }) };
+  static override args = {
+    rig: Args.string({ required: true, description: 'Rig YAML file or built-in rig name (sim-serial).' }),
+  };
   static override flags = {
     pings: Flags.integer({ default: 20, min: 1, description: 'Queries per instrument for the latency figures.' }),
   };
@@ -25,7 +27,8 @@ export default class RigCheck extends BenchCommand {
   async run(): Promise<RigCheckResult> {
     const { args, flags } = await this.parse(RigCheck);
     const { loadRigFile, checkRig } = await import('../../../rigs/check.js');
-    const rig = loadRigFile(args.rig);
+    const { builtinRigFile } = await import('../../../engine/rig-provider.js');
+    const rig = loadRigFile(builtinRigFile(args.rig) ?? args.rig);
     const instruments = await checkRig(rig, flags.pings);
     for (const i of instruments) {
       const lat = i.latency ? `  p50 ${i.latency.p50Ms?.toFixed(2)} ms p99 ${i.latency.p99Ms?.toFixed(2)} ms` : '';

@@ -10,8 +10,13 @@ export default class SimUp extends BenchCommand {
   static override summary = 'Serve the coupled instrument emulators of a serial rig on PTYs until Ctrl-C.';
   static override flags = {
     rig: Flags.string({
-      default: 'rigs/builtin/sim-serial.yaml',
-      description: 'Rig YAML file with serial instruments.',
+      default: 'sim-serial',
+      description: 'Built-in rig name (sim-serial) or rig YAML file with serial instruments.',
+    }),
+    'time-scale': Flags.integer({
+      default: 1,
+      min: 1,
+      description: 'Emulated seconds per wall second; certify against it with the same --time-scale.',
     }),
   };
 
@@ -19,8 +24,9 @@ export default class SimUp extends BenchCommand {
     const { flags } = await this.parse(SimUp);
     const { loadRigFile } = await import('../../../rigs/check.js');
     const { simUp } = await import('../../../rigs/sim-up.js');
-    const rig = loadRigFile(flags.rig);
-    const served = await simUp(rig);
+    const { builtinRigFile } = await import('../../../engine/rig-provider.js');
+    const rig = loadRigFile(builtinRigFile(flags.rig) ?? flags.rig);
+    const served = await simUp(rig, { timeScale: flags['time-scale'] });
     for (const i of served.instruments)
       this.say(`${i.id.padEnd(8)} ${i.dialect.padEnd(14)} ${i.status.padEnd(12)} ${i.path}`);
     this.say('serving; Ctrl-C to stop');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { certify } from '../../../engine/certify.js';
-import { builtinRigProvider } from '../../../engine/rig-provider.js';
+import { rigProvider } from '../../../engine/rig-provider.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'knobs-'));
 
@@ -23,7 +23,7 @@ async function run(suite: string, cases: string[], faults: Record<string, unknow
       signal: new AbortController().signal,
       argv: [],
     },
-    builtinRigProvider,
+    rigProvider,
   );
 }
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { certify } from '../../../engine/certify.js';
 import { readRunRecord } from '../../../engine/record/reader.js';
 import { RECORD_FILE } from '../../../engine/record/store.js';
-import { builtinRigProvider } from '../../../engine/rig-provider.js';
+import { rigProvider } from '../../../engine/rig-provider.js';
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => 1000 + i * 7);
 
@@ -23,7 +23,7 @@ describe('certifier rigor: the healthy reference meter passes ev-billing for 20 
         signal: new AbortController().signal,
         argv: [],
       },
-      builtinRigProvider,
+      rigProvider,
     );
     const bad = r.cases.filter((c) => c.verdict !== 'PASS' && c.verdict !== 'MARGINAL');
     expect(bad.map((c) => `${c.id}: ${c.failed.join('; ')}`)).toEqual([]);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../engine/observations.js';
+import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
@@ -50,16 +51,25 @@ describe('HardwareRig over the coupled emulators on PTYs', () => {
       await hw.runCase(
         {
           caseId: 'c1',
-          scenario: undefined,
-          params: {
-            timeScale: 20,
-            pollMs: 20,
-            tailS: 2,
-            steps: [
-              { t: 1, meterId: 'dut', deltaP: 2000, deltaQ: 0 },
-              { t: 5, meterId: 'dut', deltaP: -2000, deltaQ: 0 },
+          scenario: scenarioSchema.parse({
+            name: 'heater-on-off',
+            start: '2026-03-11T10:00:00Z',
+            durationS: 8,
+            profiles: [
+              {
+                name: 'heater',
+                class: 'test-point',
+                description: 'resistive',
+                source: 'test',
+                noise: 0,
+                states: [{ name: 'on', p: 2000, pf: 1 }],
+              },
             ],
-          },
+            houses: [
+              { id: 'lab', contract: 'C-LAB', baseLoadW: 0, loads: [{ id: 'h', profile: 'heater', on: 1, off: 5 }] },
+            ],
+          }),
+          params: { timeScale: 20, pollMs: 20, tailS: 2 },
         },
         {
           caseId: 'c1',
@@ -75,6 +85,8 @@ describe('HardwareRig over the coupled emulators on PTYs', () => {
     const powers = observed.filter(([k]) => k === ENTRY.meterMeasurement).map(([, d]) => d.p as number);
     expect(powers.some((p) => Math.abs(p - 2000) < 1)).toBe(true);
     expect(powers.at(-1)).toBe(0);
+    const meters = new Set(observed.filter(([k]) => k === ENTRY.meterMeasurement).map(([, d]) => d.meterId));
+    expect([...meters]).toEqual(['lab']);
     const lat = observed.filter(([k]) => k === ENTRY.transportLatency).map(([, d]) => d.instrument);
     expect(lat.sort()).toEqual(['dut', 'load']);
   });

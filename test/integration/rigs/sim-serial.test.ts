@@ -35,6 +35,13 @@ describe('sim-serial: coupled emulators on PTYs', () => {
           transport: { kind: 'serial', path: join(dir, 'dut'), baudRate: 9600 },
           capabilities: ['meter.measurements'],
         },
+        {
+          id: 'board',
+          role: 'io',
+          dialect: 'firmata',
+          transport: { kind: 'serial', path: join(dir, 'board'), baudRate: 57600 },
+          capabilities: ['pulse.count', 'relay.switch'],
+        },
       ],
     });
     served = await simUp(rig);
@@ -45,7 +52,7 @@ describe('sim-serial: coupled emulators on PTYs', () => {
   });
 
   it('what the load draws is what the Modbus meter measures', async () => {
-    expect(served.instruments.map((i) => i.status)).toEqual(['served', 'served']);
+    expect(served.instruments.map((i) => i.status)).toEqual(['served', 'served', 'served']);
     const load = new ScpiLoadDriver(new SerialTransport({ device: 'load', path: join(dir, 'load') }), 'chroma-63800');
     const meter = new ModbusMeterDriver('dut', { kind: 'serial', path: join(dir, 'dut') }, 'sdm630');
     try {
@@ -80,5 +87,12 @@ describe('sim-serial: coupled emulators on PTYs', () => {
     expect(load).toMatchObject({ status: 'ok', capabilities: ['load.setpoints'] });
     expect(load?.identity).toMatch(/^CHROMA/);
     expect(load?.latency?.count).toBe(10);
+    const dut = checks.find((c) => c.id === 'dut');
+    expect(dut).toMatchObject({ status: 'ok', identity: 'Modbus sdm630 unit 1, 230.0 V' });
+    expect(dut?.latency?.count).toBe(10);
+    expect(checks.find((c) => c.id === 'board')).toMatchObject({
+      status: 'ok',
+      identity: expect.stringMatching(/Firmata/),
+    });
   });
 });

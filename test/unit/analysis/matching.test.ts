@@ -90,6 +90,18 @@ describe('energy and metrology', () => {
     expect(registerAt(r, 5, 'importWh')).toBe(50);
     expect(registerAt(r, 20, 'exportWh')).toBe(5);
   });
+  it('holds the measured power between polls, so a load stepping between them is read exactly', () => {
+    // 3.6 kW switched on at t = 12 s; polls at 10 s (idle) and 20 s (8 s × 3.6 kW = 8 Wh accrued).
+    const r = [
+      { t: 10, importWh: 100, exportWh: 0, p: 0 },
+      { t: 20, importWh: 108, exportWh: 0, p: 3600 },
+      { t: 30, importWh: 118, exportWh: 0, p: 3600 },
+    ];
+    expect(registerAt(r, 12, 'importWh')).toBe(100);
+    expect(registerAt(r, 25, 'importWh')).toBe(113);
+    // Held power that would overshoot the next reading is clamped to it.
+    expect(registerAt([r[1]!, { t: 30, importWh: 110, exportWh: 0, p: 0 }], 29, 'importWh')).toBe(110);
+  });
   it('MID MPE table', () => {
     expect(midMaxPermissibleErrorPct('B', 10, 0.5)).toBe(2);
     expect(midMaxPermissibleErrorPct('B', 0.25, 0.5)).toBe(2.5);

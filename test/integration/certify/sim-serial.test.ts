@@ -1,0 +1,143 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { analyseCase } from '../../../analysis/case-analysis.js';
+import { type CertifyResult, certify } from '../../../engine/certify.js';
+import { InputError } from '../../../engine/errors.js';
+import { ENTRY } from '../../../engine/observations.js';
+import { readRunRecord } from '../../../engine/record/reader.js';
+import { RECORD_FILE } from '../../../engine/record/store.js';
+import { BUILTIN_RIG_FILES, rigProvider } from '../../../engine/rig-provider.js';
+import { loadRigFile } from '../../../rigs/check.js';
+import { requireSocat } from '../../../rigs/emulators/pty.js';
+import { simUp } from '../../../rigs/sim-up.js';
+
+/**
+ * The same suite, seed and analysis on the in-process `sim` rig and on `sim-serial` (SCPI load, Modbus meter and
+ * Firmata board emulators on real PTYs, driven by the hardware drivers): same ground truth, both within the MID
+ * class, and a meter with a gain error fails on the hardware path too.
+ */
+const TIME_SCALE = 60;
+const dir = mkdtempSync(join(tmpdir(), 'bench-sim-serial-'));
+
+function run(rig: string, extra: { only?: string[]; timeScale?: number; meterConfig?: string } = {}) {
+  return certify(
+    {
+      suite: 'metrology-mid',
+      rig,
+      seed: 1,
+      runsDir: join(dir, 'runs'),
+      reportsDir: join(dir, 'reports'),
+      formats: ['json'],
+      signal: new AbortController().signal,
+      argv: [],
+      ...extra,
+    },
+    rigProvider,
+  );
+}
+
+function caseEntries(r: CertifyResult, caseId: string) {
+  const record = readRunRecord(join(r.runDir, RECORD_FILE));
+  expect(record.integrity).toBe('OK');
+  return record.entries
+    .filter((e) => (e.data as { caseId?: string }).caseId === caseId)
+    .map((e) => ({ kind: e.kind, data: e.data as Record<string, unknown> }));
+}
+
+const points = (r: CertifyResult) =>
+  analyseCase(caseEntries(r, 'test-points'), { metrology: true, midClass: 'B', itrA: 0.5 }).metrology?.points ?? [];
+
+describe('sim and sim-serial certify the same meter alike', () => {
+  let sim: CertifyResult;
+  let serial: CertifyResult;
+  beforeAll(async () => {
+    requireSocat();
+    sim = await run('sim');
+    serial = await run('sim-serial', { timeScale: TIME_SCALE });
+  });
+
+  it('both pass metrology-mid', () => {
+    expect(sim.cases.map((c) => [c.id, c.verdict])).toEqual([
+      ['test-points', 'PASS'],
+      ['no-load-creep', 'PASS'],
+    ]);
+    expect(serial.cases.map((c) => [c.id, c.verdict])).toEqual([
+      ['test-points', 'PASS'],
+      ['no-load-creep', 'PASS'],
+    ]);
+    expect(serial.exitCode).toBe(0);
+    expect(serial.rig).toBe('sim-serial');
+  });
+
+  it('records the same ground truth on both rigs', () => {
+    const truth = (r: CertifyResult) =>
+      caseEntries(r, 'test-points').filter((e) => e.kind === ENTRY.truthEvent || e.kind === ENTRY.truthLoadEnergy);
+    expect(truth(serial)).toEqual(truth(sim));
+  });
+
+  it('measures every test point within 1 % of the sim rig, and the serial meter was really polled', () => {
+    const a = points(sim);
+    const b = points(serial);
+    expect(b.map((p) => p.id)).toEqual(a.map((p) => p.id));
+    expect(b).toHaveLength(6);
+    for (const [i, p] of b.entries()) {
+      expect(Math.abs(p.meterWh - (a[i]?.meterWh ?? 0)) / p.referenceWh).toBeLessThan(0.01);
+    }
+    const entries = caseEntries(serial, 'test-points');
+    const latency = entries.filter((e) => e.kind === ENTRY.transportLatency).map((e) => e.data.instrument);
+    expect(latency.sort()).toEqual(['dut', 'load']);
+    const instruments = readRunRecord(join(serial.runDir, RECORD_FILE))
+      .entries.filter((e) => e.kind === ENTRY.identity)
+      .flatMap((e) =>
+        ((e.data as { instruments?: Array<{ identity: string }> }).instruments ?? []).map((i) => i.identity),
+      );
+    expect(instruments).toEqual([
+      expect.stringMatching(/^CHROMA,63804/),
+      'Modbus sdm630 unit 1',
+      expect.stringMatching(/Firmata/),
+    ]);
+  });
+});
+
+describe('a rig file against emulators started separately (bench sim up)', () => {
+  let served: Awaited<ReturnType<typeof simUp>>;
+  let rigFile: string;
+  beforeAll(async () => {
+    requireSocat();
+    // sim-serial with its devices under a private directory and a meter reading 3 % high.
+    const rig = loadRigFile(BUILTIN_RIG_FILES['sim-serial'] as string);
+    const own = {
+      name: 'lab-emulated',
+      instruments: rig.instruments.map((i) => ({
+        ...i,
+        transport: i.transport.kind === 'serial' ? { ...i.transport, path: join(dir, `dev-${i.id}`) } : i.transport,
+        options: i.id === 'dut' ? { ...i.options, emulatedGainErrorPct: 3 } : i.options,
+      })),
+    };
+    rigFile = join(dir, 'lab-emulated.yaml');
+    writeFileSync(rigFile, stringify(own));
+    served = await simUp(loadRigFile(rigFile), { timeScale: TIME_SCALE });
+  });
+  afterAll(async () => {
+    await served?.close();
+  });
+
+  it('a meter 3 % high fails the MID test points on the hardware path', async () => {
+    const r = await run(rigFile, { only: ['test-points'], timeScale: TIME_SCALE });
+    expect(r.verdict).toBe('FAIL');
+    expect(r.exitCode).toBe(1);
+    for (const p of points(r)) expect(p.errorPct).toBeGreaterThan(2);
+    expect(readFileSync(join(r.runDir, RECORD_FILE), 'utf8')).toContain(rigFile);
+  });
+
+  it('--meter-config on a rig with a real DUT is an input error before any run exists', async () => {
+    const runs = () => (existsSync(join(dir, 'runs')) ? readdirSync(join(dir, 'runs')).length : 0);
+    const before = runs();
+    await expect(run(rigFile, { meterConfig: join(dir, 'm.yaml') })).rejects.toBeInstanceOf(InputError);
+    await expect(run('sim', { timeScale: 10 })).rejects.toMatchObject({ exitCode: 2 });
+    expect(runs()).toBe(before);
+  });
+});
