@@ -24,6 +24,7 @@ export const ENTRY = {
   ledgerState: 'obs.ledger.state',
   transportLatency: 'rig.latency',
   rigGap: 'rig.gap',
+  rigError: 'rig.error',
   end: 'end',
 } as const;
 
@@ -101,6 +102,14 @@ export interface RigGapData extends CaseScoped {
   instrument: string;
   t: number;
   reason: string;
+}
+
+/** A typed instrument error that did not stop the case (a malformed frame, a rejected setpoint), counted. */
+export interface RigErrorData extends CaseScoped {
+  instrument: string;
+  t: number;
+  code: string;
+  message: string;
 }
 
 export interface TransportLatencyData {

@@ -1,25 +1,26 @@
 import createDebug from 'debug';
 import { RigError } from '../engine/errors.js';
-import { ENTRY, type MeasurementData, type RigGapData, type TransportLatencyData } from '../engine/observations.js';
+import {
+  ENTRY,
+  type MeasurementData,
+  type MeterEventData,
+  type RigErrorData,
+  type RigGapData,
+  type TransportLatencyData,
+} from '../engine/observations.js';
 import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../engine/rig.js';
-import { groundTruth } from '../profiles/scenario.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { transportFor } from './check.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
+import { JsonlStreamDriver, type StreamLine } from './drivers/jsonl-stream.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
+import { scenarioSetpoints, type TotalSetpoint } from './scenario-setpoints.js';
 import { type InstrumentConfig, type RigConfig, rigCapabilities } from './schema.js';
 import { LatencyStats } from './transports/transport.js';
 
 const log = createDebug('bench:rigs:hardware');
-
-export interface SwitchStep {
-  t: number;
-  meterId: string;
-  deltaP: number;
-  deltaQ: number;
-}
 
 /** Knobs of a hardware run, from the suite/case parameters and `bench certify --time-scale`. */
 export interface HardwarePlayback {
@@ -51,8 +52,8 @@ function endpointOf(inst: InstrumentConfig) {
 }
 
 /**
- * A Rig over real drivers (sim-serial and real benches). Plays a scenario's switch events in (scaled) real time as
- * power setpoints on the load, polls the DUT's registers, counts the DUT's pulse output on the I/O board, and
+ * A Rig over real drivers (sim-serial and real benches). Plays a scenario's loads in (scaled) real time as power
+ * setpoints on the load (rigs/scenario-setpoints.ts), polls the DUT's registers, counts the DUT's pulse output on the I/O board, and
  * records measurements, pulses, transport latency per instrument and every gap through ctx.observe. The bench has
  * one DUT, so a case's scenario must have exactly one meter (house); the measurements carry that house's id.
  */
@@ -62,6 +63,8 @@ export class HardwareRig implements Rig {
   private load?: ScpiLoadDriver;
   private meter?: ModbusMeterDriver;
   private board?: FirmataBoardDriver;
+  private stream?: JsonlStreamDriver;
+  private streamInstrument = 'dut-stream';
   private meterInstrument = 'dut';
   private boardInstrument = 'board';
 
@@ -84,6 +87,11 @@ export class HardwareRig implements Rig {
         this.meterInstrument = inst.id;
         await this.meter.activate();
         identity = `Modbus ${inst.dialect} unit ${unitId}`;
+      } else if (inst.role === 'dut' && inst.dialect === 'jsonl') {
+        this.stream = new JsonlStreamDriver(transportFor(inst));
+        this.streamInstrument = inst.id;
+        await this.stream.activate();
+        identity = 'JSONL event/billing stream';
       } else if (inst.dialect === 'firmata' && endpoint.kind === 'serial') {
         const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
         this.board = new FirmataBoardDriver(inst.id, endpoint.path, {
@@ -119,11 +127,19 @@ export class HardwareRig implements Rig {
         code: 'SCENARIO',
       });
     }
-    const meterId = (houses[0] as { id: string }).id;
+    const house = houses[0] as Scenario['houses'][number];
+    const meterId = house.id;
     const { timeScale, pollMs, tailS } = playbackOf(plan.params);
-    const sorted: SwitchStep[] = groundTruth(scenario, ctx.seed).events.sort((a, b) => a.t - b.t);
-    const endT = Math.max(scenario.durationS, (sorted.at(-1)?.t ?? 0) + tailS);
-    const t0 = performance.now();
+    const schedule = scenarioSetpoints(scenario, meterId, ctx.seed);
+    const exporting = schedule.find((sp) => sp.p < -0.5);
+    if (exporting && this.load) {
+      throw new RigError(
+        `scenario ${scenario.name} exports ${(-exporting.p).toFixed(0)} W at t=${exporting.t} s; a load cannot source power`,
+        { device: this.load.transport.device, code: 'RANGE' },
+      );
+    }
+    const endT = Math.max(scenario.durationS, (schedule.at(-1)?.t ?? 0) + tailS);
+    let t0 = performance.now();
     const benchT = (wallMs = performance.now()) => ((wallMs - t0) / 1000) * timeScale;
     const sleep = (ms: number) =>
       new Promise<void>((r) => {
@@ -145,30 +161,51 @@ export class HardwareRig implements Rig {
       ctx.observe(ENTRY.rigGap, { ...g });
     };
     const onReconnect = (gapMs: number) => gap(this.load?.transport.device ?? 'load', `reconnected after ${gapMs} ms`);
-    this.load?.transport.on('reconnect', onReconnect);
+    const rigError = (instrument: string, code: string, message: string) => {
+      const d: RigErrorData = { caseId: plan.caseId, instrument, t: benchT(), code, message };
+      ctx.observe(ENTRY.rigError, { ...d });
+    };
+    const onStreamEvent = (l: StreamLine) => {
+      const e = meterEventOf(l, plan.caseId, meterId, benchT());
+      if (e) ctx.observe(ENTRY.meterEvent, { ...e });
+      else
+        rigError(
+          this.streamInstrument,
+          'BAD_FRAME',
+          `event line without direction/class/deltaP: ${JSON.stringify(l).slice(0, 120)}`,
+        );
+    };
+    const onBadFrame = (e: RigError) => rigError(this.streamInstrument, e.code, e.message);
     const meterLatency = new LatencyStats();
-    let pulsesSeen = this.board?.pulses ?? 0;
-    let p = 0;
-    let q = 0;
+    const apply = async (sp: TotalSetpoint) => {
+      const watts = Math.max(0, sp.p);
+      const va = Math.hypot(watts, sp.q);
+      await this.load?.apply(
+        watts < 1 ? { kind: 'off' } : { kind: 'power', watts, powerFactor: va > 0 ? Math.min(1, watts / va) : 1 },
+      );
+    };
     let next = 0;
     let nextPoll = 0;
+    // What is on at t = 0 (the standby base) is on before the case's clock starts, as in the scenario, and the DUT
+    // settles on it unobserved.
+    const first = schedule[0];
+    if (first && first.t === 0) {
+      next = 1;
+      await apply(first);
+      if (first.p >= 1) await sleep((SETTLE_S / timeScale) * 1000);
+    }
+    t0 = performance.now();
+    let pulsesSeen = this.board?.pulses ?? 0;
+    this.load?.transport.on('reconnect', onReconnect);
+    this.stream?.on('event', onStreamEvent);
+    this.stream?.on('bad-frame', onBadFrame);
     try {
       for (let last = false; !last && !ctx.signal.aborted; ) {
         // One more pass after the end so the final state is measured.
         last = benchT() >= endT;
         const now = benchT();
-        while (next < sorted.length && (sorted[next] as SwitchStep).t <= now) {
-          const s = sorted[next++] as SwitchStep;
-          if (s.meterId !== meterId) continue;
-          p += s.deltaP;
-          q += s.deltaQ;
-          if (this.load) {
-            const watts = Math.max(0, p);
-            const va = Math.hypot(watts, q);
-            await this.load.apply(
-              watts < 1 ? { kind: 'off' } : { kind: 'power', watts, powerFactor: va > 0 ? Math.min(1, watts / va) : 1 },
-            );
-          }
+        while (next < schedule.length && (schedule[next] as TotalSetpoint).t <= now) {
+          await apply(schedule[next++] as TotalSetpoint);
         }
         if (now >= nextPoll || last) {
           nextPoll = now + (pollMs / 1000) * timeScale;
@@ -185,11 +222,13 @@ export class HardwareRig implements Rig {
         }
         ctx.progress(Math.min(endT, benchT()), endT, 'playing scenario');
         if (last) break;
-        const nextStepT = next < sorted.length ? (sorted[next] as SwitchStep).t : endT;
+        const nextStepT = next < schedule.length ? (schedule[next] as TotalSetpoint).t : endT;
         await sleep((Math.min(nextStepT, nextPoll, endT) - benchT()) * (1000 / timeScale));
       }
     } finally {
       this.load?.transport.off('reconnect', onReconnect);
+      this.stream?.off('event', onStreamEvent);
+      this.stream?.off('bad-frame', onBadFrame);
       // A case always ends with the load off, whatever happened.
       await this.load?.apply({ kind: 'off' }).catch((e) => log('load off: %s', (e as Error).message));
     }
@@ -247,5 +286,32 @@ export class HardwareRig implements Rig {
     await this.load?.deactivate().catch((e) => log('load deactivate: %s', (e as Error).message));
     await this.meter?.deactivate().catch(() => undefined);
     await this.board?.deactivate().catch(() => undefined);
+    await this.stream?.deactivate().catch(() => undefined);
   }
+}
+
+/** Scenario seconds the DUT gets to settle on the standby load before a case's clock starts. */
+const SETTLE_S = 5;
+
+/** A stream `event` line as a meter event observed by the bench at `tObserved`; undefined when malformed. */
+export function meterEventOf(
+  l: StreamLine,
+  caseId: string,
+  meterId: string,
+  tObserved: number,
+): MeterEventData | undefined {
+  if ((l.direction !== 'on' && l.direction !== 'off') || typeof l.class !== 'string') return undefined;
+  if (typeof l.deltaP !== 'number' || !Number.isFinite(l.deltaP)) return undefined;
+  const transient = l.transient as MeterEventData['transient'] | undefined;
+  return {
+    caseId,
+    meterId,
+    tObserved,
+    direction: l.direction,
+    class: l.class,
+    profile: typeof l.profile === 'string' ? l.profile : undefined,
+    deltaP: l.deltaP,
+    deltaQ: typeof l.deltaQ === 'number' ? l.deltaQ : 0,
+    ...(transient && typeof transient.peakA === 'number' ? { transient } : {}),
+  };
 }

@@ -1,9 +1,12 @@
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
+import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { FirmataEmulator } from './emulators/firmata-emulator.js';
+import { ReferenceMeterEmulator } from './emulators/meter-emulator.js';
 import { BenchPhysics } from './emulators/physics.js';
 import { openPtyPair, type PtyPair } from './emulators/pty.js';
 import { ScpiLoadEmulator } from './emulators/scpi-load-emulator.js';
@@ -72,10 +75,16 @@ export async function simUp(
   const pairs: PtyPair[] = [];
   const closers: Array<() => Promise<void>> = [];
   const instruments: ServedInstrument[] = [];
-  const ticker = setInterval(() => physics.advance(performance.now()), PHYSICS_TICK_MS);
+  const meters: ReferenceMeterEmulator[] = [];
+  const ticker = setInterval(() => {
+    const now = performance.now();
+    physics.advance(now);
+    for (const m of meters) m.tick(now);
+  }, PHYSICS_TICK_MS);
   ticker.unref();
   const close = async () => {
     clearInterval(ticker);
+    for (const m of meters) m.close();
     for (const c of closers.reverse()) await c().catch(() => undefined);
     for (const p of pairs) await p.close();
   };
@@ -86,7 +95,7 @@ export async function simUp(
       mkdirSync(dirname(path), { recursive: true });
       const emulatorPath = `${path}.emu`;
       let served = false;
-      if (SCPI_DIALECTS[inst.dialect] || inst.dialect === 'sdm630' || inst.dialect === 'firmata') {
+      if (SCPI_DIALECTS[inst.dialect] || ['sdm630', 'firmata', 'jsonl'].includes(inst.dialect)) {
         const pair = await openPtyPair({ a: emulatorPath, b: path });
         pairs.push(pair);
         if (SCPI_DIALECTS[inst.dialect]) {
@@ -98,6 +107,16 @@ export async function simUp(
             },
           );
           closers.push(s.close);
+        } else if (inst.dialect === 'jsonl') {
+          // The reference meter itself behind its JSONL event/billing stream face, fed by the emulated load.
+          const faces = new LiveFaces();
+          await faces.openStream(emulatorPath, inst.transport.baudRate);
+          const workDir = mkdtempSync(join(tmpdir(), 'bench-meter-emu-'));
+          meters.push(new ReferenceMeterEmulator(physics, { meterId: inst.id, outputs: faces.outputs(), workDir }));
+          closers.push(async () => {
+            await faces.close();
+            rmSync(workDir, { recursive: true, force: true });
+          });
         } else if (inst.dialect === 'firmata') {
           const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
           const s = await serveFirmata(emulatorPath, inst.transport.baudRate, physics, pulsePin);

@@ -44,10 +44,12 @@ export class BenchPhysics extends EventEmitter {
     }
   }
 
+  /** Sets what the load draws from `nowMs` on; emits 'load' (nowMs) so waveform consumers can place the step. */
   setLoad(nowMs: number, powerW: number, powerFactor = this.powerFactor): void {
     this.advance(nowMs);
     this.powerW = powerW;
     this.powerFactor = powerFactor;
+    this.emit('load', nowMs);
   }
 
   get currentA(): number {

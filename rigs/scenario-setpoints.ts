@@ -1,0 +1,63 @@
+import { BASE_LOAD_PF, expandScenario, type LoadRun, STEP_EVENT_W } from '../profiles/scenario.js';
+import type { Scenario } from '../profiles/scenario-schema.js';
+
+/** What a meter's loads draw in total from `t` (scenario seconds) until the next point. */
+export interface TotalSetpoint {
+  t: number;
+  p: number;
+  q: number;
+}
+
+/**
+ * A scenario's loads at one meter as one programmable load's schedule: the sum of every load's segments (steps,
+ * ramps, tapers, compressor cycles) plus the standby base, sampled at every segment boundary and inside ramps in
+ * steps of at most `rampStepW` (a load takes setpoints, not slopes; steps well under the ground truth's event
+ * threshold keep a ramp a ramp to the meter). Noise is left out: the load cannot follow it and the meter must not
+ * be judged on it. Points that change the total by less than `minChangeW` are dropped.
+ */
+export function scenarioSetpoints(
+  scenario: Scenario,
+  meterId: string,
+  seed: number,
+  opts: { rampStepW?: number; minChangeW?: number } = {},
+): TotalSetpoint[] {
+  const rampStepW = opts.rampStepW ?? STEP_EVENT_W / 4;
+  const minChangeW = opts.minChangeW ?? 0.5;
+  const house = scenario.houses.find((h) => h.id === meterId);
+  const baseP = house?.baseLoadW ?? 0;
+  const baseQ = baseP * Math.tan(Math.acos(BASE_LOAD_PF));
+  const runs = expandScenario(scenario, seed).filter((r) => r.meterId === meterId);
+  const times = new Set<number>([0]);
+  for (const r of runs) {
+    times.add(r.start);
+    times.add(r.end);
+    for (const s of r.segments) {
+      times.add(s.from);
+      const n = Math.ceil(Math.max(Math.abs(s.p1 - s.p0), Math.abs(s.q1 - s.q0)) / rampStepW);
+      for (let i = 1; i < n; i++) times.add(s.from + ((s.to - s.from) * i) / n);
+    }
+  }
+  const out: TotalSetpoint[] = [];
+  for (const t of [...times].filter((x) => x >= 0 && x < scenario.durationS).sort((a, b) => a - b)) {
+    let p = baseP;
+    let q = baseQ;
+    for (const r of runs) {
+      const v = drawAt(r, t);
+      p += v.p;
+      q += v.q;
+    }
+    const last = out.at(-1);
+    if (!last || Math.abs(p - last.p) >= minChangeW || Math.abs(q - last.q) >= minChangeW) out.push({ t, p, q });
+  }
+  return out;
+}
+
+function drawAt(r: LoadRun, t: number): { p: number; q: number } {
+  if (t < r.start || t >= r.end) return { p: 0, q: 0 };
+  for (const s of r.segments) {
+    if (t < s.from || t >= s.to) continue;
+    const f = s.to > s.from ? (t - s.from) / (s.to - s.from) : 0;
+    return { p: s.p0 + (s.p1 - s.p0) * f, q: s.q0 + (s.q1 - s.q0) * f };
+  }
+  return { p: 0, q: 0 };
+}

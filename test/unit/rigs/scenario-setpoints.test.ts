@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { ENTRY } from '../../../engine/observations.js';
+import { STEP_EVENT_W } from '../../../profiles/scenario.js';
+import { scenarioSchema } from '../../../profiles/scenario-schema.js';
+import { meterEventOf } from '../../../rigs/hardware-rig.js';
+import { scenarioSetpoints } from '../../../rigs/scenario-setpoints.js';
+
+const scenario = scenarioSchema.parse({
+  name: 'two-loads',
+  start: '2026-03-07T08:00:00Z',
+  durationS: 200,
+  houses: [
+    {
+      id: 'h1',
+      contract: 'C-1',
+      baseLoadW: 80,
+      loads: [
+        { id: 'kettle', profile: 'kettle', on: 10, off: 40 },
+        { id: 'hp', profile: 'heat-pump', on: 100, off: 180 },
+      ],
+    },
+  ],
+});
+
+describe('scenario → one load setpoint schedule', () => {
+  const s = scenarioSetpoints(scenario, 'h1', 1);
+
+  it('starts with the standby base and steps with each appliance', () => {
+    expect(s[0]).toMatchObject({ t: 0, p: 80 });
+    expect(s.find((x) => x.t === 10)?.p).toBeCloseTo(80 + 2200, 0);
+    expect(s.find((x) => x.t === 40)?.p).toBeCloseTo(80, 6);
+    expect(s.at(-1)?.p).toBeCloseTo(80, 6);
+  });
+
+  it('plays a ramp as steps well under the event threshold', () => {
+    const ramp = s.filter((x) => x.t > 100 && x.t < 180);
+    expect(ramp.length).toBeGreaterThan(10);
+    for (let i = 1; i < ramp.length; i++) {
+      expect(Math.abs((ramp[i]?.p ?? 0) - (ramp[i - 1]?.p ?? 0))).toBeLessThanOrEqual(STEP_EVENT_W / 4 + 1e-9);
+    }
+    expect([...s].sort((a, b) => a.t - b.t)).toEqual(s);
+  });
+
+  it('a meter not in the scenario draws nothing', () => {
+    expect(scenarioSetpoints(scenario, 'nobody', 1)).toEqual([{ t: 0, p: 0, q: 0 }]);
+  });
+});
+
+describe('JSONL stream event line → observed meter event', () => {
+  it('keeps the fields analysis reads and stamps the bench time', () => {
+    const e = meterEventOf(
+      { type: 'event', direction: 'on', class: 'kettle', profile: 'kettle', deltaP: 2200, deltaQ: 3, tMeter: 99 },
+      'c1',
+      'h1',
+      12.5,
+    );
+    expect(e).toEqual({
+      caseId: 'c1',
+      meterId: 'h1',
+      tObserved: 12.5,
+      direction: 'on',
+      class: 'kettle',
+      profile: 'kettle',
+      deltaP: 2200,
+      deltaQ: 3,
+    });
+    expect(ENTRY.meterEvent).toBe('obs.meter.event');
+  });
+  it('rejects lines without direction, class or a finite deltaP', () => {
+    expect(meterEventOf({ type: 'event', direction: 'up', class: 'x', deltaP: 1 }, 'c', 'h', 0)).toBeUndefined();
+    expect(meterEventOf({ type: 'event', direction: 'on', deltaP: 1 }, 'c', 'h', 0)).toBeUndefined();
+    expect(meterEventOf({ type: 'event', direction: 'on', class: 'x', deltaP: 'big' }, 'c', 'h', 0)).toBeUndefined();
+  });
+});
