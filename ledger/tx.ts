@@ -63,6 +63,8 @@ function isKnownTxError(e: unknown): boolean {
 export class TxSender {
   private nonce = 0;
   private gasPrice = 0n;
+  /** The next nonce is not known: a send failed and the node could not be asked (it was down) afterwards. */
+  private stale = true;
   private constructor(
     private readonly chain: Chain,
     private readonly signer: AbstractSigner,
@@ -84,10 +86,15 @@ export class TxSender {
     );
     const price = BigInt(await this.withRetry(() => this.chain.send<string>('eth_gasPrice', [])));
     this.gasPrice = price * 2n > 0n ? price * 2n : 1_000_000_000n;
+    this.stale = false;
   }
 
   /** Assigns the next nonce, signs once and sends; returns the transaction hash. */
   async send(req: TxRequest): Promise<string> {
+    // A send that failed while the node was unreachable may or may not have used its nonce: ask the node before
+    // the next one. Guessing would either reuse a nonce or leave a gap, and a transaction behind a gap is never
+    // mined (Ganache's eager instamine does not even answer it).
+    if (this.stale) await this.resync();
     for (let attempt = 0; ; attempt++) {
       const nonce = this.nonce++;
       try {
@@ -98,7 +105,9 @@ export class TxSender {
           await this.resync();
           continue;
         }
-        // The nonce was not used on chain: reload it so later transactions do not wait behind a gap.
+        // The nonce may not have been used on chain: reload it so later transactions do not wait behind a gap
+        // (when the node cannot be asked now, the next send asks first).
+        this.stale = true;
         await this.resync().catch(() => undefined);
         throw e;
       }

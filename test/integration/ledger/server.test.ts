@@ -3,9 +3,8 @@
  * port: external-chain client, a node restart in the middle of a resumable scan, node-managed accounts, and every
  * `bench ledger` command as a user runs it. Outputs are scanned for keys and the mnemonic.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HDNodeWallet, Wallet } from 'ethers';
@@ -27,9 +26,9 @@ import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
 import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
-import { bench, type CliResult, REPO_ROOT } from '../../support/cli.js';
+import { bench, type CliResult } from '../../support/cli.js';
+import { freePort, startLedgerNode, stopLedgerNode as stopServer } from '../../support/ledger-node.js';
 
-const BIN = join(REPO_ROOT, 'bin/run.js');
 const MNEMONIC = Wallet.createRandom().mnemonic!.phrase;
 const ENV = { BENCH_LEDGER_MNEMONIC: MNEMONIC };
 const FIRMWARE = `0x${'f1'.repeat(32)}`;
@@ -46,45 +45,8 @@ let port: number;
 let url: string;
 let server: ChildProcess | undefined;
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-/** Starts `bench ledger up` and resolves once it prints its URL. */
 async function startServer(): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [BIN, 'ledger', 'up', '--port', String(port), '--db', dbPath], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, ...ENV, NO_COLOR: '1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('listening on')) resolve();
-    });
-    child.stderr!.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.once('exit', (code) => reject(new Error(`bench ledger up exited ${code} before listening:\n${out}`)));
-  });
-  child.stdout!.on('data', (d: Buffer) => cliOutputs.push(d.toString()));
-  cliOutputs.push(out);
-  return child;
-}
-
-async function stopServer(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  child.kill('SIGTERM');
-  await exited;
+  return startLedgerNode({ port, dbPath, env: ENV, output: (t) => cliOutputs.push(t) });
 }
 
 function cli(args: string[], env: Record<string, string> = ENV): CliResult {

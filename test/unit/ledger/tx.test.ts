@@ -7,7 +7,7 @@ import { TxSender } from '../../../ledger/tx.js';
 type Script = (raw: string, attempt: number) => string | Error;
 
 /** A chain that answers from a script: what eth_sendRawTransaction does on each attempt, which hashes it knows. */
-function fakeChain(script: Script, opts: { nonces?: number[] } = {}) {
+function fakeChain(script: Script, opts: { nonces?: number[]; unreachable?: () => boolean } = {}) {
   const sent: string[] = [];
   const known = new Set<string>();
   const nonces = [...(opts.nonces ?? [5])];
@@ -15,6 +15,7 @@ function fakeChain(script: Script, opts: { nonces?: number[] } = {}) {
   const chain = {
     chainId: 1337n,
     async send<T>(method: string, params: unknown[]): Promise<T> {
+      if (opts.unreachable?.()) throw transport();
       switch (method) {
         case 'eth_getTransactionCount':
           return `0x${(nonces.length > 1 ? nonces.shift()! : nonces[0]!).toString(16)}` as T;
@@ -113,6 +114,18 @@ describe('TxSender', () => {
     await expect(s.send(req)).rejects.toBeInstanceOf(RigError);
     await s.send(req);
     expect(f.sent.map(nonceOf)).toEqual([5, 5]);
+  });
+
+  it('after a send failed with the node unreachable, asks the node for the nonce before the next send', async () => {
+    let down = false;
+    const f = fakeChain((raw) => keccak256(raw), { nonces: [5, 5], unreachable: () => down });
+    const s = await TxSender.create(f.chain, relayer, { retries: 2, retryDelayMs: 1 });
+    down = true;
+    await expect(s.send(req)).rejects.toBeInstanceOf(RigError);
+    down = false;
+    await s.send(req);
+    // Nonce 5 never reached the node: reusing it is right; 6 would sit behind a gap and never be mined.
+    expect(f.sent.map(nonceOf)).toEqual([5]);
   });
 
   it('polls for the receipt', async () => {
