@@ -18,6 +18,11 @@ export function renderCertifySummary(r: CertifyResult): string {
     r.anchor
       ? `  anchored report sha256 ${r.anchor.reportSha256} in tx ${r.anchor.txHash} (block ${r.anchor.block})`
       : '  report not anchored (run incomplete)',
+    ...(r.tsdb
+      ? [
+          `  tsdb     ${r.tsdb.written} points to ${r.tsdb.url}${r.tsdb.unsent ? `; ${r.tsdb.unsent} unsent, kept in ${r.tsdb.spoolFile} (${r.tsdb.lastError ?? 'server unreachable'})` : ''}${r.tsdb.dropped ? `; ${r.tsdb.dropped} DROPPED (spool full)` : ''}`,
+        ]
+      : []),
     ...r.reports.map((rep) => `  ${rep.format.padEnd(8)} ${rep.file}`),
   ];
   return lines.join('\n');

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import createDebug from 'debug';
 import { aspectsAnalyser } from '../analysis/aspects.js';
 import { billingAnalyser } from '../analysis/billing.js';
@@ -11,6 +12,7 @@ import { createRun, resolveRunsDir } from './record/store.js';
 import { RUN_RECORD_FORMAT, type Verdict } from './record/types.js';
 import { resolveReportsDir, type WrittenReport, writeReports } from './reporting.js';
 import type { Rig, RigIdentity } from './rig.js';
+import { type TsdbStats, TsdbTap } from './sinks/tsdb-tap.js';
 import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
 import { TOOL_VERSION } from './version.js';
 
@@ -27,6 +29,8 @@ export interface CertifyOptions {
   timeScale?: number;
   /** External JSON-RPC endpoint; embedded Ganache when absent. */
   ledger?: string;
+  /** InfluxDB-protocol endpoint (InfluxDB, VictoriaMetrics) that receives the run's observations live. */
+  tsdb?: string;
   runsDir?: string;
   reportsDir?: string;
   formats: readonly ReportFormat[];
@@ -94,6 +98,7 @@ export interface CertifyResult {
   reports: WrittenReport[];
   reportsDir: string;
   anchor?: { reportSha256: string; txHash: string; block: number };
+  tsdb?: TsdbStats & { spoolFile: string };
   ledger: { chainId: string; kind: string; url?: string; billingLedger: string };
 }
 
@@ -134,6 +139,9 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
   let ledger: LedgerSession | undefined;
   let binding: RigBinding | undefined;
   let outcome: SuiteOutcome;
+  const tsdbSpool = join(dir, 'tsdb-spool.lp');
+  const tap = opts.tsdb ? new TsdbTap(opts.tsdb, runId, tsdbSpool) : undefined;
+  let tsdb: CertifyResult['tsdb'];
   try {
     ledger = await LedgerSession.open({ ledger: opts.ledger });
     writer.append(ENTRY.identity, { ledger: ledger.identity });
@@ -169,12 +177,19 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
         return b.prepareCase(c, caseSeed, params, suite.file);
       },
       measure: measureCase,
-      collect: (_c, observe) => l.collect(fromBlock, observe),
+      collect: async (_c, observe) => {
+        await l.collect(fromBlock, observe);
+        // Each case's points leave at its end; an unreachable server only moves them to the spool.
+        await tap?.flush();
+      },
+      tap: tap ? (kind, data) => tap.observe(kind, data) : undefined,
     });
+    if (tap) tsdb = { ...(await tap.close()), spoolFile: tsdbSpool };
   } catch (e) {
     // Infrastructure failed outside any case (ledger, rig open, a bench bug): the record still ends, marked so it
     // can never read as a verdict, and the error goes up with its exit code.
     if (writer.isOpen) writer.close({ status: 'ABORTED', verdict: 'ERROR', reason: (e as Error).message });
+    await tap?.close().catch((err) => debug('tsdb close failed: %O', err));
     await binding?.rig.close().catch((err) => debug('rig close failed: %O', err));
     await ledger?.close().catch((err) => debug('ledger close failed: %O', err));
     throw e;
@@ -216,6 +231,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
       reports: written.reports,
       reportsDir: resolveReportsDir(opts.reportsDir),
       anchor,
+      tsdb,
       ledger: {
         chainId: ledger.identity.chainId,
         kind: ledger.identity.kind,

@@ -51,6 +51,8 @@ export interface ExecutorOptions {
   collect?(c: SuiteCase, observe: (kind: string, data: Record<string, unknown>) => void): Promise<void>;
   /** Run only these case ids (in suite order). */
   only?: readonly string[];
+  /** Sees every case entry as it is recorded (e.g. a live time-series stream). Must not throw. */
+  tap?(kind: string, data: Record<string, unknown>): void;
 }
 
 export interface CaseOutcome extends CaseEvaluation {
@@ -134,6 +136,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
     const scoped = { caseId: c.id, ...data };
     entries.push({ kind, data: scoped });
     pending.push({ kind, data: scoped });
+    opts.tap?.(kind, scoped);
     if (pending.length >= OBSERVATION_BATCH) flush();
   };
 

@@ -30,6 +30,10 @@ export default class Certify extends BenchCommand {
       min: 1,
     }),
     ledger: Flags.string({ description: 'JSON-RPC URL of an external EVM node; embedded Ganache when absent.' }),
+    tsdb: Flags.string({
+      description:
+        'InfluxDB line-protocol endpoint (InfluxDB, VictoriaMetrics) that receives measurements and events live; an outage spools to the run directory.',
+    }),
     case: Flags.string({ description: 'Run only these case ids.', multiple: true }),
     format: Flags.string({
       description: `Report formats: ${REPORT_FORMATS.join(', ')}.`,
@@ -56,6 +60,7 @@ export default class Certify extends BenchCommand {
           meterConfig: flags['meter-config'],
           timeScale: flags['time-scale'],
           ledger: flags.ledger,
+          tsdb: flags.tsdb,
           runsDir: flags['runs-dir'],
           reportsDir: flags['reports-dir'],
           formats: parseFormats(flags.format),

@@ -1,66 +1,11 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InfluxSink } from '../../../engine/sinks/influx.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-function requireVictoriaMetrics(): string {
-  try {
-    return execFileSync('sh', ['-c', 'command -v victoria-metrics'], { encoding: 'utf8' }).trim();
-  } catch {
-    throw new Error(
-      'victoria-metrics is not installed (apt-get install victoria-metrics); the influx sink test needs it',
-    );
-  }
-}
-
-async function startVm(bin: string, dir: string, port: number): Promise<ChildProcess> {
-  const proc = spawn(
-    bin,
-    ['-storageDataPath', dir, '-httpListenAddr', `127.0.0.1:${port}`, '-search.latencyOffset=0s'],
-    { stdio: 'ignore' },
-  );
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`victoria-metrics exited with ${proc.exitCode}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) return proc;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-async function stopVm(proc: ChildProcess | undefined): Promise<void> {
-  if (!proc || proc.exitCode !== null || proc.signalCode !== null) return;
-  await new Promise<void>((r) => {
-    proc.once('exit', () => r());
-    proc.kill('SIGTERM');
-  });
-}
-
-async function exportedPoints(port: number, metric: string): Promise<number[]> {
-  await fetch(`http://127.0.0.1:${port}/internal/force_flush`);
-  const r = await fetch(`http://127.0.0.1:${port}/api/v1/export?match[]=${encodeURIComponent(metric)}`);
-  const values: number[] = [];
-  for (const line of (await r.text()).split('\n').filter(Boolean)) {
-    values.push(...(JSON.parse(line) as { values: number[] }).values);
-  }
-  return values.sort((a, b) => a - b);
-}
+import { freePort } from '../../support/ledger-node.js';
+import { exportedPoints, requireVictoriaMetrics, startVm, stopVm } from '../../support/victoria-metrics.js';
 
 describe('InfluxDB sink against a real VictoriaMetrics', () => {
   let bin: string;
