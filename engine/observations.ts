@@ -25,6 +25,10 @@ export const ENTRY = {
   transportLatency: 'rig.latency',
   rigGap: 'rig.gap',
   rigError: 'rig.error',
+  /** The bench's EV simulator changed the control-pilot state (IEC 61851 A/B/C). */
+  rigCp: 'rig.cp',
+  /** The bench presented an EV's contract token to the meter's authorisation channel. */
+  rigAuth: 'rig.auth',
   end: 'end',
 } as const;
 

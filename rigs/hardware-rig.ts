@@ -16,7 +16,8 @@ import { JsonlStreamDriver, type StreamLine } from './drivers/jsonl-stream.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
-import { scenarioSetpoints, type TotalSetpoint } from './scenario-setpoints.js';
+import { type CpPins, cpPinsOf } from './ev-cp.js';
+import { type EvSignal, scenarioEvSignals, scenarioSetpoints, type TotalSetpoint } from './scenario-setpoints.js';
 import { type InstrumentConfig, type RigConfig, rigCapabilities } from './schema.js';
 import { LatencyStats } from './transports/transport.js';
 
@@ -63,8 +64,10 @@ export class HardwareRig implements Rig {
   private load?: ScpiLoadDriver;
   private meter?: ModbusMeterDriver;
   private board?: FirmataBoardDriver;
+  private cpPins?: CpPins;
   private stream?: JsonlStreamDriver;
   private streamInstrument = 'dut-stream';
+  private streamBills = false;
   private meterInstrument = 'dut';
   private boardInstrument = 'board';
 
@@ -90,6 +93,7 @@ export class HardwareRig implements Rig {
       } else if (inst.role === 'dut' && inst.dialect === 'jsonl') {
         this.stream = new JsonlStreamDriver(transportFor(inst));
         this.streamInstrument = inst.id;
+        this.streamBills = inst.capabilities.includes('meter.billing');
         await this.stream.activate();
         identity = 'JSONL event/billing stream';
       } else if (inst.dialect === 'firmata' && endpoint.kind === 'serial') {
@@ -100,6 +104,15 @@ export class HardwareRig implements Rig {
           timeoutMs: Math.max(inst.timeoutMs, 10_000),
         });
         this.boardInstrument = inst.id;
+        if (inst.capabilities.includes('ev.cp')) {
+          this.cpPins = cpPinsOf(inst.options);
+          if (!this.cpPins) {
+            throw new RigError('ev.cp needs options.cpPins { b, c }: the relay pins of the control-pilot resistors', {
+              device: inst.id,
+              code: 'CONFIG',
+            });
+          }
+        }
         identity = await this.board.activate();
       } else {
         throw new RigError(`no hardware driver for dialect ${inst.dialect} in role ${inst.role}`, {
@@ -131,6 +144,7 @@ export class HardwareRig implements Rig {
     const meterId = house.id;
     const { timeScale, pollMs, tailS } = playbackOf(plan.params);
     const schedule = scenarioSetpoints(scenario, meterId, ctx.seed);
+    const signals = scenarioEvSignals(scenario, meterId, ctx.seed);
     const exporting = schedule.find((sp) => sp.p < -0.5);
     if (exporting && this.load) {
       throw new RigError(
@@ -176,6 +190,11 @@ export class HardwareRig implements Rig {
         );
     };
     const onBadFrame = (e: RigError) => rigError(this.streamInstrument, e.code, e.message);
+    const onStreamBilling = (l: StreamLine) => {
+      if (l.signed && typeof l.signed === 'object') {
+        ctx.observe(ENTRY.meterBilling, { meterId, tObserved: benchT(), signed: l.signed });
+      } else rigError(this.streamInstrument, 'BAD_FRAME', 'billing line without a signed record');
+    };
     const meterLatency = new LatencyStats();
     const apply = async (sp: TotalSetpoint) => {
       const watts = Math.max(0, sp.p);
@@ -185,7 +204,17 @@ export class HardwareRig implements Rig {
       );
     };
     let next = 0;
+    let nextSignal = 0;
     let nextPoll = 0;
+    const signal = async (sg: EvSignal) => {
+      if (sg.kind === 'cp' && this.board && this.cpPins) {
+        this.board.setCp(sg.state, this.cpPins);
+        ctx.observe(ENTRY.rigCp, { meterId, evId: sg.evId, t: benchT(), state: sg.state });
+      } else if (sg.kind === 'authorize' && this.stream) {
+        await this.stream.send({ type: 'authorize', contractId: sg.contractId });
+        ctx.observe(ENTRY.rigAuth, { meterId, evId: sg.evId, t: benchT(), contractId: sg.contractId });
+      }
+    };
     // What is on at t = 0 (the standby base) is on before the case's clock starts, as in the scenario, and the DUT
     // settles on it unobserved.
     const first = schedule[0];
@@ -199,11 +228,16 @@ export class HardwareRig implements Rig {
     this.load?.transport.on('reconnect', onReconnect);
     this.stream?.on('event', onStreamEvent);
     this.stream?.on('bad-frame', onBadFrame);
+    if (this.streamBills) this.stream?.on('billing', onStreamBilling);
     try {
       for (let last = false; !last && !ctx.signal.aborted; ) {
         // One more pass after the end so the final state is measured.
         last = benchT() >= endT;
         const now = benchT();
+        // Charge-point signals first: the pilot goes to C before the EV's current flows.
+        while (nextSignal < signals.length && (signals[nextSignal] as EvSignal).t <= now) {
+          await signal(signals[nextSignal++] as EvSignal);
+        }
         while (next < schedule.length && (schedule[next] as TotalSetpoint).t <= now) {
           await apply(schedule[next++] as TotalSetpoint);
         }
@@ -222,15 +256,26 @@ export class HardwareRig implements Rig {
         }
         ctx.progress(Math.min(endT, benchT()), endT, 'playing scenario');
         if (last) break;
-        const nextStepT = next < schedule.length ? (schedule[next] as TotalSetpoint).t : endT;
+        const nextStepT = Math.min(
+          next < schedule.length ? (schedule[next] as TotalSetpoint).t : endT,
+          nextSignal < signals.length ? (signals[nextSignal] as EvSignal).t : endT,
+        );
         await sleep((Math.min(nextStepT, nextPoll, endT) - benchT()) * (1000 / timeScale));
       }
     } finally {
       this.load?.transport.off('reconnect', onReconnect);
       this.stream?.off('event', onStreamEvent);
       this.stream?.off('bad-frame', onBadFrame);
-      // A case always ends with the load off, whatever happened.
+      this.stream?.off('billing', onStreamBilling);
+      // A case always ends with the load off and no EV on the pilot, whatever happened.
       await this.load?.apply({ kind: 'off' }).catch((e) => log('load off: %s', (e as Error).message));
+      if (this.board && this.cpPins) {
+        try {
+          this.board.setCp('A', this.cpPins);
+        } catch (e) {
+          log('pilot to A: %s', (e as Error).message);
+        }
+      }
     }
     const lat: Array<[string, LatencyStats]> = [[this.meterInstrument, meterLatency]];
     if (this.load) lat.push([this.load.transport.device, this.load.transport.latency]);

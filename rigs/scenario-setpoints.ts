@@ -1,5 +1,6 @@
 import { BASE_LOAD_PF, expandScenario, type LoadRun, STEP_EVENT_W } from '../profiles/scenario.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
+import type { CpState } from './ev-cp.js';
 
 /** What a meter's loads draw in total from `t` (scenario seconds) until the next point. */
 export interface TotalSetpoint {
@@ -60,4 +61,41 @@ function drawAt(r: LoadRun, t: number): { p: number; q: number } {
     return { p: s.p0 + (s.p1 - s.p0) * f, q: s.q0 + (s.q1 - s.q0) * f };
   }
   return { p: 0, q: 0 };
+}
+
+/** What the charge point does for an EV session: the pilot state the EV presents and the token it shows. */
+export type EvSignal =
+  | { t: number; kind: 'cp'; evId: string; state: CpState }
+  | { t: number; kind: 'authorize'; evId: string; contractId: string };
+
+/** Seconds before plug-in that an authorising driver presents the token (as the simulated rig does). */
+export const TOKEN_LEAD_S = 2;
+
+/**
+ * A scenario's EV sessions at one meter as charge-point signals: the token at plug-in − TOKEN_LEAD_S (authorised
+ * sessions only), pilot B at plug-in, C while the charging run draws, B when it stops, A at unplug.
+ */
+export function scenarioEvSignals(scenario: Scenario, meterId: string, seed: number): EvSignal[] {
+  const runs = expandScenario(scenario, seed).filter((r) => r.meterId === meterId && r.ev);
+  const out: EvSignal[] = [];
+  for (const ev of scenario.evs) {
+    for (const s of ev.sessions) {
+      if (s.at !== meterId) continue;
+      if (s.authorise) {
+        out.push({ t: Math.max(0, s.plugIn - TOKEN_LEAD_S), kind: 'authorize', evId: ev.id, contractId: ev.owner });
+      }
+      out.push({ t: s.plugIn, kind: 'cp', evId: ev.id, state: 'B' });
+      for (const r of runs) {
+        if (r.ev?.evId !== ev.id || r.start < s.plugIn || r.start >= s.unplug) continue;
+        out.push({ t: r.start, kind: 'cp', evId: ev.id, state: 'C' });
+        out.push({ t: Math.min(r.end, s.unplug), kind: 'cp', evId: ev.id, state: 'B' });
+      }
+      out.push({ t: s.unplug, kind: 'cp', evId: ev.id, state: 'A' });
+    }
+  }
+  // Stable: at equal times the session order above (B before C, B before A) is kept.
+  return out
+    .map((s, i) => ({ s, i }))
+    .sort((a, b) => a.s.t - b.s.t || a.i - b.i)
+    .map(({ s }) => s);
 }

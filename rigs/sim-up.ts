@@ -11,6 +11,7 @@ import { BenchPhysics } from './emulators/physics.js';
 import { openPtyPair, type PtyPair } from './emulators/pty.js';
 import { ScpiLoadEmulator } from './emulators/scpi-load-emulator.js';
 import { serveLinesOnSerial } from './emulators/serve-line.js';
+import { type CpPins, cpPinsOf, cpStateOf } from './ev-cp.js';
 import type { RigConfig } from './schema.js';
 
 export interface ServedInstrument {
@@ -53,10 +54,12 @@ export interface SimUpOptions {
 const PHYSICS_TICK_MS = 20;
 
 /** Serves a Firmata board emulator whose pulse pin follows the physics, on one end of a PTY. */
-async function serveFirmata(path: string, baudRate: number, physics: BenchPhysics, pulsePin: number) {
+async function serveFirmata(path: string, baudRate: number, physics: BenchPhysics, pulsePin: number, cp?: CpPins) {
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
   const emulator = new FirmataEmulator((b) => port.write(b), pulsePin, physics);
+  // The EV simulator: the pilot state follows the two relays.
+  if (cp) emulator.onWrite = () => physics.setCp(cpStateOf(emulator.outputs[cp.b] === 1, emulator.outputs[cp.c] === 1));
   port.on('data', (b: Buffer) => emulator.handle(b));
   port.on('error', () => undefined);
   return { close: () => new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r())) };
@@ -112,14 +115,22 @@ export async function simUp(
           const faces = new LiveFaces();
           await faces.openStream(emulatorPath, inst.transport.baudRate);
           const workDir = mkdtempSync(join(tmpdir(), 'bench-meter-emu-'));
-          meters.push(new ReferenceMeterEmulator(physics, { meterId: inst.id, outputs: faces.outputs(), workDir }));
+          const emulator = new ReferenceMeterEmulator(physics, { meterId: inst.id, outputs: faces.outputs(), workDir });
+          faces.onAuthorize = (contractId) => emulator.authorize(contractId);
+          meters.push(emulator);
           closers.push(async () => {
             await faces.close();
             rmSync(workDir, { recursive: true, force: true });
           });
         } else if (inst.dialect === 'firmata') {
           const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
-          const s = await serveFirmata(emulatorPath, inst.transport.baudRate, physics, pulsePin);
+          const s = await serveFirmata(
+            emulatorPath,
+            inst.transport.baudRate,
+            physics,
+            pulsePin,
+            cpPinsOf(inst.options),
+          );
           closers.push(s.close);
         } else {
           const { serveModbusRtu } = await import('../meter/faces/modbus.js');

@@ -14,7 +14,39 @@ export class LiveFaces {
   async openStream(path: string, baudRate = 115200): Promise<void> {
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
+    let buf = '';
+    port.on('data', (chunk: Buffer) => {
+      buf += chunk.toString('utf8');
+      // A line longer than this is garbage; dropping it keeps a babbling peer from growing the buffer.
+      if (buf.length > 64 * 1024 && !buf.includes('\n')) buf = '';
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line) this.command(line);
+      }
+    });
+    port.on('error', () => undefined);
     this.stream = port;
+  }
+
+  /** Commands the stream face accepts: `{"type":"authorize","contractId":"…"}` (the charge point's token reader). */
+  onAuthorize?: (contractId: string) => void;
+  /** Lines that were not a known command (counted; answered with a `log` line). */
+  badCommands = 0;
+
+  private command(line: string): void {
+    let v: { type?: unknown; contractId?: unknown } | undefined;
+    try {
+      v = JSON.parse(line) as typeof v;
+    } catch {
+      v = undefined;
+    }
+    if (v?.type === 'authorize' && typeof v.contractId === 'string' && v.contractId.length > 0) {
+      this.onAuthorize?.(v.contractId);
+      return;
+    }
+    this.badCommands++;
+    this.line('log', { level: 'warn', code: 'BAD_COMMAND', message: `ignored: ${line.slice(0, 80)}` });
   }
 
   private line(type: string, data: object): void {

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { SerialPort } from 'serialport';
 import { RigError } from '../../engine/errors.js';
+import { type CpPins, type CpState, cpRelays } from '../ev-cp.js';
 
 const require = createRequire(import.meta.url);
 
@@ -81,6 +82,19 @@ export class FirmataBoardDriver {
     if (!this.io) throw new RigError('board not active', { device: this.device, code: 'CLOSED' });
     this.io.pinMode(pin, this.io.MODES.OUTPUT);
     this.io.digitalWrite(pin, on ? 1 : 0);
+  }
+
+  /** Presents an IEC 61851 control-pilot state through the EV simulator's two relays (B first, C second). */
+  setCp(state: CpState, pins: CpPins): void {
+    const r = cpRelays(state);
+    // Order matters on a real pilot: C's resistor only ever parallels B's, never stands alone.
+    if (r.b) {
+      this.relay(pins.b, true);
+      this.relay(pins.c, r.c);
+    } else {
+      this.relay(pins.c, false);
+      this.relay(pins.b, false);
+    }
   }
 
   async deactivate(): Promise<void> {

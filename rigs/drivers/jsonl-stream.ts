@@ -45,6 +45,11 @@ export class JsonlStreamDriver extends EventEmitter {
     return l;
   }
 
+  /** Writes one command line to the meter (e.g. an authorisation token presented at the charge point). */
+  async send(line: StreamLine): Promise<void> {
+    await this.transport.write(`${JSON.stringify(line)}\n`);
+  }
+
   async activate(): Promise<void> {
     await this.transport.open();
     this.transport.on('frame', this.onFrame);

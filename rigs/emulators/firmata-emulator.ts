@@ -28,6 +28,8 @@ export class FirmataEmulator {
   private buf: number[] = [];
   /** Every digital write seen: [pin, value]. */
   readonly writes: Array<[number, number]> = [];
+  /** Called on every output change (e.g. relays wired to an EV control-pilot simulator). */
+  onWrite?: (pin: number, value: number) => void;
 
   constructor(
     private readonly send: (bytes: Buffer) => void,
@@ -117,6 +119,7 @@ export class FirmataEmulator {
     if (this.outputs[pin] === value) return;
     this.outputs[pin] = value;
     this.writes.push([pin, value]);
+    this.onWrite?.(pin, value);
   }
 
   private sysex(body: number[]): void {

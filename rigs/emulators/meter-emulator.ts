@@ -88,6 +88,11 @@ export class ReferenceMeterEmulator {
     return { atMs, p: this.physics.powerW, q: this.physics.powerW < 0 ? 0 : this.physics.reactiveVar };
   }
 
+  /** A contract token presented now (the meter attributes the next EV session to it). */
+  authorize(contractId: string): void {
+    this.meter.authorize(contractId, this.cyclesDone / this.frequency);
+  }
+
   /** Feeds the meter every whole cycle up to `nowMs` (physics time scale applies). */
   tick(nowMs: number): void {
     const emulatedS = ((nowMs - this.originMs) / 1000) * this.physics.timeScale;

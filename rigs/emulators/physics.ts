@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events';
+import type { CpState } from '../ev-cp.js';
 
 /**
  * The shared bench physics that couples the emulators: what the emulated load draws is what the emulated meter
@@ -14,6 +15,8 @@ export class BenchPhysics extends EventEmitter {
   importWh = 0;
   exportWh = 0;
   pulses = 0;
+  /** IEC 61851 control-pilot state the EV simulator's relays present (A no EV, B connected, C charging). */
+  cp: CpState = 'A';
   private pulseRemainderWh = 0;
   private lastMs: number;
 
@@ -50,6 +53,12 @@ export class BenchPhysics extends EventEmitter {
     this.powerW = powerW;
     this.powerFactor = powerFactor;
     this.emit('load', nowMs);
+  }
+
+  setCp(state: CpState): void {
+    if (state === this.cp) return;
+    this.cp = state;
+    this.emit('cp', state);
   }
 
   get currentA(): number {

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../engine/observations.js';
+import { pseudonym } from '../../../ledger/billing-record.js';
+import { parseMeterConfig } from '../../../meter/config.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
@@ -89,5 +91,101 @@ describe('HardwareRig over the coupled emulators on PTYs', () => {
     expect([...meters]).toEqual(['lab']);
     const lat = observed.filter(([k]) => k === ENTRY.transportLatency).map(([, d]) => d.instrument);
     expect(lat.sort()).toEqual(['dut', 'load']);
+  });
+});
+
+describe('EV simulator and token over the emulated charge point', () => {
+  let dir: string;
+  let rig: RigConfig;
+  let served: Awaited<ReturnType<typeof simUp>>;
+  beforeAll(async () => {
+    requireSocat();
+    dir = mkdtempSync(join(tmpdir(), 'bench-hwrig-ev-'));
+    rig = rigSchema.parse({
+      name: 'hw-ev',
+      instruments: [
+        {
+          id: 'load',
+          role: 'load',
+          dialect: 'chroma-63804x3',
+          transport: { kind: 'serial', path: join(dir, 'load') },
+          capabilities: ['load.setpoints'],
+        },
+        {
+          id: 'stream',
+          role: 'dut',
+          dialect: 'jsonl',
+          transport: { kind: 'serial', path: join(dir, 'stream'), baudRate: 115200 },
+          capabilities: ['meter.events', 'meter.billing'],
+        },
+        {
+          id: 'board',
+          role: 'io',
+          dialect: 'firmata',
+          transport: { kind: 'serial', path: join(dir, 'board'), baudRate: 57600 },
+          capabilities: ['ev.cp'],
+          options: { cpPins: { b: 8, c: 9 } },
+        },
+      ],
+    });
+    served = await simUp(rig, { timeScale: 10 });
+  });
+  afterAll(async () => {
+    await served?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('pilot A→B→C→B→A around the session, the token reaches the meter, the session is billed to its owner', async () => {
+    const hw = new HardwareRig(rig);
+    const observed: Array<[string, Record<string, unknown>]> = [];
+    const pilot: string[] = [];
+    served.physics.on('cp', (s: string) => pilot.push(s));
+    try {
+      await hw.open();
+      await hw.runCase(
+        {
+          caseId: 'ev',
+          scenario: scenarioSchema.parse({
+            name: 'ev-at-home',
+            start: '2026-03-11T10:00:00Z',
+            durationS: 120,
+            houses: [{ id: 'lab', contract: 'C-LAB', baseLoadW: 0, loads: [] }],
+            evs: [
+              {
+                id: 'ev-1',
+                owner: 'C-OWNER-1',
+                home: 'lab',
+                profile: 'ev-1ph-7.4kw',
+                sessions: [{ at: 'lab', plugIn: 20, unplug: 90, authorise: true }],
+              },
+            ],
+          }),
+          params: { timeScale: 10 },
+        },
+        {
+          caseId: 'ev',
+          seed: 1,
+          signal: new AbortController().signal,
+          observe: (kind, data) => observed.push([kind, data]),
+          progress: () => undefined,
+        },
+      );
+    } finally {
+      await hw.close();
+    }
+    const of = (k: string) => observed.filter(([kind]) => kind === k).map(([, d]) => d);
+    expect(of(ENTRY.rigCp).map((d) => d.state)).toEqual(['B', 'C', 'B', 'A']);
+    // The emulated pilot saw the same states through the relays (and the final safe A).
+    expect(pilot).toEqual(['B', 'C', 'B', 'A']);
+    expect(of(ENTRY.rigAuth)).toEqual([expect.objectContaining({ contractId: 'C-OWNER-1', evId: 'ev-1' })]);
+    const events = of(ENTRY.meterEvent);
+    expect(events.map((e) => [e.direction, e.class])).toEqual([
+      ['on', 'ev'],
+      ['off', 'ev'],
+    ]);
+    const bills = of(ENTRY.meterBilling);
+    expect(bills).toHaveLength(1);
+    const record = (bills[0]?.signed as { record: { payer: string; host: string } }).record;
+    expect(record.payer).toBe(pseudonym('C-OWNER-1', parseMeterConfig({}).pseudonymSalt));
   });
 });

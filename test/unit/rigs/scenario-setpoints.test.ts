@@ -3,7 +3,7 @@ import { ENTRY } from '../../../engine/observations.js';
 import { STEP_EVENT_W } from '../../../profiles/scenario.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { meterEventOf } from '../../../rigs/hardware-rig.js';
-import { scenarioSetpoints } from '../../../rigs/scenario-setpoints.js';
+import { scenarioEvSignals, scenarioSetpoints, TOKEN_LEAD_S } from '../../../rigs/scenario-setpoints.js';
 
 const scenario = scenarioSchema.parse({
   name: 'two-loads',
@@ -70,5 +70,42 @@ describe('JSONL stream event line → observed meter event', () => {
     expect(meterEventOf({ type: 'event', direction: 'up', class: 'x', deltaP: 1 }, 'c', 'h', 0)).toBeUndefined();
     expect(meterEventOf({ type: 'event', direction: 'on', deltaP: 1 }, 'c', 'h', 0)).toBeUndefined();
     expect(meterEventOf({ type: 'event', direction: 'on', class: 'x', deltaP: 'big' }, 'c', 'h', 0)).toBeUndefined();
+  });
+});
+
+describe('scenario EV sessions → charge-point signals', () => {
+  const ev = scenarioSchema.parse({
+    name: 'ev-visits',
+    start: '2026-03-07T08:00:00Z',
+    durationS: 7200,
+    houses: [
+      { id: 'h1', contract: 'C-1', baseLoadW: 0, loads: [] },
+      { id: 'h2', contract: 'C-2', baseLoadW: 0, loads: [] },
+    ],
+    evs: [
+      {
+        id: 'ev-a',
+        owner: 'C-A',
+        home: 'h1',
+        profile: 'ev-1ph-3.7kw',
+        sessions: [
+          { at: 'h1', plugIn: 100, unplug: 1000, authorise: true },
+          { at: 'h2', plugIn: 3000, unplug: 4000, authorise: false },
+        ],
+      },
+    ],
+  });
+
+  it('authorised session: token before plug-in, pilot B, C while charging, B, A', () => {
+    const s = scenarioEvSignals(ev, 'h1', 1);
+    expect(s.map((x) => (x.kind === 'cp' ? x.state : 'token'))).toEqual(['token', 'B', 'C', 'B', 'A']);
+    expect(s[0]).toMatchObject({ t: 100 - TOKEN_LEAD_S, contractId: 'C-A' });
+    expect(s.at(-1)).toMatchObject({ t: 1000, state: 'A' });
+  });
+
+  it('unauthorised visit at a neighbour: no token, only the pilot', () => {
+    const s = scenarioEvSignals(ev, 'h2', 1);
+    expect(s.every((x) => x.kind === 'cp')).toBe(true);
+    expect(s[0]).toMatchObject({ t: 3000, state: 'B' });
   });
 });
