@@ -24,6 +24,8 @@ export interface PreparedCase {
   truth: CaseEntry[];
   /** Wall seconds the rig needs to play the case in real time (hardware rigs); added to the case's time limit. */
   realTimeS?: number;
+  /** Set when the rig cannot play this case at all (e.g. several meters on a one-DUT bench): NOT RUN, with why. */
+  notRun?: string;
 }
 
 export interface ProgressSink {
@@ -148,6 +150,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   let timer = arm();
   try {
     const prepared = await opts.prepareCase(c, seed, params);
+    if (prepared.notRun) return finish(notRun(c.criteria, prepared.notRun), 'NOT RUN');
     if (prepared.realTimeS) {
       clearTimeout(timer);
       limitS = c.timeLimitS + prepared.realTimeS;

@@ -1,42 +1,12 @@
 import { type BillingRecordJson, billingRecordFromJson, billingRecordToJson } from '../ledger/billing-record.js';
 import type { LandedRecord } from '../ledger/logs.js';
-import type { Tariff } from '../ledger/tariff.js';
+
+export { type TariffJson, tariffFromJson, tariffToJson } from '../ledger/tariff.js';
 
 /**
  * JSON forms of ledger data as they are kept in the run record (bigints as decimal strings), so analysis can
  * rebuild the exact values the chain held and run the ledger's pure verifier on them.
  */
-export interface TariffJson {
-  bandPrices: string[];
-  schedule: number[];
-  evIncentive: string;
-  marketPrice: string;
-  utcOffsetSeconds: number;
-  validFrom: string;
-}
-
-export function tariffToJson(t: Tariff): TariffJson {
-  return {
-    bandPrices: t.bandPrices.map(String),
-    schedule: [...t.schedule],
-    evIncentive: t.evIncentive.toString(),
-    marketPrice: t.marketPrice.toString(),
-    utcOffsetSeconds: t.utcOffsetSeconds,
-    validFrom: t.validFrom.toString(),
-  };
-}
-
-export function tariffFromJson(j: TariffJson): Tariff {
-  return {
-    bandPrices: j.bandPrices.map((p) => BigInt(p)),
-    schedule: [...j.schedule],
-    evIncentive: BigInt(j.evIncentive),
-    marketPrice: BigInt(j.marketPrice),
-    utcOffsetSeconds: j.utcOffsetSeconds,
-    validFrom: BigInt(j.validFrom),
-  };
-}
-
 export interface LandedRecordJson {
   blockNumber: number;
   txHash: string;

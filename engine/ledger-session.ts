@@ -131,7 +131,15 @@ export class LedgerSession {
     const states = [];
     for (const m of meters) {
       const info = await this.client.meterInfo(m);
-      states.push({ meter: m, status: info.status, host: info.status === 'NotRegistered' ? undefined : info.host });
+      // Records of this meter landed before the scan: its sequence here continues from there.
+      const landedHere = scan.records.filter((l) => l.record.meter.toLowerCase() === m.toLowerCase()).length;
+      const seqBefore = (await this.client.lastSeq(m)) - BigInt(landedHere);
+      states.push({
+        meter: m,
+        status: info.status,
+        host: info.status === 'NotRegistered' ? undefined : info.host,
+        seqBefore: seqBefore.toString(),
+      });
     }
     const version = await this.client.currentTariffVersion();
     const tariffs: Record<string, unknown> = {};

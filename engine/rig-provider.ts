@@ -3,12 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { pseudonym } from '../ledger/billing-record.js';
-import { computeCostMicro, defaultTariff, type Tariff } from '../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, type Tariff, tariffToJson } from '../ledger/tariff.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
 import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { loadRigFile } from '../rigs/check.js';
+import { scenarioSetpoints } from '../rigs/scenario-setpoints.js';
 import type { RigConfig } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
@@ -60,6 +61,8 @@ export function truthEntries(
   caseSeed: number,
   salt: string,
   tariff: Tariff,
+  /** A real DUT: its own signing address and host pseudonym replace the simulated meter's. */
+  dut?: { address: string; host: string },
 ): PreparedCase {
   const truth = groundTruth(scenario, caseSeed);
   const entries: CaseEntry[] = [];
@@ -72,9 +75,10 @@ export function truthEntries(
       kind: ENTRY.truthSession,
       data: {
         ...s,
-        meterAddress: meterKey(caseSeed, s.meterId).address,
-        payerPseudonym: pseudonym(s.payerContractId, salt),
-        hostPseudonym: pseudonym(s.hostContractId, salt),
+        meterAddress: dut?.address ?? meterKey(caseSeed, s.meterId).address,
+        // An unattributed session is billed to the host account, whichever pseudonym the installation has.
+        payerPseudonym: dut && s.payerContractId === s.hostContractId ? dut.host : pseudonym(s.payerContractId, salt),
+        hostPseudonym: dut?.host ?? pseudonym(s.hostContractId, salt),
         startUnix,
         endUnix,
         cost:
@@ -167,7 +171,9 @@ const rigFileProvider: RigProvider = {
       config = withSerialPathsUnder(config, workDir);
       emulators = await simUp(config, { timeScale });
     }
-    const hardware = new HardwareRig(config);
+    const hardware = new HardwareRig(config, { relayFor: (observe) => ledger.sink(observe) });
+    const streamDut = config.instruments.find((i) => i.role === 'dut' && i.capabilities.includes('meter.billing'));
+    let registered = false;
     const defaultSalt = parseMeterConfig({}).pseudonymSalt;
     const rig: Rig = {
       name: hardware.name,
@@ -184,16 +190,52 @@ const rigFileProvider: RigProvider = {
       rig,
       prepareCase: async (c, caseSeed, params, suiteFile) => {
         const scenario = loadCaseScenario(c, suiteFile);
+        const unplayable = unplayableOnOneDut(scenario, caseSeed, hardware.name);
+        if (unplayable) return { plan: { caseId: c.id, scenario, params }, truth: [], notRun: unplayable };
         const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
         await ledger.useTariff(tariff);
-        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, tariff);
-        prepared.plan.params = { ...params, timeScale };
+        const dut = hardware.dut;
+        if (dut && streamDut && !registered) {
+          // The utility's side of installing the DUT: its key, host account and firmware on the registry. A rig
+          // may pin the firmware build it attests; otherwise the lab attests what the meter reports.
+          const pinned = streamDut.options?.attestedFirmwareHash;
+          await ledger.registerMeter(
+            dut.address,
+            dut.host,
+            dut.firmwareHash,
+            pinned === undefined || pinned === dut.firmwareHash,
+          );
+          registered = true;
+        }
+        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, tariff, dut);
+        prepared.plan.params = {
+          ...params,
+          timeScale,
+          // Commissioning for the case: clock at the scenario's start, the run's ledger, the tariff in force.
+          commission: dut && {
+            clockUnix: Date.parse(scenario.start) / 1000,
+            chainId: ledger.identity.chainId,
+            verifyingContract: ledger.identity.contracts.BillingLedger,
+            tariffVersion: ledger.tariffVersion,
+            tariff: tariffToJson(tariff),
+            lastSeq: (await ledger.client.lastSeq(dut.address)).toString(),
+          },
+        };
         prepared.realTimeS = realTimeSeconds(scenario, prepared.plan.params);
         return prepared;
       },
     };
   },
 };
+
+/** Why a scenario cannot be played on a bench with one DUT and a load (that only sinks power), if it cannot. */
+function unplayableOnOneDut(scenario: Scenario, seed: number, rigName: string): string | undefined {
+  if (scenario.houses.length !== 1) return `scenario has ${scenario.houses.length} meters; rig ${rigName} has one DUT`;
+  const house = scenario.houses[0] as Scenario['houses'][number];
+  const exporting = scenarioSetpoints(scenario, house.id, seed).find((s) => s.p < -0.5);
+  if (exporting) return `scenario exports power (t=${exporting.t} s); rig ${rigName}'s load only sinks it`;
+  return undefined;
+}
 
 function withSerialPathsUnder(config: RigConfig, dir: string): RigConfig {
   return {

@@ -127,3 +127,35 @@ function mod(a: bigint, b: bigint): bigint {
 function roundDiv(n: bigint, d: bigint): bigint {
   return n >= 0n ? (n + d / 2n) / d : -((-n + d / 2n) / d);
 }
+
+/** The JSON form of a tariff (bigints as decimal strings): run records, stream commands, CLI output. */
+export interface TariffJson {
+  bandPrices: string[];
+  schedule: number[];
+  evIncentive: string;
+  marketPrice: string;
+  utcOffsetSeconds: number;
+  validFrom: string;
+}
+
+export function tariffToJson(t: Tariff): TariffJson {
+  return {
+    bandPrices: t.bandPrices.map(String),
+    schedule: [...t.schedule],
+    evIncentive: t.evIncentive.toString(),
+    marketPrice: t.marketPrice.toString(),
+    utcOffsetSeconds: t.utcOffsetSeconds,
+    validFrom: t.validFrom.toString(),
+  };
+}
+
+export function tariffFromJson(j: TariffJson): Tariff {
+  return {
+    bandPrices: j.bandPrices.map((p) => BigInt(p)),
+    schedule: [...j.schedule],
+    evIncentive: BigInt(j.evIncentive),
+    marketPrice: BigInt(j.marketPrice),
+    utcOffsetSeconds: j.utcOffsetSeconds,
+    validFrom: BigInt(j.validFrom),
+  };
+}

@@ -58,6 +58,8 @@ export interface MeterState {
   meter: string;
   status: 'Ok' | 'NotRegistered' | 'Revoked' | 'FirmwareNotAttested';
   host?: string;
+  /** The meter's last landed sequence before the scanned range (a meter that billed earlier continues from it). */
+  seqBefore?: string;
 }
 
 /** What the ground truth expects one record to say; any field left out is not checked. */
@@ -225,7 +227,8 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
   // 2. Per-meter sequence: 1, 2, 3, … in chain order.
   const meterSummary: LedgerVerification['meters'] = [];
   for (const [m, list] of byMeter) {
-    let expected = input.partialRange && list[0] ? list[0].record.seq : 1n;
+    const before = input.meters?.find((s) => s.meter.toLowerCase() === m)?.seqBefore;
+    let expected = input.partialRange && list[0] ? list[0].record.seq : before !== undefined ? BigInt(before) + 1n : 1n;
     for (const l of list) {
       if (l.record.seq !== expected) {
         issue(

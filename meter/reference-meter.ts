@@ -54,6 +54,8 @@ export interface MeterIdentity {
   tariff: Tariff;
   tariffVersion: number;
   seed: number;
+  /** The last sequence number this key signed (a meter recommissioned keeps counting); 0 for a new key. */
+  lastSeq?: bigint;
 }
 
 interface ActiveLoad {
@@ -145,6 +147,12 @@ export class ReferenceMeter {
     this.nextMeasurement = config.measurementIntervalS;
     this.firmwareHash = firmwareHash(config.firmwareVersion, config.faults.unattestedFirmware);
     this.signingKey = config.faults.badSignature ? meterKey(id.seed + 1, `${id.meterId}/rogue`) : id.key;
+    this.seq = id.lastSeq ?? 0n;
+  }
+
+  /** The last sequence number signed. */
+  get lastSeq(): bigint {
+    return this.seq;
   }
 
   get address(): string {

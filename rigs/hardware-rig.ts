@@ -9,6 +9,8 @@ import {
   type TransportLatencyData,
 } from '../engine/observations.js';
 import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../engine/rig.js';
+import { type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
+import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { transportFor } from './check.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
@@ -71,7 +73,12 @@ export class HardwareRig implements Rig {
   private meterInstrument = 'dut';
   private boardInstrument = 'board';
 
-  constructor(private readonly config: RigConfig) {
+  private dutIdentity?: MeterIdentityLine;
+
+  constructor(
+    private readonly config: RigConfig,
+    private readonly opts: HardwareRigOptions = {},
+  ) {
     this.name = config.name;
     this.capabilities = rigCapabilities(config);
   }
@@ -95,7 +102,16 @@ export class HardwareRig implements Rig {
         this.streamInstrument = inst.id;
         this.streamBills = inst.capabilities.includes('meter.billing');
         await this.stream.activate();
-        identity = 'JSONL event/billing stream';
+        this.dutIdentity = await this.identify(this.stream, inst.timeoutMs);
+        identity = this.dutIdentity
+          ? `${this.dutIdentity.model} ${this.dutIdentity.firmwareVersion} (${this.dutIdentity.address})`
+          : 'JSONL event/billing stream';
+        if (!this.dutIdentity && this.streamBills) {
+          throw new RigError('the meter did not answer identify: its signing address is needed to verify billing', {
+            device: inst.id,
+            code: 'IDENTITY',
+          });
+        }
       } else if (inst.dialect === 'firmata' && endpoint.kind === 'serial') {
         const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
         this.board = new FirmataBoardDriver(inst.id, endpoint.path, {
@@ -128,7 +144,29 @@ export class HardwareRig implements Rig {
         capabilities: inst.capabilities,
       });
     }
-    return { name: this.name, instruments };
+    return { name: this.name, instruments, dut: this.dutIdentity ? { ...this.dutIdentity } : undefined };
+  }
+
+  /** The DUT's identity from its stream face (signing address, firmware, host pseudonym), once open. */
+  get dut(): MeterIdentityLine | undefined {
+    return this.dutIdentity;
+  }
+
+  private async identify(stream: JsonlStreamDriver, timeoutMs: number): Promise<MeterIdentityLine | undefined> {
+    const answer = new Promise<MeterIdentityLine | undefined>((resolve) => {
+      const timer = setTimeout(() => {
+        stream.off('identity', onIdentity);
+        resolve(undefined);
+      }, timeoutMs);
+      const onIdentity = (l: StreamLine) => {
+        clearTimeout(timer);
+        const { type: _type, ...rest } = l;
+        resolve(rest as unknown as MeterIdentityLine);
+      };
+      stream.once('identity', onIdentity);
+    });
+    await stream.send({ type: 'identify' });
+    return answer;
   }
 
   async runCase(plan: CasePlan, ctx: CaseContext): Promise<void> {
@@ -143,6 +181,7 @@ export class HardwareRig implements Rig {
     const house = houses[0] as Scenario['houses'][number];
     const meterId = house.id;
     const { timeScale, pollMs, tailS } = playbackOf(plan.params);
+    const commission = plan.params.commission as Omit<CommissionCommand, 'type'> | undefined;
     const schedule = scenarioSetpoints(scenario, meterId, ctx.seed);
     const signals = scenarioEvSignals(scenario, meterId, ctx.seed);
     const exporting = schedule.find((sp) => sp.p < -0.5);
@@ -180,7 +219,7 @@ export class HardwareRig implements Rig {
       ctx.observe(ENTRY.rigError, { ...d });
     };
     const onStreamEvent = (l: StreamLine) => {
-      const e = meterEventOf(l, plan.caseId, meterId, benchT());
+      const e = meterEventOf(l, plan.caseId, meterId, benchT(), commission !== undefined);
       if (e) ctx.observe(ENTRY.meterEvent, { ...e });
       else
         rigError(
@@ -190,10 +229,30 @@ export class HardwareRig implements Rig {
         );
     };
     const onBadFrame = (e: RigError) => rigError(this.streamInstrument, e.code, e.message);
+    // The bench is the meter's gateway: records it streams are relayed to the ledger in order, exactly as signed.
+    const relay = this.opts.relayFor?.(ctx.observe);
+    let relayed: Promise<void> = Promise.resolve();
     const onStreamBilling = (l: StreamLine) => {
-      if (l.signed && typeof l.signed === 'object') {
-        ctx.observe(ENTRY.meterBilling, { meterId, tObserved: benchT(), signed: l.signed });
-      } else rigError(this.streamInstrument, 'BAD_FRAME', 'billing line without a signed record');
+      let signed: SignedBillingRecord;
+      try {
+        signed = signedBillingRecordFromJson(l.signed);
+      } catch (e) {
+        rigError(
+          this.streamInstrument,
+          'BAD_FRAME',
+          `billing line without a valid signed record: ${(e as Error).message}`,
+        );
+        return;
+      }
+      ctx.observe(ENTRY.meterBilling, { meterId, tObserved: benchT(), signed: l.signed as Record<string, unknown> });
+      if (relay) {
+        relayed = relayed.then(() =>
+          relay.submit(signed).then(
+            () => undefined,
+            (e) => rigError(this.streamInstrument, 'LEDGER', `relay failed: ${(e as Error).message}`),
+          ),
+        );
+      }
     };
     const meterLatency = new LatencyStats();
     const apply = async (sp: TotalSetpoint) => {
@@ -223,6 +282,7 @@ export class HardwareRig implements Rig {
       await apply(first);
       if (first.p >= 1) await sleep((SETTLE_S / timeScale) * 1000);
     }
+    if (commission && this.stream) await this.stream.send({ type: 'commission', ...commission });
     t0 = performance.now();
     let pulsesSeen = this.board?.pulses ?? 0;
     this.load?.transport.on('reconnect', onReconnect);
@@ -267,6 +327,7 @@ export class HardwareRig implements Rig {
       this.stream?.off('event', onStreamEvent);
       this.stream?.off('bad-frame', onBadFrame);
       this.stream?.off('billing', onStreamBilling);
+      await relayed;
       // A case always ends with the load off and no EV on the pilot, whatever happened.
       await this.load?.apply({ kind: 'off' }).catch((e) => log('load off: %s', (e as Error).message));
       if (this.board && this.cpPins) {
@@ -335,15 +396,25 @@ export class HardwareRig implements Rig {
   }
 }
 
+export interface HardwareRigOptions {
+  /** Where billing records streamed by the DUT go (the run's ledger); records are observed into the record either way. */
+  relayFor?: (observe: CaseContext['observe']) => { submit(signed: SignedBillingRecord): Promise<unknown> };
+}
+
 /** Scenario seconds the DUT gets to settle on the standby load before a case's clock starts. */
 const SETTLE_S = 5;
 
-/** A stream `event` line as a meter event observed by the bench at `tObserved`; undefined when malformed. */
+/**
+ * A stream `event` line as a meter event observed by the bench at `tObserved`; undefined when malformed. The
+ * meter's own timestamp (`tMeter`, seconds on its clock) is kept only when the bench set that clock for the case
+ * (commissioning), so it reads in case time.
+ */
 export function meterEventOf(
   l: StreamLine,
   caseId: string,
   meterId: string,
   tObserved: number,
+  meterClockSet = false,
 ): MeterEventData | undefined {
   if ((l.direction !== 'on' && l.direction !== 'off') || typeof l.class !== 'string') return undefined;
   if (typeof l.deltaP !== 'number' || !Number.isFinite(l.deltaP)) return undefined;
@@ -351,6 +422,7 @@ export function meterEventOf(
   return {
     caseId,
     meterId,
+    ...(meterClockSet && typeof l.tMeter === 'number' && Number.isFinite(l.tMeter) ? { tMeter: l.tMeter } : {}),
     tObserved,
     direction: l.direction,
     class: l.class,

@@ -116,7 +116,11 @@ export async function simUp(
           await faces.openStream(emulatorPath, inst.transport.baudRate);
           const workDir = mkdtempSync(join(tmpdir(), 'bench-meter-emu-'));
           const emulator = new ReferenceMeterEmulator(physics, { meterId: inst.id, outputs: faces.outputs(), workDir });
-          faces.onAuthorize = (contractId) => emulator.authorize(contractId);
+          faces.handlers = {
+            authorize: (contractId) => emulator.authorize(contractId),
+            identify: () => emulator.identity(),
+            commission: (c) => emulator.commission(c),
+          };
           meters.push(emulator);
           closers.push(async () => {
             await faces.close();

@@ -1,6 +1,7 @@
 import { SerialPort } from 'serialport';
 import type { MeterOutputs } from '../reference-meter.js';
 import { type LiveValues, newLiveValues } from './register-map.js';
+import { type CommissionCommand, type MeterIdentityLine, streamCommandSchema } from './stream-commands.js';
 
 /**
  * The meter's outputs as its faces see them: live register values (for Modbus and the optical readout) and,
@@ -29,24 +30,32 @@ export class LiveFaces {
     this.stream = port;
   }
 
-  /** Commands the stream face accepts: `{"type":"authorize","contractId":"…"}` (the charge point's token reader). */
-  onAuthorize?: (contractId: string) => void;
-  /** Lines that were not a known command (counted; answered with a `log` line). */
+  /** Handlers of the commands the stream face accepts (see stream-commands.ts). */
+  handlers: {
+    authorize?: (contractId: string) => void;
+    identify?: () => MeterIdentityLine;
+    commission?: (c: CommissionCommand) => void;
+  } = {};
+  /** Lines that were not a valid command (counted; answered with a `log` line). */
   badCommands = 0;
 
   private command(line: string): void {
-    let v: { type?: unknown; contractId?: unknown } | undefined;
+    let parsed: ReturnType<typeof streamCommandSchema.safeParse> | undefined;
     try {
-      v = JSON.parse(line) as typeof v;
+      parsed = streamCommandSchema.safeParse(JSON.parse(line));
     } catch {
-      v = undefined;
+      parsed = undefined;
     }
-    if (v?.type === 'authorize' && typeof v.contractId === 'string' && v.contractId.length > 0) {
-      this.onAuthorize?.(v.contractId);
-      return;
+    const c = parsed?.success ? parsed.data : undefined;
+    if (c?.type === 'authorize' && this.handlers.authorize) this.handlers.authorize(c.contractId);
+    else if (c?.type === 'identify' && this.handlers.identify) this.line('identity', this.handlers.identify());
+    else if (c?.type === 'commission' && this.handlers.commission) {
+      this.handlers.commission(c);
+      this.line('log', { level: 'info', code: 'COMMISSIONED', message: `tariff v${c.tariffVersion}` });
+    } else {
+      this.badCommands++;
+      this.line('log', { level: 'warn', code: 'BAD_COMMAND', message: `ignored: ${line.slice(0, 80)}` });
     }
-    this.badCommands++;
-    this.line('log', { level: 'warn', code: 'BAD_COMMAND', message: `ignored: ${line.slice(0, 80)}` });
   }
 
   private line(type: string, data: object): void {

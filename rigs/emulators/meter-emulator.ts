@@ -1,9 +1,10 @@
 import { join } from 'node:path';
-import { billingDomain } from '../../ledger/billing-record.js';
-import { defaultTariff } from '../../ledger/tariff.js';
-import { parseMeterConfig } from '../../meter/config.js';
-import { type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
-import { signaturesFromProfiles } from '../../meter/signatures.js';
+import { billingDomain, pseudonym } from '../../ledger/billing-record.js';
+import { defaultTariff, tariffFromJson } from '../../ledger/tariff.js';
+import { type MeterConfig, parseMeterConfig } from '../../meter/config.js';
+import type { CommissionCommand, MeterIdentityLine } from '../../meter/faces/stream-commands.js';
+import { type MeterIdentity, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
+import { type Signature, signaturesFromProfiles } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { CycleBlock } from '../../profiles/waveform.js';
 import type { BenchPhysics } from './physics.js';
@@ -19,6 +20,8 @@ export interface MeterEmulatorOptions {
   outputs: MeterOutputs;
   /** Directory for the meter's durable billing store. */
   workDir: string;
+  /** The host account the meter is installed for (only its pseudonym ever leaves the meter). */
+  hostContractId?: string;
   samplesPerCycle?: number;
   frequency?: number;
   /** Cycles per block handed to the meter. */
@@ -29,22 +32,29 @@ export interface MeterEmulatorOptions {
  * The reference meter as the DUT of an emulated bench: fed mains cycles synthesised from what the emulated load
  * draws (its P and Q; a programmable load sets power and power factor, so the current is sinusoidal), on the
  * physics' (scaled) clock. Load changes are kept with their wall time so a step lands in the cycle it happened in,
- * whatever the tick period. Its outputs go to the meter's faces (the JSONL stream, registers).
+ * whatever the tick period. Its outputs go to the meter's faces (the JSONL stream, registers). Commissioning (clock,
+ * ledger domain, tariff) restarts the meter's timeline with the same key and sequence, as a utility's
+ * reconfiguration of an installed meter would.
  */
 export class ReferenceMeterEmulator {
-  readonly meter: ReferenceMeter;
+  meter: ReferenceMeter;
   private readonly segments: LoadSegment[] = [];
   private readonly originMs: number;
   private cyclesDone = 0;
+  /** Cycle count at the last commissioning: the meter's time 0. */
+  private meterOrigin = 0;
   private readonly spc: number;
   private readonly frequency: number;
   private readonly block: CycleBlock;
   private readonly store: BillingStore;
+  private readonly config: MeterConfig = parseMeterConfig({});
+  private readonly signatures: Signature[] = signaturesFromProfiles();
+  private identityBase: MeterIdentity;
   private readonly onLoad = (nowMs: number) => this.segments.push(this.segmentAt(nowMs));
 
   constructor(
     private readonly physics: BenchPhysics,
-    opts: MeterEmulatorOptions,
+    private readonly opts: MeterEmulatorOptions,
     nowMs = performance.now(),
   ) {
     this.spc = opts.samplesPerCycle ?? 64;
@@ -63,25 +73,59 @@ export class ReferenceMeterEmulator {
     this.segments.push(this.segmentAt(nowMs));
     physics.on('load', this.onLoad);
     this.store = new BillingStore(join(opts.workDir, `${opts.meterId}.billing.jsonl`));
-    this.meter = new ReferenceMeter(
-      parseMeterConfig({}),
-      {
-        meterId: opts.meterId,
-        hostContractId: 'C-BENCH',
-        epochS: Math.floor(Date.now() / 1000),
-        key: meterKey(0, opts.meterId),
-        // Off-chain: the emulated bench's meter signs for a placeholder ledger; its records stay on the stream.
-        domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
-        tariff: defaultTariff(),
-        tariffVersion: 1,
-        seed: 0,
-      },
-      signaturesFromProfiles(),
-      opts.outputs,
+    this.identityBase = {
+      meterId: opts.meterId,
+      hostContractId: opts.hostContractId ?? 'C-BENCH-HOST',
+      epochS: Math.floor(Date.now() / 1000),
+      key: meterKey(0, opts.meterId),
+      // Until commissioned the meter signs for no ledger in particular.
+      domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
+      tariff: defaultTariff(),
+      tariffVersion: 1,
+      seed: 0,
+    };
+    this.meter = this.newMeter(this.identityBase);
+  }
+
+  private newMeter(id: MeterIdentity): ReferenceMeter {
+    const m = new ReferenceMeter(
+      this.config,
+      id,
+      this.signatures,
+      this.opts.outputs,
       this.store,
       this.spc,
       this.frequency,
     );
+    return m;
+  }
+
+  identity(): MeterIdentityLine {
+    return {
+      model: this.config.model,
+      firmwareVersion: this.config.firmwareVersion,
+      firmwareHash: this.meter.firmwareHash,
+      address: this.meter.address,
+      host: pseudonym(this.identityBase.hostContractId, this.config.pseudonymSalt),
+    };
+  }
+
+  /** Sets the clock to `clockUnix` now, the ledger the meter signs for and the tariff; keeps key and sequence. */
+  commission(c: CommissionCommand): void {
+    this.meterOrigin = this.cyclesDone;
+    this.identityBase = {
+      ...this.identityBase,
+      epochS: c.clockUnix,
+      domain: billingDomain(BigInt(c.chainId), c.verifyingContract),
+      tariff: tariffFromJson(c.tariff),
+      tariffVersion: c.tariffVersion,
+      lastSeq: c.lastSeq !== undefined ? BigInt(c.lastSeq) : this.meter.lastSeq,
+    };
+    this.meter = this.newMeter(this.identityBase);
+  }
+
+  private get meterT(): number {
+    return (this.cyclesDone - this.meterOrigin) / this.frequency;
   }
 
   private segmentAt(atMs: number): LoadSegment {
@@ -90,7 +134,7 @@ export class ReferenceMeterEmulator {
 
   /** A contract token presented now (the meter attributes the next EV session to it). */
   authorize(contractId: string): void {
-    this.meter.authorize(contractId, this.cyclesDone / this.frequency);
+    this.meter.authorize(contractId, this.meterT);
   }
 
   /** Feeds the meter every whole cycle up to `nowMs` (physics time scale applies). */
@@ -101,7 +145,7 @@ export class ReferenceMeterEmulator {
     const maxCycles = b.voltage.length / this.spc;
     const vPeak = this.physics.voltage * Math.SQRT2;
     while (this.cyclesDone + maxCycles <= target) {
-      b.t0 = this.cyclesDone / this.frequency;
+      b.t0 = this.meterT;
       b.cycles = maxCycles;
       for (let c = 0; c < maxCycles; c++) {
         const tS = (this.cyclesDone + c) / this.frequency;
