@@ -1,6 +1,7 @@
 import { RigError } from '../engine/errors.js';
 import { loadYamlFile } from '../engine/files/load-yaml.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
+import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
@@ -103,6 +104,19 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
       } finally {
         await meter.deactivate();
       }
+      continue;
+    }
+    if (inst.dialect === IEC_DIALECT && t.kind === 'serial') {
+      // Each readout is a full sign-on (300 Bd): a few are enough for the latency figures.
+      const latency = new LatencyStats();
+      let identity = '';
+      for (let i = 0; i < Math.min(pings, 3); i++) {
+        const t0 = performance.now();
+        const r = await readIec62056(inst.id, t.path, { timeoutMs: Math.max(inst.timeoutMs, 3000) });
+        latency.add(performance.now() - t0);
+        identity = `IEC 62056-21 ${r.manufacturer} ${r.identification} @ ${r.baud} Bd, 1.8.0 = ${r.items['1.8.0']?.value ?? '?'} kWh`;
+      }
+      out.push({ ...base, status: 'ok', identity, latency: latency.summary() });
       continue;
     }
     if (inst.dialect === 'firmata' && t.kind === 'serial') {

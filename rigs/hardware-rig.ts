@@ -14,6 +14,7 @@ import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { transportFor } from './check.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
+import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
 import { JsonlStreamDriver, type StreamLine } from './drivers/jsonl-stream.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
@@ -65,6 +66,8 @@ export class HardwareRig implements Rig {
   readonly capabilities: ReadonlySet<Capability>;
   private load?: ScpiLoadDriver;
   private meter?: ModbusMeterDriver;
+  /** An IEC 62056-21 optical port polled by readout (a path; each readout opens it afresh, as the protocol does). */
+  private optical?: { path: string; timeoutMs: number };
   private board?: FirmataBoardDriver;
   private cpPins?: CpPins;
   private stream?: JsonlStreamDriver;
@@ -97,6 +100,11 @@ export class HardwareRig implements Rig {
         this.meterInstrument = inst.id;
         await this.meter.activate();
         identity = `Modbus ${inst.dialect} unit ${unitId}`;
+      } else if (inst.role === 'dut' && inst.dialect === IEC_DIALECT && endpoint.kind === 'serial') {
+        this.optical = { path: endpoint.path, timeoutMs: Math.max(inst.timeoutMs, 3000) };
+        this.meterInstrument = inst.id;
+        const r = await readIec62056(inst.id, endpoint.path, { timeoutMs: this.optical.timeoutMs });
+        identity = `IEC 62056-21 ${r.manufacturer} ${r.identification} @ ${r.baud} Bd`;
       } else if (inst.role === 'dut' && inst.dialect === 'jsonl') {
         this.stream = new JsonlStreamDriver(transportFor(inst));
         this.streamInstrument = inst.id;
@@ -304,6 +312,7 @@ export class HardwareRig implements Rig {
         if (now >= nextPoll || last) {
           nextPoll = now + (pollMs / 1000) * timeScale;
           if (this.meter) await this.pollMeter(meterId, plan.caseId, benchT, meterLatency, ctx, gap);
+          else if (this.optical) await this.readOptical(meterId, plan.caseId, benchT, meterLatency, ctx, gap);
           if (this.board && this.board.pulses > pulsesSeen) {
             ctx.observe(ENTRY.pulse, {
               channel: `${this.boardInstrument}/s0`,
@@ -382,6 +391,43 @@ export class HardwareRig implements Rig {
         exportWh: exportKWh * 1000,
       };
       latency.add((performance.now() - before) / 7);
+      ctx.observe(ENTRY.meterMeasurement, { ...m });
+    } catch (e) {
+      gap(this.meterInstrument, (e as Error).message);
+    }
+  }
+
+  /** One optical readout: energy (1.8.0/2.8.0, 1 Wh resolution), power, voltage and current from the OBIS block. */
+  private async readOptical(
+    meterId: string,
+    caseId: string,
+    benchT: (wallMs?: number) => number,
+    latency: LatencyStats,
+    ctx: CaseContext,
+    gap: (instrument: string, reason: string) => void,
+  ): Promise<void> {
+    const optical = this.optical as { path: string; timeoutMs: number };
+    const before = performance.now();
+    try {
+      const r = await readIec62056(this.meterInstrument, optical.path, { timeoutMs: optical.timeoutMs });
+      const num = (code: string) => r.items[code]?.number ?? Number.NaN;
+      latency.add(performance.now() - before);
+      const p = num('1.7.0') * 1000;
+      const vrms = num('32.7.0');
+      const irms = num('31.7.0');
+      const m: MeasurementData = {
+        caseId,
+        meterId,
+        // The data block is formed when the readout is agreed: near its end, not its 300 Bd sign-on.
+        t: benchT(),
+        p,
+        q: 0,
+        vrms,
+        irms,
+        pf: vrms * irms > 0 ? Math.min(1, Math.abs(p) / (vrms * irms)) : 1,
+        importWh: num('1.8.0') * 1000,
+        exportWh: num('2.8.0') * 1000,
+      };
       ctx.observe(ENTRY.meterMeasurement, { ...m });
     } catch (e) {
       gap(this.meterInstrument, (e as Error).message);

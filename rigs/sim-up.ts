@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
+import { IEC_DIALECT } from './drivers/iec62056.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { FirmataEmulator } from './emulators/firmata-emulator.js';
 import { ReferenceMeterEmulator } from './emulators/meter-emulator.js';
@@ -98,7 +99,7 @@ export async function simUp(
       mkdirSync(dirname(path), { recursive: true });
       const emulatorPath = `${path}.emu`;
       let served = false;
-      if (SCPI_DIALECTS[inst.dialect] || ['sdm630', 'firmata', 'jsonl'].includes(inst.dialect)) {
+      if (SCPI_DIALECTS[inst.dialect] || ['sdm630', 'firmata', 'jsonl', IEC_DIALECT].includes(inst.dialect)) {
         const pair = await openPtyPair({ a: emulatorPath, b: path });
         pairs.push(pair);
         if (SCPI_DIALECTS[inst.dialect]) {
@@ -108,6 +109,15 @@ export async function simUp(
             {
               baudRate: inst.transport.baudRate,
             },
+          );
+          closers.push(s.close);
+        } else if (inst.dialect === IEC_DIALECT) {
+          // The optical port of a meter measuring the load (registers from the shared physics).
+          const { serveIec62056 } = await import('../meter/faces/iec62056.js');
+          const s = await serveIec62056(
+            () => liveValuesFrom(physics),
+            { manufacturer: 'BEN', identification: 'EMU62056', serial: '00000001', firmware: '1.0.0', maxBaud: '5' },
+            { path: emulatorPath },
           );
           closers.push(s.close);
         } else if (inst.dialect === 'jsonl') {

@@ -1,6 +1,9 @@
 import { SerialPort } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 
+/** The rig-file dialect name of an IEC 62056-21 (mode C) optical port. */
+export const IEC_DIALECT = 'iec62056-21';
+
 const BAUDS = [300, 600, 1200, 2400, 4800, 9600, 19200];
 const STX = 0x02;
 const ETX = 0x03;

@@ -6,6 +6,7 @@ import { ENTRY } from '../../../engine/observations.js';
 import { pseudonym } from '../../../ledger/billing-record.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
+import { checkRig } from '../../../rigs/check.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
@@ -187,5 +188,84 @@ describe('EV simulator and token over the emulated charge point', () => {
     expect(bills).toHaveLength(1);
     const record = (bills[0]?.signed as { record: { payer: string } } | undefined)?.record;
     expect(record?.payer).toBe(pseudonym('C-OWNER-1', parseMeterConfig({}).pseudonymSalt));
+  });
+});
+
+describe('HardwareRig with an IEC 62056-21 optical DUT', () => {
+  it('polls energy and power by readout while the load plays the scenario; rig check identifies it', async () => {
+    requireSocat();
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hwrig-iec-'));
+    const rig = rigSchema.parse({
+      name: 'hw-iec',
+      instruments: [
+        {
+          id: 'load',
+          role: 'load',
+          dialect: 'chroma-63800',
+          transport: { kind: 'serial', path: join(dir, 'load') },
+          capabilities: ['load.setpoints'],
+        },
+        {
+          id: 'optical',
+          role: 'dut',
+          dialect: 'iec62056-21',
+          transport: { kind: 'serial', path: join(dir, 'optical'), baudRate: 300, parity: 'even', dataBits: 7 },
+          capabilities: ['meter.measurements'],
+        },
+      ],
+    });
+    const served = await simUp(rig, { timeScale: 60 });
+    const hw = new HardwareRig(rig);
+    const observed: Array<[string, Record<string, unknown>]> = [];
+    try {
+      const checks = await checkRig(rig, 2);
+      expect(checks.find((c) => c.id === 'optical')).toMatchObject({
+        status: 'ok',
+        identity: expect.stringMatching(/^IEC 62056-21 BEN EMU62056 @ 9600 Bd/),
+      });
+      await hw.open();
+      await hw.runCase(
+        {
+          caseId: 'iec',
+          scenario: scenarioSchema.parse({
+            name: 'heater-hour',
+            start: '2026-03-11T10:00:00Z',
+            durationS: 600,
+            profiles: [
+              {
+                name: 'heater',
+                class: 'test-point',
+                description: 'resistive',
+                source: 'test',
+                noise: 0,
+                states: [{ name: 'on', p: 3000, pf: 1 }],
+              },
+            ],
+            houses: [
+              { id: 'lab', contract: 'C-LAB', baseLoadW: 0, loads: [{ id: 'h', profile: 'heater', on: 60, off: 540 }] },
+            ],
+          }),
+          params: { timeScale: 60, pollMs: 1000 },
+        },
+        {
+          caseId: 'iec',
+          seed: 1,
+          signal: new AbortController().signal,
+          observe: (kind, data) => observed.push([kind, data]),
+          progress: () => undefined,
+        },
+      );
+    } finally {
+      await hw.close();
+      await served.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const m = observed.filter(([k]) => k === ENTRY.meterMeasurement).map(([, d]) => d);
+    expect(m.length).toBeGreaterThan(3);
+    expect(m.some((x) => Math.abs((x.p as number) - 3000) < 1)).toBe(true);
+    // 3 kW for 480 s = 400 Wh, read at 1 Wh resolution.
+    const energy = (m.at(-1)?.importWh as number) - (m[0]?.importWh as number);
+    expect(energy).toBeGreaterThan(380);
+    expect(energy).toBeLessThan(420);
   });
 });
