@@ -48,6 +48,17 @@ export const meterConfigSchema = z
       .optional(),
     /** Inject a measurement fault (a dead current channel for 5 s) at this scenario second. */
     injectMeasurementFaultAtS: z.number().min(0).optional(),
+    /**
+     * Samples per mains cycle of the meter's ADC (a power of two, 32…1024); the built-in sim rig synthesizes the
+     * waveforms at this rate. Omitted: the rig's default (128). Long load runs use 32 to play weeks in minutes.
+     */
+    samplesPerCycle: z
+      .number()
+      .int()
+      .min(32)
+      .max(1024)
+      .refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two (fft.js radix-4)' })
+      .optional(),
     /** A signature file from `bench meter train`; default: signatures built from the profile library. */
     signaturesFile: z.string().optional(),
     faults: faultsSchema.default(faultsSchema.parse({})),

@@ -12,19 +12,21 @@ import {
   type Rig,
   type RigIdentity,
 } from '../../engine/rig.js';
-import {
-  type BillingDomain,
-  pseudonym,
-  type SignedBillingRecordJson,
-  signedBillingRecordFromJson,
-} from '../../ledger/billing-record.js';
+import { type BillingDomain, pseudonym, signedBillingRecordFromJson } from '../../ledger/billing-record.js';
 import type { Tariff } from '../../ledger/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
-import { firmwareHash, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
+import {
+  firmwareHash,
+  type LedgerForwarder,
+  type MeterOutputs,
+  meterKey,
+  ReferenceMeter,
+} from '../../meter/reference-meter.js';
 import { loadSignatures, signaturesFromProfiles } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../profiles/synth.js';
+import type { CycleBlock } from '../../profiles/waveform.js';
 
 /** The chain operations the virtual rig needs: register each simulated meter, relay its records. */
 export interface VirtualLedger {
@@ -33,6 +35,20 @@ export interface VirtualLedger {
   readonly tariffVersion: number;
   registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void>;
   sink(observe: (kind: string, data: Record<string, unknown>) => void): BillingSink;
+}
+
+/** One house of a case: its meter, its store-and-forward queue to the ledger and its waveform stream. */
+interface Lane {
+  id: string;
+  meter: ReferenceMeter;
+  store: BillingStore;
+  forwarder: LedgerForwarder;
+  /** Records the pulses counted since the last register read. */
+  readPulses(): void;
+  tokens: Array<{ t: number; contractId: string }>;
+  nextToken: number;
+  blocks: Generator<CycleBlock>;
+  finished: boolean;
 }
 
 export interface VirtualRigOptions {
@@ -94,20 +110,38 @@ export class VirtualRig implements Rig {
       `case ${plan.caseId} meter`,
     );
     const signatures = config.signaturesFile ? loadSignatures(config.signaturesFile) : signaturesFromProfiles();
+    const samplesPerCycle = config.samplesPerCycle ?? this.opts.samplesPerCycle ?? 128;
     const work = mkdtempSync(join(tmpdir(), 'bench-sim-'));
     const genuine = firmwareHash(config.firmwareVersion);
     const total = scenario.houses.length * scenario.durationS;
+    const label = (id: string) => (scenario.houses.length === 1 ? id : `${scenario.houses.length} meters`);
+    const lanes: Lane[] = [];
     let done = 0;
     try {
       for (const house of scenario.houses) {
         const key = meterKey(ctx.seed, house.id);
+        // The bench reads the meter's S0 pulse counter when it reads its registers (as a hardware rig does at
+        // each poll): one entry per read with the pulses counted since the last, not one entry per pulse.
+        const pulses = { channel: `${house.id}/s0`, count: 0, t: 0 };
+        const readPulses = (t: number) => {
+          if (pulses.count === 0) return;
+          ctx.observe(ENTRY.pulse, { channel: pulses.channel, t, count: pulses.count });
+          pulses.count = 0;
+        };
         const outputs: MeterOutputs = {
           event: (e) => ctx.observe(ENTRY.meterEvent, e),
-          measurement: (m) => ctx.observe(ENTRY.meterMeasurement, m),
+          measurement: (m) => {
+            ctx.observe(ENTRY.meterMeasurement, m);
+            readPulses(m.t);
+          },
           billing: (b) => ctx.observe(ENTRY.meterBilling, b),
           report: (r) => ctx.observe(ENTRY.meterReport, r),
           log: (l) => ctx.observe(ENTRY.meterLog, l),
-          pulse: (p) => ctx.observe(ENTRY.pulse, p),
+          pulse: (p) => {
+            pulses.channel = p.channel;
+            pulses.count += p.count;
+            pulses.t = p.t;
+          },
         };
         const store = new BillingStore(join(work, `${house.id}.billing.jsonl`));
         const meter = new ReferenceMeter(
@@ -125,9 +159,27 @@ export class VirtualRig implements Rig {
           signatures,
           outputs,
           store,
-          this.opts.samplesPerCycle ?? 128,
+          samplesPerCycle,
           scenario.frequency,
         );
+        const sink = this.opts.ledger.sink(ctx.observe);
+        lanes.push({
+          id: house.id,
+          meter,
+          store,
+          readPulses: () => readPulses(pulses.t),
+          forwarder: { submit: (signed) => sink.submit(signedBillingRecordFromJson(signed)) },
+          tokens: scenario.evs
+            .flatMap((ev) =>
+              ev.sessions
+                .filter((s) => s.at === house.id && s.authorise)
+                .map((s) => ({ t: Math.max(0, s.plugIn - 2), contractId: ev.owner })),
+            )
+            .sort((a, b) => a.t - b.t),
+          nextToken: 0,
+          blocks: synthesizeMeterSync(scenario, house.id, { seed: ctx.seed, samplesPerCycle }),
+          finished: false,
+        });
         // The utility registers the meter with the firmware hash it reports and attests only the genuine build.
         await this.opts.ledger.registerMeter(
           key.address,
@@ -135,45 +187,40 @@ export class VirtualRig implements Rig {
           meter.firmwareHash,
           meter.firmwareHash === genuine,
         );
-        const sink = this.opts.ledger.sink(ctx.observe);
-        const forwarder = {
-          submit: (signed: SignedBillingRecordJson) => sink.submit(signedBillingRecordFromJson(signed)),
-        };
-        const tokens = scenario.evs
-          .flatMap((ev) =>
-            ev.sessions
-              .filter((s) => s.at === house.id && s.authorise)
-              .map((s) => ({ t: Math.max(0, s.plugIn - 2), contractId: ev.owner })),
-          )
-          .sort((a, b) => a.t - b.t);
-        let nextToken = 0;
-        let blocks = 0;
-        try {
-          for (const block of synthesizeMeterSync(scenario, house.id, {
-            seed: ctx.seed,
-            samplesPerCycle: this.opts.samplesPerCycle,
-          })) {
-            if (ctx.signal.aborted) throw new RigError('case aborted', { device: 'sim' });
-            const tEnd = block.t0 + block.cycles / block.frequency;
-            while (nextToken < tokens.length && tokens[nextToken]!.t < tEnd) {
-              const k = tokens[nextToken++]!;
-              meter.authorize(k.contractId, k.t);
-            }
-            meter.processBlock(block);
-            if (meter.backlog > 0) await meter.forward(forwarder, tEnd);
-            // Yield now and then so Ctrl-C and progress bars are served during long cases.
-            else if (++blocks % 300 === 0) await new Promise((r) => setImmediate(r));
-            done += block.cycles / block.frequency;
-            if (Math.round(done) % 60 === 0) ctx.progress(done, total, house.id);
+      }
+      // The houses run side by side on the virtual clock, one block (a second) each in turn, as meters on one
+      // street do: their records reach the ledger interleaved, and every meter is live for the whole case.
+      let blocks = 0;
+      for (let open = lanes.length; open > 0; ) {
+        for (const lane of lanes) {
+          if (lane.finished) continue;
+          if (ctx.signal.aborted) throw new RigError('case aborted', { device: 'sim' });
+          const next = lane.blocks.next();
+          if (next.done) {
+            lane.finished = true;
+            open--;
+            lane.meter.finish();
+            lane.readPulses();
+            // Outage windows past the end of the scenario are over by the time the bench reads the chain back.
+            await lane.meter.forward(lane.forwarder, Number.POSITIVE_INFINITY);
+            continue;
           }
-          meter.finish();
-          // Outage windows past the end of the scenario are over by the time the bench reads the chain back.
-          if (!ctx.signal.aborted) await meter.forward(forwarder, Number.POSITIVE_INFINITY);
-        } finally {
-          store.close();
+          const block = next.value;
+          const tEnd = block.t0 + block.cycles / block.frequency;
+          while (lane.nextToken < lane.tokens.length && lane.tokens[lane.nextToken]!.t < tEnd) {
+            const k = lane.tokens[lane.nextToken++]!;
+            lane.meter.authorize(k.contractId, k.t);
+          }
+          lane.meter.processBlock(block);
+          if (lane.meter.backlog > 0) await lane.meter.forward(lane.forwarder, tEnd);
+          // Yield now and then so Ctrl-C and progress bars are served during long cases.
+          else if (++blocks % 300 === 0) await new Promise((r) => setImmediate(r));
+          done += block.cycles / block.frequency;
+          if (Math.round(done) % 60 === 0) ctx.progress(done, total, label(lane.id));
         }
       }
     } finally {
+      for (const lane of lanes) lane.store.close();
       rmSync(work, { recursive: true, force: true });
     }
   }
