@@ -66,7 +66,10 @@ export function analyseCase(
 
   if (truthEvents.length > 0) analyseDetection(truthEvents, meterEvents, params, out);
   if (energies.length > 0 && measurements.length > 0) analyseEnergy(energies, measurements, meterEvents, out);
-  if (params.metrology === true && energies.length > 0) analyseMetrology(energies, measurements, params, out);
+  if (params.metrology === true && energies.length > 0) {
+    const reference = ofKind<MeasurementData>(entries, ENTRY.referenceMeasurement).sort((a, b) => a.t - b.t);
+    analyseMetrology(energies, measurements, reference, params, out);
+  }
   if (params.creep === true) {
     const pulses = entries.filter((e) => e.kind === ENTRY.pulse).reduce((s, e) => s + Number(e.data.count ?? 0), 0);
     out.metrics['metrology.creep_pulses'] = pulses;
@@ -167,6 +170,7 @@ function analyseEnergy(
 function analyseMetrology(
   energies: TruthEnergyData[],
   measurements: MeasurementData[],
+  reference: MeasurementData[],
   params: Record<string, unknown>,
   out: CaseAnalysis,
 ) {
@@ -174,12 +178,18 @@ function analyseMetrology(
   const itrA = Number(params.itrA ?? 0.5);
   const points: TestPointResult[] = [];
   const byMeter = groupByMeter(measurements);
+  // With a reference meter on the circuit (a lab bench) the error is against what it measured over the same
+  // window, as MID testing does; without one (the simulated rig) against the scenario's exact energy.
+  const referenceByMeter = groupByMeter(reference);
   for (const e of energies) {
     if (e.class === 'base' || e.energyWh === 0) continue;
     const series = byMeter.get(e.meterId) ?? [];
     const key = e.energyWh < 0 ? 'exportWh' : 'importWh';
     const meterWh = registerAt(series, e.end, key) - registerAt(series, e.start, key);
-    const referenceWh = Math.abs(e.energyWh);
+    const refSeries = referenceByMeter.get(e.meterId);
+    const referenceWh = refSeries?.length
+      ? registerAt(refSeries, e.end, key) - registerAt(refSeries, e.start, key)
+      : Math.abs(e.energyWh);
     const err = errorPct(meterWh, referenceWh);
     const mpe = midMaxPermissibleErrorPct(midClass, e.currentA, itrA);
     points.push({

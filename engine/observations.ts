@@ -15,6 +15,8 @@ export const ENTRY = {
   truthSession: 'truth.session',
   meterEvent: 'obs.meter.event',
   meterMeasurement: 'obs.meter.measurement',
+  /** The rig's reference meter on the DUT's circuit (a metrology bench's standard), same shape as a measurement. */
+  referenceMeasurement: 'obs.reference.measurement',
   meterBilling: 'obs.meter.billing',
   meterReport: 'obs.meter.report',
   meterLog: 'obs.meter.log',

@@ -66,6 +66,8 @@ export class HardwareRig implements Rig {
   readonly capabilities: ReadonlySet<Capability>;
   private load?: ScpiLoadDriver;
   private meter?: ModbusMeterDriver;
+  private reference?: ModbusMeterDriver;
+  private referenceInstrument = 'reference';
   /** An IEC 62056-21 optical port polled by readout (a path; each readout opens it afresh, as the protocol does). */
   private optical?: { path: string; timeoutMs: number };
   private board?: FirmataBoardDriver;
@@ -100,6 +102,12 @@ export class HardwareRig implements Rig {
         this.meterInstrument = inst.id;
         await this.meter.activate();
         identity = `Modbus ${inst.dialect} unit ${unitId}`;
+      } else if (inst.role === 'reference' && inst.dialect === 'sdm630') {
+        const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
+        this.reference = new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitId, inst.timeoutMs);
+        this.referenceInstrument = inst.id;
+        await this.reference.activate();
+        identity = `reference Modbus ${inst.dialect} unit ${unitId}`;
       } else if (inst.role === 'dut' && inst.dialect === IEC_DIALECT && endpoint.kind === 'serial') {
         this.optical = { path: endpoint.path, timeoutMs: Math.max(inst.timeoutMs, 3000) };
         this.meterInstrument = inst.id;
@@ -263,6 +271,7 @@ export class HardwareRig implements Rig {
       }
     };
     const meterLatency = new LatencyStats();
+    const referenceLatency = new LatencyStats();
     const apply = async (sp: TotalSetpoint) => {
       const watts = Math.max(0, sp.p);
       const va = Math.hypot(watts, sp.q);
@@ -311,8 +320,30 @@ export class HardwareRig implements Rig {
         }
         if (now >= nextPoll || last) {
           nextPoll = now + (pollMs / 1000) * timeScale;
-          if (this.meter) await this.pollMeter(meterId, plan.caseId, benchT, meterLatency, ctx, gap);
-          else if (this.optical) await this.readOptical(meterId, plan.caseId, benchT, meterLatency, ctx, gap);
+          if (this.meter) {
+            await this.pollModbus(
+              this.meter,
+              ENTRY.meterMeasurement,
+              meterId,
+              plan.caseId,
+              benchT,
+              meterLatency,
+              ctx,
+              gap,
+            );
+          }
+          if (this.reference) {
+            await this.pollModbus(
+              this.reference,
+              ENTRY.referenceMeasurement,
+              meterId,
+              plan.caseId,
+              benchT,
+              referenceLatency,
+              ctx,
+              gap,
+            );
+          } else if (this.optical) await this.readOptical(meterId, plan.caseId, benchT, meterLatency, ctx, gap);
           if (this.board && this.board.pulses > pulsesSeen) {
             ctx.observe(ENTRY.pulse, {
               channel: `${this.boardInstrument}/s0`,
@@ -347,7 +378,10 @@ export class HardwareRig implements Rig {
         }
       }
     }
-    const lat: Array<[string, LatencyStats]> = [[this.meterInstrument, meterLatency]];
+    const lat: Array<[string, LatencyStats]> = [
+      [this.meterInstrument, meterLatency],
+      [this.referenceInstrument, referenceLatency],
+    ];
     if (this.load) lat.push([this.load.transport.device, this.load.transport.latency]);
     for (const [instrument, stats] of lat) {
       if (!stats.count) continue;
@@ -361,9 +395,11 @@ export class HardwareRig implements Rig {
     }
   }
 
-  /** One DUT poll. The energy registers are read first and timestamped at their midpoint: energy is what metrology
+  /** One Modbus meter poll (the DUT or the reference). The energy registers are read first and timestamped at their midpoint: energy is what metrology
    * interpolates in time, the instantaneous quantities tolerate the few ms the rest of the poll takes. */
-  private async pollMeter(
+  private async pollModbus(
+    meter: ModbusMeterDriver,
+    kind: string,
     meterId: string,
     caseId: string,
     benchT: (wallMs?: number) => number,
@@ -371,7 +407,6 @@ export class HardwareRig implements Rig {
     ctx: CaseContext,
     gap: (instrument: string, reason: string) => void,
   ): Promise<void> {
-    const meter = this.meter as ModbusMeterDriver;
     const before = performance.now();
     try {
       const importKWh = await meter.readQuantity('importKWh');
@@ -391,9 +426,9 @@ export class HardwareRig implements Rig {
         exportWh: exportKWh * 1000,
       };
       latency.add((performance.now() - before) / 7);
-      ctx.observe(ENTRY.meterMeasurement, { ...m });
+      ctx.observe(kind, { ...m });
     } catch (e) {
-      gap(this.meterInstrument, (e as Error).message);
+      gap(meter.device, (e as Error).message);
     }
   }
 
@@ -437,6 +472,7 @@ export class HardwareRig implements Rig {
   async close(): Promise<void> {
     await this.load?.deactivate().catch((e) => log('load deactivate: %s', (e as Error).message));
     await this.meter?.deactivate().catch(() => undefined);
+    await this.reference?.deactivate().catch(() => undefined);
     await this.board?.deactivate().catch(() => undefined);
     await this.stream?.deactivate().catch(() => undefined);
   }

@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
 npm run build
 npm run lint
-npx vitest run "$@"
+npx vitest run --passWithNoTests "$@"
+# Scaled real-time tests through PTYs, alone (see vitest.config.ts).
+BENCH_REALTIME=1 npx vitest run --passWithNoTests "$@"

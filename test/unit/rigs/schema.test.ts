@@ -12,7 +12,7 @@ describe('rig files', () => {
     const sim = loadRigFile(join(ROOT, 'rigs/builtin/sim.yaml'));
     expect(rigCapabilities(sim).has('meter.billing')).toBe(true);
     const serial = loadRigFile(join(ROOT, 'rigs/builtin/sim-serial.yaml'));
-    expect(serial.instruments.map((i) => i.transport.kind)).toEqual(['serial', 'serial', 'serial', 'serial']);
+    expect(serial.instruments.map((i) => i.transport.kind)).toEqual(['serial', 'serial', 'serial', 'serial', 'serial']);
   });
 
   it('an unknown key is an input error naming file:line and the field', () => {
