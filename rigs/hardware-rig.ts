@@ -272,6 +272,7 @@ export class HardwareRig implements Rig {
     };
     const meterLatency = new LatencyStats();
     const referenceLatency = new LatencyStats();
+    const scope: PollScope = { meterId, caseId: plan.caseId, benchT, ctx, gap };
     const apply = async (sp: TotalSetpoint) => {
       const watts = Math.max(0, sp.p);
       const va = Math.hypot(watts, sp.q);
@@ -320,30 +321,10 @@ export class HardwareRig implements Rig {
         }
         if (now >= nextPoll || last) {
           nextPoll = now + (pollMs / 1000) * timeScale;
-          if (this.meter) {
-            await this.pollModbus(
-              this.meter,
-              ENTRY.meterMeasurement,
-              meterId,
-              plan.caseId,
-              benchT,
-              meterLatency,
-              ctx,
-              gap,
-            );
-          }
-          if (this.reference) {
-            await this.pollModbus(
-              this.reference,
-              ENTRY.referenceMeasurement,
-              meterId,
-              plan.caseId,
-              benchT,
-              referenceLatency,
-              ctx,
-              gap,
-            );
-          } else if (this.optical) await this.readOptical(meterId, plan.caseId, benchT, meterLatency, ctx, gap);
+          if (this.meter) await this.pollModbus(this.meter, ENTRY.meterMeasurement, meterLatency, scope);
+          else if (this.optical) await this.readOptical(meterLatency, scope);
+          if (this.reference)
+            await this.pollModbus(this.reference, ENTRY.referenceMeasurement, referenceLatency, scope);
           if (this.board && this.board.pulses > pulsesSeen) {
             ctx.observe(ENTRY.pulse, {
               channel: `${this.boardInstrument}/s0`,
@@ -395,18 +376,18 @@ export class HardwareRig implements Rig {
     }
   }
 
-  /** One Modbus meter poll (the DUT or the reference). The energy registers are read first and timestamped at their midpoint: energy is what metrology
-   * interpolates in time, the instantaneous quantities tolerate the few ms the rest of the poll takes. */
+  /**
+   * One Modbus meter poll (the DUT or the reference). The energy registers are read first and timestamped at their
+   * midpoint: energy is what metrology interpolates in time; the instantaneous quantities tolerate the few ms the
+   * rest of the poll takes.
+   */
   private async pollModbus(
     meter: ModbusMeterDriver,
     kind: string,
-    meterId: string,
-    caseId: string,
-    benchT: (wallMs?: number) => number,
     latency: LatencyStats,
-    ctx: CaseContext,
-    gap: (instrument: string, reason: string) => void,
+    at: PollScope,
   ): Promise<void> {
+    const { meterId, caseId, benchT, ctx, gap } = at;
     const before = performance.now();
     try {
       const importKWh = await meter.readQuantity('importKWh');
@@ -433,14 +414,8 @@ export class HardwareRig implements Rig {
   }
 
   /** One optical readout: energy (1.8.0/2.8.0, 1 Wh resolution), power, voltage and current from the OBIS block. */
-  private async readOptical(
-    meterId: string,
-    caseId: string,
-    benchT: (wallMs?: number) => number,
-    latency: LatencyStats,
-    ctx: CaseContext,
-    gap: (instrument: string, reason: string) => void,
-  ): Promise<void> {
+  private async readOptical(latency: LatencyStats, at: PollScope): Promise<void> {
+    const { meterId, caseId, benchT, ctx, gap } = at;
     const optical = this.optical as { path: string; timeoutMs: number };
     const before = performance.now();
     try {
@@ -476,6 +451,15 @@ export class HardwareRig implements Rig {
     await this.board?.deactivate().catch(() => undefined);
     await this.stream?.deactivate().catch(() => undefined);
   }
+}
+
+/** Where one poll's readings go: the case, its clock and the record. */
+interface PollScope {
+  meterId: string;
+  caseId: string;
+  benchT: (wallMs?: number) => number;
+  ctx: CaseContext;
+  gap: (instrument: string, reason: string) => void;
 }
 
 export interface HardwareRigOptions {

@@ -5,7 +5,6 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
 import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 import { REPO_ROOT } from '../../support/cli.js';
+import { freePort } from '../../support/ledger-node.js';
 
 const ANVIL = join(REPO_ROOT, 'node_modules/.bin/anvil');
 const MNEMONIC = Wallet.createRandom().mnemonic!.phrase;
@@ -34,17 +34,6 @@ let anvil: ChildProcess | undefined;
 let chain: Chain;
 let deployment: Deployment;
 let client: LedgerClient;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function record(meter: string, seq: bigint): BillingRecord {
   const start = BigInt(Date.UTC(2026, 0, 7, 20) / 1000) + seq * 3600n;

@@ -12,6 +12,45 @@ import { HardwareRig } from '../../../rigs/hardware-rig.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
 import { simUp } from '../../../rigs/sim-up.js';
 
+/** A rig instrument on a PTY link `dir/<id>` (the emulators serve the other end). */
+function serial(
+  dir: string,
+  id: string,
+  role: string,
+  dialect: string,
+  capabilities: string[],
+  extra: { transport?: Record<string, unknown>; options?: Record<string, unknown> } = {},
+) {
+  return {
+    id,
+    role,
+    dialect,
+    transport: { kind: 'serial', path: join(dir, id), ...extra.transport },
+    capabilities,
+    ...(extra.options ? { options: extra.options } : {}),
+  };
+}
+
+/** One resistive heater at the lab's meter, on and off at the given scenario seconds. */
+function heaterScenario(name: string, durationS: number, watts: number, on: number, off: number) {
+  return scenarioSchema.parse({
+    name,
+    start: '2026-03-11T10:00:00Z',
+    durationS,
+    profiles: [
+      {
+        name: 'heater',
+        class: 'test-point',
+        description: 'resistive',
+        source: 'test',
+        noise: 0,
+        states: [{ name: 'on', p: watts, pf: 1 }],
+      },
+    ],
+    houses: [{ id: 'lab', contract: 'C-LAB', baseLoadW: 0, loads: [{ id: 'h', profile: 'heater', on, off }] }],
+  });
+}
+
 describe('HardwareRig over the coupled emulators on PTYs', () => {
   let dir: string;
   let rig: RigConfig;
@@ -22,20 +61,8 @@ describe('HardwareRig over the coupled emulators on PTYs', () => {
     rig = rigSchema.parse({
       name: 'hw-test',
       instruments: [
-        {
-          id: 'load',
-          role: 'load',
-          dialect: 'chroma-63800',
-          transport: { kind: 'serial', path: join(dir, 'load') },
-          capabilities: ['load.setpoints'],
-        },
-        {
-          id: 'dut',
-          role: 'dut',
-          dialect: 'sdm630',
-          transport: { kind: 'serial', path: join(dir, 'dut') },
-          capabilities: ['meter.measurements'],
-        },
+        serial(dir, 'load', 'load', 'chroma-63800', ['load.setpoints']),
+        serial(dir, 'dut', 'dut', 'sdm630', ['meter.measurements']),
       ],
     });
     served = await simUp(rig);
@@ -54,24 +81,7 @@ describe('HardwareRig over the coupled emulators on PTYs', () => {
       await hw.runCase(
         {
           caseId: 'c1',
-          scenario: scenarioSchema.parse({
-            name: 'heater-on-off',
-            start: '2026-03-11T10:00:00Z',
-            durationS: 8,
-            profiles: [
-              {
-                name: 'heater',
-                class: 'test-point',
-                description: 'resistive',
-                source: 'test',
-                noise: 0,
-                states: [{ name: 'on', p: 2000, pf: 1 }],
-              },
-            ],
-            houses: [
-              { id: 'lab', contract: 'C-LAB', baseLoadW: 0, loads: [{ id: 'h', profile: 'heater', on: 1, off: 5 }] },
-            ],
-          }),
+          scenario: heaterScenario('heater-on-off', 8, 2000, 1, 5),
           params: { timeScale: 20, pollMs: 20, tailS: 2 },
         },
         {
@@ -105,28 +115,12 @@ describe('EV simulator and token over the emulated charge point', () => {
     rig = rigSchema.parse({
       name: 'hw-ev',
       instruments: [
-        {
-          id: 'load',
-          role: 'load',
-          dialect: 'chroma-63804x3',
-          transport: { kind: 'serial', path: join(dir, 'load') },
-          capabilities: ['load.setpoints'],
-        },
-        {
-          id: 'stream',
-          role: 'dut',
-          dialect: 'jsonl',
-          transport: { kind: 'serial', path: join(dir, 'stream'), baudRate: 115200 },
-          capabilities: ['meter.events', 'meter.billing'],
-        },
-        {
-          id: 'board',
-          role: 'io',
-          dialect: 'firmata',
-          transport: { kind: 'serial', path: join(dir, 'board'), baudRate: 57600 },
-          capabilities: ['ev.cp'],
+        serial(dir, 'load', 'load', 'chroma-63804x3', ['load.setpoints']),
+        serial(dir, 'stream', 'dut', 'jsonl', ['meter.events', 'meter.billing'], { transport: { baudRate: 115200 } }),
+        serial(dir, 'board', 'io', 'firmata', ['ev.cp'], {
+          transport: { baudRate: 57600 },
           options: { cpPins: { b: 8, c: 9 } },
-        },
+        }),
       ],
     });
     served = await simUp(rig, { timeScale: 10 });
@@ -198,20 +192,10 @@ describe('HardwareRig with an IEC 62056-21 optical DUT', () => {
     const rig = rigSchema.parse({
       name: 'hw-iec',
       instruments: [
-        {
-          id: 'load',
-          role: 'load',
-          dialect: 'chroma-63800',
-          transport: { kind: 'serial', path: join(dir, 'load') },
-          capabilities: ['load.setpoints'],
-        },
-        {
-          id: 'optical',
-          role: 'dut',
-          dialect: 'iec62056-21',
-          transport: { kind: 'serial', path: join(dir, 'optical'), baudRate: 300, parity: 'even', dataBits: 7 },
-          capabilities: ['meter.measurements'],
-        },
+        serial(dir, 'load', 'load', 'chroma-63800', ['load.setpoints']),
+        serial(dir, 'optical', 'dut', 'iec62056-21', ['meter.measurements'], {
+          transport: { baudRate: 300, parity: 'even', dataBits: 7 },
+        }),
       ],
     });
     const served = await simUp(rig, { timeScale: 60 });
@@ -227,24 +211,7 @@ describe('HardwareRig with an IEC 62056-21 optical DUT', () => {
       await hw.runCase(
         {
           caseId: 'iec',
-          scenario: scenarioSchema.parse({
-            name: 'heater-hour',
-            start: '2026-03-11T10:00:00Z',
-            durationS: 600,
-            profiles: [
-              {
-                name: 'heater',
-                class: 'test-point',
-                description: 'resistive',
-                source: 'test',
-                noise: 0,
-                states: [{ name: 'on', p: 3000, pf: 1 }],
-              },
-            ],
-            houses: [
-              { id: 'lab', contract: 'C-LAB', baseLoadW: 0, loads: [{ id: 'h', profile: 'heater', on: 60, off: 540 }] },
-            ],
-          }),
+          scenario: heaterScenario('heater-hour', 600, 3000, 60, 540),
           params: { timeScale: 60, pollMs: 1000 },
         },
         {
