@@ -273,12 +273,23 @@ export class HardwareRig implements Rig {
     const meterLatency = new LatencyStats();
     const referenceLatency = new LatencyStats();
     const scope: PollScope = { meterId, caseId: plan.caseId, benchT, ctx, gap };
+    // A setpoint the load could not take because its line was down is retried until it is taken: the case goes on
+    // with a gap in the record instead of ending.
+    let unapplied: TotalSetpoint | undefined;
     const apply = async (sp: TotalSetpoint) => {
       const watts = Math.max(0, sp.p);
       const va = Math.hypot(watts, sp.q);
-      await this.load?.apply(
-        watts < 1 ? { kind: 'off' } : { kind: 'power', watts, powerFactor: va > 0 ? Math.min(1, watts / va) : 1 },
-      );
+      try {
+        await this.load?.apply(
+          watts < 1 ? { kind: 'off' } : { kind: 'power', watts, powerFactor: va > 0 ? Math.min(1, watts / va) : 1 },
+        );
+        unapplied = undefined;
+      } catch (e) {
+        const code = (e as RigError).code;
+        if (code !== 'DISCONNECTED' && code !== 'TIMEOUT' && code !== 'CLOSED') throw e;
+        if (!unapplied) gap(this.load?.transport.device ?? 'load', `setpoint not taken: ${(e as Error).message}`);
+        unapplied = sp;
+      }
     };
     let next = 0;
     let nextSignal = 0;
@@ -316,6 +327,7 @@ export class HardwareRig implements Rig {
         while (nextSignal < signals.length && (signals[nextSignal] as EvSignal).t <= now) {
           await signal(signals[nextSignal++] as EvSignal);
         }
+        if (unapplied && (next >= schedule.length || (schedule[next] as TotalSetpoint).t > now)) await apply(unapplied);
         while (next < schedule.length && (schedule[next] as TotalSetpoint).t <= now) {
           await apply(schedule[next++] as TotalSetpoint);
         }

@@ -7,7 +7,10 @@ import { pseudonym } from '../../../ledger/billing-record.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { checkRig } from '../../../rigs/check.js';
-import { requireSocat } from '../../../rigs/emulators/pty.js';
+import { BenchPhysics } from '../../../rigs/emulators/physics.js';
+import { openPtyPair, requireSocat } from '../../../rigs/emulators/pty.js';
+import { ScpiLoadEmulator } from '../../../rigs/emulators/scpi-load-emulator.js';
+import { serveLinesOnSerial } from '../../../rigs/emulators/serve-line.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
 import { simUp } from '../../../rigs/sim-up.js';
@@ -234,5 +237,61 @@ describe('HardwareRig with an IEC 62056-21 optical DUT', () => {
     const energy = (m.at(-1)?.importWh as number) - (m[0]?.importWh as number);
     expect(energy).toBeGreaterThan(380);
     expect(energy).toBeLessThan(420);
+  });
+});
+
+describe('HardwareRig when the load line goes away mid-case', () => {
+  it('records the gap, reconnects, and plays the rest of the scenario on the same PTY path', async () => {
+    requireSocat();
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hwrig-drop-'));
+    const loadPath = join(dir, 'load');
+    const physics = new BenchPhysics();
+    const serveLoad = async () => {
+      const pair = await openPtyPair({ a: `${loadPath}.emu`, b: loadPath });
+      const emulator = new ScpiLoadEmulator(physics);
+      const served = await serveLinesOnSerial(`${loadPath}.emu`, emulator);
+      const close = async () => {
+        await served.close();
+        await pair.close();
+      };
+      return { emulator, close };
+    };
+    const line = await serveLoad();
+    const rig = rigSchema.parse({
+      name: 'hw-drop',
+      instruments: [
+        serial(dir, 'load', 'load', 'chroma-63800', ['load.setpoints'], { transport: { baudRate: 115200 } }),
+      ],
+    });
+    const hw = new HardwareRig(rig);
+    const observed: Array<[string, Record<string, unknown>]> = [];
+    let second: Awaited<ReturnType<typeof serveLoad>> | undefined;
+    try {
+      await hw.open();
+      const run = hw.runCase(
+        { caseId: 'drop', scenario: heaterScenario('drop', 16, 2000, 2, 12), params: { timeScale: 2, pollMs: 100 } },
+        {
+          caseId: 'drop',
+          seed: 1,
+          signal: new AbortController().signal,
+          observe: (kind, data) => observed.push([kind, data]),
+          progress: () => undefined,
+        },
+      );
+      // Scenario 2 s (heater on) is wall 1 s; the line drops at wall 2 s and is back at wall 3.5 s.
+      await new Promise((r) => setTimeout(r, 2000));
+      await line.close();
+      await new Promise((r) => setTimeout(r, 1500));
+      second = await serveLoad();
+      await run;
+    } finally {
+      await hw.close();
+      await (second ?? line).close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const gaps = observed.filter(([k]) => k === ENTRY.rigGap).map(([, d]) => String(d.reason));
+    expect(gaps.some((g) => /reconnected after/.test(g))).toBe(true);
+    // The heater's off (scenario 12 s = wall 6 s) reached the load through the new line.
+    expect(second?.emulator.log).toContain('LOAD OFF');
   });
 });
