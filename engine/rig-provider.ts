@@ -9,7 +9,6 @@ import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { loadRigFile } from '../rigs/check.js';
-import { scenarioSetpoints } from '../rigs/scenario-setpoints.js';
 import type { RigConfig } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
@@ -161,7 +160,7 @@ const rigFileProvider: RigProvider = {
   },
   async bind({ rig: info, ledger, timeScale = 1 }) {
     let config = loadRigFile(info.file as string);
-    const { HardwareRig, realTimeSeconds } = await import('../rigs/hardware-rig.js');
+    const { HardwareRig, realTimeSeconds, whyUnplayable } = await import('../rigs/hardware-rig.js');
     let emulators: { close(): Promise<void> } | undefined;
     let workDir: string | undefined;
     if (info.file === BUILTIN_RIG_FILES['sim-serial']) {
@@ -190,7 +189,7 @@ const rigFileProvider: RigProvider = {
       rig,
       prepareCase: async (c, caseSeed, params, suiteFile) => {
         const scenario = loadCaseScenario(c, suiteFile);
-        const unplayable = unplayableOnOneDut(scenario, caseSeed, hardware.name);
+        const unplayable = whyUnplayable(scenario, caseSeed, hardware.name);
         if (unplayable) return { plan: { caseId: c.id, scenario, params }, truth: [], notRun: unplayable };
         const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
         await ledger.useTariff(tariff);
@@ -227,15 +226,6 @@ const rigFileProvider: RigProvider = {
     };
   },
 };
-
-/** Why a scenario cannot be played on a bench with one DUT and a load (that only sinks power), if it cannot. */
-function unplayableOnOneDut(scenario: Scenario, seed: number, rigName: string): string | undefined {
-  if (scenario.houses.length !== 1) return `scenario has ${scenario.houses.length} meters; rig ${rigName} has one DUT`;
-  const house = scenario.houses[0] as Scenario['houses'][number];
-  const exporting = scenarioSetpoints(scenario, house.id, seed).find((s) => s.p < -0.5);
-  if (exporting) return `scenario exports power (t=${exporting.t} s); rig ${rigName}'s load only sinks it`;
-  return undefined;
-}
 
 function withSerialPathsUnder(config: RigConfig, dir: string): RigConfig {
   return {

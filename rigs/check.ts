@@ -33,6 +33,26 @@ export function transportFor(inst: InstrumentConfig, terminator: string | null =
   throw new RigError('the sim transport is in-process; the sim rig builds it', { device: inst.id, code: 'TRANSPORT' });
 }
 
+/** A Modbus meter driver for an instrument: endpoint from its transport, unit id from `options.unitId` (1). */
+export function modbusMeterFor(inst: InstrumentConfig): ModbusMeterDriver {
+  const t = inst.transport;
+  if (t.kind === 'sim') {
+    throw new RigError('the sim transport is in-process; the sim rig builds it', {
+      device: inst.id,
+      code: 'TRANSPORT',
+    });
+  }
+  const endpoint =
+    t.kind === 'serial'
+      ? { kind: 'serial' as const, path: t.path, baudRate: t.baudRate, parity: t.parity }
+      : { kind: 'tcp' as const, host: t.host, port: t.port };
+  return new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitIdOf(inst), inst.timeoutMs);
+}
+
+export function unitIdOf(inst: InstrumentConfig): number {
+  return typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
+}
+
 export interface InstrumentCheck {
   id: string;
   role: InstrumentConfig['role'];
@@ -84,12 +104,7 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
     }
     const t = inst.transport;
     if (inst.dialect === 'sdm630') {
-      const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
-      const endpoint =
-        t.kind === 'serial'
-          ? { kind: 'serial' as const, path: t.path, baudRate: t.baudRate, parity: t.parity }
-          : { kind: 'tcp' as const, host: t.host, port: t.port };
-      const meter = new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitId, inst.timeoutMs);
+      const meter = modbusMeterFor(inst);
       const latency = new LatencyStats();
       try {
         await meter.activate();
@@ -99,7 +114,7 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
           volts = await meter.readQuantity('voltage');
           latency.add(performance.now() - t0);
         }
-        const identity = `Modbus ${inst.dialect} unit ${unitId}, ${volts.toFixed(1)} V`;
+        const identity = `Modbus ${inst.dialect} unit ${unitIdOf(inst)}, ${volts.toFixed(1)} V`;
         out.push({ ...base, status: 'ok', identity, latency: latency.summary() });
       } finally {
         await meter.deactivate();

@@ -12,11 +12,11 @@ import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIde
 import { type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
 import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
-import { transportFor } from './check.js';
+import { modbusMeterFor, transportFor, unitIdOf } from './check.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
 import { JsonlStreamDriver, type StreamLine } from './drivers/jsonl-stream.js';
-import { ModbusMeterDriver } from './drivers/modbus-meter.js';
+import type { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
 import { type CpPins, cpPinsOf } from './ev-cp.js';
@@ -46,6 +46,18 @@ export function playbackOf(params: Record<string, unknown>): HardwarePlayback {
 /** Wall seconds a scenario takes to play on a hardware rig (the executor adds it to the case's time limit). */
 export function realTimeSeconds(scenario: Scenario, params: Record<string, unknown>): number {
   return scenario.durationS / playbackOf(params).timeScale;
+}
+
+/**
+ * Why a bench with one DUT and a load (that only sinks power) cannot play a scenario, if it cannot: the executor
+ * reports such a case NOT RUN before it starts.
+ */
+export function whyUnplayable(scenario: Scenario, seed: number, rigName: string): string | undefined {
+  if (scenario.houses.length !== 1) return `scenario has ${scenario.houses.length} meters; rig ${rigName} has one DUT`;
+  const house = scenario.houses[0] as Scenario['houses'][number];
+  const exporting = scenarioSetpoints(scenario, house.id, seed).find((s) => s.p < -0.5);
+  if (exporting) return `scenario exports power (t=${exporting.t} s); rig ${rigName}'s load only sinks it`;
+  return undefined;
 }
 
 function endpointOf(inst: InstrumentConfig) {
@@ -96,18 +108,17 @@ export class HardwareRig implements Rig {
       if (inst.role === 'load' && SCPI_DIALECTS[inst.dialect]) {
         this.load = new ScpiLoadDriver(transportFor(inst), inst.dialect);
         identity = await this.load.activate();
-      } else if (inst.role === 'dut' && inst.dialect === 'sdm630') {
-        const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
-        this.meter = new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitId, inst.timeoutMs);
-        this.meterInstrument = inst.id;
-        await this.meter.activate();
-        identity = `Modbus ${inst.dialect} unit ${unitId}`;
-      } else if (inst.role === 'reference' && inst.dialect === 'sdm630') {
-        const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
-        this.reference = new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitId, inst.timeoutMs);
-        this.referenceInstrument = inst.id;
-        await this.reference.activate();
-        identity = `reference Modbus ${inst.dialect} unit ${unitId}`;
+      } else if ((inst.role === 'dut' || inst.role === 'reference') && inst.dialect === 'sdm630') {
+        const driver = modbusMeterFor(inst);
+        await driver.activate();
+        if (inst.role === 'dut') {
+          this.meter = driver;
+          this.meterInstrument = inst.id;
+        } else {
+          this.reference = driver;
+          this.referenceInstrument = inst.id;
+        }
+        identity = `${inst.role === 'reference' ? 'reference ' : ''}Modbus ${inst.dialect} unit ${unitIdOf(inst)}`;
       } else if (inst.role === 'dut' && inst.dialect === IEC_DIALECT && endpoint.kind === 'serial') {
         this.optical = { path: endpoint.path, timeoutMs: Math.max(inst.timeoutMs, 3000) };
         this.meterInstrument = inst.id;
@@ -187,26 +198,14 @@ export class HardwareRig implements Rig {
 
   async runCase(plan: CasePlan, ctx: CaseContext): Promise<void> {
     const scenario = plan.scenario as Scenario;
-    const houses = scenario.houses ?? [];
-    if (houses.length !== 1) {
-      throw new RigError(`scenario ${scenario.name} has ${houses.length} meters; rig ${this.name} has one DUT`, {
-        device: this.meterInstrument,
-        code: 'SCENARIO',
-      });
-    }
-    const house = houses[0] as Scenario['houses'][number];
+    const unplayable = whyUnplayable(scenario, ctx.seed, this.name);
+    if (unplayable) throw new RigError(unplayable, { device: this.meterInstrument, code: 'SCENARIO' });
+    const house = scenario.houses[0] as Scenario['houses'][number];
     const meterId = house.id;
     const { timeScale, pollMs, tailS } = playbackOf(plan.params);
     const commission = plan.params.commission as Omit<CommissionCommand, 'type'> | undefined;
     const schedule = scenarioSetpoints(scenario, meterId, ctx.seed);
     const signals = scenarioEvSignals(scenario, meterId, ctx.seed);
-    const exporting = schedule.find((sp) => sp.p < -0.5);
-    if (exporting && this.load) {
-      throw new RigError(
-        `scenario ${scenario.name} exports ${(-exporting.p).toFixed(0)} W at t=${exporting.t} s; a load cannot source power`,
-        { device: this.load.transport.device, code: 'RANGE' },
-      );
-    }
     const endT = Math.max(scenario.durationS, (schedule.at(-1)?.t ?? 0) + tailS);
     let t0 = performance.now();
     const benchT = (wallMs = performance.now()) => ((wallMs - t0) / 1000) * timeScale;

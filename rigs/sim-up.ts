@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
+import { unitIdOf } from './check.js';
 import { IEC_DIALECT } from './drivers/iec62056.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { FirmataEmulator } from './emulators/firmata-emulator.js';
@@ -148,7 +149,7 @@ export async function simUp(
           closers.push(s.close);
         } else {
           const { serveModbusRtu } = await import('../meter/faces/modbus.js');
-          const unitId = typeof inst.options?.unitId === 'number' ? inst.options.unitId : 1;
+          const unitId = unitIdOf(inst);
           // `emulatedGainErrorPct` is read by the emulator only: a fault knob for sim rigs, ignored by drivers.
           const gain = typeof inst.options?.emulatedGainErrorPct === 'number' ? inst.options.emulatedGainErrorPct : 0;
           const s = await serveModbusRtu(() => liveValuesFrom(physics, performance.now(), gain), {
