@@ -209,6 +209,10 @@ export class HardwareRig implements Rig {
     const endT = Math.max(scenario.durationS, (schedule.at(-1)?.t ?? 0) + tailS);
     let t0 = performance.now();
     const benchT = (wallMs = performance.now()) => ((wallMs - t0) / 1000) * timeScale;
+    // Ends every wait of this case: the run's abort, or one of its two loops failing.
+    const halt = new AbortController();
+    const onAbort = () => halt.abort();
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
     const sleep = (ms: number) =>
       new Promise<void>((r) => {
         const wake = () => {
@@ -217,12 +221,12 @@ export class HardwareRig implements Rig {
         };
         const timer = setTimeout(
           () => {
-            ctx.signal.removeEventListener('abort', wake);
+            halt.signal.removeEventListener('abort', wake);
             r();
           },
           Math.max(0, ms),
         );
-        ctx.signal.addEventListener('abort', wake, { once: true });
+        halt.signal.addEventListener('abort', wake, { once: true });
       });
     const gap = (instrument: string, reason: string) => {
       const g: RigGapData = { caseId: plan.caseId, instrument, t: benchT(), reason };
@@ -292,7 +296,6 @@ export class HardwareRig implements Rig {
     };
     let next = 0;
     let nextSignal = 0;
-    let nextPoll = 0;
     const signal = async (sg: EvSignal) => {
       if (sg.kind === 'cp' && this.board && this.cpPins) {
         this.board.setCp(sg.state, this.cpPins);
@@ -317,10 +320,10 @@ export class HardwareRig implements Rig {
     this.stream?.on('event', onStreamEvent);
     this.stream?.on('bad-frame', onBadFrame);
     if (this.streamBills) this.stream?.on('billing', onStreamBilling);
-    try {
-      for (let last = false; !last && !ctx.signal.aborted; ) {
-        // One more pass after the end so the final state is measured.
-        last = benchT() >= endT;
+    // Playback and polling run side by side: a slow meter read (an optical readout takes about a second at 300 Bd)
+    // must not hold back a load step, or the DUT's detection latency would be measured against a late switch.
+    const playback = async () => {
+      while (!halt.signal.aborted) {
         const now = benchT();
         // Charge-point signals first: the pilot goes to C before the EV's current flows.
         while (nextSignal < signals.length && (signals[nextSignal] as EvSignal).t <= now) {
@@ -330,31 +333,48 @@ export class HardwareRig implements Rig {
         while (next < schedule.length && (schedule[next] as TotalSetpoint).t <= now) {
           await apply(schedule[next++] as TotalSetpoint);
         }
-        if (now >= nextPoll || last) {
-          nextPoll = now + (pollMs / 1000) * timeScale;
-          if (this.meter) await this.pollModbus(this.meter, ENTRY.meterMeasurement, meterLatency, scope);
-          else if (this.optical) await this.readOptical(meterLatency, scope);
-          if (this.reference)
-            await this.pollModbus(this.reference, ENTRY.referenceMeasurement, referenceLatency, scope);
-          if (this.board && this.board.pulses > pulsesSeen) {
-            ctx.observe(ENTRY.pulse, {
-              channel: `${this.boardInstrument}/s0`,
-              meterId,
-              t: benchT(),
-              count: this.board.pulses - pulsesSeen,
-            });
-            pulsesSeen = this.board.pulses;
-          }
-        }
-        ctx.progress(Math.min(endT, benchT()), endT, 'playing scenario');
-        if (last) break;
+        if (now >= endT) return;
         const nextStepT = Math.min(
           next < schedule.length ? (schedule[next] as TotalSetpoint).t : endT,
           nextSignal < signals.length ? (signals[nextSignal] as EvSignal).t : endT,
+          // A setpoint the load has not taken yet is retried at the poll cadence.
+          unapplied ? now + (pollMs / 1000) * timeScale : endT,
         );
-        await sleep((Math.min(nextStepT, nextPoll, endT) - benchT()) * (1000 / timeScale));
+        await sleep((nextStepT - benchT()) * (1000 / timeScale));
       }
+    };
+    const polling = async () => {
+      for (let last = false; !last && !halt.signal.aborted; ) {
+        // One more poll after the end so the final state is measured.
+        last = benchT() >= endT;
+        const nextPoll = benchT() + (pollMs / 1000) * timeScale;
+        if (this.meter) await this.pollModbus(this.meter, ENTRY.meterMeasurement, meterLatency, scope);
+        else if (this.optical) await this.readOptical(meterLatency, scope);
+        if (this.reference) await this.pollModbus(this.reference, ENTRY.referenceMeasurement, referenceLatency, scope);
+        if (this.board && this.board.pulses > pulsesSeen) {
+          ctx.observe(ENTRY.pulse, {
+            channel: `${this.boardInstrument}/s0`,
+            meterId,
+            t: benchT(),
+            count: this.board.pulses - pulsesSeen,
+          });
+          pulsesSeen = this.board.pulses;
+        }
+        ctx.progress(Math.min(endT, benchT()), endT, 'playing scenario');
+        if (!last) await sleep((Math.min(nextPoll, endT) - benchT()) * (1000 / timeScale));
+      }
+    };
+    const stopOnError = (loop: () => Promise<void>) =>
+      loop().catch((e) => {
+        halt.abort();
+        throw e;
+      });
+    try {
+      const ended = await Promise.allSettled([stopOnError(playback), stopOnError(polling)]);
+      const failed = ended.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
+      ctx.signal.removeEventListener('abort', onAbort);
       this.load?.transport.off('reconnect', onReconnect);
       this.stream?.off('event', onStreamEvent);
       this.stream?.off('bad-frame', onBadFrame);

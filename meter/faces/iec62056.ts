@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
 import type { LiveValues } from './register-map.js';
@@ -15,6 +16,11 @@ export const BAUD_CHARS: Record<string, number> = {
 const STX = 0x02;
 const ETX = 0x03;
 const ACK = 0x06;
+/**
+ * IEC 62056-21 §6.3.14: the meter answers a message no sooner than tr = 200 ms after it. The client relies on
+ * it, e.g. to switch its own baud rate after the option select before the data block starts.
+ */
+export const MIN_REACTION_MS = 200;
 
 /** Block check character: XOR of every byte after STX up to and including ETX. */
 export function bcc(bytes: Uint8Array): number {
@@ -63,8 +69,9 @@ export function dataBlock(items: ReadonlyArray<[string, string]>): Buffer {
 export async function serveIec62056(
   values: () => LiveValues,
   id: ReadoutIdentity,
-  opts: { path: string },
+  opts: { path: string; reactionMs?: number },
 ): Promise<{ close(): Promise<void>; sessions: () => number }> {
+  const reactionMs = opts.reactionMs ?? MIN_REACTION_MS;
   const port = new SerialPort({
     path: opts.path,
     baudRate: 300,
@@ -83,6 +90,7 @@ export async function serveIec62056(
     const text = line.replace(/^[\s\0]+/, '');
     if (/^\/\?[\w ]*!$/.test(text)) {
       offered = true;
+      await sleep(reactionMs);
       await write(`/${id.manufacturer}${id.maxBaud}${id.identification}\r\n`);
       return;
     }
@@ -94,6 +102,7 @@ export async function serveIec62056(
         await write(Buffer.from([0x15])); // NAK: a rate the meter did not offer
         return;
       }
+      await sleep(reactionMs);
       await new Promise<void>((resolve) => port.update({ baudRate: baud }, () => resolve()));
       await write(dataBlock(readoutItems(values(), id, new Date())));
       await new Promise<void>((resolve) => port.update({ baudRate: 300 }, () => resolve()));

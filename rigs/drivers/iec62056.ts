@@ -5,6 +5,8 @@ import { RigError } from '../../engine/errors.js';
 export const IEC_DIALECT = 'iec62056-21';
 
 const BAUDS = [300, 600, 1200, 2400, 4800, 9600, 19200];
+/** tr max (1500 ms, IEC 62056-21 §6.3.14) plus an identification line's time at 300 Bd. */
+const SIGN_ON_WAIT_MS = 2500;
 const STX = 0x02;
 const ETX = 0x03;
 
@@ -40,8 +42,25 @@ export async function readIec62056(
   const timeoutMs = opts.timeoutMs ?? 3000;
   const port = new SerialPort({ path, baudRate: 300, dataBits: 7, parity: 'even', stopBits: 1, autoOpen: false });
   const fail = (message: string, code: string) => new RigError(message, { device, code });
-  await new Promise<void>((res, rej) =>
-    port.open((e) => (e ? rej(new RigError(`cannot open ${path}: ${e.message}`, { device, code: 'OPEN' })) : res())),
+  /** Every step of the readout is bounded: a line that stops mid-step must end the readout, not the poll loop. */
+  const bounded = <T>(what: string, step: (done: (value: T) => void, failed: (e: Error) => void) => void) =>
+    new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(fail(`${what} not done within ${timeoutMs} ms`, 'TIMEOUT')), timeoutMs);
+      step(
+        (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      );
+    });
+  await bounded<void>('open', (done, failed) =>
+    port.open((e) =>
+      e ? failed(new RigError(`cannot open ${path}: ${e.message}`, { device, code: 'OPEN' })) : done(),
+    ),
   );
   let buf = Buffer.alloc(0);
   let notify: (() => void) | undefined;
@@ -49,9 +68,15 @@ export async function readIec62056(
     buf = Buffer.concat([buf, b]);
     notify?.();
   });
-  const waitFor = async (pred: (b: Buffer) => number, what: string): Promise<Buffer> => {
-    const deadline = setTimeout(() => notify?.(), timeoutMs);
-    const started = performance.now();
+  port.on('error', () => undefined);
+  const waitFor = async (pred: (b: Buffer) => number, what: string, waitMs = timeoutMs): Promise<Buffer> => {
+    // A flag, not a clock comparison: a timer may fire a fraction of a millisecond before performance.now() says
+    // the time is up, and a comparison would then wait for bytes that never come.
+    let expired = false;
+    const deadline = setTimeout(() => {
+      expired = true;
+      notify?.();
+    }, waitMs);
     try {
       for (;;) {
         const n = pred(buf);
@@ -60,7 +85,7 @@ export async function readIec62056(
           buf = buf.subarray(n);
           return out;
         }
-        if (performance.now() - started >= timeoutMs) throw fail(`no ${what} within ${timeoutMs} ms`, 'TIMEOUT');
+        if (expired) throw fail(`no ${what} within ${waitMs} ms`, 'TIMEOUT');
         await new Promise<void>((r) => {
           notify = r;
         });
@@ -70,13 +95,32 @@ export async function readIec62056(
       notify = undefined;
     }
   };
-  const write = (data: string | Buffer) => new Promise<void>((r) => port.write(data, () => port.drain(() => r())));
+  const write = (data: string | Buffer) =>
+    bounded<void>('write', (done, failed) =>
+      port.write(data, (e) => (e ? failed(fail(`write failed: ${e.message}`, 'WRITE')) : port.drain(() => done()))),
+    );
   try {
-    await write('/?!\r\n');
-    const idLine = (await waitFor((b) => (b.indexOf('\r\n') >= 0 ? b.indexOf('\r\n') + 2 : 0), 'identification'))
-      .toString('latin1')
-      .replace(/^[\s\0]+/, '')
-      .trimEnd();
+    // A meter may miss a sign-on (it was still switching back to 300 Bd after the last readout, which flushes its
+    // input); it answers within tr ≤ 1500 ms plus the identification's line time, so no answer by then means resend.
+    const signOnWaitMs = Math.min(timeoutMs, SIGN_ON_WAIT_MS);
+    let idLine = '';
+    for (let attempt = 1; ; attempt++) {
+      await write('/?!\r\n');
+      try {
+        const line = await waitFor(
+          (b) => (b.indexOf('\r\n') >= 0 ? b.indexOf('\r\n') + 2 : 0),
+          'identification',
+          signOnWaitMs,
+        );
+        idLine = line
+          .toString('latin1')
+          .replace(/^[\s\0]+/, '')
+          .trimEnd();
+        break;
+      } catch (e) {
+        if ((e as RigError).code !== 'TIMEOUT' || attempt * signOnWaitMs >= timeoutMs) throw e;
+      }
+    }
     const m = /^\/([A-Za-z]{3})(\d)(.*)$/.exec(idLine);
     if (!m) throw fail(`bad identification "${idLine}"`, 'IDENTITY');
     const offered = Number(m[2]);
@@ -84,7 +128,7 @@ export async function readIec62056(
     const baud = BAUDS[z];
     if (baud === undefined) throw fail(`identification offers unknown baud character ${m[2]}`, 'IDENTITY');
     await write(Buffer.from([0x06, 0x30, 0x30 + z, 0x30, 0x0d, 0x0a]));
-    await new Promise<void>((r) => port.update({ baudRate: baud }, () => r()));
+    await bounded<void>('baud switch', (done) => port.update({ baudRate: baud }, () => done()));
     const block = await waitFor((b) => {
       const s = b.indexOf(STX);
       const e = b.indexOf(ETX, s + 1);
@@ -99,6 +143,6 @@ export async function readIec62056(
     if (!body.trimEnd().endsWith('!')) throw fail('data block without end "!"', 'BAD_FRAME');
     return { manufacturer: m[1] as string, baud, identification: m[3] as string, items: parseObis(body) };
   } finally {
-    await new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r()));
+    if (port.isOpen) await bounded<void>('close', (done) => port.close(() => done())).catch(() => undefined);
   }
 }
