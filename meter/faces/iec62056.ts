@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
+import { switchBaudRate } from './baud-switch.js';
 import type { LiveValues } from './register-map.js';
 
 /** Baud-rate characters of IEC 62056-21 mode C: '0'..'6' → 300..19200 baud. */
@@ -103,9 +104,9 @@ export async function serveIec62056(
         return;
       }
       await sleep(reactionMs);
-      await new Promise<void>((resolve) => port.update({ baudRate: baud }, () => resolve()));
+      await switchBaudRate(port, baud);
       await write(dataBlock(readoutItems(values(), id, new Date())));
-      await new Promise<void>((resolve) => port.update({ baudRate: 300 }, () => resolve()));
+      await switchBaudRate(port, 300);
       sessions++;
     }
   });

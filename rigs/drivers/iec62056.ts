@@ -1,5 +1,6 @@
 import { SerialPort } from 'serialport';
 import { RigError } from '../../engine/errors.js';
+import { switchBaudRate } from '../../meter/faces/baud-switch.js';
 
 /** The rig-file dialect name of an IEC 62056-21 (mode C) optical port. */
 export const IEC_DIALECT = 'iec62056-21';
@@ -128,7 +129,7 @@ export async function readIec62056(
     const baud = BAUDS[z];
     if (baud === undefined) throw fail(`identification offers unknown baud character ${m[2]}`, 'IDENTITY');
     await write(Buffer.from([0x06, 0x30, 0x30 + z, 0x30, 0x0d, 0x0a]));
-    await bounded<void>('baud switch', (done) => port.update({ baudRate: baud }, () => done()));
+    await bounded<void>('baud switch', (done, failed) => switchBaudRate(port, baud).then(done, failed));
     const block = await waitFor((b) => {
       const s = b.indexOf(STX);
       const e = b.indexOf(ETX, s + 1);

@@ -1,7 +1,7 @@
 import createDebug from 'debug';
-import { SerialPort } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import { BaseTransport } from './transport.js';
+import { closeTtyPort, openTtyPort, type TtyPort } from './tty-port.js';
 
 const log = createDebug('bench:rigs:serial');
 
@@ -18,9 +18,12 @@ export interface SerialOptions {
   reconnect?: boolean;
 }
 
-/** serialport 13 transport with framing and reconnect-with-backoff; emits 'disconnect' and 'reconnect' (gapMs). */
+/**
+ * Serial transport (line settings by serialport, I/O on a tty handle: see tty-port.ts) with framing and
+ * reconnect-with-backoff; emits 'disconnect' and 'reconnect' (gapMs).
+ */
 export class SerialTransport extends BaseTransport {
-  private port?: SerialPort;
+  private port?: TtyPort;
   private closing = false;
   private downSince?: number;
 
@@ -36,35 +39,30 @@ export class SerialTransport extends BaseTransport {
     await this.openPort();
   }
 
-  private openPort(): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const port = new SerialPort({
-        path: this.opts.path,
+  private async openPort(): Promise<void> {
+    let port: TtyPort;
+    try {
+      port = await openTtyPort(this.opts.path, {
         baudRate: this.opts.baudRate ?? 9600,
         parity: this.opts.parity ?? 'none',
         dataBits: this.opts.dataBits ?? 8,
         stopBits: this.opts.stopBits ?? 1,
-        autoOpen: false,
       });
-      port.open((err) => {
-        if (err) {
-          reject(
-            new RigError(`cannot open ${this.opts.path}: ${err.message}`, {
-              device: this.device,
-              code: 'OPEN',
-              cause: err,
-            }),
-          );
-          return;
-        }
-        this.port = port;
-        this.framer.reset();
-        port.on('data', (b: Buffer) => this.onBytes(b));
-        port.on('close', () => this.onClose());
-        port.on('error', (e) => log('%s error %s', this.device, e.message));
-        resolve();
+    } catch (err) {
+      throw new RigError(`cannot open ${this.opts.path}: ${(err as Error).message}`, {
+        device: this.device,
+        code: 'OPEN',
+        cause: err,
       });
+    }
+    this.port = port;
+    this.framer.reset();
+    port.on('data', (b: Buffer) => this.onBytes(b));
+    port.once('close', () => {
+      if (this.port === port) this.onClose();
     });
+    // A read or write error (EIO when the line goes away) destroys the stream; 'close' follows and reconnects.
+    port.on('error', (e) => log('%s error %s', this.device, e.message));
   }
 
   private onClose(): void {
@@ -96,21 +94,20 @@ export class SerialTransport extends BaseTransport {
 
   protected sendRaw(data: Buffer): Promise<void> {
     const port = this.port;
-    if (!port) {
+    if (!port || port.destroyed) {
       return Promise.reject(new RigError('serial port not open', { device: this.device, code: 'DISCONNECTED' }));
     }
     return new Promise((resolve, reject) => {
       port.write(data, (err) => {
         if (!err) return resolve();
+        // A write that fails (EIO) means the line went away: the stream is destroyed and the reconnect loop takes over.
         reject(new RigError(err.message, { device: this.device, code: 'WRITE', cause: err }));
-        // A write that fails with EIO means the line went away: close so the reconnect loop takes over.
-        if (port.isOpen) port.close(() => undefined);
       });
     });
   }
 
   get isOpen(): boolean {
-    return this.port?.isOpen ?? false;
+    return this.port !== undefined && !this.port.destroyed;
   }
 
   async close(): Promise<void> {
@@ -118,6 +115,6 @@ export class SerialTransport extends BaseTransport {
     const port = this.port;
     this.port = undefined;
     this.failWaiters(new RigError('transport closed', { device: this.device, code: 'CLOSED' }));
-    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    if (port) await closeTtyPort(port);
   }
 }
