@@ -41,7 +41,12 @@ export interface Transport extends EventEmitter {
   request(data: string | Buffer, timeoutMs?: number): Promise<Buffer>;
 }
 
-/** Framing on top of a byte stream: a terminator (e.g. "\n") or none (each chunk is a frame). */
+/**
+ * Framing on top of a byte stream: a terminator (e.g. "\n") or none (each chunk is a frame).
+ * Written here rather than using @serialport/parser-delimiter because a frame must be bounded: a line that never
+ * ends (a wrong baud rate, a babbling instrument) has to become a typed BAD_FRAME, not a buffer that grows forever,
+ * and the same framer serves the serial, TCP and in-process transports, which are not all streams.
+ */
 export class LineFramer {
   private buf: Buffer = Buffer.alloc(0);
   constructor(private readonly terminator: Buffer | null) {}
