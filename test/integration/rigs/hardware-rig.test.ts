@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../engine/observations.js';
 import { pseudonym } from '../../../ledger/billing-record.js';
 import { parseMeterConfig } from '../../../meter/config.js';
+import { serveModbusRtu } from '../../../meter/faces/modbus.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { checkRig } from '../../../rigs/check.js';
 import { BenchPhysics } from '../../../rigs/emulators/physics.js';
@@ -13,7 +14,7 @@ import { ScpiLoadEmulator } from '../../../rigs/emulators/scpi-load-emulator.js'
 import { serveLinesOnSerial } from '../../../rigs/emulators/serve-line.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
-import { simUp } from '../../../rigs/sim-up.js';
+import { liveValuesFrom, simUp } from '../../../rigs/sim-up.js';
 
 /** A rig instrument on a PTY link `dir/<id>` (the emulators serve the other end). */
 function serial(
@@ -293,5 +294,74 @@ describe('HardwareRig when the load line goes away mid-case', () => {
     expect(gaps.some((g) => /reconnected after/.test(g))).toBe(true);
     // The heater's off (scenario 12 s = wall 6 s) reached the load through the new line.
     expect(second?.emulator.log).toContain('LOAD OFF');
+  });
+});
+
+describe('HardwareRig when the meter under test goes silent mid-case', () => {
+  it('records timeouts naming the meter, keeps the load on schedule, and reads the meter again when it answers', async () => {
+    requireSocat();
+    const dir = mkdtempSync(join(tmpdir(), 'bench-hwrig-silent-'));
+    const physics = new BenchPhysics();
+    const loadPair = await openPtyPair({ a: join(dir, 'load.emu'), b: join(dir, 'load') });
+    const load = new ScpiLoadEmulator(physics);
+    const loadServed = await serveLinesOnSerial(join(dir, 'load.emu'), load);
+    const dutPair = await openPtyPair({ a: join(dir, 'dut.emu'), b: join(dir, 'dut') });
+    // The meter's face closed = a meter that still has its line but answers nothing.
+    const serveDut = () => serveModbusRtu(() => liveValuesFrom(physics), { path: join(dir, 'dut.emu') });
+    let dut = await serveDut();
+    const rig = rigSchema.parse({
+      name: 'hw-silent',
+      instruments: [
+        serial(dir, 'load', 'load', 'chroma-63800', ['load.setpoints'], { transport: { baudRate: 115200 } }),
+        { ...serial(dir, 'dut', 'dut', 'sdm630', ['meter.measurements']), timeoutMs: 200 },
+      ],
+    });
+    const hw = new HardwareRig(rig);
+    const observed: Array<[string, Record<string, unknown>, number]> = [];
+    const t0 = performance.now();
+    try {
+      await hw.open();
+      const run = hw.runCase(
+        {
+          caseId: 'silent',
+          scenario: heaterScenario('silent', 16, 2000, 4, 12),
+          params: { timeScale: 2, pollMs: 100 },
+        },
+        {
+          caseId: 'silent',
+          seed: 1,
+          signal: new AbortController().signal,
+          observe: (kind, data) => observed.push([kind, data, performance.now() - t0]),
+          progress: () => undefined,
+        },
+      );
+      // Silent from wall 1 s to wall 3 s; the heater goes on at scenario 4 s = wall 2 s, inside the silence.
+      await new Promise((r) => setTimeout(r, 1000));
+      await dut.close();
+      const silentFrom = performance.now() - t0;
+      await new Promise((r) => setTimeout(r, 2000));
+      const silentTo = performance.now() - t0;
+      dut = await serveDut();
+      await run;
+      const gaps = observed.filter(([k]) => k === ENTRY.rigGap);
+      const timeouts = gaps.filter(
+        ([, d]) => d.instrument === 'dut' && /timed out|time ?out|no answer/i.test(String(d.reason)),
+      );
+      expect(timeouts.length).toBeGreaterThan(0);
+      const measured = observed.filter(([k]) => k === ENTRY.meterMeasurement);
+      expect(measured.some(([, , at]) => at < silentFrom)).toBe(true);
+      // Readings resume after the meter answers again and show the heater the load switched on during the silence.
+      const after = measured.filter(([, , at]) => at > silentTo);
+      expect(after.length).toBeGreaterThan(3);
+      expect(after.some(([, d]) => Math.abs((d.p as number) - 2000) < 50)).toBe(true);
+      expect(load.log).toContain('LOAD OFF');
+    } finally {
+      await hw.close();
+      await dut.close();
+      await loadServed.close();
+      await dutPair.close();
+      await loadPair.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
