@@ -2,6 +2,9 @@ import { EventEmitter } from 'node:events';
 import { RigError } from '../../engine/errors.js';
 import type { Transport } from '../transports/transport.js';
 
+/** Event names of the driver itself (and of EventEmitter): not valid as a line's type. */
+const RESERVED_TYPES = new Set(['error', 'bad-frame', 'line', 'newListener', 'removeListener']);
+
 export type StreamLine = { type: string } & Record<string, unknown>;
 
 /**
@@ -27,7 +30,14 @@ export class JsonlStreamDriver extends EventEmitter {
     } catch {
       v = undefined;
     }
-    if (!v || typeof v !== 'object' || typeof (v as StreamLine).type !== 'string') {
+    if (
+      !v ||
+      typeof v !== 'object' ||
+      typeof (v as StreamLine).type !== 'string' ||
+      // The line's type becomes an event name: a meter's {"type":"error"} with no 'error' listener would throw
+      // out of the transport's data handler (an uncaught exception), and 'bad-frame'/'line' would be misread.
+      RESERVED_TYPES.has((v as StreamLine).type)
+    ) {
       this.badFrames++;
       this.emit(
         'bad-frame',

@@ -58,14 +58,29 @@ export class ModbusMeterDriver {
     return this.read(r.address);
   }
 
+  /**
+   * modbus-serial keeps received bytes that did not complete a frame across requests (TcpPort._clientRcvData,
+   * RTUBufferedPort._buffer): after a garbage or cut answer (e.g. an MBAP length promising bytes that never come)
+   * every later answer is appended to the stale bytes and each read times out or misreads. As an RTU master does,
+   * drop whatever is left before sending the next request.
+   */
+  private flushInput(): void {
+    const port = (this.client as unknown as { _port?: { _clientRcvData?: Buffer; _buffer?: Buffer } })._port;
+    if (port?._clientRcvData) port._clientRcvData = Buffer.alloc(0);
+    if (port?._buffer) port._buffer = Buffer.alloc(0);
+  }
+
   private async read(address: number): Promise<number> {
     const t0 = performance.now();
+    this.flushInput();
     try {
       const res =
         this.map.functionCode === 4
           ? await this.client.readInputRegisters(address, 2)
           : await this.client.readHoldingRegisters(address, 2);
       this.samples.push(performance.now() - t0);
+      // modbus-serial checks the frame's length but not its byte count: [unit, fc, 6, 4 data bytes] passes.
+      if (res.buffer.length !== 4) throw new Error(`byte count ${res.buffer.length}, expected 4`);
       return res.buffer.readFloatBE(0);
     } catch (e) {
       throw new RigError(`Modbus read 0x${address.toString(16)} failed: ${(e as Error).message}`, {

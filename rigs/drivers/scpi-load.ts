@@ -2,6 +2,9 @@ import { RigError } from '../../engine/errors.js';
 import type { Transport } from '../transports/transport.js';
 import { SCPI_DIALECTS, type ScpiDialect } from './scpi-dialects.js';
 
+/** An IEEE 488.2 decimal numeric response (NR1, NR2 or NR3). */
+const SCPI_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
 export type LoadSetpoint =
   | { kind: 'power'; watts: number; powerFactor?: number; crestFactor?: number }
   | { kind: 'current'; amps: number; powerFactor?: number; crestFactor?: number }
@@ -106,7 +109,9 @@ export class ScpiLoadDriver {
 
   async measurePower(): Promise<number> {
     const r = await this.query(this.dialect.commands.measurePower);
-    const v = Number(r);
+    // Number() reads "" and " " as 0 and accepts "0x1F": an empty (truncated) answer would read as 0 W.
+    // Only an IEEE 488.2 decimal numeric answer (NR1/NR2/NR3) is a reading.
+    const v = SCPI_NUMBER.test(r) ? Number(r) : Number.NaN;
     if (!Number.isFinite(v)) throw this.err(`bad power reading "${r}"`, 'BAD_FRAME');
     return v;
   }
