@@ -1,12 +1,20 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
-import { afterAll, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import crc16 from 'modbus-serial/utils/crc16.js';
+import { SerialPort } from 'serialport';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RigError } from '../../engine/errors.js';
 import { type Random, seededRandom } from '../../engine/random.js';
+import { FirmataBoardDriver } from '../../rigs/drivers/firmata-board.js';
+import { readIec62056 } from '../../rigs/drivers/iec62056.js';
 import { JsonlStreamDriver, type StreamLine } from '../../rigs/drivers/jsonl-stream.js';
 import { REGISTER_MAPS } from '../../rigs/drivers/modbus-maps.js';
 import { ModbusMeterDriver } from '../../rigs/drivers/modbus-meter.js';
 import { ScpiLoadDriver } from '../../rigs/drivers/scpi-load.js';
+import { FirmataEmulator } from '../../rigs/emulators/firmata-emulator.js';
+import { BenchPhysics } from '../../rigs/emulators/physics.js';
+import { openPtyPair, type PtyPair, requireSocat } from '../../rigs/emulators/pty.js';
 import { type InProcessEndpoint, SimTransport } from '../../rigs/transports/sim.js';
 
 /*
@@ -62,6 +70,9 @@ afterAll(() => {
   console.info(`driver fuzz outcomes:\n${lines.join('\n')}`);
 });
 
+const until = async (cond: () => boolean) => {
+  while (!cond()) await sleep(5);
+};
 const pick = <T>(rnd: Random, xs: readonly T[]): T => xs[Math.floor(rnd.next() * xs.length)] as T;
 const int = (rnd: Random, lo: number, hi: number) => lo + Math.floor(rnd.next() * (hi - lo + 1));
 const bytes = (rnd: Random, n: number) => Buffer.from(Array.from({ length: n }, () => int(rnd, 0, 255)));
@@ -467,6 +478,223 @@ describe('reliability: fuzzed answers to the Modbus meter driver (TCP on 127.0.0
     } finally {
       await d.deactivate();
       await server.close();
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Over real PTYs (socat): Modbus RTU, IEC 62056-21, Firmata
+// ---------------------------------------------------------------------------------------------------------------
+
+const openSerial = async (
+  path: string,
+  opts: { baudRate?: number; dataBits?: 7 | 8; parity?: 'none' | 'even' } = {},
+) => {
+  const port = new SerialPort({ path, baudRate: 9600, ...opts, autoOpen: false });
+  await new Promise<void>((r, j) => port.open((e) => (e ? j(e) : r())));
+  port.on('error', () => undefined);
+  return port;
+};
+const closeSerial = (port?: SerialPort) => new Promise<void>((r) => (port?.isOpen ? port.close(() => r()) : r()));
+const withCrc = (body: Buffer) => {
+  const out = Buffer.alloc(body.length + 2);
+  body.copy(out);
+  out.writeUInt16LE(crc16(body), body.length);
+  return out;
+};
+
+type RtuKind = ModbusKind | 'bad-crc';
+const MODBUS_RTU_KINDS: ReadonlyArray<[RtuKind, number]> = [
+  ['valid', 40],
+  ['bad-crc', 12],
+  ['exception', 8],
+  ['wrong-function', 1],
+  ['wrong-unit', 1],
+  ['truncated', 2],
+  ['oversized', 8],
+  ['bad-count', 8],
+  ['garbage', 4],
+];
+
+describe('reliability: fuzzed answers over real PTYs', () => {
+  const pairs: PtyPair[] = [];
+  beforeAll(() => {
+    requireSocat(); // fails, never skips, without socat
+  });
+  afterAll(async () => {
+    for (const p of pairs) await p.close();
+  });
+
+  it('Modbus RTU: 300 fuzzed frames on a PTY give typed RigErrors or correct values, then a clean read', async () => {
+    const pair = await openPtyPair();
+    pairs.push(pair);
+    const rnd = seededRandom(7_301);
+    const device = 'fuzz-meter-rtu';
+    const meter = await openSerial(pair.a);
+    let plan: { kind: RtuKind; value: number } = { kind: 'valid', value: 0 };
+    let rx = Buffer.alloc(0);
+    meter.on('data', (chunk: Buffer) => {
+      rx = Buffer.concat([rx, chunk]);
+      while (rx.length >= 8) {
+        const req = rx.subarray(0, 8);
+        rx = rx.subarray(8);
+        const { kind, value } = plan;
+        const unit = req[0] as number;
+        const fc = req[1] as number;
+        let out: Buffer;
+        if (kind === 'garbage') out = bytes(rnd, int(rnd, 1, 60));
+        else if (kind === 'bad-crc') {
+          out = withCrc(modbusPdu(rnd, 'valid', unit, fc, value));
+          out[int(rnd, 0, out.length - 1)] ^= 1 << int(rnd, 0, 7);
+        } else if (kind === 'truncated') out = withCrc(modbusPdu(rnd, 'valid', unit, fc, value)).subarray(0, 8);
+        else out = withCrc(modbusPdu(rnd, kind, unit, fc, value));
+        meter.write(out);
+      }
+    });
+    const d = new ModbusMeterDriver(device, { kind: 'serial', path: pair.b }, 'sdm630', 1, 100);
+    const names = Object.keys(REGISTER_MAPS.sdm630?.registers ?? {});
+    try {
+      await d.activate();
+      for (let i = 0; i < 300; i++) {
+        const kind = weighted(rnd, MODBUS_RTU_KINDS);
+        const value = Math.fround(rnd.uniform(-1e4, 1e4));
+        plan = { kind, value };
+        const r = await settle(d.readQuantity(pick(rnd, names)), device);
+        count('modbus-rtu', kind, r.outcome);
+        if (r.outcome === 'ok') {
+          expect(kind, `${kind} accepted as ${r.value}`).toBe('valid');
+          expect(r.value).toBe(value);
+        } else {
+          expect(kind, `valid frame rejected: ${r.outcome}`).not.toBe('valid');
+          // RTU has no transaction id: a frame ends with the line's silence, which this gives the rest of the
+          // fuzzed frame before the next request (the driver drops whatever is left when it sends).
+          await sleep(5);
+        }
+      }
+      expect(untyped('modbus-rtu')).toEqual([]);
+      plan = { kind: 'valid', value: 229.75 };
+      expect(await d.readQuantity('voltage')).toBe(229.75);
+    } finally {
+      await d.deactivate();
+      await closeSerial(meter);
+    }
+  });
+
+  type IecKind = 'valid' | 'bad-id' | 'bad-bcc' | 'no-end' | 'truncated' | 'garbage-block' | 'silent';
+  const IEC_KINDS: ReadonlyArray<[IecKind, number]> = [
+    ['valid', 10],
+    ['bad-id', 8],
+    ['bad-bcc', 8],
+    ['no-end', 6],
+    ['truncated', 2],
+    ['garbage-block', 2],
+    ['silent', 2],
+  ];
+  const STX = 0x02;
+  const ETX = 0x03;
+
+  it('IEC 62056-21: 60 readouts against a fake meter answering fuzzed sign-ons and blocks, then a clean readout', async () => {
+    const pair = await openPtyPair();
+    pairs.push(pair);
+    const rnd = seededRandom(62_056);
+    const device = 'fuzz-iec';
+    const meter = await openSerial(pair.a, { baudRate: 300, dataBits: 7, parity: 'even' });
+    let kind: IecKind = 'valid';
+    let energy = '000000.000';
+    let rx = '';
+    const block = (body: string, bad: boolean) => {
+      const framed = Buffer.concat([Buffer.from(body, 'latin1'), Buffer.from([ETX])]);
+      let x = 0;
+      for (const b of framed) x ^= b;
+      return Buffer.concat([Buffer.from([STX]), framed, Buffer.from([bad ? x ^ (1 << int(rnd, 0, 6)) : x])]);
+    };
+    meter.on('data', (chunk: Buffer) => {
+      rx += chunk.toString('latin1');
+      for (;;) {
+        const i = rx.indexOf('\r\n');
+        if (i < 0) return;
+        const line = rx.slice(0, i);
+        rx = rx.slice(i + 2);
+        if (line.endsWith('/?!')) {
+          if (kind === 'silent') continue;
+          const id =
+            kind === 'bad-id'
+              ? pick(rnd, [
+                  '/BE5RM1',
+                  'BEN5RM1',
+                  '/B3N5RM1',
+                  '/BENXRM1',
+                  '',
+                  `/${garbageLine(rnd, 12).toString('latin1')}`,
+                ])
+              : '/BEN5RM1';
+          meter.write(Buffer.from(`${id.replace(/\r\n/g, '')}\r\n`, 'latin1'));
+        } else if (line.startsWith('\x06')) {
+          const body = `C.1.0(12345678)\r\n1.8.0(${energy}*kWh)\r\n${kind === 'no-end' ? '' : '!\r\n'}`;
+          if (kind === 'truncated') meter.write(block(body, false).subarray(0, int(rnd, 1, body.length)));
+          else if (kind === 'garbage-block') meter.write(garbageLine(rnd, 40).map((b) => (b === STX ? 0x20 : b)));
+          else meter.write(block(body, kind === 'bad-bcc'));
+        }
+      }
+    });
+    try {
+      for (let i = 0; i < 60; i++) {
+        kind = weighted(rnd, IEC_KINDS);
+        energy = rnd.uniform(0, 99_999).toFixed(3).padStart(10, '0');
+        rx = '';
+        const r = await settle(readIec62056(device, pair.b, { timeoutMs: 200 }), device);
+        count('iec62056', kind, r.outcome);
+        if (r.outcome === 'ok') {
+          expect(kind).toBe('valid');
+          expect(r.value?.items['1.8.0']).toEqual({ value: energy, unit: 'kWh', number: Number(energy) });
+        } else expect(kind, `valid readout rejected: ${r.outcome}`).not.toBe('valid');
+      }
+      expect(untyped('iec62056')).toEqual([]);
+      kind = 'valid';
+      energy = '000042.000';
+      expect((await readIec62056(device, pair.b, { timeoutMs: 500 })).items['1.8.0']?.number).toBe(42);
+    } finally {
+      await closeSerial(meter);
+    }
+  });
+
+  it('Firmata: 200 bursts of random bytes into the board stream, then relays still switch and pulses still count', async () => {
+    const pair = await openPtyPair();
+    pairs.push(pair);
+    const rnd = seededRandom(57_600);
+    const emuPort = await openSerial(pair.a, { baudRate: 57600 });
+    const physics = new BenchPhysics(1000, 0);
+    const emu = new FirmataEmulator((b) => emuPort.write(b), 2, physics);
+    emuPort.on('data', (b: Buffer) => emu.handle(b));
+    const d = new FirmataBoardDriver('fuzz-board', pair.b, { pulsePin: 2 });
+    const errors: unknown[] = [];
+    try {
+      expect(await d.activate()).toMatch(/BenchFirmataEmu/);
+      (d.board as { on(ev: string, cb: (e: unknown) => void): void }).on('error', (e) => errors.push(e));
+      await until(() => emu.isReporting(2));
+      for (let i = 0; i < 200; i++) {
+        emuPort.write(bytes(rnd, int(rnd, 1, 64)));
+        count('firmata', 'garbage', 'no-crash');
+        if (i % 20 === 0) await sleep(2);
+      }
+      // Resynchronise as a board's next message does: end any open sysex, report pin 2 low.
+      emuPort.write(Buffer.from([0xf7, 0x90, 0x00, 0x00]));
+      await new Promise<void>((r) => emuPort.drain(() => r()));
+      await sleep(50);
+      const before = d.pulses;
+      d.relay(8, true);
+      d.relay(8, false);
+      await until(() => emu.writes.some(([p, v], i) => p === 8 && v === 0 && i > 0));
+      physics.setLoad(0, 3600);
+      physics.advance(5_000); // 5 Wh = 5 pulses at 1000 imp/kWh
+      await until(() => d.pulses >= before + 5);
+      await sleep(50);
+      expect(d.pulses - before).toBe(5);
+      expect(errors).toEqual([]);
+      count('firmata', 'after-garbage', `pulses=${d.pulses - before}`);
+    } finally {
+      await d.deactivate();
+      await closeSerial(emuPort);
     }
   });
 });
