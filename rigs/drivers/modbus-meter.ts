@@ -1,9 +1,11 @@
+import createDebug from 'debug';
 import Modbus from 'modbus-serial';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { RigError } from '../../engine/errors.js';
 import { REGISTER_MAPS, type RegisterMap } from './modbus-maps.js';
 
 const ModbusRTU = Modbus as unknown as new () => ModbusClient;
+const log = createDebug('bench:rigs:modbus');
 
 export type ModbusEndpoint =
   | { kind: 'serial'; path: string; baudRate?: number; parity?: 'none' | 'even' | 'odd' }
@@ -14,6 +16,8 @@ export class ModbusMeterDriver {
   readonly map: RegisterMap;
   private readonly client = new ModbusRTU();
   private readonly samples: number[] = [];
+  /** Set after a timed-out RTU read: see read(). */
+  private resyncAfterTimeout = false;
 
   constructor(
     readonly device: string,
@@ -22,6 +26,8 @@ export class ModbusMeterDriver {
     private readonly unitId = 1,
     private readonly timeoutMs = 1000,
   ) {
+    // modbus-serial re-emits its port's errors on the client: unheard, an EventEmitter 'error' would end the process.
+    this.client.on('error', (e: unknown) => log('%s port error %s', device, (e as Error).message));
     const m = typeof map === 'string' ? REGISTER_MAPS[map] : map;
     if (!m) throw new RigError(`unknown register map ${String(map)}`, { device, code: 'DIALECT' });
     this.map = m;
@@ -71,6 +77,21 @@ export class ModbusMeterDriver {
   }
 
   private async read(address: number): Promise<number> {
+    if (this.resyncAfterTimeout) {
+      // RTU has no transaction id: an answer that arrives after its request timed out would be taken as the next
+      // one's. Give the meter the time it had once more; flushInput then drops whatever came. (TCP frames carry a
+      // transaction id, which modbus-serial checks.)
+      this.resyncAfterTimeout = false;
+      await new Promise((r) => setTimeout(r, this.timeoutMs));
+    }
+    if (!this.client.isOpen) {
+      // A Modbus TCP gateway that closed the connection (or a serial adapter that came back): connect again.
+      try {
+        await this.activate();
+      } catch (e) {
+        throw new RigError(`not connected: ${(e as Error).message}`, { device: this.device, code: 'DISCONNECTED' });
+      }
+    }
     const t0 = performance.now();
     this.flushInput();
     try {
@@ -83,9 +104,11 @@ export class ModbusMeterDriver {
       if (res.buffer.length !== 4) throw new Error(`byte count ${res.buffer.length}, expected 4`);
       return res.buffer.readFloatBE(0);
     } catch (e) {
+      const code = modbusErrorCode(e as Error & { modbusCode?: number; errno?: string });
+      if (code === 'TIMEOUT' && this.endpoint.kind === 'serial') this.resyncAfterTimeout = true;
       throw new RigError(`Modbus read 0x${address.toString(16)} failed: ${(e as Error).message}`, {
         device: this.device,
-        code: /timed out/i.test(String((e as Error).message)) ? 'TIMEOUT' : 'BAD_FRAME',
+        code,
         cause: e,
       });
     }
@@ -98,4 +121,12 @@ export class ModbusMeterDriver {
   async deactivate(): Promise<void> {
     await new Promise<void>((r) => (this.client.isOpen ? this.client.close(() => r()) : r()));
   }
+}
+
+/** The RigError code of a modbus-serial failure: an exception answer is the meter's own error, not a bad frame. */
+function modbusErrorCode(e: Error & { modbusCode?: number; errno?: string }): string {
+  if (typeof e.modbusCode === 'number') return 'INSTRUMENT_ERROR';
+  if (e.errno === 'ETIMEDOUT' || /timed out/i.test(e.message)) return 'TIMEOUT';
+  if (/port not open/i.test(e.message)) return 'DISCONNECTED';
+  return 'BAD_FRAME';
 }

@@ -86,6 +86,7 @@ export abstract class BaseTransport extends EventEmitter implements Transport {
   private readonly queue: Buffer[] = [];
   private readonly waiters: Waiter[] = [];
   private chain: Promise<unknown> = Promise.resolve();
+  private resyncAfterTimeout = false;
   protected readonly framer: LineFramer;
 
   constructor(
@@ -149,7 +150,16 @@ export abstract class BaseTransport extends EventEmitter implements Transport {
 
   request(data: string | Buffer, timeoutMs = this.defaultTimeoutMs): Promise<Buffer> {
     const run = async (): Promise<Buffer> => {
+      if (this.resyncAfterTimeout) {
+        // Answers are matched to requests by order only (a line protocol has no transaction id), so an answer that
+        // comes after its request timed out would be taken as the next request's answer. Give the instrument the
+        // time it had once more, then drop whatever came.
+        this.resyncAfterTimeout = false;
+        await new Promise((r) => setTimeout(r, timeoutMs));
+      }
+      // A frame cut earlier (a half line) must not be glued onto this answer.
       this.queue.length = 0;
+      this.framer.reset();
       const t0 = performance.now();
       const p = this.read(timeoutMs);
       try {
@@ -159,7 +169,13 @@ export abstract class BaseTransport extends EventEmitter implements Transport {
         this.failWaiters(e as Error);
         throw e;
       }
-      const reply = await p;
+      let reply: Buffer;
+      try {
+        reply = await p;
+      } catch (e) {
+        if ((e as RigError).code === 'TIMEOUT') this.resyncAfterTimeout = true;
+        throw e;
+      }
       this.latency.add(performance.now() - t0);
       return reply;
     };

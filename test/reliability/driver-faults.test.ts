@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -312,5 +312,63 @@ describe('reliability: a serial line whose PTY goes away and comes back on the s
     expect(got.map((l) => l.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     expect(bad).toEqual([]);
     expect(commands.map((c) => JSON.parse(c).token)).toEqual(['before', 'after']);
+  });
+});
+
+describe('reliability: a Modbus TCP gateway that drops the connection', () => {
+  it('the driver connects again on the next read; failures in between are typed and name the meter', async () => {
+    const { serveModbusTcp } = await import('../../meter/faces/modbus.js');
+    const { newLiveValues } = await import('../../meter/faces/register-map.js');
+    const { freePort } = await import('../support/ledger-node.js');
+    const facePort = await freePort();
+    const face = await serveModbusTcp(() => ({ ...newLiveValues(), voltage: 231.5 }), {
+      host: '127.0.0.1',
+      port: facePort,
+    });
+    // A gateway in front of the meter whose connections can be cut.
+    const links = new Set<Socket>();
+    const gateway = createServer((client) => {
+      const upstream = connect(facePort, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        links.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => links.delete(s));
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    gateway.listen(0, '127.0.0.1');
+    await once(gateway, 'listening');
+    const gatewayPort = (gateway.address() as { port: number }).port;
+    const meter = new ModbusMeterDriver(
+      'tcp-meter',
+      { kind: 'tcp', host: '127.0.0.1', port: gatewayPort },
+      'sdm630',
+      1,
+      300,
+    );
+    try {
+      await meter.activate();
+      expect(await meter.readQuantity('voltage')).toBeCloseTo(231.5, 3);
+      for (const s of links) s.destroy();
+      await sleep(50);
+      const outcomes: string[] = [];
+      let volts: number | undefined;
+      for (let i = 0; i < 3 && volts === undefined; i++) {
+        try {
+          volts = await meter.readQuantity('voltage');
+        } catch (e) {
+          expect(e).toBeInstanceOf(RigError);
+          expect((e as RigError).device).toBe('tcp-meter');
+          outcomes.push((e as RigError).code);
+        }
+      }
+      expect(volts).toBeCloseTo(231.5, 3);
+      expect(outcomes.length).toBeLessThan(3);
+    } finally {
+      await meter.deactivate();
+      for (const s of links) s.destroy();
+      await new Promise<void>((r) => gateway.close(() => r()));
+      await face.close();
+    }
   });
 });
