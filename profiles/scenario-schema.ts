@@ -58,7 +58,11 @@ const evSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     /** Contract id of the EV's owner (the payer when it authorises). */
     owner: z.string().min(1),
-    home: z.string().min(1),
+    /**
+     * The owner's house in this scenario. Left out for a visitor from outside it: every session is then roaming,
+     * which lets a one-meter bench certify roaming billing (the EV's owner pays, the DUT's household hosts).
+     */
+    home: z.string().min(1).optional(),
     profile: z.string().min(1),
     sessions: z.array(sessionSchema).min(1),
   })
@@ -135,7 +139,7 @@ export const scenarioSchema = z
     if (houses.size !== s.houses.length)
       ctx.addIssue({ code: 'custom', path: ['houses'], message: 'duplicate house id' });
     s.evs.forEach((ev, i) => {
-      if (!houses.has(ev.home))
+      if (ev.home !== undefined && !houses.has(ev.home))
         ctx.addIssue({ code: 'custom', path: ['evs', i, 'home'], message: `no house ${ev.home}` });
       ev.sessions.forEach((se, j) => {
         if (!houses.has(se.at))

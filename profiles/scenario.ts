@@ -26,7 +26,7 @@ export interface LoadRun {
   end: number;
   segments: Segment[];
   /** Set for EV charging sessions. */
-  ev?: { evId: string; owner: string; home: string; authorise: boolean };
+  ev?: { evId: string; owner: string; home?: string; authorise: boolean };
 }
 
 export interface TruthEvent {

@@ -128,4 +128,24 @@ describe('synthesis and ground truth', () => {
       authorised: true,
     });
   });
+
+  it('a visitor from outside the scenario (no home) is roaming on the one meter it charges at', () => {
+    const s = loadScenarioFile(join(REPO, 'suites/scenarios/ev-visiting.yaml'));
+    expect(s.houses).toHaveLength(1);
+    const [session] = groundTruth(s, 1).sessions;
+    expect(session).toMatchObject({
+      meterId: 'house-1',
+      payerContractId: 'C-CAROL',
+      hostContractId: 'C-HOUSE-1',
+      roaming: true,
+    });
+  });
+
+  it('a home that names no house of the scenario is still an error', () => {
+    const bad = { ...loadScenarioFile(join(REPO, 'suites/scenarios/ev-visiting.yaml')) };
+    bad.evs = bad.evs.map((ev) => ({ ...ev, home: 'house-typo' }));
+    const r = scenarioSchema.safeParse(bad);
+    expect(r.success).toBe(false);
+    expect(JSON.stringify(r.error?.issues)).toMatch(/no house house-typo/);
+  });
 });
