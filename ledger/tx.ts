@@ -65,6 +65,7 @@ export class TxSender {
   private gasPrice = 0n;
   /** The next nonce is not known: a send failed and the node could not be asked (it was down) afterwards. */
   private stale = true;
+  private sending: Promise<unknown> = Promise.resolve();
   private constructor(
     private readonly chain: Chain,
     private readonly signer: AbstractSigner,
@@ -89,8 +90,20 @@ export class TxSender {
     this.stale = false;
   }
 
-  /** Assigns the next nonce, signs once and sends; returns the transaction hash. */
-  async send(req: TxRequest): Promise<string> {
+  /**
+   * Assigns the next nonce, signs once and sends; returns the transaction hash. Sends from one account go out one
+   * after another, in nonce order: concurrent callers could otherwise reach the node out of order, and a
+   * transaction that arrives before its predecessor waits behind a gap (Ganache's eager instamine then never answers
+   * it). Receipts are still awaited in parallel.
+   */
+  send(req: TxRequest): Promise<string> {
+    const run = () => this.sendInOrder(req);
+    const sent = this.sending.then(run, run);
+    this.sending = sent.catch(() => undefined);
+    return sent;
+  }
+
+  private async sendInOrder(req: TxRequest): Promise<string> {
     // A send that failed while the node was unreachable may or may not have used its nonce: ask the node before
     // the next one. Guessing would either reuse a nonce or leave a gap, and a transaction behind a gap is never
     // mined (Ganache's eager instamine does not even answer it).
