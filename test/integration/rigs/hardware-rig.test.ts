@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../engine/observations.js';
+import type { CaseContext } from '../../../engine/rig.js';
 import { pseudonym } from '../../../ledger/billing-record.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { serveModbusRtu } from '../../../meter/faces/modbus.js';
@@ -33,6 +34,11 @@ function serial(
     capabilities,
     ...(extra.options ? { options: extra.options } : {}),
   };
+}
+
+/** The context of one case run straight on the rig (no executor): seed 1, never aborted, no progress bar. */
+function caseContext(caseId: string, observe: CaseContext['observe']): CaseContext {
+  return { caseId, seed: 1, signal: new AbortController().signal, observe, progress: () => undefined };
 }
 
 /** One resistive heater at the lab's meter, on and off at the given scenario seconds. */
@@ -88,13 +94,7 @@ describe('HardwareRig over the coupled emulators on PTYs', () => {
           scenario: heaterScenario('heater-on-off', 8, 2000, 1, 5),
           params: { timeScale: 20, pollMs: 20, tailS: 2 },
         },
-        {
-          caseId: 'c1',
-          seed: 1,
-          signal: new AbortController().signal,
-          observe: (kind, data) => observed.push([kind, data]),
-          progress: () => undefined,
-        },
+        caseContext('c1', (kind, data) => observed.push([kind, data])),
       );
     } finally {
       await hw.close();
@@ -161,13 +161,7 @@ describe('EV simulator and token over the emulated charge point', () => {
           }),
           params: { timeScale: 10 },
         },
-        {
-          caseId: 'ev',
-          seed: 1,
-          signal: new AbortController().signal,
-          observe: (kind, data) => observed.push([kind, data]),
-          progress: () => undefined,
-        },
+        caseContext('ev', (kind, data) => observed.push([kind, data])),
       );
     } finally {
       await hw.close();
@@ -218,13 +212,7 @@ describe('HardwareRig with an IEC 62056-21 optical DUT', () => {
           scenario: heaterScenario('heater-hour', 600, 3000, 60, 540),
           params: { timeScale: 60, pollMs: 1000 },
         },
-        {
-          caseId: 'iec',
-          seed: 1,
-          signal: new AbortController().signal,
-          observe: (kind, data) => observed.push([kind, data]),
-          progress: () => undefined,
-        },
+        caseContext('iec', (kind, data) => observed.push([kind, data])),
       );
     } finally {
       await hw.close();
@@ -271,13 +259,7 @@ describe('HardwareRig when the load line goes away mid-case', () => {
       await hw.open();
       const run = hw.runCase(
         { caseId: 'drop', scenario: heaterScenario('drop', 16, 2000, 2, 12), params: { timeScale: 2, pollMs: 100 } },
-        {
-          caseId: 'drop',
-          seed: 1,
-          signal: new AbortController().signal,
-          observe: (kind, data) => observed.push([kind, data]),
-          progress: () => undefined,
-        },
+        caseContext('drop', (kind, data) => observed.push([kind, data])),
       );
       // Scenario 2 s (heater on) is wall 1 s; the line drops at wall 2 s and is back at wall 3.5 s.
       await new Promise((r) => setTimeout(r, 2000));
@@ -327,13 +309,7 @@ describe('HardwareRig when the meter under test goes silent mid-case', () => {
           scenario: heaterScenario('silent', 16, 2000, 4, 12),
           params: { timeScale: 2, pollMs: 100 },
         },
-        {
-          caseId: 'silent',
-          seed: 1,
-          signal: new AbortController().signal,
-          observe: (kind, data) => observed.push([kind, data, performance.now() - t0]),
-          progress: () => undefined,
-        },
+        caseContext('silent', (kind, data) => observed.push([kind, data, performance.now() - t0])),
       );
       // Silent from wall 1 s to wall 3 s; the heater goes on at scenario 4 s = wall 2 s, inside the silence.
       await new Promise((r) => setTimeout(r, 1000));
