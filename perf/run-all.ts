@@ -4,6 +4,7 @@
  * `npm run bench:perf -- ledger meter`.
  */
 const BENCHMARKS: Record<string, () => Promise<unknown>> = {
+  cli: async () => (await import('./cli.js')).benchCli(),
   profiles: async () => (await import('./profiles.js')).benchSynthesis(),
   meter: async () => (await import('./meter.js')).benchMeter(),
   ledger: async () => (await import('./ledger.js')).benchLedger(),

@@ -7,6 +7,7 @@ declare -A NEED=(
   [socat]=socat
   [victoria-metrics]=victoria-metrics
   [chromium]=chromium
+  [script]=bsdutils
 )
 missing=()
 for cmd in "${!NEED[@]}"; do
