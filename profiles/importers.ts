@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FileValidationError } from '../engine/errors.js';
+import { getBuiltinProfile } from './library.js';
+import { playEvSession } from './scenario.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';
 import { type Profile, profileSchema } from './schema.js';
 
@@ -110,21 +112,52 @@ interface AcnSession {
   sessionID: string;
 }
 
-/** EV profile whose rated power is nearest the session's mean charging power. */
-function evProfileFor(meanW: number): string {
-  const options: Array<[string, number]> = [
-    ['ev-l1-1.44kw', 1440],
-    ['ev-1ph-3.7kw', 3680],
-    ['ev-1ph-7.4kw', 7360],
-    ['ev-3ph-11kw', 11000],
-  ];
-  return options.reduce((best, o) => (Math.abs(o[1] - meanW) < Math.abs(best[1] - meanW) ? o : best))[0];
+/** The uncontrolled chargers of the library an imported session may have used, with their rated power. */
+const ACN_CHARGERS: Array<[string, number]> = [
+  ['ev-l1-1.44kw', 1440],
+  ['ev-1ph-3.7kw', 3680],
+  ['ev-1ph-7.4kw', 7360],
+  ['ev-3ph-11kw', 11000],
+];
+
+/**
+ * The charger of a user's sessions: the one rated nearest the highest mean charging power among them, of those
+ * that can deliver every session's kWhDelivered within its plug-in window.
+ */
+function acnChargerFor(
+  file: string,
+  sessions: Array<{ idx: number; plugIn: number; unplug: number; wh: number; meanW: number }>,
+): string {
+  const meanW = Math.max(...sessions.map((s) => s.meanW));
+  const able = ACN_CHARGERS.filter(([name]) => {
+    const profile = getBuiltinProfile(name);
+    return sessions.every((s) => {
+      const runs = playEvSession(profile, s.plugIn, s.unplug, { energyWh: s.wh });
+      const wh = runs
+        .flatMap((r) => r.segments)
+        .reduce((e, g) => e + (((g.p0 + g.p1) / 2) * (g.to - g.from)) / 3600, 0);
+      return wh >= s.wh * (1 - 1e-9);
+    });
+  });
+  if (!able.length) {
+    const worst = sessions.reduce((a, b) => (b.meanW > a.meanW ? b : a));
+    throw new FileValidationError(file, [
+      {
+        file,
+        field: `_items[${worst.idx}].kWhDelivered`,
+        message: `${worst.wh / 1000} kWh cannot be delivered between connectionTime and disconnectTime by an 11 kW charger`,
+      },
+    ]);
+  }
+  return able.reduce((best, o) => (Math.abs(o[1] - meanW) < Math.abs(best[1] - meanW) ? o : best))[0];
 }
 
 /**
  * ACN-Data sessions (`{"_items": [{connectionTime, disconnectTime, doneChargingTime, kWhDelivered, userID,
- * stationID, sessionID}]}`) → a scenario: one house per station, one EV per user, one session per record;
- * the charger profile is chosen from the session's mean power while charging.
+ * stationID, sessionID}]}`) → a scenario: one house per station, one EV per user, one session per record,
+ * plugged in from connectionTime to disconnectTime and taking exactly kWhDelivered (the EV then stays plugged in
+ * without drawing, as most ACN-Data sessions do). The charger is the library's nearest to the session's mean power
+ * while charging (until doneChargingTime) that can deliver the energy in the window.
  */
 export function importAcnSessions(file: string): Scenario {
   const data = JSON.parse(readFileSync(file, 'utf8')) as { _items?: AcnSession[] };
@@ -144,41 +177,58 @@ export function importAcnSessions(file: string): Scenario {
   const start = Math.floor(first / 86400) * 86400;
   const stations = [...new Set(items.map((s) => s.stationID))];
   const houseOf = (station: string) => `station-${slug(station)}`;
-  const evs = new Map<
+  const users = new Map<
     string,
-    {
-      id: string;
-      owner: string;
-      home: string;
-      profile: string;
-      sessions: Array<{ at: string; plugIn: number; unplug: number; authorise: boolean }>;
-    }
+    Array<{ idx: number; at: string; plugIn: number; unplug: number; wh: number; meanW: number; authorise: boolean }>
   >();
   let end = 0;
   items.forEach((s, k) => {
     const plugIn = t(s.connectionTime, 'connectionTime', k) - start;
     const unplug = t(s.disconnectTime, 'disconnectTime', k) - start;
+    if (!(unplug > plugIn))
+      throw new FileValidationError(file, [
+        { file, field: `_items[${k}].disconnectTime`, message: 'not after connectionTime' },
+      ]);
+    if (!(typeof s.kWhDelivered === 'number' && s.kWhDelivered > 0))
+      throw new FileValidationError(file, [
+        { file, field: `_items[${k}].kWhDelivered`, message: 'expected a positive number of kWh' },
+      ]);
     const done = s.doneChargingTime ? t(s.doneChargingTime, 'doneChargingTime', k) - start : unplug;
     const chargingS = Math.max(60, Math.min(unplug, done) - plugIn);
     const user = s.userID ?? `anonymous-${s.sessionID}`;
-    const ev = evs.get(user) ?? {
-      id: `ev-${slug(user)}`,
-      owner: `C-${slug(user).toUpperCase()}`,
-      home: houseOf(s.stationID),
-      profile: evProfileFor((s.kWhDelivered * 3_600_000) / chargingS),
-      sessions: [],
-    };
-    ev.sessions.push({ at: houseOf(s.stationID), plugIn, unplug, authorise: s.userID != null });
-    evs.set(user, ev);
+    const list = users.get(user) ?? [];
+    list.push({
+      idx: k,
+      at: houseOf(s.stationID),
+      plugIn,
+      unplug,
+      wh: s.kWhDelivered * 1000,
+      meanW: (s.kWhDelivered * 3_600_000) / chargingS,
+      authorise: s.userID != null,
+    });
+    users.set(user, list);
     end = Math.max(end, unplug);
   });
+  const evs = [...users.entries()].map(([user, sessions]) => ({
+    id: `ev-${slug(user)}`,
+    owner: `C-${slug(user).toUpperCase()}`,
+    home: sessions[0]!.at,
+    profile: acnChargerFor(file, sessions),
+    sessions: sessions.map((s) => ({
+      at: s.at,
+      plugIn: s.plugIn,
+      unplug: s.unplug,
+      authorise: s.authorise,
+      energyKWh: s.wh / 1000,
+    })),
+  }));
   return scenarioSchema.parse({
     name: `acn-${slug(basename(file))}`,
     description: `Imported from ACN-Data sessions ${basename(file)} (${items.length} sessions)`,
     start: new Date(start * 1000).toISOString(),
     durationS: Math.ceil((end + 60) / 60) * 60,
     houses: stations.map((st) => ({ id: houseOf(st), contract: `C-${slug(st).toUpperCase()}`, baseLoadW: 0 })),
-    evs: [...evs.values()],
+    evs,
   });
 }
 

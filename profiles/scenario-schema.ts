@@ -49,9 +49,54 @@ const sessionSchema = z
     unplug: z.number().positive(),
     /** Whether the EV presents its contract token on the meter's authorisation channel. */
     authorise: z.boolean().default(true),
+    /**
+     * Energy the EV takes in this session (ACN-Data's kWhDelivered): it charges until it has it (a bulk stage
+     * followed by a taper ends the taper there), then stays plugged in, drawing nothing, until `unplug`. Omitted:
+     * it charges until its profile ends or it is unplugged. A V2G profile exports this much instead.
+     */
+    energyKWh: z.number().positive().max(500).optional(),
   })
   .strict()
   .refine((s) => s.unplug > s.plugIn, { message: 'unplug must be after plugIn', path: ['unplug'] });
+
+/**
+ * Smart charging: the charge point caps the EV's charging power (the IEC 61851-1 pilot's current limit or an
+ * ISO 15118 schedule) and the EV follows at once. The cap is the lowest of the setpoint signal in force and the
+ * tariff rule; exported power (V2G) is not capped. A cap of 0 pauses charging (the EV stays plugged in).
+ */
+const smartSchema = z
+  .object({
+    /** A setpoint signal: from scenario second `t` on, charge at most `kW` (until the next setpoint). */
+    setpoints: z
+      .array(z.object({ t: z.number().min(0), kW: z.number().min(0).max(50) }).strict())
+      .min(1)
+      .optional(),
+    /**
+     * Follow the scenario's TOU tariff (the ledger's default tariff when the scenario has none: bands off-peak,
+     * day, peak): in the hours of the named bands, or whose band price is above `abovePrice`, charge at most `kW`.
+     */
+    tariff: z
+      .object({
+        bands: z.array(z.string().min(1)).min(1).optional(),
+        abovePrice: z.number().min(0).optional(),
+        kW: z.number().min(0).max(50),
+      })
+      .strict()
+      .refine((t) => (t.bands === undefined) !== (t.abovePrice === undefined), {
+        message: 'give bands or abovePrice',
+        path: ['bands'],
+      })
+      .optional(),
+  })
+  .strict()
+  .refine((s) => s.setpoints !== undefined || s.tariff !== undefined, {
+    message: 'smart charging needs setpoints or a tariff rule',
+    path: ['setpoints'],
+  })
+  .refine((s) => (s.setpoints ?? []).every((p, i, a) => i === 0 || p.t > a[i - 1]!.t), {
+    message: 'setpoint times must increase',
+    path: ['setpoints'],
+  });
 
 const evSchema = z
   .object({
@@ -64,6 +109,11 @@ const evSchema = z
      */
     home: z.string().min(1).optional(),
     profile: z.string().min(1),
+    /**
+     * The EV follows a smart-charging signal in every session. A `control: smart` profile's later states are the
+     * schedule it follows when the scenario gives none; with a signal it charges at its first (full-rate) state.
+     */
+    smart: smartSchema.optional(),
     sessions: z.array(sessionSchema).min(1),
   })
   .strict();
@@ -108,6 +158,9 @@ export const scenarioTariffSchema = z
 
 export type ScenarioTariff = z.output<typeof scenarioTariffSchema>;
 
+/** Band names of the ledger's default tariff (ledger/tariff.ts defaultTariff), in band-index order. */
+export const DEFAULT_TARIFF_BANDS = ['off-peak', 'day', 'peak'] as const;
+
 export const scenarioSchema = z
   .object({
     name: z.string().min(1),
@@ -138,7 +191,16 @@ export const scenarioSchema = z
     const houses = new Set(s.houses.map((h) => h.id));
     if (houses.size !== s.houses.length)
       ctx.addIssue({ code: 'custom', path: ['houses'], message: 'duplicate house id' });
+    const bandNames = new Set<string>(s.tariff ? s.tariff.bands.map((b) => b.name) : DEFAULT_TARIFF_BANDS);
     s.evs.forEach((ev, i) => {
+      for (const [k, b] of (ev.smart?.tariff?.bands ?? []).entries()) {
+        if (!bandNames.has(b))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['evs', i, 'smart', 'tariff', 'bands', k],
+            message: `no tariff band ${b} (bands: ${[...bandNames].join(', ')})`,
+          });
+      }
       if (ev.home !== undefined && !houses.has(ev.home))
         ctx.addIssue({ code: 'custom', path: ['evs', i, 'home'], message: `no house ${ev.home}` });
       ev.sessions.forEach((se, j) => {
