@@ -80,6 +80,9 @@ export interface MeasurementData extends CaseScoped {
   pf: number;
   importWh: number;
   exportWh: number;
+  /** Reactive energy registers (Q > 0 and Q < 0 integrated), where the meter has them. */
+  importVarh?: number;
+  exportVarh?: number;
 }
 
 /** A signed billing record as the meter emitted it (bigints as decimal strings). */
@@ -95,6 +98,8 @@ export interface MeterLogData extends CaseScoped {
   level: 'info' | 'warn' | 'error';
   code: string;
   message: string;
+  /** On clock-sync entries: the offset the sync removed (meter clock − time source, s). */
+  offsetS?: number;
 }
 
 export interface PulseData extends CaseScoped {

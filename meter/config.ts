@@ -10,7 +10,10 @@ export const faultsSchema = z
     missedEventRate: z.number().min(0).max(1).default(0),
     /** Added detection latency: events are decided and timestamped this much later. */
     addedLatencyMs: z.number().min(0).max(600_000).default(0),
-    /** Clock drift in parts per million (the clock is never synced while drifting). */
+    /**
+     * Clock drift in parts per million: the meter's oscillator runs fast (positive) or slow. Syncs correct it, so
+     * the offset grows to drift × clockSyncIntervalS between them (2000 ppm and hourly syncs: up to 7.2 s).
+     */
     clockDriftPpm: z.number().min(-100_000).max(100_000).default(0),
     /** Bills every session twice, under two sequence numbers. */
     duplicateSubmission: z.boolean().default(false),
@@ -37,6 +40,11 @@ export const meterConfigSchema = z
     reportIntervalS: z.number().positive().default(900),
     /** Seconds between measurement outputs. */
     measurementIntervalS: z.number().positive().default(1),
+    /**
+     * Seconds between clock syncs from the time source (the bench's clock, or the ledger's); each is logged with the
+     * offset it removed. 0: never synced, the clock free-runs with its drift.
+     */
+    clockSyncIntervalS: z.number().min(0).default(3600),
     /** Minimum step the detector reports (W). */
     eventThresholdW: z.number().positive().default(40),
     /** Salt of payer/host pseudonyms; the utility's, so pseudonyms are stable across meters. */

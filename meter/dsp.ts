@@ -30,9 +30,15 @@ export class CycleFeatures {
     return i1 > 0 ? Math.hypot(this.iRe[h]!, this.iIm[h]!) / i1 : 0;
   }
 
-  /** Phase of I_h relative to V_1, degrees. */
+  /**
+   * Phase of I_h relative to V_1 in degrees, (−180, 180], on the sine reference the profiles use: a current
+   * √2·I_h·sin(h·ωt + φ) under a voltage √2·V·sin(ωt) reads φ. The FFT's bins are cosine-referenced, so each
+   * sine sits 90° behind its bin angle: that is the (h − 1)·90° here.
+   */
   phaseDeg(h: number): number {
-    return ((Math.atan2(this.iIm[h]!, this.iRe[h]!) - h * this.v1Phase) * 180) / Math.PI;
+    const deg = ((Math.atan2(this.iIm[h]!, this.iRe[h]!) - h * this.v1Phase) * 180) / Math.PI - (h - 1) * 90;
+    const wrapped = deg - 360 * Math.floor(deg / 360);
+    return wrapped > 180 ? wrapped - 360 : wrapped;
   }
 }
 

@@ -28,10 +28,18 @@ export interface MeterOutputs {
         harmonics: { r3: number; r5: number; r7: number };
       },
   ): void;
-  measurement(m: Omit<MeasurementData, 'caseId'>): void;
+  measurement(m: Omit<MeasurementData, 'caseId'> & { importVarh: number; exportVarh: number }): void;
   billing(b: { meterId: string; tObserved: number; signed: SignedBillingRecordJson }): void;
   report(r: { meterId: string; t: number; tMeter: number; seq: number; importWh: number; exportWh: number }): void;
-  log(l: { meterId: string; t: number; level: 'info' | 'warn' | 'error'; code: string; message: string }): void;
+  log(l: {
+    meterId: string;
+    t: number;
+    level: 'info' | 'warn' | 'error';
+    code: string;
+    message: string;
+    /** clock-sync entries: the offset (s) the sync removed, meter clock minus the time source. */
+    offsetS?: number;
+  }): void;
   pulse(p: { channel: string; t: number; count: number }): void;
 }
 
@@ -71,6 +79,8 @@ interface ActiveLoad {
 
 interface EvSession {
   start: number;
+  /** The meter clock at the start, read then: later syncs must not move a start already stamped. */
+  startMeter: number;
   payerContract?: string;
   attributed: boolean;
   importWh: number;
@@ -80,10 +90,22 @@ interface EvSession {
 const PULSES_PER_KWH = 1000;
 /** Below this |P| the registers do not move (starting-current threshold, keeps the no-load creep at zero). */
 const START_THRESHOLD_W = 2;
+/** The same for the kvarh registers (var). */
+const START_THRESHOLD_VAR = 2;
 /** An authorisation token counts for an EV that starts within this many seconds of it. */
 const AUTH_WINDOW_S = 120;
-/** Without a drift fault the clock is synchronised this often (s). */
-const CLOCK_SYNC_S = 3600;
+/** Clock anchors kept: enough to timestamp a step that began a few syncs ago (a transition lasts ≤ 10 s). */
+const CLOCK_ANCHORS = 4;
+
+/** The time the meter synchronises its clock to: the bench's clock (or the ledger's) for scenario time t. */
+export interface TimeSource {
+  name: string;
+  /** True time (scenario seconds) at scenario time t. */
+  now(t: number): number;
+}
+
+/** In a run the samples are stamped with the bench clock, so the bench's time at t is t itself. */
+export const BENCH_TIME: TimeSource = { name: 'bench', now: (t) => t };
 
 export const FIRMWARE_NAME = 'bench-reference-meter';
 
@@ -113,6 +135,8 @@ export class ReferenceMeter {
   private readonly signatures: Signature[];
   private importWh = 0;
   private exportWh = 0;
+  private importVarh = 0;
+  private exportVarh = 0;
   private pulseAcc = 0;
   private seq = 0n;
   private reportSeq = 0;
@@ -121,8 +145,14 @@ export class ReferenceMeter {
   private acc = { p: 0, q: 0, v: 0, i: 0, n: 0 };
   private lastBase = Number.NaN;
   private lastBaseQ = Number.NaN;
-  private clockOffset = 0;
-  private lastSync = 0;
+  /**
+   * The meter clock, piecewise linear: from each anchor (a sync, or power-up) it runs (1 + drift) times the true
+   * rate. Newest last.
+   */
+  private readonly anchors: Array<{ t: number; offset: number }> = [{ t: 0, offset: 0 }];
+  private nextSync: number;
+  /** Where periodic syncs take the time from (the bench's clock unless set otherwise, e.g. the ledger's). */
+  timeSource: TimeSource = BENCH_TIME;
   private faultUntil = -1;
   private faultLogged = false;
   private ledgerDown = false;
@@ -145,6 +175,7 @@ export class ReferenceMeter {
     this.signatures = [...signatures];
     this.nextReport = config.reportIntervalS;
     this.nextMeasurement = config.measurementIntervalS;
+    this.nextSync = config.clockSyncIntervalS > 0 ? config.clockSyncIntervalS : Number.POSITIVE_INFINITY;
     this.firmwareHash = firmwareHash(config.firmwareVersion, config.faults.unattestedFirmware);
     this.signingKey = config.faults.badSignature ? meterKey(id.seed + 1, `${id.meterId}/rogue`) : id.key;
     this.seq = id.lastSeq ?? 0n;
@@ -159,11 +190,40 @@ export class ReferenceMeter {
     return this.id.key.address;
   }
 
-  /** Meter clock: scenario time plus drift; synchronised hourly unless the drift fault is on. */
+  /** The meter clock's reading (scenario seconds) at true time t: drift accumulates from the last sync before t. */
   clock(t: number): number {
-    const ppm = this.config.faults.clockDriftPpm;
-    if (ppm === 0) return t;
-    return t + (t - this.lastSync) * ppm * 1e-6 + this.clockOffset;
+    return t + this.offsetAt(t);
+  }
+
+  /** Meter clock minus true time at t. */
+  offsetAt(t: number): number {
+    let a = this.anchors[0]!;
+    for (let i = this.anchors.length - 1; i >= 0; i--) {
+      if (this.anchors[i]!.t <= t) {
+        a = this.anchors[i]!;
+        break;
+      }
+    }
+    return a.offset + (t - a.t) * this.config.faults.clockDriftPpm * 1e-6;
+  }
+
+  /**
+   * Sets the clock at true time t to `sourceT` (the time source's reading) and logs the offset removed. Periodic
+   * syncs call it with the time source; the stream face's `sync` command calls it on demand.
+   */
+  syncClock(t: number, sourceT: number, source: string): number {
+    const corrected = this.clock(t) - sourceT;
+    this.anchors.push({ t, offset: sourceT - t });
+    if (this.anchors.length > CLOCK_ANCHORS) this.anchors.shift();
+    this.out.log({
+      meterId: this.id.meterId,
+      t,
+      level: 'info',
+      code: 'clock-sync',
+      message: `clock synchronised from ${source}: corrected ${corrected >= 0 ? '+' : ''}${corrected.toFixed(6)} s`,
+      offsetS: corrected,
+    });
+    return corrected;
   }
 
   /** A contract token on the authorisation channel (RFID / ISO 15118 contract id). */
@@ -186,6 +246,10 @@ export class ReferenceMeter {
     const faultAt = this.config.injectMeasurementFaultAtS;
     for (let c = 0; c < block.cycles; c++) {
       const t = block.t0 + c * dt;
+      if (t >= this.nextSync - 1e-9) {
+        this.syncClock(t, this.timeSource.now(t), this.timeSource.name);
+        this.nextSync += this.config.clockSyncIntervalS;
+      }
       this.flushDelayed(t);
       const dead = faultAt !== undefined && t >= faultAt && t < faultAt + 5;
       if (dead) {
@@ -203,7 +267,7 @@ export class ReferenceMeter {
         this.faultUntil = -1;
       }
       const f = this.analyzer.analyze(block.voltage, block.current, c * n, this.f, gain);
-      this.integrate(t, f.p, dt);
+      this.integrate(t, f.p, f.q, dt);
       this.accumulate(f);
       const step = this.detector.push(t, f);
       if (step) this.onStep(step, t);
@@ -213,7 +277,13 @@ export class ReferenceMeter {
     }
   }
 
-  private integrate(t: number, p: number, dt: number): void {
+  private integrate(t: number, p: number, q: number, dt: number): void {
+    // Reactive energy has its own starting threshold: a pure reactive load (a capacitor bank) draws no P.
+    if (Math.abs(q) >= START_THRESHOLD_VAR) {
+      const varh = (q * dt) / 3600;
+      if (varh >= 0) this.importVarh += varh;
+      else this.exportVarh -= varh;
+    }
     if (Math.abs(p) < START_THRESHOLD_W) return;
     const wh = (p * dt) / 3600;
     if (wh >= 0) this.importWh += wh;
@@ -331,7 +401,14 @@ export class ReferenceMeter {
   private openSession(start: number): EvSession {
     const i = this.tokens.findIndex((k) => Math.abs(k.t - start) <= AUTH_WINDOW_S);
     const token = i >= 0 ? this.tokens.splice(i, 1)[0] : undefined;
-    return { start, payerContract: token?.contractId, attributed: token !== undefined, importWh: 0, exportWh: 0 };
+    return {
+      start,
+      startMeter: this.clock(start),
+      payerContract: token?.contractId,
+      attributed: token !== undefined,
+      importWh: 0,
+      exportWh: 0,
+    };
   }
 
   private emitEvent(at: number, e: Omit<Parameters<MeterOutputs['event']>[0], 'meterId' | 'tObserved'>): void {
@@ -355,7 +432,7 @@ export class ReferenceMeter {
       return;
     }
     const payerContract = this.config.faults.wrongPayer || !s.attributed ? this.id.hostContractId : s.payerContract!;
-    const start = BigInt(Math.round(this.id.epochS + this.clock(s.start)));
+    const start = BigInt(Math.round(this.id.epochS + s.startMeter));
     const endS = BigInt(Math.max(Number(start), Math.round(this.id.epochS + this.clock(end))));
     const importMilliWh = BigInt(Math.max(0, Math.round(s.importWh * 1000)));
     const exportMilliWh = BigInt(Math.max(0, Math.round(s.exportWh * 1000)));
@@ -449,6 +526,8 @@ export class ReferenceMeter {
       pf: v * i > 0 ? p / (v * i) : 0,
       importWh: this.importWh,
       exportWh: this.exportWh,
+      importVarh: this.importVarh,
+      exportVarh: this.exportVarh,
     });
     this.acc = { p: 0, q: 0, v: 0, i: 0, n: 0 };
     this.nextMeasurement += this.config.measurementIntervalS;
@@ -456,7 +535,6 @@ export class ReferenceMeter {
 
   private emitReport(t: number): void {
     this.nextReport += this.config.reportIntervalS;
-    if (this.config.faults.clockDriftPpm === 0 && t - this.lastSync >= CLOCK_SYNC_S) this.lastSync = t;
     if (this.config.faults.dropPeriodicReports) return;
     this.reportSeq++;
     this.out.report({

@@ -7,7 +7,7 @@ import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import { type MeterConfigInput, parseMeterConfig } from './config.js';
 import { type MeterOutputs, meterKey, ReferenceMeter } from './reference-meter.js';
-import { type Signature, signaturesFromProfiles } from './signatures.js';
+import { loadSignatures, type Signature, signaturesFromProfiles } from './signatures.js';
 import { BillingStore } from './store.js';
 
 export type MeterEvent = Parameters<MeterOutputs['event']>[0];
@@ -17,6 +17,7 @@ const ignore = () => {};
 /**
  * A reference meter outside any rig: no ledger (billing records are signed for a zero verifying contract and
  * kept in a temporary store), the default tariff, and no-op outputs for whatever the caller does not watch.
+ * Signatures: `signatures`, else the config's signaturesFile, else the profile library's.
  */
 export function offlineMeter(o: {
   meterId: string;
@@ -39,8 +40,9 @@ export function offlineMeter(o: {
     ...o.outputs,
   };
   const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-meter-')), `${o.meterId}.billing.jsonl`));
+  const config = parseMeterConfig(o.config ?? {});
   const meter = new ReferenceMeter(
-    parseMeterConfig(o.config ?? {}),
+    config,
     {
       meterId: o.meterId,
       hostContractId: o.hostContractId ?? `C-${o.meterId.toUpperCase()}`,
@@ -51,7 +53,7 @@ export function offlineMeter(o: {
       tariffVersion: 1,
       seed: o.seed,
     },
-    o.signatures ?? signaturesFromProfiles(),
+    o.signatures ?? (config.signaturesFile ? loadSignatures(config.signaturesFile) : signaturesFromProfiles()),
     outputs,
     store,
     o.samplesPerCycle ?? 128,

@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { pseudonym } from '../ledger/billing-record.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import type { MeterConfigInput } from './config.js';
@@ -25,8 +26,9 @@ export interface ServeOptions {
 }
 
 /**
- * Runs the reference meter on a scenario in (scaled) real time and serves its faces: Modbus TCP, Modbus RTU and
- * the JSONL event/billing stream. Billing records are stored durably; no ledger is attached here.
+ * Runs the reference meter on a scenario in (scaled) real time and serves its faces: Modbus TCP, Modbus RTU, the
+ * IEC 62056-21 optical readout and the JSONL event/billing stream, which also takes authorize, identify and sync
+ * commands. Billing records are stored durably; no ledger is attached here.
  */
 export async function serveMeter(
   o: ServeOptions,
@@ -36,6 +38,8 @@ export async function serveMeter(
   const live = new LiveFaces();
   const faces: ModbusFace[] = [];
   const described: string[] = [];
+  const parsed = parseMeterConfig(o.config);
+  const epochS = Date.parse(scenario.start) / 1000;
   try {
     if (o.stream) {
       await live.openStream(o.stream.path, o.stream.baudRate);
@@ -50,7 +54,6 @@ export async function serveMeter(
       described.push(`modbus rtu on ${o.modbusRtu.path}`);
     }
     if (o.optical) {
-      const parsed = parseMeterConfig(o.config);
       faces.push(
         await serveIec62056(
           () => live.values,
@@ -69,15 +72,27 @@ export async function serveMeter(
     const { meter, store } = offlineMeter({
       meterId: house.id,
       hostContractId: house.contract,
-      epochS: Date.parse(scenario.start) / 1000,
+      epochS,
       seed: o.seed,
       config: o.config,
       outputs: live.outputs(),
       frequency: scenario.frequency,
     });
+    // Scenario time the meter has measured up to: commands on the stream act at this instant.
+    let seconds = 0;
+    live.handlers = {
+      authorize: (contractId) => meter.authorize(contractId, seconds),
+      identify: () => ({
+        model: parsed.model,
+        firmwareVersion: parsed.firmwareVersion,
+        firmwareHash: meter.firmwareHash,
+        address: meter.address,
+        host: pseudonym(house.contract, parsed.pseudonymSalt),
+      }),
+      sync: (clockUnix) => meter.syncClock(seconds, clockUnix - epochS, 'stream'),
+    };
     o.onReady?.(described);
     const t0 = performance.now();
-    let seconds = 0;
     for (const block of synthesizeMeterSync(scenario, house.id, { seed: o.seed })) {
       if (o.signal.aborted) break;
       meter.processBlock(block);

@@ -42,6 +42,8 @@ export function liveValuesFrom(p: BenchPhysics, now = performance.now(), gainErr
     frequency: p.frequency,
     importKWh: (p.importWh * g) / 1000,
     exportKWh: (p.exportWh * g) / 1000,
+    importKVarh: (p.importVarh * g) / 1000,
+    exportKVarh: (p.exportVarh * g) / 1000,
     events: 0,
     billingRecords: 0,
   };

@@ -50,6 +50,8 @@ export function readoutItems(v: LiveValues, id: ReadoutIdentity, now: Date): Arr
     ['0.9.2', iso.slice(2, 10).replaceAll('-', '')],
     ['1.8.0', `${n(v.importKWh, 6, 3)}*kWh`],
     ['2.8.0', `${n(v.exportKWh, 6, 3)}*kWh`],
+    ['3.8.0', `${n(v.importKVarh, 6, 3)}*kvarh`],
+    ['4.8.0', `${n(v.exportKVarh, 6, 3)}*kvarh`],
     ['1.7.0', `${n(v.activePower / 1000, 3, 3)}*kW`],
     ['32.7.0', `${n(v.voltage, 3, 1)}*V`],
     ['31.7.0', `${n(v.current, 3, 2)}*A`],

@@ -35,6 +35,8 @@ export class LiveFaces {
     authorize?: (contractId: string) => void;
     identify?: () => MeterIdentityLine;
     commission?: (c: CommissionCommand) => void;
+    /** Sets the meter clock to the bench's time; the meter logs the offset it removed (a `log` line). */
+    sync?: (clockUnix: number) => void;
   } = {};
   /** Lines that were not a valid command (counted; answered with a `log` line). */
   badCommands = 0;
@@ -52,7 +54,8 @@ export class LiveFaces {
     else if (c?.type === 'commission' && this.handlers.commission) {
       this.handlers.commission(c);
       this.line('log', { level: 'info', code: 'COMMISSIONED', message: `tariff v${c.tariffVersion}` });
-    } else {
+    } else if (c?.type === 'sync' && this.handlers.sync) this.handlers.sync(c.clockUnix);
+    else {
       this.badCommands++;
       this.line('log', { level: 'warn', code: 'BAD_COMMAND', message: `ignored: ${line.slice(0, 80)}` });
     }
@@ -77,6 +80,8 @@ export class LiveFaces {
           powerFactor: m.pf,
           importKWh: m.importWh / 1000,
           exportKWh: m.exportWh / 1000,
+          importKVarh: m.importVarh / 1000,
+          exportKVarh: m.exportVarh / 1000,
         });
         this.line('measurement', m);
       },

@@ -1,6 +1,7 @@
 /**
  * Eastron SDM630-style input registers (function 04): each quantity is an IEEE-754 float32, big-endian, over two
- * 16-bit registers. Addresses from the SDM630 Modbus protocol sheet (and DESIGN §5); the event counter block at
+ * 16-bit registers. Addresses from the SDM630 Modbus protocol sheet (and DESIGN §5; total import/export kvarh are
+ * parameters 39/40, 30077/30079, at 0x004C/0x004E); the event counter block at
  * 0x0200 is the reference meter's own extension.
  */
 export interface LiveValues {
@@ -12,6 +13,8 @@ export interface LiveValues {
   frequency: number;
   importKWh: number;
   exportKWh: number;
+  importKVarh: number;
+  exportKVarh: number;
   events: number;
   billingRecords: number;
 }
@@ -31,6 +34,8 @@ export const SDM630_INPUT_REGISTERS: ReadonlyArray<{
   { address: 0x0046, name: 'Frequency of supply voltages', unit: 'Hz', value: (v) => v.frequency },
   { address: 0x0048, name: 'Import active energy', unit: 'kWh', value: (v) => v.importKWh },
   { address: 0x004a, name: 'Export active energy', unit: 'kWh', value: (v) => v.exportKWh },
+  { address: 0x004c, name: 'Import reactive energy', unit: 'kvarh', value: (v) => v.importKVarh },
+  { address: 0x004e, name: 'Export reactive energy', unit: 'kvarh', value: (v) => v.exportKVarh },
   { address: 0x0200, name: 'Detected switch events (reference meter)', unit: 'count', value: (v) => v.events },
   { address: 0x0202, name: 'Billing records issued (reference meter)', unit: 'count', value: (v) => v.billingRecords },
 ];
@@ -57,6 +62,8 @@ export function newLiveValues(): LiveValues {
     frequency: 50,
     importKWh: 0,
     exportKWh: 0,
+    importKVarh: 0,
+    exportKVarh: 0,
     events: 0,
     billingRecords: 0,
   };

@@ -7,10 +7,12 @@ import { z } from 'zod';
  * - identify: asks for the meter's identity (model, firmware version and hash, signing address, host pseudonym).
  * - commission: what a utility sets before the meter bills: its clock, the ledger it signs for (EIP-712 domain)
  *   with the sequence that ledger has for it, and the tariff in force with its registry version.
+ * - sync: the bench's (or ledger's) time now; the meter sets its clock to it and logs the offset it removed.
  */
 export const streamCommandSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('authorize'), contractId: z.string().min(1) }),
   z.object({ type: z.literal('identify') }),
+  z.object({ type: z.literal('sync'), clockUnix: z.number().nonnegative() }),
   z.object({
     type: z.literal('commission'),
     clockUnix: z.number().nonnegative(),

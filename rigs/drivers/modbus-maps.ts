@@ -19,6 +19,8 @@ export const REGISTER_MAPS: Record<string, RegisterMap> = {
       frequency: { address: 0x0046, unit: 'Hz' },
       importKWh: { address: 0x0048, unit: 'kWh' },
       exportKWh: { address: 0x004a, unit: 'kWh' },
+      importKVarh: { address: 0x004c, unit: 'kvarh' },
+      exportKVarh: { address: 0x004e, unit: 'kvarh' },
     },
   },
 };

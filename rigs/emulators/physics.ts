@@ -14,6 +14,9 @@ export class BenchPhysics extends EventEmitter {
   powerFactor = 1;
   importWh = 0;
   exportWh = 0;
+  /** Reactive energy (an SDM630's kvarh registers): Q > 0 and Q < 0 integrated. */
+  importVarh = 0;
+  exportVarh = 0;
   pulses = 0;
   /** IEC 61851 control-pilot state the EV simulator's relays present (A no EV, B connected, C charging). */
   cp: CpState = 'A';
@@ -36,6 +39,9 @@ export class BenchPhysics extends EventEmitter {
     const wh = this.powerW * dtH;
     if (wh >= 0) this.importWh += wh;
     else this.exportWh -= wh;
+    const varh = this.reactiveVar * dtH;
+    if (varh >= 0) this.importVarh += varh;
+    else this.exportVarh -= varh;
     if (wh > 0) {
       this.pulseRemainderWh += wh;
       const whPerPulse = 1000 / this.impPerKWh;

@@ -126,7 +126,7 @@ describe('reliability: an instrument that goes silent mid-run', () => {
       }
       silent = false;
       expect(await d.readQuantity('voltage')).toBe(230);
-      expect(Object.keys(await d.readAll())).toHaveLength(9);
+      expect(Object.keys(await d.readAll())).toHaveLength(11);
     } finally {
       await d.deactivate();
       for (const s of sockets) s.destroy();
