@@ -1,7 +1,11 @@
 import { createRequire } from 'node:module';
-import { SerialPort } from 'serialport';
+import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
+import { SerialPort, type SerialPortOpenOptions } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import { type CpPins, type CpState, cpRelays } from '../ev-cp.js';
+
+/** A serialport binding (the OS's by default; serialport's mock one in tests). */
+type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
 
 const require = createRequire(import.meta.url);
 
@@ -37,7 +41,12 @@ export class FirmataBoardDriver {
   constructor(
     readonly device: string,
     private readonly path: string,
-    private readonly opts: { baudRate?: number; pulsePin?: number; timeoutMs?: number } = {},
+    private readonly opts: {
+      baudRate?: number;
+      pulsePin?: number;
+      timeoutMs?: number;
+      binding?: SerialBinding;
+    } = {},
   ) {}
 
   async activate(): Promise<string> {
@@ -45,7 +54,13 @@ export class FirmataBoardDriver {
     const five = require('johnny-five') as {
       Board: new (opts: object) => { on(ev: string, cb: (e?: unknown) => void): void };
     };
-    const port = new SerialPort({ path: this.path, baudRate: this.opts.baudRate ?? 57600, autoOpen: false });
+    const port = new SerialPort({
+      path: this.path,
+      baudRate: this.opts.baudRate ?? 57600,
+      autoOpen: false,
+      // SerialPort's options type leaves `binding` out, yet its constructor takes one over the detected binding.
+      ...(this.opts.binding && { binding: this.opts.binding }),
+    } as SerialPortOpenOptions<never>);
     this.port = port;
     // Firmata must see the port's 'open' (it emits 'connect', which johnny-five waits for): open after.
     const io = new Firmata(port, { reportVersionTimeout: 50 });

@@ -1,6 +1,10 @@
-import { SerialPort } from 'serialport';
+import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
+import { SerialPort, type SerialPortOpenOptions } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import { switchBaudRate } from '../../meter/faces/baud-switch.js';
+
+/** A serialport binding (the OS's by default; serialport's mock one in tests). */
+type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
 
 /** The rig-file dialect name of an IEC 62056-21 (mode C) optical port. */
 export const IEC_DIALECT = 'iec62056-21';
@@ -38,10 +42,19 @@ export function parseObis(body: string): ReadoutResult['items'] {
 export async function readIec62056(
   device: string,
   path: string,
-  opts: { timeoutMs?: number; maxBaud?: number } = {},
+  opts: { timeoutMs?: number; maxBaud?: number; binding?: SerialBinding } = {},
 ): Promise<ReadoutResult> {
   const timeoutMs = opts.timeoutMs ?? 3000;
-  const port = new SerialPort({ path, baudRate: 300, dataBits: 7, parity: 'even', stopBits: 1, autoOpen: false });
+  const port = new SerialPort({
+    path,
+    baudRate: 300,
+    dataBits: 7,
+    parity: 'even',
+    stopBits: 1,
+    autoOpen: false,
+    // SerialPort's options type leaves `binding` out, yet its constructor takes one over the detected binding.
+    ...(opts.binding && { binding: opts.binding }),
+  } as SerialPortOpenOptions<never>);
   const fail = (message: string, code: string) => new RigError(message, { device, code });
   /** Every step of the readout is bounded: a line that stops mid-step must end the readout, not the poll loop. */
   const bounded = <T>(what: string, step: (done: (value: T) => void, failed: (e: Error) => void) => void) =>

@@ -1,14 +1,24 @@
+import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import createDebug from 'debug';
 import Modbus from 'modbus-serial';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { RigError } from '../../engine/errors.js';
 import { REGISTER_MAPS, type RegisterMap } from './modbus-maps.js';
 
+/** A serialport binding (the OS's by default; serialport's mock one in tests). */
+type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
+
 const ModbusRTU = Modbus as unknown as new () => ModbusClient;
 const log = createDebug('bench:rigs:modbus');
 
 export type ModbusEndpoint =
-  | { kind: 'serial'; path: string; baudRate?: number; parity?: 'none' | 'even' | 'odd' }
+  | {
+      kind: 'serial';
+      path: string;
+      baudRate?: number;
+      parity?: 'none' | 'even' | 'odd';
+      binding?: SerialBinding;
+    }
   | { kind: 'tcp'; host: string; port: number };
 
 /** Modbus RTU/TCP meter driver over modbus-serial's client; the register map is data. */
@@ -36,9 +46,11 @@ export class ModbusMeterDriver {
   async activate(): Promise<void> {
     try {
       if (this.endpoint.kind === 'serial') {
+        // modbus-serial spreads these options into serialport's SerialPort, where a binding replaces the OS's.
         await this.client.connectRTUBuffered(this.endpoint.path, {
           baudRate: this.endpoint.baudRate ?? 9600,
           parity: this.endpoint.parity ?? 'none',
+          ...(this.endpoint.binding && { binding: this.endpoint.binding }),
         });
       } else {
         await this.client.connectTCP(this.endpoint.host, { port: this.endpoint.port });
