@@ -1,0 +1,180 @@
+import { describe, expect, it } from 'vitest';
+import type { MeterEvent } from '../../../meter/replay.js';
+import { offlineMeter } from '../../../meter/replay.js';
+import { nearestSignature, signaturesFromProfiles, UNKNOWN_DISTANCE } from '../../../meter/signatures.js';
+import { getBuiltinProfile, listBuiltinProfiles, signatureId } from '../../../profiles/library.js';
+import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
+import { type Profile, stateQ } from '../../../profiles/schema.js';
+import { synthesizeMeterSync } from '../../../profiles/synth.js';
+
+const F = 50;
+const SPC = 128;
+const V = 230;
+
+/** One house on a clean supply with `loads`; the meter's events. */
+function events(profiles: Profile[], loads: Array<{ profile: string; on: number; off: number }>, seed = 1) {
+  const scenario: Scenario = scenarioSchema.parse({
+    name: 'identification',
+    start: '2026-03-02T12:00:00Z',
+    durationS: Math.max(...loads.map((l) => l.off)) + 10,
+    voltage: { nominal: V, h3: 0, h5: 0 },
+    profiles,
+    houses: [
+      {
+        id: 'h',
+        contract: 'C',
+        baseLoadW: 0,
+        loads: loads.map((l, i) => ({ id: `l${i}`, ...l })),
+      },
+    ],
+  });
+  const out: MeterEvent[] = [];
+  const { meter, store } = offlineMeter({ meterId: 'h', seed, outputs: { event: (e) => out.push(e) } });
+  for (const b of synthesizeMeterSync(scenario, 'h', { seed, samplesPerCycle: SPC })) meter.processBlock(b);
+  meter.finish();
+  store.close();
+  return out;
+}
+
+/**
+ * The peak |i| the profile's declaration implies at switch-on, computed from the declaration alone: the first
+ * state's current (fundamental at the displacement angle, harmonics at their declared ratio and phase on the
+ * sine reference) plus the inrush as the profiles define it, (peakMultiple − 1)·I₁ 90° behind the voltage
+ * (magnetising current), decaying with decayMs and held per mains cycle, plus the declared ringing.
+ */
+function declaredInrushPeakA(p: Profile): number {
+  const s = p.states[0]!;
+  const q = stateQ(s);
+  const theta = Math.atan2(q, s.p);
+  const amp1 = (Math.SQRT2 * Math.hypot(s.p, q)) / V;
+  const { peakMultiple, decayMs } = p.inrush!;
+  const w = 2 * Math.PI * F;
+  let peak = 0;
+  for (let c = 0; c * 1000 < 6 * decayMs * F; c++) {
+    const extra = (peakMultiple - 1) * Math.exp(-((c + 0.5) / F) / (decayMs / 1000));
+    for (let k = 0; k < SPC; k++) {
+      const t = (c + k / SPC) / F;
+      let i = amp1 * Math.sin(w * t - theta) - extra * amp1 * Math.cos(w * t);
+      for (const h of s.harmonics)
+        i += amp1 * h.ratio * Math.sin(h.order * (w * t - theta) + (h.phaseDeg * Math.PI) / 180);
+      const r = p.transient;
+      if (r) i += r.amplitudeMultiple * amp1 * Math.exp(-t / (r.decayMs / 1000)) * Math.sin(2 * Math.PI * r.ringHz * t);
+      peak = Math.max(peak, Math.abs(i));
+    }
+  }
+  return peak;
+}
+
+/**
+ * How long the detector's transition lasts on the declared inrush: the inrush's extra reactive power,
+ * Q₀·e^(−t/τ) with Q₀ = V·(m − 1)·I₁, must move less than the settling tolerance (max(12, 2 % of the step),
+ * meter/detector.ts) across the 10-cycle settling window, and the window must then fill.
+ */
+function declaredSettleMs(p: Profile): number {
+  const s = p.states[0]!;
+  const q = stateQ(s);
+  const { peakMultiple, decayMs } = p.inrush!;
+  const tau = decayMs / 1000;
+  const window = 10 / F;
+  const q0 = (peakMultiple - 1) * Math.hypot(s.p, q);
+  const tol = Math.max(12, 0.02 * (Math.abs(s.p) + Math.abs(q)));
+  const t = window + tau * Math.log((q0 * (1 - Math.exp(-window / tau))) / tol);
+  return Math.max(window, t) * 1000;
+}
+
+describe('transient capture', () => {
+  const withInrush = listBuiltinProfiles().filter((p) => p.inrush);
+
+  it('covers the library profiles with a declared inrush', () => {
+    expect(withInrush.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['fridge', 'microwave', 'vacuum-cleaner', 'washing-machine', 'ev-1ph-7.4kw']),
+    );
+  });
+
+  it.each(withInrush)(
+    '$name: the switch-on event reports the inrush peak and a duration that follows its decay',
+    (p) => {
+      const profile = { ...p, name: 'under-test' };
+      const on = events([profile], [{ profile: 'under-test', on: 5, off: 15 }]).find((e) => e.direction === 'on')!;
+      expect(on.class).toBe(p.class);
+      const peak = declaredInrushPeakA(p);
+      // Within 2 %: the profile's 0.2 % current noise, and the meter sees samples, not the continuous peak.
+      expect(Math.abs(on.transient.peakA - peak) / peak).toBeLessThan(0.02);
+      // The declared multiple bounds the peak: the inrush adds (m − 1)·I₁ at most, and decays from the first cycle.
+      const steady = events([{ ...profile, inrush: undefined }], [{ profile: 'under-test', on: 5, off: 15 }])[0]!;
+      expect(on.transient.peakA).toBeGreaterThan(steady.transient.peakA);
+      expect(on.transient.peakA / steady.transient.peakA).toBeLessThanOrEqual(p.inrush!.peakMultiple);
+      // Duration: the decay's settling time within two cycles and 5 %; without the inrush only the settling window.
+      const settle = declaredSettleMs(p);
+      expect(Math.abs(on.transient.durationMs - settle)).toBeLessThan(40 + 0.05 * settle);
+      expect(steady.transient.durationMs).toBe(200);
+    },
+  );
+
+  it('a slower decay gives a proportionally longer transient (fridge compressor, τ 300 ms → 600 ms)', () => {
+    const fridge = { ...getBuiltinProfile('fridge'), name: 'under-test' };
+    const slow = { ...fridge, inrush: { peakMultiple: 6, decayMs: 600 } };
+    const d = (p: Profile) =>
+      events([p], [{ profile: 'under-test', on: 5, off: 15 }]).find((e) => e.direction === 'on')!.transient.durationMs;
+    const [dFast, dSlow] = [d(fridge), d(slow)];
+    expect(Math.abs(dFast - declaredSettleMs(fridge))).toBeLessThan(60);
+    expect(Math.abs(dSlow - declaredSettleMs(slow))).toBeLessThan(60);
+    expect(dSlow - dFast).toBeGreaterThan(500);
+  });
+});
+
+describe('load identification from synthesized waveforms', () => {
+  it('classifies a load far from every signature as "unknown", on and off', () => {
+    // A 450 W load at pf 0.3 lagging with a strong 3rd: a welding transformer, nothing like the library.
+    const odd: Profile = {
+      ...getBuiltinProfile('kettle'),
+      name: 'welder',
+      class: 'welder',
+      states: [
+        {
+          name: 'arc',
+          kind: 'steady',
+          p: 450,
+          pf: 0.3,
+          harmonics: [{ order: 3, ratio: 0.35, phaseDeg: 0 }],
+        },
+      ],
+    };
+    const s = odd.states[0]!;
+    const far = nearestSignature({ dp: s.p, dq: stateQ(s), r3: 0.35, r5: 0, r7: 0 }, signaturesFromProfiles());
+    expect(far.d).toBeGreaterThan(UNKNOWN_DISTANCE);
+    const ev = events([odd], [{ profile: 'welder', on: 5, off: 20 }]);
+    expect(ev.map((e) => `${e.direction} ${e.class}`)).toEqual(['on unknown', 'off unknown']);
+    expect(ev.every((e) => e.profile === undefined)).toBe(true);
+    // The event itself was measured right: what the meter could not name it still quantified.
+    expect(ev[0]!.deltaP).toBeCloseTo(450, -1);
+    expect(ev[0]!.deltaQ).toBeCloseTo(stateQ(s), -1);
+  });
+
+  /** EV chargers that must not be confused: different power, different phase count, same connector class. */
+  const PAIRS: Array<[string, string]> = [
+    ['ev-1ph-7.4kw', 'ev-3ph-11kw'],
+    ['ev-1ph-3.7kw', 'ev-1ph-7.4kw'],
+    ['ev-l1-1.44kw', 'ev-1ph-3.7kw'],
+  ];
+
+  it.each(PAIRS)('tells the %s and %s chargers apart by what it measures', (a, b) => {
+    const ids: string[] = [];
+    for (const name of [a, b]) {
+      const p = getBuiltinProfile(name);
+      // The EV starts beside a running fridge and over noise (the profile's own): the step is all the meter has.
+      const ev = events(
+        [getBuiltinProfile('fridge'), { ...p, name: 'ev-under-test' }],
+        [
+          { profile: 'fridge', on: 0, off: 60 },
+          { profile: 'ev-under-test', on: 20, off: 50 },
+        ],
+        7,
+      ).filter((e) => e.class === 'ev');
+      expect(ev.map((e) => e.direction)).toEqual(['on', 'off']);
+      ids.push(ev[0]!.profile!);
+      expect(ev[0]!.profile).toBe(signatureId(p));
+    }
+    expect(ids[0]).not.toBe(ids[1]);
+  });
+});
