@@ -98,8 +98,8 @@ describe('transient capture', () => {
       const on = events([profile], [{ profile: 'under-test', on: 5, off: 15 }]).find((e) => e.direction === 'on')!;
       expect(on.class).toBe(p.class);
       const peak = declaredInrushPeakA(p);
-      // Within 2 %: the profile's 0.2 % current noise, and the meter sees samples, not the continuous peak.
-      expect(Math.abs(on.transient.peakA - peak) / peak).toBeLessThan(0.02);
+      // Within 1 %: the profile's 0.2 % current noise rides on the peak sample (measured: ≤ 0.4 %).
+      expect(Math.abs(on.transient.peakA - peak) / peak).toBeLessThan(0.01);
       // The declared multiple bounds the peak: the inrush adds (m − 1)·I₁ at most, and decays from the first cycle.
       const steady = events([{ ...profile, inrush: undefined }], [{ profile: 'under-test', on: 5, off: 15 }])[0]!;
       expect(on.transient.peakA).toBeGreaterThan(steady.transient.peakA);
