@@ -115,6 +115,10 @@ export class FirmataBoardDriver {
   async deactivate(): Promise<void> {
     const port = this.port;
     this.port = undefined;
-    if (port?.isOpen) await new Promise<void>((r) => port.close(() => r()));
+    if (!port?.isOpen) return;
+    // relay() writes without waiting: closing at once would drop the last relay commands still queued (a bench
+    // left with the load switched on or the pilot in state C).
+    await new Promise<void>((r) => port.drain(() => r()));
+    await new Promise<void>((r) => port.close(() => r()));
   }
 }
