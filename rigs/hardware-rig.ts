@@ -129,7 +129,7 @@ export class HardwareRig implements Rig {
         this.streamInstrument = inst.id;
         this.streamBills = inst.capabilities.includes('meter.billing');
         await this.stream.activate();
-        this.dutIdentity = await this.identify(this.stream, inst.timeoutMs);
+        this.dutIdentity = await this.stream.identify(inst.timeoutMs);
         identity = this.dutIdentity
           ? `${this.dutIdentity.model} ${this.dutIdentity.firmwareVersion} (${this.dutIdentity.address})`
           : 'JSONL event/billing stream';
@@ -177,23 +177,6 @@ export class HardwareRig implements Rig {
   /** The DUT's identity from its stream face (signing address, firmware, host pseudonym), once open. */
   get dut(): MeterIdentityLine | undefined {
     return this.dutIdentity;
-  }
-
-  private async identify(stream: JsonlStreamDriver, timeoutMs: number): Promise<MeterIdentityLine | undefined> {
-    const answer = new Promise<MeterIdentityLine | undefined>((resolve) => {
-      const timer = setTimeout(() => {
-        stream.off('identity', onIdentity);
-        resolve(undefined);
-      }, timeoutMs);
-      const onIdentity = (l: StreamLine) => {
-        clearTimeout(timer);
-        const { type: _type, ...rest } = l;
-        resolve(rest as unknown as MeterIdentityLine);
-      };
-      stream.once('identity', onIdentity);
-    });
-    await stream.send({ type: 'identify' });
-    return answer;
   }
 
   async runCase(plan: CasePlan, ctx: CaseContext): Promise<void> {

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RigError } from '../../engine/errors.js';
+import type { MeterIdentityLine } from '../../meter/faces/stream-commands.js';
 import type { Transport } from '../transports/transport.js';
 
 /** Event names of the driver itself (and of EventEmitter): not valid as a line's type. */
@@ -58,6 +59,35 @@ export class JsonlStreamDriver extends EventEmitter {
   /** Writes one command line to the meter (e.g. an authorisation token presented at the charge point). */
   async send(line: StreamLine): Promise<void> {
     await this.transport.write(`${JSON.stringify(line)}\n`);
+  }
+
+  /**
+   * Asks the meter who it is (`{"type":"identify"}`): the fields of its "identity" line (signing address, firmware,
+   * host pseudonym), or undefined when none comes within `timeoutMs` (a plain event stream need not answer).
+   */
+  async identify(timeoutMs: number): Promise<MeterIdentityLine | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    let onIdentity: ((l: StreamLine) => void) | undefined;
+    const answer = new Promise<MeterIdentityLine | undefined>((resolve) => {
+      onIdentity = (l: StreamLine) => {
+        clearTimeout(timer);
+        const { type: _type, ...rest } = l;
+        resolve(rest as unknown as MeterIdentityLine);
+      };
+      timer = setTimeout(() => {
+        if (onIdentity) this.off('identity', onIdentity);
+        resolve(undefined);
+      }, timeoutMs);
+      this.once('identity', onIdentity);
+    });
+    try {
+      await this.send({ type: 'identify' });
+    } catch (e) {
+      clearTimeout(timer);
+      if (onIdentity) this.off('identity', onIdentity);
+      throw e;
+    }
+    return answer;
   }
 
   async activate(): Promise<void> {
