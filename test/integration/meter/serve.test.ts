@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ReadlineParser } from '@serialport/parser-readline';
@@ -6,6 +8,9 @@ import Modbus from 'modbus-serial';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { SerialPort } from 'serialport';
 import { describe, expect, it } from 'vitest';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
+import { macroSeries } from '../../../profiles/synth.js';
+import { readIec62056 } from '../../../rigs/drivers/iec62056.js';
 import { REPO_ROOT } from '../../support/cli.js';
 import { ptyPair } from '../../support/pty.js';
 
@@ -68,6 +73,99 @@ describe('bench meter serve', () => {
       child.kill('SIGKILL');
       await new Promise<void>((r) => reader.close(() => r()));
       pty.close();
+    }
+  });
+
+  it('--config (a +10 % gain fault) shows in Modbus RTU and optical readings; the stream syncs the clock on demand', async () => {
+    const rtu = await ptyPair();
+    const optical = await ptyPair();
+    const stream = await ptyPair();
+    const dir = mkdtempSync(join(tmpdir(), 'bench-serve-'));
+    const config = join(dir, 'meter.yaml');
+    writeFileSync(config, 'faults:\n  gainErrorPct: 10\n');
+    const reader = new SerialPort({ path: stream.b, baudRate: 9600, autoOpen: false });
+    await new Promise<void>((r, j) => reader.open((e) => (e ? j(e) : r())));
+    type Line = { type: string; class?: string; code?: string; t?: number; offsetS?: number; tMeter?: number };
+    const lines: Line[] = [];
+    reader.pipe(new ReadlineParser({ delimiter: '\n' })).on('data', (l: string) => lines.push(JSON.parse(l)));
+    const smoke = join(REPO_ROOT, 'suites/scenarios/smoke.yaml');
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/run.js'),
+        'meter',
+        'serve',
+        '--scenario',
+        smoke,
+        '--config',
+        config,
+        '--modbus-rtu',
+        rtu.a,
+        '--optical',
+        optical.a,
+        '--stream',
+        stream.a,
+        '--speed',
+        '50',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const client = new ModbusRTU();
+    const waitFor = async (what: (l: Line) => boolean) => {
+      for (;;) {
+        const hit = lines.find(what);
+        if (hit) return hit;
+        if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}`);
+        await sleep(20);
+      }
+    };
+    try {
+      // The EV switches on at 120 s and charges alone over the base load until the kettle at 400 s.
+      await waitFor((l) => l.type === 'event' && l.class === 'ev');
+      await sleep(200);
+      const scenario = loadScenarioFile(smoke);
+      const truthP = [...macroSeries(scenario, 'house-1', 1)][200]!.p;
+      await client.connectRTUBuffered(rtu.b, { baudRate: 9600 });
+      client.setID(1);
+      const read = async (addr: number) => {
+        const b = Buffer.alloc(4);
+        const { data } = await client.readInputRegisters(addr, 2);
+        b.writeUInt16BE(data[0]!, 0);
+        b.writeUInt16BE(data[1]!, 2);
+        return b.readFloatBE(0);
+      };
+      // The gain fault is on the current channel: power reads 10 % high, the voltage does not move.
+      expect(Math.abs((await read(0x000c)) / (1.1 * truthP) - 1)).toBeLessThan(0.005);
+      expect(Math.abs((await read(0x0000)) / 230 - 1)).toBeLessThan(0.005);
+      expect(await read(0x0048)).toBeGreaterThan(0);
+      expect(await read(0x004c)).toBeGreaterThan(0);
+      expect(await read(0x004e)).toBe(0);
+
+      const readout = await readIec62056('optical', optical.b);
+      expect(readout.items['C.1.0']?.value).toBe('RM-house-1');
+      expect(Math.abs(readout.items['1.7.0']!.number! / (1.1 * truthP * 1e-3) - 1)).toBeLessThan(0.005);
+      expect(readout.items['3.8.0']).toMatchObject({ unit: 'kvarh' });
+      expect(readout.items['3.8.0']!.number).toBeGreaterThan(0);
+      expect(readout.items['4.8.0']).toMatchObject({ unit: 'kvarh', number: 0 });
+
+      // Sync on demand: the bench says it is 10,000 s into the scenario; the meter logs what it corrected.
+      const epochS = Date.parse(scenario.start) / 1000;
+      reader.write(`${JSON.stringify({ type: 'sync', clockUnix: epochS + 10_000 })}\n`);
+      const sync = await waitFor((l) => l.type === 'log' && l.code === 'clock-sync');
+      expect(sync.t).toBeGreaterThan(120);
+      expect(sync.t).toBeLessThan(400);
+      expect(sync.offsetS).toBeCloseTo(sync.t! - 10_000, 6);
+      // The kettle (400 s) is stamped by the synced clock.
+      const kettle = await waitFor((l) => l.type === 'event' && l.class === 'kettle');
+      expect(Math.abs(kettle.tMeter! - (400 + 10_000 - sync.t!))).toBeLessThan(0.5);
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+    } finally {
+      child.kill('SIGKILL');
+      await new Promise<void>((r) => (client.isOpen ? client.close(() => r()) : r()));
+      await new Promise<void>((r) => reader.close(() => r()));
+      for (const p of [rtu, optical, stream]) p.close();
     }
   });
 });
