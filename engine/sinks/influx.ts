@@ -31,6 +31,9 @@ export class InfluxSink {
   written = 0;
   spooled = 0;
   dropped = 0;
+  /** High-water marks, so a run can show that an outage moved points to disk instead of holding them in memory. */
+  peakPendingLines = 0;
+  peakSpoolBytes = 0;
 
   constructor(private readonly opts: InfluxSinkOptions) {
     this.batchSize = opts.batchSize ?? 5000;
@@ -54,7 +57,7 @@ export class InfluxSink {
     for (const [k, v] of Object.entries(tags)) p.tag(k, v);
     for (const [k, v] of Object.entries(fields)) if (Number.isFinite(v)) p.floatField(k, v);
     const line = p.toLineProtocol();
-    if (line) this.pending.push(line);
+    if (line && this.pending.push(line) > this.peakPendingLines) this.peakPendingLines = this.pending.length;
   }
 
   /** An event (e.g. a detected switch): stored as numeric fields so TSDBs that drop strings keep it. */
@@ -76,6 +79,7 @@ export class InfluxSink {
     }
     appendFileSync(this.opts.spoolFile, text);
     this.spooled += lines.length;
+    this.peakSpoolBytes = Math.max(this.peakSpoolBytes, size + text.length);
   }
 
   private async send(lines: string[]): Promise<void> {

@@ -10,6 +10,9 @@ export interface TsdbStats {
   dropped: number;
   /** Points still in the spool file when the run ended (the server never came back); kept, not lost. */
   unsent: number;
+  /** Most points held in memory at once, and the largest the on-disk spool grew (bounded by the sink). */
+  peakPendingLines: number;
+  peakSpoolBytes: number;
   /** Last write error while the server was unreachable (points were spooled, not lost). */
   lastError?: string;
 }
@@ -95,6 +98,8 @@ export class TsdbTap {
       written: this.sink.written,
       spooled: this.sink.spooled,
       dropped: this.sink.dropped,
+      peakPendingLines: this.sink.peakPendingLines,
+      peakSpoolBytes: this.sink.peakSpoolBytes,
       unsent: existsSync(this.spoolFile) ? readFileSync(this.spoolFile, 'utf8').split('\n').filter(Boolean).length : 0,
       lastError: this.lastError,
     };
