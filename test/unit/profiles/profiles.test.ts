@@ -2,6 +2,11 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileValidationError } from '../../../engine/errors.js';
+import { ENTRY } from '../../../engine/observations.js';
+import { loadCaseScenario, truthEntries } from '../../../engine/rig-provider.js';
+import { resolveSuite } from '../../../engine/suite.js';
+import { ledgerTariffOf } from '../../../engine/tariffs.js';
+import { defaultTariff } from '../../../ledger/tariff.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
 import { nearestSignature, signaturesFromProfiles } from '../../../meter/signatures.js';
 import { listBuiltinProfiles, loadProfileFile } from '../../../profiles/library.js';
@@ -67,6 +72,32 @@ describe('profile library', () => {
     },
   );
 
+  it('led-tv draws below the 75 W IEC 61000-3-2 threshold its no-PFC rationale relies on', () => {
+    const tv = profiles.find((p) => p.name === 'led-tv')!;
+    expect(tv.source).toMatch(/below 75 W/);
+    for (const s of tv.states) expect(s.p).toBeLessThan(75);
+  });
+
+  it('ev-l1-1.44kw draws the currents its rationale states: ≈ 6.5 A at 230 V, ≈ 12.4 A at 120 V / 60 Hz', () => {
+    const l1 = profiles.find((p) => p.name === 'ev-l1-1.44kw')!;
+    for (const [nominal, frequency, amps] of [
+      [230, 50, 6.5],
+      [120, 60, 12.4],
+    ] as const) {
+      const s = scenarioSchema.parse({
+        ...alone(l1),
+        frequency,
+        voltage: { nominal, h3: 0.01, h5: 0.006 },
+      });
+      const f = new CycleAnalyzer(128);
+      let last: CycleFeatures | undefined;
+      for (const b of synthesizeMeterSync(s, 'h', { seed: 1 }))
+        last = f.analyze(b.voltage, b.current, (b.cycles - 1) * 128, new CycleFeatures());
+      expect(last!.p).toBeCloseTo(1440, -1);
+      expect(Math.abs(last!.irms - amps) / amps).toBeLessThan(0.01);
+    }
+  });
+
   it('tells every EV charger apart by its signature', () => {
     const evs = signaturesFromProfiles().filter((s) => s.class === 'ev');
     expect(evs.length).toBeGreaterThanOrEqual(5);
@@ -127,6 +158,22 @@ describe('synthesis and ground truth', () => {
       roaming: true,
       authorised: true,
     });
+  });
+
+  it('every ev-billing session expects the cost the run record carries for it (one tariff formula)', () => {
+    const suite = resolveSuite('ev-billing');
+    let sessions = 0;
+    for (const c of suite.suite.cases) {
+      const scenario = loadCaseScenario(c, suite.file);
+      const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
+      const truth = groundTruth(scenario, 11);
+      const recorded = truthEntries(c, scenario, 11, 'salt', tariff).truth.filter((e) => e.kind === ENTRY.truthSession);
+      expect(recorded.map((e) => e.data.cost)).toEqual(truth.sessions.map((s) => s.cost));
+      sessions += truth.sessions.length;
+      // V2G export is credited at the market price: its expected cost is negative.
+      for (const s of truth.sessions) if (s.exportWh > 0 && s.importWh === 0) expect(s.cost).toBeLessThan(0);
+    }
+    expect(sessions).toBeGreaterThanOrEqual(suite.suite.cases.length);
   });
 
   it('a visitor from outside the scenario (no home) is roaming on the one meter it charges at', () => {
