@@ -31,7 +31,7 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
   if (doc.errors.length > 0) {
     throw new FileValidationError(
       file,
-      doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: e.message.split('\n')[0] ?? e.message })),
+      doc.errors.map((e) => ({ file, ...at(e.pos[0]), message: parseMessage(e.message) })),
     );
   }
   let data: unknown;
@@ -63,6 +63,13 @@ export function parseYamlWithSchema<S extends z.ZodType>(text: string, file: str
     problems.push({ file, ...locate(doc, path, undefined, at), field: formatFieldPath(path), message: issue.message });
   }
   throw new FileValidationError(file, problems);
+}
+
+/** The parser's own words, except where they describe its internals rather than the file. */
+function parseMessage(message: string): string {
+  // The yaml parser recurses per nesting level and reports the overflow as its error at that spot.
+  if (/call stack/i.test(message)) return 'nested too deeply to read (no data file needs this; a mistake or an attack)';
+  return message.split('\n')[0] ?? message;
 }
 
 export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.output<S> {

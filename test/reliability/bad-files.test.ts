@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -29,14 +29,77 @@ const CORPUS: Array<[string, string, RegExp[]]> = [
     ],
   ],
   ['suite', 'suite-syntax.yaml', [/suite-syntax\.yaml:\d+:\d+/]],
+  [
+    'rig',
+    'rig-wrong-types.yaml',
+    [
+      /:6:\d+ instruments\[0\]\.transport\.baudRate: .*expected number/,
+      /:9:\d+ instruments\[1\]\.role: /,
+      /:11:\d+ instruments\[1\]\.transport\.port: /,
+      /:12:\d+ instruments\[1\]\.capabilities\[1\]: /,
+      /:13:5 instruments\[1\]\.colour: unknown field/,
+    ],
+  ],
+  ['rig', 'rig-bomb.yaml', [/rig-bomb\.yaml:1:1: .*alias/i]],
+];
+
+/** `bench <kind> validate`, or for rigs (which have no validate verb) `bench rig check`, which validates first. */
+const validate = (kind: string, file: string) =>
+  bench(kind === 'rig' ? ['rig', 'check', file] : [kind, 'validate', file]);
+
+/** Generic malformations that every kind of data file must survive, generated per kind. */
+const GENERIC: Array<[string, (kind: string) => string, RegExp]> = [
+  [
+    'YAML bomb',
+    (k) =>
+      `name: ${k}\na: &a ["x","x","x","x","x","x","x","x","x","x"]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n` +
+      'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n',
+    /:1:1: .*alias/i,
+  ],
+  ['10 MB file', (k) => `name: ${k}\n${'# padding\n'.repeat(1_000_000)}`, /data files are limited to/],
+  ['binary garbage', () => '\u0000\u0001\u00ff\u00fe PK\u0003\u0004 \u001b[31m', /:1:1 \(root\): .*expected object/],
+  ['empty file', () => '', /:1:1 \(root\): .*expected object/],
+  ['a list instead of a mapping', () => '- 1\n- 2\n', /:1:1 \(root\): .*expected object/],
+  ['a duplicate key', (k) => `name: ${k}\nname: again\n`, /:2:1.*(duplicate|unique)/i],
+  ['nesting 5,000 deep', (k) => `name: ${k}\nx: ${'['.repeat(5000)}${']'.repeat(5000)}\n`, /:2:\d+: nested too deeply/],
 ];
 
 describe('reliability: a corpus of malformed files', () => {
   it.each(CORPUS)('%s validate %s → exit 2 with file:line:field', (kind, file, patterns) => {
-    const r = bench([kind, 'validate', join(BAD, file)]);
+    const r = validate(kind, join(BAD, file));
     expect(r.code).toBe(2);
     for (const p of patterns) expect(r.stderr).toMatch(p);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  const kinds = ['profile', 'scenario', 'suite', 'rig'];
+  const generated = mkdtempSync(join(tmpdir(), 'bad-generic-'));
+  it.each(kinds.flatMap((k) => GENERIC.map(([what, text, p]) => [k, what, text, p] as const)))(
+    '%s: %s → exit 2 naming the file and line',
+    (kind, what, text, pattern) => {
+      const file = join(generated, `${kind}-${what.replace(/\W+/g, '-')}.yaml`);
+      writeFileSync(file, text(kind));
+      const r = validate(kind, file);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(file);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    },
+  );
+
+  it('bench certify with a malformed suite, rig or meter config exits 2 and starts no run', () => {
+    const runs = mkdtempSync(join(tmpdir(), 'bad-runs-'));
+    for (const args of [
+      ['--suite', join(BAD, 'suite-bad-units.yaml')],
+      ['--rig', join(BAD, 'rig-wrong-types.yaml')],
+      ['--rig', join(BAD, 'rig-bomb.yaml')],
+    ]) {
+      const r = bench(['certify', ...args, '--runs-dir', runs]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(args[1]!);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(readdirSync(runs)).toEqual([]);
   });
 
   it('a huge file is refused before parsing', () => {
