@@ -79,4 +79,21 @@ describe('bench CLI foundation', () => {
     expect(show.stdout).toMatch(/integrity TAMPERED \(line 2: content does not match its hash\)/);
     expect(bench(['run', 'show', 'no-such-run', '--runs-dir', dir]).code).toBe(2);
   });
+
+  it('an infrastructure fault exits 3 naming the device; the run is kept, closed as not finished, never PASS', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'runs-'));
+    const r = bench(['certify', '--suite', 'smoke', '--ledger', 'http://127.0.0.1:9', '--runs-dir', dir, '--json']);
+    expect(r.code).toBe(3);
+    expect(r.json<{ error: { code: string; device: string } }>().error).toMatchObject({
+      code: 'CHAIN_UNREACHABLE',
+      device: 'ledger http://127.0.0.1:9',
+    });
+    expect(r.stderr).toBe('');
+    const runs = bench(['run', 'list', '--runs-dir', dir, '--json']).json<{
+      runs: Array<{ integrity: string; verdict?: string }>;
+    }>().runs;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]!.integrity).toBe('INCOMPLETE');
+    expect(runs[0]!.verdict).not.toBe('PASS');
+  });
 });
