@@ -13,7 +13,7 @@ export default class ScenarioShow extends BenchCommand {
     this.say(`${truth.events.length} switch events, ${truth.sessions.length} EV sessions over ${truth.durationS} s`);
     for (const s of truth.sessions) {
       this.say(
-        `  ${s.sessionId}: ${s.evId} at ${s.meterId} ${s.start}–${s.end} s, ${s.importWh.toFixed(0)} Wh in, ${s.exportWh.toFixed(0)} Wh out → ${s.payerContractId}${s.roaming ? ' (roaming)' : ''}${s.authorised ? '' : ' (unauthorised)'}`,
+        `  ${s.sessionId}: ${s.evId} at ${s.meterId} plugged ${s.plugIn}–${s.unplug} s, charging ${s.start}–${s.end} s, ${s.importWh.toFixed(0)} Wh in, ${s.exportWh.toFixed(0)} Wh out, cost ${s.cost.toFixed(2)} → ${s.payerContractId}${s.roaming ? ' (roaming)' : ''}${s.authorised ? '' : ' (unauthorised)'}`,
       );
     }
     return truth;
