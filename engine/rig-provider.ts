@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { pseudonym } from '../ledger/billing-record.js';
 import { computeCostMicro, defaultTariff, type Tariff, tariffToJson } from '../ledger/tariff.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
@@ -9,7 +9,6 @@ import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { loadRigFile } from '../rigs/check.js';
-import type { RigConfig } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
 import { FileValidationError, InputError } from './errors.js';
@@ -165,7 +164,7 @@ const rigFileProvider: RigProvider = {
     let workDir: string | undefined;
     if (info.file === BUILTIN_RIG_FILES['sim-serial']) {
       // The built-in emulated bench is brought up for this run on PTYs of its own, so runs never share devices.
-      const { simUp } = await import('../rigs/sim-up.js');
+      const { simUp, withSerialPathsUnder } = await import('../rigs/sim-up.js');
       workDir = mkdtempSync(join(tmpdir(), 'bench-sim-serial-'));
       config = withSerialPathsUnder(config, workDir);
       emulators = await simUp(config, { timeScale });
@@ -226,17 +225,6 @@ const rigFileProvider: RigProvider = {
     };
   },
 };
-
-function withSerialPathsUnder(config: RigConfig, dir: string): RigConfig {
-  return {
-    ...config,
-    instruments: config.instruments.map((i) =>
-      i.transport.kind === 'serial'
-        ? { ...i, transport: { ...i.transport, path: join(dir, basename(i.transport.path)) } }
-        : i,
-    ),
-  };
-}
 
 /** Built-in rigs by name, and rig files (YAML) by path: the `--rig` of `bench certify`. */
 export const rigProvider: RigProvider = {

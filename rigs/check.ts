@@ -1,7 +1,9 @@
 import { RigError } from '../engine/errors.js';
 import { loadYamlFile } from '../engine/files/load-yaml.js';
+import type { MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
+import { JsonlStreamDriver } from './drivers/jsonl-stream.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
@@ -59,12 +61,126 @@ export interface InstrumentCheck {
   dialect: string;
   transport: string;
   capabilities: string[];
-  status: 'ok' | 'in-process' | 'no-driver';
+  /** `unidentified`: a JSONL stream that did not answer identify (a plain event stream need not). */
+  status: 'ok' | 'unidentified' | 'in-process' | 'no-driver' | 'failed';
   identity?: string;
   latency?: { count: number; p50Ms?: number; p99Ms?: number };
+  /** Why the instrument failed the check (status `failed`), naming it; `--json` shows its toJSON(). */
+  error?: RigError;
 }
 
-/** Pings every instrument of a rig: identity, declared capabilities and round-trip latency over `pings` queries. */
+type Probe = Pick<InstrumentCheck, 'status' | 'identity' | 'latency'>;
+
+/** Talks to one instrument the way its driver will in a run; errors are RigErrors naming it. */
+async function probe(inst: InstrumentConfig, pings: number): Promise<Probe> {
+  const t = inst.transport;
+  if (SCPI_DIALECTS[inst.dialect]) {
+    const d = new ScpiLoadDriver(transportFor(inst), inst.dialect);
+    try {
+      await d.transport.open();
+      const identity = await d.query('*IDN?');
+      if (!new RegExp(d.dialect.idnPattern).test(identity)) {
+        throw new RigError(`unexpected identity "${identity}" for dialect ${inst.dialect}`, {
+          device: inst.id,
+          code: 'IDENTITY',
+          actions: [`Is ${inst.id} the instrument the rig file means? Its *IDN? must match /${d.dialect.idnPattern}/.`],
+        });
+      }
+      for (let i = 1; i < pings; i++) await d.query('*IDN?');
+      return { status: 'ok', identity, latency: d.transport.latency.summary() };
+    } finally {
+      await d.transport.close();
+    }
+  }
+  if (inst.dialect === 'sdm630') {
+    const meter = modbusMeterFor(inst);
+    const latency = new LatencyStats();
+    try {
+      await meter.activate();
+      let volts = 0;
+      for (let i = 0; i < pings; i++) {
+        const t0 = performance.now();
+        volts = await meter.readQuantity('voltage');
+        latency.add(performance.now() - t0);
+      }
+      return {
+        status: 'ok',
+        identity: `Modbus ${inst.dialect} unit ${unitIdOf(inst)}, ${volts.toFixed(1)} V`,
+        latency: latency.summary(),
+      };
+    } finally {
+      await meter.deactivate();
+    }
+  }
+  if (inst.dialect === IEC_DIALECT && t.kind === 'serial') {
+    // Each readout is a full sign-on (300 Bd): a few are enough for the latency figures.
+    const latency = new LatencyStats();
+    let identity = '';
+    for (let i = 0; i < Math.min(pings, 3); i++) {
+      const t0 = performance.now();
+      const r = await readIec62056(inst.id, t.path, { timeoutMs: Math.max(inst.timeoutMs, 3000) });
+      latency.add(performance.now() - t0);
+      identity = `IEC 62056-21 ${r.manufacturer} ${r.identification} @ ${r.baud} Bd, 1.8.0 = ${r.items['1.8.0']?.value ?? '?'} kWh`;
+    }
+    return { status: 'ok', identity, latency: latency.summary() };
+  }
+  if (inst.dialect === 'jsonl') {
+    const stream = new JsonlStreamDriver(transportFor(inst));
+    const latency = new LatencyStats();
+    try {
+      await stream.activate();
+      let id: MeterIdentityLine | undefined;
+      // Each identify is one round trip; a stream that does not answer the first will not answer the rest.
+      for (let i = 0; i < Math.min(pings, 5); i++) {
+        const t0 = performance.now();
+        id = await stream.identify(inst.timeoutMs);
+        if (!id) break;
+        latency.add(performance.now() - t0);
+      }
+      if (!id) {
+        // The same rule as a run's: billing is verified against the meter's signing address.
+        if (inst.capabilities.includes('meter.billing')) {
+          throw new RigError('the meter did not answer identify: its signing address is needed to verify billing', {
+            device: inst.id,
+            code: 'IDENTITY',
+          });
+        }
+        return { status: 'unidentified', identity: 'JSONL stream, no answer to identify' };
+      }
+      if (typeof id.address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(id.address)) {
+        throw new RigError(`identity line without a signing address: ${JSON.stringify(id).slice(0, 120)}`, {
+          device: inst.id,
+          code: 'IDENTITY',
+        });
+      }
+      return {
+        status: 'ok',
+        identity: `${id.model} ${id.firmwareVersion} (${id.address})`,
+        latency: latency.summary(),
+      };
+    } finally {
+      await stream.deactivate();
+    }
+  }
+  if (inst.dialect === 'firmata' && t.kind === 'serial') {
+    const board = new FirmataBoardDriver(inst.id, t.path, {
+      baudRate: t.baudRate,
+      timeoutMs: Math.max(inst.timeoutMs, 10_000),
+    });
+    try {
+      return { status: 'ok', identity: await board.activate() };
+    } finally {
+      await board.deactivate();
+    }
+  }
+  return { status: 'no-driver' };
+}
+
+/**
+ * Pings every instrument of a rig: identity, declared capabilities and round-trip latency over `pings` queries.
+ * Every instrument is checked even when one fails (a bench with two loose cables shows both); `checkFailure`
+ * turns the failures into the error the command exits with.
+ */
 export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCheck[]> {
   const out: InstrumentCheck[] = [];
   for (const inst of rig.instruments) {
@@ -84,69 +200,28 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
       out.push({ ...base, status: 'in-process' });
       continue;
     }
-    if (SCPI_DIALECTS[inst.dialect]) {
-      const d = new ScpiLoadDriver(transportFor(inst), inst.dialect);
-      try {
-        await d.transport.open();
-        const identity = await d.query('*IDN?');
-        if (!new RegExp(d.dialect.idnPattern).test(identity)) {
-          throw new RigError(`unexpected identity "${identity}" for dialect ${inst.dialect}`, {
-            device: inst.id,
-            code: 'IDENTITY',
-          });
-        }
-        for (let i = 1; i < pings; i++) await d.query('*IDN?');
-        out.push({ ...base, status: 'ok', identity, latency: d.transport.latency.summary() });
-      } finally {
-        await d.transport.close();
-      }
-      continue;
+    try {
+      out.push({ ...base, ...(await probe(inst, pings)) });
+    } catch (e) {
+      const err =
+        e instanceof RigError && e.device === inst.id
+          ? e
+          : new RigError((e as Error).message, { device: inst.id, code: (e as RigError).code ?? 'RIG', cause: e });
+      out.push({ ...base, status: 'failed', error: err });
     }
-    const t = inst.transport;
-    if (inst.dialect === 'sdm630') {
-      const meter = modbusMeterFor(inst);
-      const latency = new LatencyStats();
-      try {
-        await meter.activate();
-        let volts = 0;
-        for (let i = 0; i < pings; i++) {
-          const t0 = performance.now();
-          volts = await meter.readQuantity('voltage');
-          latency.add(performance.now() - t0);
-        }
-        const identity = `Modbus ${inst.dialect} unit ${unitIdOf(inst)}, ${volts.toFixed(1)} V`;
-        out.push({ ...base, status: 'ok', identity, latency: latency.summary() });
-      } finally {
-        await meter.deactivate();
-      }
-      continue;
-    }
-    if (inst.dialect === IEC_DIALECT && t.kind === 'serial') {
-      // Each readout is a full sign-on (300 Bd): a few are enough for the latency figures.
-      const latency = new LatencyStats();
-      let identity = '';
-      for (let i = 0; i < Math.min(pings, 3); i++) {
-        const t0 = performance.now();
-        const r = await readIec62056(inst.id, t.path, { timeoutMs: Math.max(inst.timeoutMs, 3000) });
-        latency.add(performance.now() - t0);
-        identity = `IEC 62056-21 ${r.manufacturer} ${r.identification} @ ${r.baud} Bd, 1.8.0 = ${r.items['1.8.0']?.value ?? '?'} kWh`;
-      }
-      out.push({ ...base, status: 'ok', identity, latency: latency.summary() });
-      continue;
-    }
-    if (inst.dialect === 'firmata' && t.kind === 'serial') {
-      const board = new FirmataBoardDriver(inst.id, t.path, {
-        baudRate: t.baudRate,
-        timeoutMs: Math.max(inst.timeoutMs, 10_000),
-      });
-      try {
-        out.push({ ...base, status: 'ok', identity: await board.activate() });
-      } finally {
-        await board.deactivate();
-      }
-      continue;
-    }
-    out.push({ ...base, status: 'no-driver' });
   }
   return out;
+}
+
+/**
+ * The error a rig check ends with (exit 3), or undefined when every instrument answered: the instrument's own
+ * RigError when one failed, else one naming each failed instrument.
+ */
+export function checkFailure(checks: readonly InstrumentCheck[]): RigError | undefined {
+  const failed = checks.flatMap((c) => (c.error ? [c.error] : []));
+  if (failed.length <= 1) return failed[0];
+  return new RigError(
+    `${failed.length} instruments failed the check: ${failed.map((e) => `${e.message} [${e.code}]`).join('; ')}`,
+    { device: failed.map((e) => e.device).join(', '), code: 'CHECK' },
+  );
 }

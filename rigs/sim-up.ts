@@ -1,6 +1,6 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
@@ -52,6 +52,18 @@ export function liveValuesFrom(p: BenchPhysics, now = performance.now(), gainErr
 export interface SimUpOptions {
   /** Emulated seconds per wall second (see BenchPhysics); 1 for a bench that behaves like hardware. */
   timeScale?: number;
+}
+
+/** The rig with its serial devices moved under `dir` (same names), so emulated benches never share devices. */
+export function withSerialPathsUnder(config: RigConfig, dir: string): RigConfig {
+  return {
+    ...config,
+    instruments: config.instruments.map((i) =>
+      i.transport.kind === 'serial'
+        ? { ...i, transport: { ...i.transport, path: join(dir, basename(i.transport.path)) } }
+        : i,
+    ),
+  };
 }
 
 /** How often the physics integrates on its own (ms) so pulses flow even when no instrument is asked. */

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 
 export const REPO_ROOT = join(import.meta.dirname, '../..');
@@ -26,4 +26,33 @@ export function bench(args: string[], opts: { cwd?: string; env?: Record<string,
     stderr: r.stderr,
     json: <T>() => JSON.parse(r.stdout) as T,
   };
+}
+
+/**
+ * The built CLI as a child process without blocking the test's event loop: for tests whose instruments (emulators
+ * on PTYs) live in the test process and must answer while the command runs.
+ */
+export function benchAsync(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code) =>
+      resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }),
+    );
+  });
 }

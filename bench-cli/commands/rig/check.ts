@@ -1,4 +1,5 @@
 import { Args, Flags } from '@oclif/core';
+import { ExitCode } from '../../../engine/errors.js';
 import { BenchCommand } from '../../base-command.js';
 
 export interface RigCheckResult {
@@ -12,11 +13,16 @@ export interface RigCheckResult {
     status: string;
     identity?: string;
     latency?: { count: number; p50Ms?: number; p99Ms?: number };
+    error?: { code: string; message: string };
   }>;
+  /** Present when an instrument failed (exit 3): the same error a failing command prints under --json. */
+  error?: Record<string, unknown>;
 }
 
 export default class RigCheck extends BenchCommand {
   static override summary = 'Ping every instrument of a rig; print identity, capabilities and round-trip latency.';
+  static override description =
+    'Every instrument is checked, even after one fails; any failure (wrong identity, no answer, cannot open) exits 3 naming the instrument.';
   static override args = {
     rig: Args.string({ required: true, description: 'Rig YAML file or built-in rig name (sim-serial).' }),
   };
@@ -26,16 +32,22 @@ export default class RigCheck extends BenchCommand {
 
   async run(): Promise<RigCheckResult> {
     const { args, flags } = await this.parse(RigCheck);
-    const { loadRigFile, checkRig } = await import('../../../rigs/check.js');
+    const { loadRigFile, checkRig, checkFailure } = await import('../../../rigs/check.js');
     const { builtinRigFile } = await import('../../../engine/rig-provider.js');
     const rig = loadRigFile(builtinRigFile(args.rig) ?? args.rig);
     const instruments = await checkRig(rig, flags.pings);
+    const w = Math.max(...instruments.map((i) => i.id.length));
     for (const i of instruments) {
       const lat = i.latency ? `  p50 ${i.latency.p50Ms?.toFixed(2)} ms p99 ${i.latency.p99Ms?.toFixed(2)} ms` : '';
       this.say(
-        `${i.id.padEnd(8)} ${i.role.padEnd(9)} ${i.status.padEnd(10)} ${i.identity ?? '-'}  [${i.capabilities.join(', ')}]  ${i.transport}${lat}`,
+        `${i.id.padEnd(w)} ${i.role.padEnd(9)} ${i.status.padEnd(12)} ${i.identity ?? i.error?.message ?? '-'}  [${i.capabilities.join(', ')}]  ${i.transport}${lat}`,
       );
     }
-    return { rig: rig.name, instruments };
+    const failure = checkFailure(instruments);
+    // Human output has printed every instrument above; the failure goes to stderr with exit 3. Under --json the
+    // instruments would be lost behind the error document, so the result carries the error and the exit code is set.
+    if (failure && !this.jsonEnabled()) throw failure;
+    if (failure) process.exitCode = ExitCode.RIG;
+    return { rig: rig.name, instruments, ...(failure && { error: failure.toJSON() }) };
   }
 }
