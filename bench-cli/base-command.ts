@@ -1,6 +1,8 @@
+import { writeFileSync } from 'node:fs';
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, type ExitCodeValue, isBenchError } from '../engine/errors.js';
 import type { Verdict } from '../engine/record/types.js';
+import type { Scenario } from '../profiles/scenario-schema.js';
 
 /** Every command: `--json` prints one JSON result and nothing else; errors map to exit codes 2 and 3. */
 export abstract class BenchCommand extends Command {
@@ -17,6 +19,29 @@ export abstract class BenchCommand extends Command {
   /** Prints human output unless --json is on (then the returned result is the only output). */
   protected say(text: string): void {
     if (!this.jsonEnabled()) this.log(text);
+  }
+
+  /**
+   * Writes a scenario to `out` (or prints its YAML) and says what it holds; the counts come from its ground truth,
+   * the same a certification run would use.
+   */
+  protected async writeScenario(
+    s: Scenario,
+    seed: number,
+    out: string | undefined,
+  ): Promise<{ file?: string; houses: number; sessions: number; events: number }> {
+    const { scenarioToYaml } = await import('../profiles/generate.js');
+    const { groundTruth } = await import('../profiles/scenario.js');
+    const yaml = scenarioToYaml(s);
+    const truth = groundTruth(s, seed);
+    const counts = { houses: s.houses.length, sessions: truth.sessions.length, events: truth.events.length };
+    if (out) {
+      writeFileSync(out, yaml);
+      this.say(`wrote ${out}: ${counts.houses} houses, ${counts.sessions} EV sessions, ${counts.events} switch events`);
+    } else if (!this.jsonEnabled()) {
+      this.log(yaml);
+    }
+    return { file: out, ...counts };
   }
 
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {

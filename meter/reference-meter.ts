@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Signature as EcdsaSignature, keccak256, toUtf8Bytes, Wallet } from 'ethers';
-import type { MeasurementData, MeterEventData } from '../engine/observations.js';
+import type { MeasurementData, MeterEventData, MeterLogData } from '../engine/observations.js';
 import { seededRandom } from '../engine/random.js';
 import {
   type BillingDomain,
@@ -31,15 +31,7 @@ export interface MeterOutputs {
   measurement(m: Omit<MeasurementData, 'caseId'> & { importVarh: number; exportVarh: number }): void;
   billing(b: { meterId: string; tObserved: number; signed: SignedBillingRecordJson }): void;
   report(r: { meterId: string; t: number; tMeter: number; seq: number; importWh: number; exportWh: number }): void;
-  log(l: {
-    meterId: string;
-    t: number;
-    level: 'info' | 'warn' | 'error';
-    code: string;
-    message: string;
-    /** clock-sync entries: the offset (s) the sync removed, meter clock minus the time source. */
-    offsetS?: number;
-  }): void;
+  log(l: Omit<MeterLogData, 'caseId'>): void;
   pulse(p: { channel: string; t: number; count: number }): void;
 }
 

@@ -1,7 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { Flags } from '@oclif/core';
-import { generateScenario, scenarioToYaml } from '../../../profiles/generate.js';
-import { groundTruth } from '../../../profiles/scenario.js';
+import { generateScenario } from '../../../profiles/generate.js';
 import { BenchCommand } from '../../base-command.js';
 
 export default class ScenarioGenerate extends BenchCommand {
@@ -45,16 +43,6 @@ export default class ScenarioGenerate extends BenchCommand {
       v2g: flags.v2g,
       smart: flags.smart,
     });
-    const yaml = scenarioToYaml(s);
-    const truth = groundTruth(s, flags.seed);
-    if (flags.out) {
-      writeFileSync(flags.out, yaml);
-      this.say(
-        `wrote ${flags.out}: ${s.houses.length} houses, ${truth.sessions.length} EV sessions, ${truth.events.length} switch events`,
-      );
-    } else if (!this.jsonEnabled()) {
-      this.log(yaml);
-    }
-    return { file: flags.out, houses: s.houses.length, sessions: truth.sessions.length, events: truth.events.length };
+    return this.writeScenario(s, flags.seed, flags.out);
   }
 }

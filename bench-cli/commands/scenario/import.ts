@@ -1,8 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
-import { scenarioToYaml } from '../../../profiles/generate.js';
 import { importAcnSessions, importReddHouse } from '../../../profiles/importers.js';
-import { groundTruth } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
 
 export interface ScenarioImportResult {
@@ -35,22 +32,6 @@ export default class ScenarioImport extends BenchCommand {
       flags.format === 'acn'
         ? importAcnSessions(args.source)
         : importReddHouse(args.source, { onThresholdW: flags['on-threshold'] });
-    const yaml = scenarioToYaml(s);
-    const truth = groundTruth(s, 1);
-    if (flags.out) {
-      writeFileSync(flags.out, yaml);
-      this.say(
-        `wrote ${flags.out}: ${s.houses.length} houses, ${truth.sessions.length} EV sessions, ${truth.events.length} switch events`,
-      );
-    } else if (!this.jsonEnabled()) {
-      this.log(yaml);
-    }
-    return {
-      file: flags.out,
-      name: s.name,
-      houses: s.houses.length,
-      sessions: truth.sessions.length,
-      events: truth.events.length,
-    };
+    return { name: s.name, ...(await this.writeScenario(s, 1, flags.out)) };
   }
 }

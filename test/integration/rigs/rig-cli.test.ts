@@ -162,8 +162,9 @@ describe('bench rig check and bench certify --rig against emulators on PTYs', ()
     expect(byId['dut-stream']?.latency?.count).toBe(5);
   });
 
-  it('a load answering another identity: exit 3 naming it, the other instruments still checked', async () => {
-    const file = rigFile('bench-impostor', [
+  /** A rig whose load port answers another maker's identity, beside the right Modbus DUT. */
+  const impostorRig = (name: string) =>
+    rigFile(name, [
       {
         id: 'load',
         role: 'load',
@@ -179,6 +180,9 @@ describe('bench rig check and bench certify --rig against emulators on PTYs', ()
         capabilities: ['meter.measurements'],
       },
     ]);
+
+  it('a load answering another identity: exit 3 naming it, the other instruments still checked', async () => {
+    const file = impostorRig('bench-impostor');
     const r = await benchAsync(['rig', 'check', file, '--pings', '3']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
@@ -265,22 +269,7 @@ describe('bench rig check and bench certify --rig against emulators on PTYs', ()
   });
 
   it('certify --rig with the wrong load: exit 3 naming it, earlier runs untouched, the new record ends ABORTED', async () => {
-    const file = rigFile('bench-impostor-certify', [
-      {
-        id: 'load',
-        role: 'load',
-        dialect: 'chroma-63800',
-        transport: serial(impostorPath, 115200),
-        capabilities: ['load.setpoints'],
-      },
-      {
-        id: 'dut',
-        role: 'dut',
-        dialect: 'sdm630',
-        transport: serial(join(dir, 'dut'), 9600),
-        capabilities: ['meter.measurements'],
-      },
-    ]);
+    const file = impostorRig('bench-impostor-certify');
     const runs = join(dir, 'runs');
     const reports = join(dir, 'reports');
     mkdirSync(runs);
