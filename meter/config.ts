@@ -47,6 +47,13 @@ export const meterConfigSchema = z
     clockSyncIntervalS: z.number().min(0).default(3600),
     /** Minimum step the detector reports (W). */
     eventThresholdW: z.number().positive().default(40),
+    /**
+     * EV sessions on a charge point that does not report its pilot (plug) state: a pause (the EV's power to 0)
+     * that resumes within this many seconds continues the session; a longer one ends it at the pause. With pilot
+     * reports the session runs from plug-in to unplug, however long it pauses. 0: it ends at the first stop, at
+     * once (a bench that reads the record right after the stop gets it).
+     */
+    evPauseHoldS: z.number().min(0).max(86_400).default(0),
     /** Salt of payer/host pseudonyms; the utility's, so pseudonyms are stable across meters. */
     pseudonymSalt: z.string().default('bench-pseudonym-salt-v1'),
     /** Ledger outage window (scenario seconds) during which forwarding fails; tests store-and-forward. */

@@ -16,7 +16,7 @@ import type { CycleBlock } from '../profiles/waveform.js';
 import type { MeterConfig } from './config.js';
 import { StepDetector, type StepEvent } from './detector.js';
 import { CycleAnalyzer, CycleFeatures } from './dsp.js';
-import { distance, nearestSignature, type Signature, UNKNOWN_DISTANCE } from './signatures.js';
+import { distance, nearestSignature, type Signature, type StepFeatures, UNKNOWN_DISTANCE } from './signatures.js';
 import type { BillingStore } from './store.js';
 
 /** What the meter sends out. Never raw samples; payers only as pseudonyms. */
@@ -63,6 +63,7 @@ interface ActiveLoad {
   cls: string;
   p: number;
   q: number;
+  /** |ΔI_h| / |ΔI_1| of the switch-on step: the load's harmonic character (an EV keeps it when its power changes). */
   r3: number;
   r5: number;
   r7: number;
@@ -77,7 +78,31 @@ interface EvSession {
   attributed: boolean;
   importWh: number;
   exportWh: number;
+  /** The plug-in it charges in, when the charge point reports its pilot state. */
+  plug?: Plug;
+  /** The charge point reported the unplug while the EV still drew: its next stop ends the session. */
+  unplugged: boolean;
 }
+
+/** One plug-in at a connector of the charge point, from pilot B/C to A (IEC 61851-1). */
+interface Plug {
+  connector: string;
+  t: number;
+  contractId?: string;
+  session?: EvSession;
+}
+
+/** An EV session whose power went to 0 within its plug-in: it resumes, or ends at `off` once the plug-in is over. */
+interface PausedEv {
+  load: ActiveLoad;
+  /** Scenario time of the stop (the session's end if it does not resume). */
+  off: number;
+  /** Without pilot reports: the session ends (at `off`) if it has not resumed by then. */
+  until: number;
+}
+
+/** The control-pilot state a charge point reports: A no vehicle, B connected, C charging (IEC 61851-1). */
+export type PilotState = 'A' | 'B' | 'C';
 
 const PULSES_PER_KWH = 1000;
 /** Below this |P| the registers do not move (starting-current threshold, keeps the no-load creep at zero). */
@@ -88,6 +113,14 @@ const START_THRESHOLD_VAR = 2;
 const AUTH_WINDOW_S = 120;
 /** Clock anchors kept: enough to timestamp a step that began a few syncs ago (a transition lasts ≤ 10 s). */
 const CLOCK_ANCHORS = 4;
+/**
+ * An EV's on-board charger changing its current keeps its harmonic character: the step's harmonic ratios match
+ * the switch-on step's to this absolute scale (a charger's own ratios are a few %, a resistive load's zero).
+ */
+const EV_CHANGE_HARMONIC_SCALE = 0.02;
+/** An EV charges between this fraction of its charger's full power (IEC 61851-1: 6 A of 16-32 A) and full power. */
+const EV_MIN_LEVEL = 0.05;
+const EV_MAX_LEVEL = 1.05;
 
 /** The time the meter synchronises its clock to: the bench's clock (or the ledger's) for scenario time t. */
 export interface TimeSource {
@@ -124,6 +157,9 @@ export class ReferenceMeter {
   private readonly rnd;
   private readonly active: ActiveLoad[] = [];
   private readonly tokens: Array<{ contractId: string; t: number }> = [];
+  /** Plug-ins in progress (charge points that report their pilot). */
+  private readonly plugs: Plug[] = [];
+  private readonly paused: PausedEv[] = [];
   private readonly signatures: Signature[];
   private importWh = 0;
   private exportWh = 0;
@@ -145,6 +181,8 @@ export class ReferenceMeter {
   private nextSync: number;
   /** Where periodic syncs take the time from (the bench's clock unless set otherwise, e.g. the ledger's). */
   timeSource: TimeSource = BENCH_TIME;
+  /** Scenario time of the last cycle processed. */
+  private lastT = 0;
   private faultUntil = -1;
   private faultLogged = false;
   private ledgerDown = false;
@@ -220,15 +258,43 @@ export class ReferenceMeter {
 
   /** A contract token on the authorisation channel (RFID / ISO 15118 contract id). */
   authorize(contractId: string, t: number): void {
-    this.tokens.push({ contractId, t });
+    // A new authorisation is a new plug-in: a session held over a pause without pilot reports is over.
+    for (const p of this.paused.filter((x) => !x.load.session!.plug)) this.endPaused(p, t);
+    // A plug-in already reported takes the token (its EV may not draw yet: smart charging waits for a cheap hour).
+    const plug = this.plugs.findLast((p) => p.contractId === undefined && Math.abs(p.t - t) <= AUTH_WINDOW_S);
+    if (plug) {
+      plug.contractId = contractId;
+      if (plug.session && !plug.session.attributed) attribute(plug.session, contractId);
+      return;
+    }
     const ev = this.active.find(
       (a) => a.session && !a.session.attributed && Math.abs(a.session.start - t) <= AUTH_WINDOW_S,
     );
-    if (ev?.session) {
-      ev.session.payerContract = contractId;
-      ev.session.attributed = true;
-      this.tokens.pop();
+    if (ev?.session) attribute(ev.session, contractId);
+    else this.tokens.push({ contractId, t });
+  }
+
+  /**
+   * The charge point's control-pilot state at a connector (the meter sits in the charge point and sees the
+   * pilot): B or C from A is a plug-in, A the unplug. An EV session runs from its first draw within a plug-in to
+   * its last stop before the unplug, however often smart charging pauses it; it is billed at the unplug.
+   */
+  pilot(connector: string, state: PilotState, t: number): void {
+    const i = this.plugs.findIndex((p) => p.connector === connector);
+    if (state !== 'A') {
+      if (i >= 0) return;
+      const k = this.tokens.findIndex((x) => Math.abs(x.t - t) <= AUTH_WINDOW_S);
+      const token = k >= 0 ? this.tokens.splice(k, 1)[0] : undefined;
+      this.plugs.push({ connector, t, contractId: token?.contractId });
+      return;
     }
+    if (i < 0) return;
+    const [plug] = this.plugs.splice(i, 1);
+    const s = plug!.session;
+    if (!s) return;
+    const paused = this.paused.find((p) => p.load.session === s);
+    if (paused) this.endPaused(paused, t);
+    else s.unplugged = true;
   }
 
   processBlock(block: CycleBlock): void {
@@ -238,11 +304,13 @@ export class ReferenceMeter {
     const faultAt = this.config.injectMeasurementFaultAtS;
     for (let c = 0; c < block.cycles; c++) {
       const t = block.t0 + c * dt;
+      this.lastT = t + dt;
       if (t >= this.nextSync - 1e-9) {
         this.syncClock(t, this.timeSource.now(t), this.timeSource.name);
         this.nextSync += this.config.clockSyncIntervalS;
       }
       this.flushDelayed(t);
+      if (this.paused.length) this.expirePaused(t);
       const dead = faultAt !== undefined && t >= faultAt && t < faultAt + 5;
       if (dead) {
         // A dead current channel: the meter notices (voltage present, current gone while loads were on) and
@@ -324,8 +392,10 @@ export class ReferenceMeter {
     this.lastBaseQ = this.detector.baselineQ();
     if (this.config.faults.missedEventRate > 0 && this.rnd.next() < this.config.faults.missedEventRate) return;
     const features = { dp: step.dp, dq: step.dq, r3: step.r3, r5: step.r5, r7: step.r7 };
-    // Candidates: a new load switching on (the step looks like a signature) or an active one switching off
-    // (the step looks like the negative of what it draws now).
+    // Candidates: a new load switching on (the step looks like a signature), an active one switching off (the
+    // step looks like the negative of what it draws now), and, while EV sessions are open, a charging EV changing
+    // its power (a setpoint step) or a paused one resuming: the step keeps the EV's harmonic and PF character
+    // and leaves its power within the charger's range.
     const on = nearestSignature(features, this.signatures, 1);
     let offIdx = -1;
     let offD = Number.POSITIVE_INFINITY;
@@ -336,23 +406,68 @@ export class ReferenceMeter {
         offIdx = i;
       }
     });
+    let changeIdx = -1;
+    let changeD = Number.POSITIVE_INFINITY;
+    this.active.forEach((a, i) => {
+      const d = a.session ? evChangeDistance(features, a, a.p + step.dp) : Number.POSITIVE_INFINITY;
+      if (d < changeD) {
+        changeD = d;
+        changeIdx = i;
+      }
+    });
+    let resumeIdx = -1;
+    let resumeD = Number.POSITIVE_INFINITY;
+    this.paused.forEach((p, i) => {
+      const d = evChangeDistance(features, p.load, step.dp);
+      if (d < resumeD) {
+        resumeD = d;
+        resumeIdx = i;
+      }
+    });
     const latency = this.config.faults.addedLatencyMs / 1000;
     const tMeter = this.clock(step.t) + latency;
     const transient = { peakA: step.peakA, durationMs: step.durationMs };
     const harmonics = { r3: step.r3, r5: step.r5, r7: step.r7 };
-    if (offIdx >= 0 && offD <= UNKNOWN_DISTANCE && offD <= on.d) {
-      const [load] = this.active.splice(offIdx, 1);
+    const emit = (load: ActiveLoad | undefined, direction: 'on' | 'off') =>
       this.emitEvent(t + latency, {
         tMeter,
-        direction: 'off',
-        class: load!.cls,
-        profile: load!.sig?.id,
+        direction,
+        class: load?.cls ?? 'unknown',
+        profile: load?.sig?.id,
         deltaP: step.dp,
         deltaQ: step.dq,
         transient,
         harmonics,
       });
-      if (load!.session) this.bill(load!, step.t, t + latency);
+
+    const offOk = offIdx >= 0 && offD <= UNKNOWN_DISTANCE && offD <= on.d;
+    const plainD = offOk ? offD : on.sig ? on.d : Number.POSITIVE_INFINITY;
+    // A paused EV resuming is likelier than a second EV arriving when no new plug-in waits for its first draw.
+    const newPlugWaiting = this.plugs.some((p) => !p.session);
+    const resumeOk =
+      resumeD <= UNKNOWN_DISTANCE &&
+      resumeD <= changeD &&
+      (resumeD < plainD || (!offOk && on.sig?.class === 'ev' && !newPlugWaiting));
+    if (resumeOk) {
+      const [p] = this.paused.splice(resumeIdx, 1);
+      const load = p!.load;
+      load.p = step.dp;
+      load.q = step.dq;
+      this.active.push(load);
+      emit(load, 'on');
+      return;
+    }
+    if (changeD <= UNKNOWN_DISTANCE && changeD < plainD) {
+      const load = this.active[changeIdx]!;
+      load.p += step.dp;
+      load.q += step.dq;
+      emit(load, step.dp >= 0 ? 'on' : 'off');
+      return;
+    }
+    if (offOk) {
+      const [load] = this.active.splice(offIdx, 1);
+      emit(load, 'off');
+      if (load!.session) this.stopped(load!, step.t, t + latency);
       return;
     }
     if (on.sig) {
@@ -365,42 +480,60 @@ export class ReferenceMeter {
         r5: step.r5,
         r7: step.r7,
       };
-      if (on.sig.class === 'ev') load.session = this.openSession(step.t);
+      if (on.sig.class === 'ev') load.session = this.openSession(step.t, t + latency);
       this.active.push(load);
-      this.emitEvent(t + latency, {
-        tMeter,
-        direction: 'on',
-        class: on.sig.class,
-        profile: on.sig.id,
-        deltaP: step.dp,
-        deltaQ: step.dq,
-        transient,
-        harmonics,
-      });
+      emit(load, 'on');
       return;
     }
-    this.emitEvent(t + latency, {
-      tMeter,
-      direction: step.dp >= 0 ? 'on' : 'off',
-      class: 'unknown',
-      deltaP: step.dp,
-      deltaQ: step.dq,
-      transient,
-      harmonics,
-    });
+    emit(undefined, step.dp >= 0 ? 'on' : 'off');
   }
 
-  private openSession(start: number): EvSession {
-    const i = this.tokens.findIndex((k) => Math.abs(k.t - start) <= AUTH_WINDOW_S);
-    const token = i >= 0 ? this.tokens.splice(i, 1)[0] : undefined;
-    return {
+  /**
+   * An EV session's power went to 0. Within a plug-in the charge point reports, the session pauses until the EV
+   * resumes or is unplugged; without pilot reports it is held evPauseHoldS; once unplugged it ends now.
+   */
+  private stopped(load: ActiveLoad, off: number, now: number): void {
+    const s = load.session!;
+    if (s.plug && !s.unplugged) this.paused.push({ load, off, until: Number.POSITIVE_INFINITY });
+    else if (!s.plug && this.config.evPauseHoldS > 0)
+      this.paused.push({ load, off, until: now + this.config.evPauseHoldS });
+    else this.bill(load, off, now);
+  }
+
+  private endPaused(p: PausedEv, now: number): void {
+    const i = this.paused.indexOf(p);
+    if (i >= 0) this.paused.splice(i, 1);
+    this.bill(p.load, p.off, now);
+  }
+
+  private expirePaused(t: number): void {
+    for (const p of this.paused.filter((x) => t >= x.until)) this.endPaused(p, t);
+  }
+
+  private openSession(start: number, now: number): EvSession {
+    // A session held over a pause without pilot reports is over when another EV starts.
+    for (const p of this.paused.filter((x) => !x.load.session!.plug)) this.endPaused(p, now);
+    // The EV charges in the latest plug-in that has no session yet (one plugged in earlier may still wait for
+    // its smart-charging signal).
+    const plug = this.plugs.findLast((p) => !p.session);
+    let contractId = plug?.contractId;
+    if (contractId === undefined) {
+      const i = this.tokens.findIndex((k) => Math.abs(k.t - start) <= AUTH_WINDOW_S);
+      contractId = i >= 0 ? this.tokens.splice(i, 1)[0]!.contractId : undefined;
+      if (plug) plug.contractId = contractId;
+    }
+    const session: EvSession = {
       start,
       startMeter: this.clock(start),
-      payerContract: token?.contractId,
-      attributed: token !== undefined,
+      payerContract: contractId,
+      attributed: contractId !== undefined,
       importWh: 0,
       exportWh: 0,
+      plug,
+      unplugged: false,
     };
+    if (plug) plug.session = session;
+    return session;
   }
 
   private emitEvent(at: number, e: Omit<Parameters<MeterOutputs['event']>[0], 'meterId' | 'tObserved'>): void {
@@ -498,8 +631,12 @@ export class ReferenceMeter {
     return this.store.backlog;
   }
 
-  /** End of the run: emit pending delayed outputs. Open EV sessions stay open (no off-event was seen). */
+  /**
+   * End of the run: paused EV sessions end at their last stop (the run ends the plug-in); pending delayed
+   * outputs go out. EV sessions still drawing stay open (no off-event was seen).
+   */
   finish(): void {
+    for (const p of [...this.paused]) this.endPaused(p, this.lastT);
     this.flushDelayed(Number.POSITIVE_INFINITY);
   }
 
@@ -542,6 +679,27 @@ export class ReferenceMeter {
   private log(t: number, level: 'info' | 'warn' | 'error', code: string, message: string): void {
     this.out.log({ meterId: this.id.meterId, t, level, code, message });
   }
+}
+
+function attribute(s: EvSession, contractId: string): void {
+  s.payerContract = contractId;
+  s.attributed = true;
+}
+
+/**
+ * How far a step is from a change of an EV's charging power to `level`: its harmonic ratios against the EV's own
+ * (measured at its switch-on), its ΔQ against the EV's Q/P ratio; infinite when `level` leaves the charger's range
+ * (a drop to ~0 is a stop, a rise past full power is another load). 1 ≈ one tolerance away, as `distance`.
+ */
+function evChangeDistance(f: StepFeatures, ev: ActiveLoad, level: number): number {
+  const full = Math.max(ev.sig?.p ?? 0, ev.p);
+  if (!(full > 0) || level < EV_MIN_LEVEL * full || level > EV_MAX_LEVEL * full + 50) return Number.POSITIVE_INFINITY;
+  const qPerP = ev.p !== 0 ? ev.q / ev.p : 0;
+  const dq = (f.dq - f.dp * qPerP) / Math.max(Math.abs(f.dp) * 0.1, 40);
+  const h3 = (f.r3 - ev.r3) / EV_CHANGE_HARMONIC_SCALE;
+  const h5 = (f.r5 - ev.r5) / EV_CHANGE_HARMONIC_SCALE;
+  const h7 = (f.r7 - ev.r7) / EV_CHANGE_HARMONIC_SCALE;
+  return Math.sqrt(dq * dq + h3 * h3 + h5 * h5 + h7 * h7);
 }
 
 /** The wrong-tariff fault: every hour at the highest band price and no EV incentive. */

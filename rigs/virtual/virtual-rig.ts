@@ -27,6 +27,7 @@ import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../profiles/synth.js';
 import type { CycleBlock } from '../../profiles/waveform.js';
+import { type EvSignal, scenarioEvSignals } from '../scenario-setpoints.js';
 
 /** The chain operations the virtual rig needs: register each simulated meter, relay its records. */
 export interface VirtualLedger {
@@ -45,8 +46,9 @@ interface Lane {
   forwarder: LedgerForwarder;
   /** Records the pulses counted since the last register read. */
   readPulses(): void;
-  tokens: Array<{ t: number; contractId: string }>;
-  nextToken: number;
+  /** The charge point's tokens and control-pilot states, in time order (the meter sits in the charge point). */
+  signals: EvSignal[];
+  nextSignal: number;
   blocks: Generator<CycleBlock>;
   finished: boolean;
 }
@@ -169,14 +171,8 @@ export class VirtualRig implements Rig {
           store,
           readPulses: () => readPulses(pulses.t),
           forwarder: { submit: (signed) => sink.submit(signedBillingRecordFromJson(signed)) },
-          tokens: scenario.evs
-            .flatMap((ev) =>
-              ev.sessions
-                .filter((s) => s.at === house.id && s.authorise)
-                .map((s) => ({ t: Math.max(0, s.plugIn - 2), contractId: ev.owner })),
-            )
-            .sort((a, b) => a.t - b.t),
-          nextToken: 0,
+          signals: scenarioEvSignals(scenario, house.id, ctx.seed),
+          nextSignal: 0,
           blocks: synthesizeMeterSync(scenario, house.id, { seed: ctx.seed, samplesPerCycle }),
           finished: false,
         });
@@ -207,9 +203,10 @@ export class VirtualRig implements Rig {
           }
           const block = next.value;
           const tEnd = block.t0 + block.cycles / block.frequency;
-          while (lane.nextToken < lane.tokens.length && lane.tokens[lane.nextToken]!.t < tEnd) {
-            const k = lane.tokens[lane.nextToken++]!;
-            lane.meter.authorize(k.contractId, k.t);
+          while (lane.nextSignal < lane.signals.length && lane.signals[lane.nextSignal]!.t < tEnd) {
+            const k = lane.signals[lane.nextSignal++]!;
+            if (k.kind === 'authorize') lane.meter.authorize(k.contractId, k.t);
+            else lane.meter.pilot(k.evId, k.state, k.t);
           }
           lane.meter.processBlock(block);
           if (lane.meter.backlog > 0) await lane.meter.forward(lane.forwarder, tEnd);

@@ -1,0 +1,235 @@
+import { describe, expect, it } from 'vitest';
+import { pseudonym, type SignedBillingRecordJson } from '../../../ledger/billing-record.js';
+import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import type { MeterConfigInput } from '../../../meter/config.js';
+import { parseMeterConfig } from '../../../meter/config.js';
+import { type MeterEvent, offlineMeter } from '../../../meter/replay.js';
+import { groundTruth } from '../../../profiles/scenario.js';
+import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
+import { synthesizeMeterSync } from '../../../profiles/synth.js';
+import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';
+
+const SALT = parseMeterConfig({}).pseudonymSalt;
+const SPC = 64;
+
+/** One house with a fridge and a kettle beside a smart EV (owner C-EV) plugged in once. */
+function smartScenario(o: {
+  start: string;
+  durationS: number;
+  profile: string;
+  plugIn: number;
+  unplug: number;
+  smart: unknown;
+  energyKWh?: number;
+  kettle?: { on: number; off: number };
+}): Scenario {
+  return scenarioSchema.parse({
+    name: 'smart-ev',
+    start: o.start,
+    durationS: o.durationS,
+    houses: [
+      {
+        id: 'h',
+        contract: 'C-HOST',
+        baseLoadW: 150,
+        loads: [
+          { id: 'fridge', profile: 'fridge', on: 20 },
+          ...(o.kettle ? [{ id: 'kettle', profile: 'kettle', ...o.kettle }] : []),
+        ],
+      },
+    ],
+    evs: [
+      {
+        id: 'ev',
+        owner: 'C-EV',
+        home: 'h',
+        profile: o.profile,
+        smart: o.smart,
+        sessions: [{ at: 'h', plugIn: o.plugIn, unplug: o.unplug, energyKWh: o.energyKWh }],
+      },
+    ],
+  });
+}
+
+/**
+ * Plays the scenario into a meter as the sim rig does: the charge point's token and pilot states (when `pilot`)
+ * are delivered before the block in which they happen, then the block; the run's end ends what is paused.
+ */
+function play(scenario: Scenario, o: { pilot?: boolean; config?: MeterConfigInput; seed?: number } = {}) {
+  const seed = o.seed ?? 5;
+  const events: MeterEvent[] = [];
+  const billing: SignedBillingRecordJson[] = [];
+  const { meter, store } = offlineMeter({
+    meterId: 'h',
+    hostContractId: 'C-HOST',
+    epochS: Date.parse(scenario.start) / 1000,
+    seed,
+    config: o.config,
+    samplesPerCycle: SPC,
+    outputs: { event: (e) => events.push(e), billing: (b) => billing.push(b.signed) },
+  });
+  const signals = scenarioEvSignals(scenario, 'h', seed).filter((s) => o.pilot !== false || s.kind === 'authorize');
+  let next = 0;
+  for (const b of synthesizeMeterSync(scenario, 'h', { seed, samplesPerCycle: SPC })) {
+    const tEnd = b.t0 + b.cycles / b.frequency;
+    while (next < signals.length && signals[next]!.t < tEnd) {
+      const k = signals[next++]!;
+      if (k.kind === 'authorize') meter.authorize(k.contractId, k.t);
+      else meter.pilot(k.evId, k.state, k.t);
+    }
+    meter.processBlock(b);
+  }
+  meter.finish();
+  store.close();
+  return { events, billing, truth: groundTruth(scenario, seed) };
+}
+
+/** The one record of the one session, checked against the ground truth the way the certification does. */
+function expectBilledOnce(r: ReturnType<typeof play>) {
+  expect(r.truth.sessions).toHaveLength(1);
+  const truth = r.truth.sessions[0]!;
+  expect(r.billing).toHaveLength(1);
+  const rec = r.billing[0]!.record;
+  expect(rec.payer).toBe(pseudonym('C-EV', SALT));
+  expect(rec.attributed).toBe(true);
+  const epoch = r.truth.epochS;
+  expect(Math.abs(Number(rec.start) - (epoch + truth.start))).toBeLessThanOrEqual(1);
+  expect(Math.abs(Number(rec.end) - (epoch + truth.end))).toBeLessThanOrEqual(1);
+  const billedWh = Number(rec.importMilliWh) / 1000;
+  expect(Math.abs(billedWh - truth.importWh) / truth.importWh).toBeLessThan(0.01);
+  // The cost is the tariff's price of the truth's session: the same formula over the same [start, end], so it
+  // differs from the expected cost only by the metering error on the energy (a few 0.01 %).
+  const cost = Number(rec.costMicro) / 1e6;
+  const pricedAtTruth = computeCostMicro(defaultTariff(), {
+    start: BigInt(Math.round(epoch + truth.start)),
+    end: BigInt(Math.round(epoch + truth.end)),
+    importMilliWh: BigInt(rec.importMilliWh),
+    exportMilliWh: 0n,
+  });
+  expect(BigInt(rec.costMicro)).toBe(pricedAtTruth);
+  expect(Math.abs(cost - truth.cost) / truth.cost).toBeLessThan(
+    Math.abs(billedWh - truth.importWh) / truth.importWh + 1e-4,
+  );
+  return { rec, truth, billedWh };
+}
+
+/** Every true EV switch event has a detected EV event of the same direction within 1 s, with the charger's id. */
+function expectEvEventsFollowed(r: ReturnType<typeof play>) {
+  const truthEv = r.truth.events.filter((e) => e.class === 'ev');
+  const detected = r.events.filter((e) => e.class === 'ev');
+  expect(detected.map((e) => e.direction)).toEqual(truthEv.map((e) => e.direction));
+  detected.forEach((e, i) => {
+    expect(Math.abs(e.tMeter - truthEv[i]!.t)).toBeLessThan(1);
+    expect(e.profile).toBe(truthEv[i]!.profile);
+    expect(e.deltaP).toBeCloseTo(truthEv[i]!.deltaP, -2);
+  });
+  expect(r.events.filter((e) => e.class === 'unknown')).toEqual([]);
+}
+
+describe('a smart EV following a setpoint signal', () => {
+  // 7.4 kW charger: full rate, halved, 5.5 kW, a 20 W trim (no event), a pause, full rate again, 2.3 kW, unplug.
+  const setpoints = {
+    setpoints: [
+      { t: 0, kW: 7.36 },
+      { t: 900, kW: 3.68 },
+      { t: 1500, kW: 5.5 },
+      { t: 1800, kW: 5.48 },
+      { t: 2100, kW: 0 },
+      { t: 2700, kW: 7.36 },
+      { t: 3300, kW: 2.3 },
+    ],
+  };
+  const scenario = smartScenario({
+    start: '2026-03-03T09:00:00Z',
+    durationS: 4200,
+    profile: 'ev-smart-7.4kw',
+    plugIn: 300,
+    unplug: 3900,
+    smart: setpoints,
+    kettle: { on: 1000, off: 1150 },
+  });
+  const r = play(scenario);
+
+  it('each setpoint step is a power change of the open session (class ev, its charger), not a new EV', () => {
+    expect(r.truth.events.filter((e) => e.class === 'ev').map((e) => [e.t, e.direction, Math.round(e.deltaP)])).toEqual(
+      [
+        [300, 'on', 7360],
+        [900, 'off', -3680],
+        [1500, 'on', 1820],
+        [2100, 'off', -5480],
+        [2700, 'on', 7360],
+        [3300, 'off', -5060],
+        [3900, 'off', -2300],
+      ],
+    );
+    expectEvEventsFollowed(r);
+    // The kettle beside the charging EV is still a kettle: a resistive step has none of the charger's harmonics.
+    expect(r.events.filter((e) => e.class === 'kettle').map((e) => e.direction)).toEqual(['on', 'off']);
+  });
+
+  it('one billing record for the plug-in, across the pause, to the token’s contract; energy and cost right', () => {
+    const { billedWh, truth } = expectBilledOnce(r);
+    expect(truth.importWh).toBeCloseTo(
+      (7360 * 600 + 3680 * 600 + 5500 * 300 + 5480 * 300 + 7360 * 600 + 2300 * 600) / 3600,
+      0,
+    );
+    expect(billedWh).toBeGreaterThan(0);
+  });
+
+  it('without pilot reports the steps are still power changes; a pause ends the session unless held long enough', () => {
+    const tokensOnly = play(scenario, { pilot: false });
+    expectEvEventsFollowed(tokensOnly);
+    // evPauseHoldS 0 (default): the stop at 2100 s ends the session; the resume starts a second, unattributed.
+    expect(tokensOnly.billing.map((b) => b.record.attributed)).toEqual([true, false]);
+    const held = play(scenario, { pilot: false, config: { evPauseHoldS: 900 } });
+    expectBilledOnce(held);
+    const tooShort = play(scenario, { pilot: false, config: { evPauseHoldS: 300 } });
+    expect(tooShort.billing).toHaveLength(2);
+    expect(Number(tooShort.billing[0]!.record.end) - tooShort.truth.epochS).toBeCloseTo(2100, -1);
+  });
+});
+
+describe('a smart EV following the TOU tariff', () => {
+  // Monday 16:40 UTC, default tariff: peak 17–21 h. The EV charges from 16:50, pauses through the peak, resumes at
+  // 21:00 and stops at its 4 kWh target at 21:55; it stays plugged in until 22:00 and is billed once, at the unplug.
+  const scenario = smartScenario({
+    start: '2026-03-02T16:40:00Z',
+    durationS: 5.5 * 3600,
+    profile: 'ev-1ph-3.7kw',
+    plugIn: 600,
+    unplug: 5 * 3600 + 1200,
+    energyKWh: 4,
+    smart: { tariff: { bands: ['peak'], kW: 0 } },
+  });
+  const r = play(scenario);
+
+  it('pauses at 17:00, resumes at 21:00, stops at the target: one record, billed to the token', () => {
+    expect(r.truth.events.filter((e) => e.class === 'ev').map((e) => [e.t, e.direction])).toEqual([
+      [600, 'on'],
+      [1200, 'off'],
+      [1200 + 4 * 3600, 'on'],
+      [expect.any(Number), 'off'],
+    ]);
+    expectEvEventsFollowed(r);
+    const { rec, truth } = expectBilledOnce(r);
+    expect(truth.importWh).toBeCloseTo(4000, 0);
+    expect(truth.end).toBeLessThan(truth.unplug - 240);
+    expect(rec.attributed).toBe(true);
+  });
+
+  it('an EV plugged in during the peak draws first at 21:00, still billed to the token given at plug-in', () => {
+    const waiting = play(
+      smartScenario({
+        start: '2026-03-02T16:40:00Z',
+        durationS: 5.5 * 3600,
+        profile: 'ev-1ph-3.7kw',
+        plugIn: 3000,
+        unplug: 5 * 3600 + 1200,
+        energyKWh: 3,
+        smart: { tariff: { bands: ['peak'], kW: 0 } },
+      }),
+    );
+    expect(waiting.truth.sessions[0]!.start).toBe(1200 + 4 * 3600);
+    expectBilledOnce(waiting);
+  });
+});
