@@ -37,6 +37,9 @@ const TABLE: Array<[string, Record<string, unknown>, string, string, string]> = 
   ['wrong payer', { wrongPayer: true }, 'ev-billing', 'ev-at-neighbour', 'billing.payer_mismatch'],
   ['bad signature', { badSignature: true }, 'ev-billing', 'ev-at-home', 'billing.invalid_signature'],
   ['wrong tariff', { wrongTariff: true }, 'ev-billing', 'ev-tou-boundary', 'billing.cost_mismatch'],
+  // A smart EV's one session across setpoint steps and a TOU pause: billed to the host, or priced flat at the peak.
+  ['wrong payer, smart EV', { wrongPayer: true }, 'ev-billing', 'ev-smart-following', 'billing.payer_mismatch'],
+  ['wrong tariff, smart EV', { wrongTariff: true }, 'ev-billing', 'ev-smart-following', 'billing.cost_mismatch'],
   ['unattested firmware', { unattestedFirmware: true }, 'ev-billing', 'ev-at-home', 'billing.unattested'],
   [
     'dropped periodic reports',
@@ -57,10 +60,11 @@ describe('fault knobs make the expected case FAIL', () => {
   });
 
   it('the healthy meter passes the same cases', async () => {
-    const r = await run('ev-billing', ['ev-at-home', 'ev-at-neighbour', 'ev-tou-boundary'], {});
+    const r = await run('ev-billing', ['ev-at-home', 'ev-at-neighbour', 'ev-smart-following', 'ev-tou-boundary'], {});
     expect(r.cases.map((c) => [c.id, c.verdict === 'PASS' || c.verdict === 'MARGINAL'])).toEqual([
       ['ev-at-home', true],
       ['ev-at-neighbour', true],
+      ['ev-smart-following', true],
       ['ev-tou-boundary', true],
     ]);
     const aspects = await run('ev-charging-aspects', ['clock', 'periodic-reports'], {});
