@@ -3,7 +3,7 @@ import type { Transport } from '../transports/transport.js';
 import { SCPI_DIALECTS, type ScpiDialect } from './scpi-dialects.js';
 
 /** An IEEE 488.2 decimal numeric response (NR1, NR2 or NR3). */
-const SCPI_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+export const SCPI_NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
 export type LoadSetpoint =
   | { kind: 'power'; watts: number; powerFactor?: number; crestFactor?: number }

@@ -1,6 +1,10 @@
 import { SCPI_DIALECTS, type ScpiDialect } from '../drivers/scpi-dialects.js';
+import { SCPI_NUMBER } from '../drivers/scpi-load.js';
 import type { InProcessEndpoint } from '../transports/sim.js';
 import type { BenchPhysics } from './physics.js';
+
+/** Entries the error queue holds (SCPI-99 §21.8: bounded; when full, the last one becomes -350 Queue overflow). */
+export const SCPI_ERROR_QUEUE_SIZE = 16;
 
 /**
  * A Chroma-style programmable AC load: answers IEEE 488.2 common commands and the dialect's setpoint commands,
@@ -68,16 +72,18 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
       this.apply();
       return undefined;
     }
+    // undefined: not this command; NaN: not a decimal number (Number() alone would take "0x10" or "0b1").
     const num = (tpl: string): number | undefined => {
       const prefix = tpl.replace('{v}', '').trim().toUpperCase();
       if (!upper.startsWith(`${prefix} `)) return undefined;
-      const v = Number(cmd.slice(prefix.length + 1));
-      return Number.isFinite(v) ? v : Number.NaN;
+      const arg = cmd.slice(prefix.length + 1).trim();
+      return SCPI_NUMBER.test(arg) ? Number(arg) : Number.NaN;
     };
     const L = this.dialect.limits;
     const set = (v: number | undefined, [lo, hi]: [number, number], assign: (v: number) => void): boolean => {
       if (v === undefined) return false;
-      if (Number.isNaN(v) || v < lo || v > hi) this.errors.push('-222,"Data out of range"');
+      if (Number.isNaN(v)) this.pushError('-104,"Data type error"');
+      else if (!Number.isFinite(v) || v < lo || v > hi) this.pushError('-222,"Data out of range"');
       else {
         assign(v);
         if (this.on) this.apply();
@@ -88,8 +94,13 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     if (set(num(c.current), L.currentA, (v) => (this.currentA = v))) return undefined;
     if (set(num(c.powerFactor), L.powerFactor, (v) => (this.pf = v))) return undefined;
     if (set(num(c.crestFactor), L.crestFactor, (v) => (this.cf = v))) return undefined;
-    this.errors.push('-113,"Undefined header"');
+    this.pushError('-113,"Undefined header"');
     return undefined;
+  }
+
+  private pushError(e: string): void {
+    if (this.errors.length < SCPI_ERROR_QUEUE_SIZE) this.errors.push(e);
+    else this.errors[SCPI_ERROR_QUEUE_SIZE - 1] = '-350,"Queue overflow"';
   }
 
   handle(frame: Buffer): Buffer[] {
