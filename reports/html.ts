@@ -63,10 +63,10 @@ async function caseSection(c: ReportCase): Promise<string> {
     : '';
   const billing = (a?.sections.billing as BillingSection | undefined)?.rows ?? [];
   const billingTable = billing.length
-    ? `<h3>Billing records</h3><table><tr><th>meter</th><th>seq</th><th>payer</th><th>start</th><th>end</th><th>import Wh</th><th>export Wh</th><th>cost</th><th>status</th></tr>${billing
+    ? `<h3>Billing records</h3><table><tr><th>meter</th><th>seq</th><th>payer</th><th>start (UTC)</th><th>end (UTC)</th><th>import Wh</th><th>export Wh</th><th>cost</th><th>status</th></tr>${billing
         .map(
           (b) =>
-            `<tr><td>${esc(b.meterId)}</td><td class="num">${esc(b.seq)}</td><td><code>${esc(b.payer)}</code></td><td class="num">${esc(b.start)}</td><td class="num">${esc(b.end)}</td><td class="num">${esc(fmt(b.importWh))}</td><td class="num">${esc(fmt(b.exportWh))}</td><td class="num">${esc(fmt(b.cost))}</td><td>${esc(b.status)}${b.problems?.length ? `: ${esc(b.problems.join('; '))}` : ''}</td></tr>`,
+            `<tr><td>${esc(b.meterId)}</td><td class="num">${esc(b.seq)}</td><td><code>${esc(b.payer)}</code></td><td class="num">${esc(utc(b.start))}</td><td class="num">${esc(utc(b.end))}</td><td class="num">${esc(fmt(b.importWh))}</td><td class="num">${esc(fmt(b.exportWh))}</td><td class="num">${esc(fmt(b.cost))}</td><td>${esc(b.status)}${b.problems?.length ? `: ${esc(b.problems.join('; '))}` : ''}</td></tr>`,
         )
         .join('')}</table>`
     : '';
@@ -77,6 +77,11 @@ ${charts}${billingTable}</section>`;
 }
 
 /** One self-contained HTML file: inline CSS and SVG charts, no scripts, nothing fetched from the network. */
+/** A record's unix-second time as a reader checks it against a charge-point log: `2026-03-02 18:00:00`. */
+function utc(unixS: number): string {
+  return Number.isFinite(unixS) ? new Date(unixS * 1000).toISOString().slice(0, 19).replace('T', ' ') : '—';
+}
+
 export async function renderHtml(m: ReportModel): Promise<string> {
   const h = m.header;
   const identity: Array<[string, string]> = [
