@@ -13,6 +13,18 @@ const SET_DIGITAL_PIN_VALUE = 0xf5;
 const DIGITAL_MESSAGE = 0x90;
 const REPORT_DIGITAL = 0xd0;
 const REPORT_ANALOG = 0xc0;
+const ANALOG_MESSAGE = 0xe0;
+/** StandardFirmata's input buffer: a longer sysex keeps its first bytes only. */
+const MAX_SYSEX_BYTES = 64;
+
+/** Data bytes that follow a status byte (0 for commands the emulator ignores). */
+function dataBytes(cmd: number): number {
+  const hi = cmd & 0xf0;
+  if (cmd === SET_PIN_MODE || cmd === SET_DIGITAL_PIN_VALUE || hi === DIGITAL_MESSAGE || hi === ANALOG_MESSAGE)
+    return 2;
+  if (hi === REPORT_DIGITAL || hi === REPORT_ANALOG) return 1;
+  return 0;
+}
 
 /**
  * Enough of the Firmata protocol (2.x) for johnny-five through firmata-io: version, firmware query, capability and
@@ -26,6 +38,7 @@ export class FirmataEmulator {
   private readonly inputs: number[] = new Array(20).fill(0);
   private readonly reporting = new Set<number>();
   private buf: number[] = [];
+  private inSysex = false;
   /** Every digital write seen: [pin, value]. */
   readonly writes: Array<[number, number]> = [];
   /** Called on every output change (e.g. relays wired to an EV control-pilot simulator). */
@@ -75,39 +88,45 @@ export class FirmataEmulator {
     for (const b of chunk) this.byte(b);
   }
 
+  /**
+   * Parses as StandardFirmata's FirmataParser does: a status byte (>= 0x80) always starts a new message and drops an
+   * unfinished one (so a cut message cannot swallow the next), data bytes with no message pending are ignored, a
+   * sysex takes every byte up to END_SYSEX (keeping at most a firmware buffer's worth).
+   */
   private byte(b: number): void {
-    const buf = this.buf;
-    if (buf.length === 0 && b !== START_SYSEX && b < 0x80) return; // stray data byte
-    buf.push(b);
-    const cmd = buf[0] as number;
-    if (cmd === START_SYSEX) {
-      if (b !== END_SYSEX) return;
-      this.sysex(buf.slice(1, -1));
-      this.buf = [];
+    if (this.inSysex) {
+      if (b === END_SYSEX) {
+        this.inSysex = false;
+        this.sysex(this.buf);
+        this.buf = [];
+      } else if (this.buf.length < MAX_SYSEX_BYTES) this.buf.push(b);
       return;
     }
-    if (cmd === REPORT_VERSION) {
-      this.version();
+    if (b >= 0x80) {
       this.buf = [];
+      if (b === START_SYSEX) this.inSysex = true;
+      else if (b === REPORT_VERSION) this.version();
+      else if (dataBytes(b) > 0) this.buf.push(b);
       return;
     }
-    const need =
-      cmd === SET_PIN_MODE || cmd === SET_DIGITAL_PIN_VALUE || (cmd & 0xf0) === DIGITAL_MESSAGE || (cmd & 0xf0) === 0xe0
-        ? 3
-        : (cmd & 0xf0) === REPORT_DIGITAL || (cmd & 0xf0) === REPORT_ANALOG
-          ? 2
-          : 1;
-    if (buf.length < need) return;
+    const msg = this.buf;
+    const cmd = msg[0];
+    if (cmd === undefined) return; // stray data byte
+    msg.push(b);
+    if (msg.length < 1 + dataBytes(cmd)) return;
     this.buf = [];
-    const [, a = 0, c = 0] = buf;
-    if (cmd === SET_PIN_MODE) this.modes[a] = c;
-    else if (cmd === SET_DIGITAL_PIN_VALUE) this.write(a, c);
-    else if ((cmd & 0xf0) === DIGITAL_MESSAGE) {
+    const [, a = 0, c = 0] = msg;
+    // Pins the board does not have are ignored, as the firmware does (IS_PIN_DIGITAL); any non-zero level is HIGH.
+    if (cmd === SET_PIN_MODE) {
+      if (a < this.pinCount) this.modes[a] = c;
+    } else if (cmd === SET_DIGITAL_PIN_VALUE) {
+      if (a < this.pinCount) this.write(a, c ? 1 : 0);
+    } else if ((cmd & 0xf0) === DIGITAL_MESSAGE) {
       const port = cmd & 0x0f;
       const v = a | (c << 7);
       for (let i = 0; i < 8; i++) {
         const pin = port * 8 + i;
-        if (this.modes[pin] === 1) this.write(pin, (v >> i) & 1);
+        if (pin < this.pinCount && this.modes[pin] === 1) this.write(pin, (v >> i) & 1);
       }
     } else if ((cmd & 0xf0) === REPORT_DIGITAL) {
       if (a) this.reporting.add(cmd & 0x0f);
