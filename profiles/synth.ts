@@ -81,6 +81,39 @@ interface Active {
   coeffs: Coeffs;
   /** Segment the cached coefficients belong to (steady segments are solved once). */
   cachedSeg: number;
+  /** Peak amplitude (A) of the inrush current, solved at the run's first cycle. */
+  inrushA?: number;
+}
+
+/**
+ * The amplitude X of an inrush current −X·cos(ωt) (90° behind the supply's sine) that makes the peak |i| of the
+ * load's first cycle `multiple` times the peak of its steady current, sampled as the meter samples it: the
+ * profile's inrush.peakMultiple is a multiple of the nominal peak. The peak grows with X past the first few
+ * percent (it is convex in X), so bisection finds it.
+ */
+function inrushAmplitude(k: Coeffs, multiple: number, sin: Float64Array, cos: Float64Array, n: number): number {
+  const orders: number[] = [];
+  for (let h = 1; h <= MAX_H; h++) if (k.a[h] !== 0 || k.b[h] !== 0) orders.push(h);
+  const peakWith = (x: number) => {
+    let peak = 0;
+    for (let s = 0; s < n; s++) {
+      let i = -x * cos[n + s]!;
+      for (const h of orders) i += k.a[h]! * sin[h * n + s]! + k.b[h]! * cos[h * n + s]!;
+      if (Math.abs(i) > peak) peak = Math.abs(i);
+    }
+    return peak;
+  };
+  const nominal = peakWith(0);
+  const target = multiple * nominal;
+  // At the sample where cos = 1 the current is at least x − nominal, so x = target + nominal reaches the target.
+  let lo = 0;
+  let hi = target + nominal;
+  for (let it = 0; it < 60 && hi - lo > 1e-9 * hi; it++) {
+    const mid = (lo + hi) / 2;
+    if (peakWith(mid) < target) lo = mid;
+    else hi = mid;
+  }
+  return (lo + hi) / 2;
 }
 
 /** Runs (load on-periods) at one meter, plus the house's base load as an always-on run. */
@@ -182,9 +215,10 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
         const inrush = run.profile.inrush;
         if (inrush && since < (inrush.decayMs / 1000) * 6) {
           // Inrush as extra fundamental current 90° behind the voltage: magnetising/locked-rotor current is
-          // almost purely reactive, so it shows in Irms and Q but adds no active energy.
-          const extra = (inrush.peakMultiple - 1) * Math.exp(-since / (inrush.decayMs / 1000));
-          B[1]! -= extra * Math.hypot(k.a[1]!, k.b[1]!);
+          // almost purely reactive, so it shows in Irms and Q but adds no active energy. Sized so the first cycle
+          // peaks at the declared multiple of the nominal peak, then decaying from there.
+          act.inrushA ??= inrushAmplitude(k, inrush.peakMultiple, sin, cos, n);
+          B[1]! -= act.inrushA * Math.exp(-Math.max(0, since - 0.5 / f) / (inrush.decayMs / 1000));
         }
         const tr = run.profile.transient;
         if (tr && since < (tr.decayMs / 1000) * 6) {

@@ -37,38 +37,10 @@ function events(profiles: Profile[], loads: Array<{ profile: string; on: number;
 }
 
 /**
- * The peak |i| the profile's declaration implies at switch-on, computed from the declaration alone: the first
- * state's current (fundamental at the displacement angle, harmonics at their declared ratio and phase on the
- * sine reference) plus the inrush as the profiles define it, (peakMultiple − 1)·I₁ 90° behind the voltage
- * (magnetising current), decaying with decayMs and held per mains cycle, plus the declared ringing.
- */
-function declaredInrushPeakA(p: Profile): number {
-  const s = p.states[0]!;
-  const q = stateQ(s);
-  const theta = Math.atan2(q, s.p);
-  const amp1 = (Math.SQRT2 * Math.hypot(s.p, q)) / V;
-  const { peakMultiple, decayMs } = p.inrush!;
-  const w = 2 * Math.PI * F;
-  let peak = 0;
-  for (let c = 0; c * 1000 < 6 * decayMs * F; c++) {
-    const extra = (peakMultiple - 1) * Math.exp(-((c + 0.5) / F) / (decayMs / 1000));
-    for (let k = 0; k < SPC; k++) {
-      const t = (c + k / SPC) / F;
-      let i = amp1 * Math.sin(w * t - theta) - extra * amp1 * Math.cos(w * t);
-      for (const h of s.harmonics)
-        i += amp1 * h.ratio * Math.sin(h.order * (w * t - theta) + (h.phaseDeg * Math.PI) / 180);
-      const r = p.transient;
-      if (r) i += r.amplitudeMultiple * amp1 * Math.exp(-t / (r.decayMs / 1000)) * Math.sin(2 * Math.PI * r.ringHz * t);
-      peak = Math.max(peak, Math.abs(i));
-    }
-  }
-  return peak;
-}
-
-/**
- * How long the detector's transition lasts on the declared inrush: the inrush's extra reactive power,
- * Q₀·e^(−t/τ) with Q₀ = V·(m − 1)·I₁, must move less than the settling tolerance (max(12, 2 % of the step),
- * meter/detector.ts) across the 10-cycle settling window, and the window must then fill.
+ * How long the detector's transition lasts on the declared inrush: the inrush's extra reactive power decays as
+ * Q₀·e^(−t/τ) and must move less than the settling tolerance (max(12, 2 % of the step), meter/detector.ts)
+ * across the 10-cycle settling window, and the window must then fill. Q₀ = V·I_x with I_x the quadrature current
+ * that lifts the fundamental's peak to peakMultiple × nominal (harmonics left out: a few % on Q₀, a few ms here).
  */
 function declaredSettleMs(p: Profile): number {
   const s = p.states[0]!;
@@ -76,11 +48,19 @@ function declaredSettleMs(p: Profile): number {
   const { peakMultiple, decayMs } = p.inrush!;
   const tau = decayMs / 1000;
   const window = 10 / F;
-  const q0 = (peakMultiple - 1) * Math.hypot(s.p, q);
+  const i1 = Math.hypot(s.p, q) / V;
+  const [ip, iq] = [s.p / V, q / V];
+  // |(ip, iq + ix)| = m·|(ip, iq)|
+  const ix = Math.sqrt((peakMultiple * i1) ** 2 - ip * ip) - iq;
+  const q0 = V * ix;
   const tol = Math.max(12, 0.02 * (Math.abs(s.p) + Math.abs(q)));
-  const t = window + tau * Math.log((q0 * (1 - Math.exp(-window / tau))) / tol);
+  // The decay runs from the first cycle's middle, which carries the full inrush.
+  const t = 0.5 / F + window + tau * Math.log((q0 * (1 - Math.exp(-window / tau))) / tol);
   return Math.max(window, t) * 1000;
 }
+
+const onEvent = (p: Profile) =>
+  events([p], [{ profile: 'under-test', on: 5, off: 15 }]).find((e) => e.direction === 'on')!;
 
 describe('transient capture', () => {
   const withInrush = listBuiltinProfiles().filter((p) => p.inrush);
@@ -92,31 +72,29 @@ describe('transient capture', () => {
   });
 
   it.each(withInrush)(
-    '$name: the switch-on event reports the inrush peak and a duration that follows its decay',
+    '$name: the switch-on event reports the declared inrush peak multiple and a duration that follows its decay',
     (p) => {
-      const profile = { ...p, name: 'under-test' };
-      const on = events([profile], [{ profile: 'under-test', on: 5, off: 15 }]).find((e) => e.direction === 'on')!;
+      // The switching ringing (vacuum cleaner) is a separate feature on top of the inrush: measured apart.
+      const profile = { ...p, name: 'under-test', transient: undefined };
+      const on = onEvent(profile);
       expect(on.class).toBe(p.class);
-      const peak = declaredInrushPeakA(p);
-      // Within 1 %: the profile's 0.2 % current noise rides on the peak sample (measured: ≤ 0.4 %).
-      expect(Math.abs(on.transient.peakA - peak) / peak).toBeLessThan(0.01);
-      // The declared multiple bounds the peak: the inrush adds (m − 1)·I₁ at most, and decays from the first cycle.
-      const steady = events([{ ...profile, inrush: undefined }], [{ profile: 'under-test', on: 5, off: 15 }])[0]!;
-      expect(on.transient.peakA).toBeGreaterThan(steady.transient.peakA);
-      expect(on.transient.peakA / steady.transient.peakA).toBeLessThanOrEqual(p.inrush!.peakMultiple);
+      const steady = onEvent({ ...profile, inrush: undefined });
+      // The peak is the declared multiple of the nominal peak, to the 0.2 % current noise on the peak samples.
+      expect(on.transient.peakA / steady.transient.peakA).toBeCloseTo(p.inrush!.peakMultiple, 1);
+      expect(Math.abs(on.transient.peakA / steady.transient.peakA / p.inrush!.peakMultiple - 1)).toBeLessThan(0.02);
       // Duration: the decay's settling time within two cycles and 5 %; without the inrush only the settling window.
       const settle = declaredSettleMs(p);
       expect(Math.abs(on.transient.durationMs - settle)).toBeLessThan(40 + 0.05 * settle);
       expect(steady.transient.durationMs).toBe(200);
+      if (p.transient)
+        expect(onEvent({ ...p, name: 'under-test' }).transient.peakA).toBeGreaterThan(on.transient.peakA);
     },
   );
 
   it('a slower decay gives a proportionally longer transient (fridge compressor, τ 300 ms → 600 ms)', () => {
     const fridge = { ...getBuiltinProfile('fridge'), name: 'under-test' };
     const slow = { ...fridge, inrush: { peakMultiple: 6, decayMs: 600 } };
-    const d = (p: Profile) =>
-      events([p], [{ profile: 'under-test', on: 5, off: 15 }]).find((e) => e.direction === 'on')!.transient.durationMs;
-    const [dFast, dSlow] = [d(fridge), d(slow)];
+    const [dFast, dSlow] = [onEvent(fridge).transient.durationMs, onEvent(slow).transient.durationMs];
     expect(Math.abs(dFast - declaredSettleMs(fridge))).toBeLessThan(60);
     expect(Math.abs(dSlow - declaredSettleMs(slow))).toBeLessThan(60);
     expect(dSlow - dFast).toBeGreaterThan(500);
