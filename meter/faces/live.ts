@@ -3,6 +3,9 @@ import type { MeterOutputs } from '../reference-meter.js';
 import { type LiveValues, newLiveValues } from './register-map.js';
 import { type CommissionCommand, type MeterIdentityLine, streamCommandSchema } from './stream-commands.js';
 
+/** Longest command line the stream face takes (a commission command is under 1 KiB). */
+const MAX_LINE_BYTES = 64 * 1024;
+
 /**
  * The meter's outputs as its faces see them: live register values (for Modbus and the optical readout) and,
  * optionally, every output as one JSON line on a serial event/billing stream. Never raw samples.
@@ -15,15 +18,30 @@ export class LiveFaces {
   async openStream(path: string, baudRate = 115200): Promise<void> {
     const port = new SerialPort({ path, baudRate, autoOpen: false });
     await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-    let buf = '';
+    // Lines are cut from the bytes and decoded whole: decoding each chunk on its own would mangle a character UTF-8
+    // spreads over two chunks (a contract id with an "Ä" or "€" would arrive changed).
+    let pending = Buffer.alloc(0);
+    // Set while the rest of a line over the bound is dropped: that line is one bad command, however it arrives.
+    let overlong = false;
     port.on('data', (chunk: Buffer) => {
-      buf += chunk.toString('utf8');
+      let start = 0;
+      for (let i = chunk.indexOf(0x0a); i >= 0; i = chunk.indexOf(0x0a, start)) {
+        const piece = chunk.subarray(start, i);
+        start = i + 1;
+        if (overlong || pending.length + piece.length > MAX_LINE_BYTES) this.reject('line longer than 64 KiB');
+        else {
+          const line = Buffer.concat([pending, piece]).toString('utf8').trim();
+          if (line) this.command(line);
+        }
+        overlong = false;
+        pending = Buffer.alloc(0);
+      }
+      if (overlong) return;
+      pending = Buffer.concat([pending, chunk.subarray(start)]);
       // A line longer than this is garbage; dropping it keeps a babbling peer from growing the buffer.
-      if (buf.length > 64 * 1024 && !buf.includes('\n')) buf = '';
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        const line = buf.slice(0, i).trim();
-        buf = buf.slice(i + 1);
-        if (line) this.command(line);
+      if (pending.length > MAX_LINE_BYTES) {
+        pending = Buffer.alloc(0);
+        overlong = true;
       }
     });
     port.on('error', () => undefined);
@@ -55,10 +73,12 @@ export class LiveFaces {
       this.handlers.commission(c);
       this.line('log', { level: 'info', code: 'COMMISSIONED', message: `tariff v${c.tariffVersion}` });
     } else if (c?.type === 'sync' && this.handlers.sync) this.handlers.sync(c.clockUnix);
-    else {
-      this.badCommands++;
-      this.line('log', { level: 'warn', code: 'BAD_COMMAND', message: `ignored: ${line.slice(0, 80)}` });
-    }
+    else this.reject(`ignored: ${line.slice(0, 80)}`);
+  }
+
+  private reject(message: string): void {
+    this.badCommands++;
+    this.line('log', { level: 'warn', code: 'BAD_COMMAND', message });
   }
 
   private line(type: string, data: object): void {
