@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ReadlineParser } from '@serialport/parser-readline';
 import { SerialPort } from 'serialport';
 import { switchBaudRate } from './baud-switch.js';
 import type { LiveValues } from './register-map.js';
@@ -22,6 +21,10 @@ const ACK = 0x06;
  * it, e.g. to switch its own baud rate after the option select before the data block starts.
  */
 export const MIN_REACTION_MS = 200;
+/** A sign-on `/?[device address]!` (the address: at most 32 letters, digits or spaces) at the end of a line. */
+const SIGN_ON = /\/\?[A-Za-z0-9 ]{0,32}!$/;
+/** Characters kept of a line that has not ended (longer than any message). */
+const LINE_TAIL = 256;
 
 /** Block check character: XOR of every byte after STX up to and including ETX. */
 export function bcc(bytes: Uint8Array): number {
@@ -86,32 +89,52 @@ export async function serveIec62056(
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   let sessions = 0;
   let offered = false;
-  const lines = port.pipe(new ReadlineParser({ delimiter: '\r\n', encoding: 'latin1' }));
   const write = (data: Buffer | string) =>
     new Promise<void>((resolve) => port.write(data, () => port.drain(() => resolve())));
-  lines.on('data', async (line: string) => {
-    const text = line.replace(/^[\s\0]+/, '');
-    if (/^\/\?[\w ]*!$/.test(text)) {
+  // Answers go out one after another, each after the reaction time, in the order of the messages they answer (a NAK
+  // must not overtake the identification sent before it).
+  let answering: Promise<void> = Promise.resolve();
+  const answer = (send: () => Promise<void>) => {
+    answering = answering
+      .then(async () => {
+        await sleep(reactionMs);
+        await send();
+      })
+      .catch(() => undefined);
+  };
+  const onLine = (line: string) => {
+    // A sign-on may come after line noise (ambient light on the optical head): only its own characters count.
+    if (SIGN_ON.test(line)) {
       offered = true;
-      await sleep(reactionMs);
-      await write(`/${id.manufacturer}${id.maxBaud}${id.identification}\r\n`);
+      answer(() => write(`/${id.manufacturer}${id.maxBaud}${id.identification}\r\n`));
       return;
     }
+    const text = line.replace(/^[\s\0]+/, '');
     if (offered && text.charCodeAt(0) === ACK && text.length === 4 && text[1] === '0' && text[3] === '0') {
       offered = false;
-      const z = text[2]!;
+      const z = text[2] as string;
       const baud = BAUD_CHARS[z];
       if (baud === undefined || z > id.maxBaud) {
-        await write(Buffer.from([0x15])); // NAK: a rate the meter did not offer
+        answer(() => write(Buffer.from([0x15]))); // NAK: a rate the meter did not offer
         return;
       }
-      await sleep(reactionMs);
-      await switchBaudRate(port, baud);
-      await write(dataBlock(readoutItems(values(), id, new Date())));
-      await switchBaudRate(port, 300);
-      sessions++;
+      answer(async () => {
+        await switchBaudRate(port, baud);
+        await write(dataBlock(readoutItems(values(), id, new Date())));
+        await switchBaudRate(port, 300);
+        sessions++;
+      });
     }
+  };
+  // Lines end in CR LF. Only a line's last characters can make it a message (a sign-on is at most 36, an option
+  // select 4), so a line that never ends keeps just those: babble on the port cannot grow the buffer.
+  let pending = '';
+  port.on('data', (chunk: Buffer) => {
+    const lines = (pending + chunk.toString('latin1')).split('\r\n');
+    pending = (lines.pop() as string).slice(-LINE_TAIL);
+    for (const line of lines) onLine(line.slice(-LINE_TAIL));
   });
+  port.on('error', () => undefined);
   return {
     sessions: () => sessions,
     close: () => new Promise<void>((resolve) => (port.isOpen ? port.close(() => resolve()) : resolve())),
