@@ -1,43 +1,74 @@
+import { createServer, type Socket } from 'node:net';
 import { InterByteTimeoutParser } from '@serialport/parser-inter-byte-timeout';
-import ModbusRTU from 'modbus-serial';
 import crc16 from 'modbus-serial/utils/crc16.js';
 import { SerialPort } from 'serialport';
 import { type LiveValues, registerWords } from './register-map.js';
-
-/** Modbus exception 02: the register is not in the map (what a real meter answers for an unknown address). */
-const ILLEGAL_DATA_ADDRESS = { modbusErrorCode: 0x02, msg: 'Illegal data address' };
-
-/** The function-04 service vector over the live values: unknown registers answer exception 02. */
-function vector(values: () => LiveValues) {
-  const read = (addr: number) => {
-    const w = registerWords(values()).get(addr);
-    if (w === undefined) throw ILLEGAL_DATA_ADDRESS;
-    return w;
-  };
-  return {
-    getInputRegister: (addr: number) => read(addr),
-    getMultipleInputRegisters: (addr: number, length: number) => Array.from({ length }, (_, k) => read(addr + k)),
-    getHoldingRegister: (addr: number) => read(addr),
-  };
-}
 
 export interface ModbusFace {
   close(): Promise<void>;
 }
 
-/** Modbus TCP server (port 502 on a real meter) over the meter's live values. */
+/** MBAP length field bounds: the unit id plus a PDU of 1 to 253 bytes (Modbus Messaging on TCP/IP, 4.1). */
+const MBAP_MIN_LENGTH = 2;
+const MBAP_MAX_LENGTH = 254;
+
+/**
+ * Modbus TCP server (port 502 on a real meter) over the meter's live values, answering with the same register map
+ * and exceptions as the RTU face. The MBAP framing is done here rather than by modbus-serial's ServerTCP because
+ * that server, fuzzed, answered a protocol id other than Modbus's, stayed silent to functions it does not serve and
+ * to cut requests (a client waits out its timeout instead of getting an exception), and kept a connection whose
+ * length field no request can have, so every later request on it went unanswered.
+ */
 export function serveModbusTcp(
   values: () => LiveValues,
   opts: { host: string; port: number; unitId?: number },
 ): Promise<ModbusFace> {
-  return new Promise((resolve, reject) => {
-    const server = new ModbusRTU.ServerTCP(vector(values), {
-      host: opts.host,
-      port: opts.port,
-      unitID: opts.unitId ?? 1,
+  const unit = opts.unitId ?? 1;
+  const sockets = new Set<Socket>();
+  const server = createServer((sock) => {
+    sockets.add(sock);
+    sock.on('close', () => sockets.delete(sock));
+    sock.on('error', () => undefined);
+    let buf = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
+      while (buf.length >= 6) {
+        const length = buf.readUInt16BE(4);
+        // No request has this length: where the next frame starts is lost, so the connection is closed and the
+        // client connects afresh rather than waiting for answers that cannot come.
+        if (length < MBAP_MIN_LENGTH || length > MBAP_MAX_LENGTH) {
+          sock.destroy();
+          return;
+        }
+        if (buf.length < 6 + length) return;
+        const header = buf.subarray(0, 6);
+        const req = buf.subarray(6, 6 + length);
+        buf = buf.subarray(6 + length);
+        // Another protocol id is not Modbus, another unit is not this meter: discarded, as the spec says.
+        if (header.readUInt16BE(2) !== 0 || req[0] !== unit) continue;
+        // A read whose PDU is cut or too long is answered ILLEGAL DATA VALUE (the RTU face stays silent instead).
+        const reply = answer(req, values()) ?? Buffer.from([unit, (req[1] as number) | 0x80, 0x03]);
+        const out = Buffer.alloc(6 + reply.length);
+        header.copy(out, 0, 0, 4);
+        out.writeUInt16BE(reply.length, 4);
+        reply.copy(out, 6);
+        sock.write(out);
+      }
     });
-    server.on('initialized', () => resolve({ close: () => new Promise((r) => server.close(() => r())) }));
-    server.on('error', reject);
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => {
+      server.off('error', reject);
+      server.on('error', () => undefined);
+      resolve({
+        close: () =>
+          new Promise<void>((r) => {
+            for (const s of sockets) s.destroy();
+            server.close(() => r());
+          }),
+      });
+    });
   });
 }
 
