@@ -29,7 +29,7 @@ export function serveModbusTcp(
     sockets.add(sock);
     sock.on('close', () => sockets.delete(sock));
     sock.on('error', () => undefined);
-    let buf = Buffer.alloc(0);
+    let buf: Buffer = Buffer.alloc(0);
     sock.on('data', (chunk: Buffer) => {
       buf = buf.length ? Buffer.concat([buf, chunk]) : chunk;
       while (buf.length >= 6) {
