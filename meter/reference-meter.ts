@@ -118,6 +118,14 @@ const CLOCK_ANCHORS = 4;
  * the switch-on step's to this absolute scale (a charger's own ratios are a few %, a resistive load's zero).
  */
 const EV_CHANGE_HARMONIC_SCALE = 0.02;
+/**
+ * The step's ΔQ/ΔP matches the EV's Q/P to 4 % of ΔP (15 var at least): a kettle beside a PF 0.995 charger is 2.5
+ * such tolerances away, a fridge's motor far more, so neither passes for a power change (nor does an unknown
+ * resistive load on a meter that sees no harmonics).
+ */
+const EV_CHANGE_Q_SCALE = 0.04;
+/** A step further than this from every charging EV's character is not one of its power changes. */
+const EV_CHANGE_DISTANCE = 2;
 /** An EV charges between this fraction of its charger's full power (IEC 61851-1: 6 A of 16-32 A) and full power. */
 const EV_MIN_LEVEL = 0.05;
 const EV_MAX_LEVEL = 1.05;
@@ -445,7 +453,7 @@ export class ReferenceMeter {
     // A paused EV resuming is likelier than a second EV arriving when no new plug-in waits for its first draw.
     const newPlugWaiting = this.plugs.some((p) => !p.session);
     const resumeOk =
-      resumeD <= UNKNOWN_DISTANCE &&
+      resumeD <= EV_CHANGE_DISTANCE &&
       resumeD <= changeD &&
       (resumeD < plainD || (!offOk && on.sig?.class === 'ev' && !newPlugWaiting));
     if (resumeOk) {
@@ -457,7 +465,7 @@ export class ReferenceMeter {
       emit(load, 'on');
       return;
     }
-    if (changeD <= UNKNOWN_DISTANCE && changeD < plainD) {
+    if (changeD <= EV_CHANGE_DISTANCE && changeD < plainD) {
       const load = this.active[changeIdx]!;
       load.p += step.dp;
       load.q += step.dq;
@@ -689,13 +697,13 @@ function attribute(s: EvSession, contractId: string): void {
 /**
  * How far a step is from a change of an EV's charging power to `level`: its harmonic ratios against the EV's own
  * (measured at its switch-on), its ΔQ against the EV's Q/P ratio; infinite when `level` leaves the charger's range
- * (a drop to ~0 is a stop, a rise past full power is another load). 1 ≈ one tolerance away, as `distance`.
+ * (a drop to ~0 is a stop, a rise past full power is another load). 1 ≈ one tolerance away.
  */
 function evChangeDistance(f: StepFeatures, ev: ActiveLoad, level: number): number {
   const full = Math.max(ev.sig?.p ?? 0, ev.p);
   if (!(full > 0) || level < EV_MIN_LEVEL * full || level > EV_MAX_LEVEL * full + 50) return Number.POSITIVE_INFINITY;
   const qPerP = ev.p !== 0 ? ev.q / ev.p : 0;
-  const dq = (f.dq - f.dp * qPerP) / Math.max(Math.abs(f.dp) * 0.1, 40);
+  const dq = (f.dq - f.dp * qPerP) / Math.max(Math.abs(f.dp) * EV_CHANGE_Q_SCALE, 15);
   const h3 = (f.r3 - ev.r3) / EV_CHANGE_HARMONIC_SCALE;
   const h5 = (f.r5 - ev.r5) / EV_CHANGE_HARMONIC_SCALE;
   const h7 = (f.r7 - ev.r7) / EV_CHANGE_HARMONIC_SCALE;
