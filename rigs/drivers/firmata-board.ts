@@ -1,8 +1,12 @@
+import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
+import createDebug from 'debug';
 import { SerialPort, type SerialPortOpenOptions } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import { type CpPins, type CpState, cpRelays } from '../ev-cp.js';
+
+const log = createDebug('bench:rigs:firmata');
 
 /** A serialport binding (the OS's by default; serialport's mock one in tests). */
 type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
@@ -18,7 +22,84 @@ interface FirmataIo {
   reportDigitalPin(pin: number, value: number): void;
   firmware: { name?: string; version?: { major: number; minor: number } };
   MODES: { INPUT: number; OUTPUT: number };
+  /** firmata-io's parse buffer (bytes of the message it is reading). */
+  buffer: number[];
 }
+
+/** Longest sysex taken from a board (a 128-pin capability response is under 2 KiB). */
+const MAX_SYSEX_BYTES = 8192;
+
+/**
+ * The port as firmata-io sees it: bytes reach its parser one whole Firmata message at a time. firmata-io parses
+ * inside the port's 'data' handler and, fuzzed, both misread and threw there: a cut message took the next message's
+ * status byte as data (a cut DIGITAL_MESSAGE then read pin 2 high, a pulse that never was), and a PIN_STATE_RESPONSE
+ * for a pin the board does not have, a short QUERY_FIRMWARE reply or a long ANALOG_MAPPING_RESPONSE threw a
+ * TypeError/RangeError out of the handler, an uncaught exception that ended the run. So messages are framed here
+ * (a status byte starts one and ends an unfinished one; a sysex runs to END_SYSEX), and one that throws is counted
+ * and dropped.
+ */
+class FramedBoardLink extends EventEmitter {
+  badFrames = 0;
+  private msg: number[] = [];
+  /** Set when firmata-io threw: its half-parsed buffer is cleared. */
+  onThrow?: () => void;
+
+  constructor(
+    private readonly port: SerialPort,
+    private readonly device: string,
+  ) {
+    super();
+    port.on('open', () => this.emit('open'));
+    port.on('close', (e: unknown) => this.emit('close', e));
+    port.on('error', (e: Error) => this.emit('error', e));
+    port.on('data', (chunk: Buffer) => {
+      for (const b of chunk) this.byte(b);
+    });
+  }
+
+  write(data: Buffer, cb?: (e?: Error | null) => void): boolean {
+    return this.port.write(data, cb);
+  }
+
+  private byte(b: number): void {
+    const first = this.msg[0];
+    if (b === END_SYSEX && first === START_SYSEX) {
+      this.msg.push(b);
+      this.deliver();
+    } else if (b >= 0x80) {
+      if (this.msg.length) this.bad('cut message');
+      this.msg = b === START_SYSEX || twoDataBytes(b) ? [b] : [];
+    } else if (first !== undefined) {
+      this.msg.push(b);
+      if (first !== START_SYSEX && this.msg.length === 3) this.deliver();
+      else if (this.msg.length > MAX_SYSEX_BYTES) {
+        this.msg = [];
+        this.bad('sysex too long');
+      }
+    }
+  }
+
+  private deliver(): void {
+    const m = Buffer.from(this.msg);
+    this.msg = [];
+    try {
+      this.emit('data', m);
+    } catch (e) {
+      this.onThrow?.();
+      this.bad(`message firmata-io could not take (${(e as Error).message})`);
+    }
+  }
+
+  private bad(why: string): void {
+    this.badFrames++;
+    log('%s bad frame: %s', this.device, why);
+  }
+}
+
+const START_SYSEX = 0xf0;
+const END_SYSEX = 0xf7;
+/** Board messages with two data bytes: DIGITAL_MESSAGE, ANALOG_MESSAGE, REPORT_VERSION. */
+const twoDataBytes = (b: number) => (b & 0xf0) === 0x90 || (b & 0xf0) === 0xe0 || b === 0xf9;
 
 export interface PulseEdge {
   t: number;
@@ -34,6 +115,7 @@ export class FirmataBoardDriver {
   io?: FirmataIo;
   board?: unknown;
   private port?: SerialPort;
+  private link?: FramedBoardLink;
   pulses = 0;
   readonly edges: PulseEdge[] = [];
   private last = 0;
@@ -62,9 +144,14 @@ export class FirmataBoardDriver {
       ...(this.opts.binding && { binding: this.opts.binding }),
     } as SerialPortOpenOptions<never>);
     this.port = port;
+    const link = new FramedBoardLink(port, this.device);
+    this.link = link;
     // Firmata must see the port's 'open' (it emits 'connect', which johnny-five waits for): open after.
-    const io = new Firmata(port, { reportVersionTimeout: 50 });
+    const io = new Firmata(link, { reportVersionTimeout: 50 });
     this.io = io;
+    link.onThrow = () => {
+      io.buffer.length = 0;
+    };
     const board = new five.Board({ io, repl: false, debug: false, timeout: this.opts.timeoutMs ?? 10_000 });
     this.board = board;
     const ready = new Promise<void>((resolve, reject) => {
@@ -91,6 +178,11 @@ export class FirmataBoardDriver {
     });
     const v = io.firmware.version;
     return `${io.firmware.name ?? 'Firmata'} ${v ? `${v.major}.${v.minor}` : ''}`.trim();
+  }
+
+  /** Board messages dropped: cut, overlong, or not takeable by firmata-io (see FramedBoardLink). */
+  get badFrames(): number {
+    return this.link?.badFrames ?? 0;
   }
 
   relay(pin: number, on: boolean): void {
