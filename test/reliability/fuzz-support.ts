@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import crc16 from 'modbus-serial/utils/crc16.js';
+import { SerialPortMock } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import type { Random } from '../../engine/random.js';
 import { closeTtyPort, openTtyPort, type TtyPort } from '../../rigs/transports/tty-port.js';
@@ -89,7 +91,7 @@ export class Tally {
   format(title: string): string {
     const lines: string[] = [];
     for (const [target, byKind] of this.byTarget) {
-      lines.push(`${target}: ${this.total(target)} frames`);
+      lines.push(`${target}: ${this.total(target)}`);
       for (const [kind, outcomes] of byKind)
         lines.push(
           `  ${kind.padEnd(16)} ${[...outcomes]
@@ -120,3 +122,34 @@ export const closeSerial = (port?: TtyPort) => (port ? closeTtyPort(port) : Prom
 
 /** Writes and waits until the bytes left this end (the peer may not have read them yet). */
 export const writeAll = (port: TtyPort, data: Buffer | string) => new Promise<void>((r) => port.write(data, () => r()));
+
+type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
+let fuzzPorts = 0;
+
+/**
+ * An instrument in process behind serialport's own mock binding (what SerialPortMock uses), for drivers that own
+ * their port through a library (modbus-serial, IEC 62056-21): every layer above the OS is the real one. `onSent`
+ * gets each write of the driver and answers through `reply`, one macrotask later, as from the far end of a wire.
+ */
+export function fuzzBinding(onSent: (sent: Buffer, reply: (b: Buffer) => void) => void): SerialBinding {
+  const mock = SerialPortMock.binding;
+  return {
+    list: async () => [],
+    async open(options) {
+      // The mock keeps its ports in one registry by path: each open gets a line of its own.
+      const key = `${options.path}#${fuzzPorts++}`;
+      mock.createPort(key, { echo: false, record: false, maxReadSize: 65_536 });
+      const port = await mock.open({ ...options, path: key });
+      const reply = (b: Buffer) =>
+        setImmediate(() => {
+          if (port.isOpen) port.emitData(b);
+        });
+      const write = port.write.bind(port);
+      port.write = async (buffer: Buffer) => {
+        await write(buffer);
+        onSent(Buffer.from(buffer), reply);
+      };
+      return port;
+    },
+  };
+}
