@@ -113,6 +113,8 @@ export interface RigGapData extends CaseScoped {
   instrument: string;
   t: number;
   reason: string;
+  /** The RigError code when a typed instrument error made the gap (TIMEOUT, BAD_FRAME, …), so gaps count by code. */
+  code?: string;
 }
 
 /** A typed instrument error that did not stop the case (a malformed frame, a rejected setpoint), counted. */

@@ -211,8 +211,8 @@ export class HardwareRig implements Rig {
         );
         halt.signal.addEventListener('abort', wake, { once: true });
       });
-    const gap = (instrument: string, reason: string) => {
-      const g: RigGapData = { caseId: plan.caseId, instrument, t: benchT(), reason };
+    const gap = (instrument: string, reason: string, code?: string) => {
+      const g: RigGapData = { caseId: plan.caseId, instrument, t: benchT(), reason, ...(code && { code }) };
       ctx.observe(ENTRY.rigGap, { ...g });
     };
     const onReconnect = (gapMs: number) => gap(this.load?.transport.device ?? 'load', `reconnected after ${gapMs} ms`);
@@ -273,7 +273,7 @@ export class HardwareRig implements Rig {
       } catch (e) {
         const code = (e as RigError).code;
         if (code !== 'DISCONNECTED' && code !== 'TIMEOUT' && code !== 'CLOSED') throw e;
-        if (!unapplied) gap(this.load?.transport.device ?? 'load', `setpoint not taken: ${(e as Error).message}`);
+        if (!unapplied) gap(this.load?.transport.device ?? 'load', `setpoint not taken: ${(e as Error).message}`, code);
         unapplied = sp;
       }
     };
@@ -423,7 +423,7 @@ export class HardwareRig implements Rig {
       latency.add((performance.now() - before) / 7);
       ctx.observe(kind, { ...m });
     } catch (e) {
-      gap(meter.device, (e as Error).message);
+      gap(meter.device, (e as Error).message, rigErrorCode(e));
     }
   }
 
@@ -454,7 +454,7 @@ export class HardwareRig implements Rig {
       };
       ctx.observe(ENTRY.meterMeasurement, { ...m });
     } catch (e) {
-      gap(this.meterInstrument, (e as Error).message);
+      gap(this.meterInstrument, (e as Error).message, rigErrorCode(e));
     }
   }
 
@@ -473,13 +473,15 @@ interface PollScope {
   caseId: string;
   benchT: (wallMs?: number) => number;
   ctx: CaseContext;
-  gap: (instrument: string, reason: string) => void;
+  gap: (instrument: string, reason: string, code?: string) => void;
 }
 
 export interface HardwareRigOptions {
   /** Where billing records streamed by the DUT go (the run's ledger); records are observed into the record either way. */
   relayFor?: (observe: CaseContext['observe']) => { submit(signed: SignedBillingRecord): Promise<unknown> };
 }
+
+const rigErrorCode = (e: unknown) => (e instanceof RigError ? e.code : undefined);
 
 /** Scenario seconds the DUT gets to settle on the standby load before a case's clock starts. */
 const SETTLE_S = 5;
