@@ -7,6 +7,7 @@ import { type MeterIdentity, type MeterOutputs, meterKey, ReferenceMeter } from 
 import { type Signature, signaturesFromProfiles } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { CycleBlock } from '../../profiles/waveform.js';
+import type { CpState } from '../ev-cp.js';
 import type { BenchPhysics } from './physics.js';
 
 interface LoadSegment {
@@ -14,6 +15,14 @@ interface LoadSegment {
   p: number;
   q: number;
 }
+
+interface PilotChange {
+  atMs: number;
+  state: CpState;
+}
+
+/** The emulated bench has one charge point; its pilot is the meter's only connector. */
+const CONNECTOR = 'cp';
 
 export interface MeterEmulatorOptions {
   meterId: string;
@@ -51,6 +60,12 @@ export class ReferenceMeterEmulator {
   private readonly signatures: Signature[] = signaturesFromProfiles();
   private identityBase: MeterIdentity;
   private readonly onLoad = (nowMs: number) => this.segments.push(this.segmentAt(nowMs));
+  /**
+   * Pilot changes wait, with their wall time, for the meter to reach that cycle: the meter lags the physics by up
+   * to a block, and an unplug handed over early would end a session whose last stop it has not yet seen.
+   */
+  private readonly pilots: PilotChange[] = [];
+  private readonly onCp = (state: CpState) => this.pilots.push({ atMs: performance.now(), state });
 
   constructor(
     private readonly physics: BenchPhysics,
@@ -72,6 +87,7 @@ export class ReferenceMeterEmulator {
     this.originMs = nowMs;
     this.segments.push(this.segmentAt(nowMs));
     physics.on('load', this.onLoad);
+    physics.on('cp', this.onCp);
     this.store = new BillingStore(join(opts.workDir, `${opts.meterId}.billing.jsonl`));
     this.identityBase = {
       meterId: opts.meterId,
@@ -158,8 +174,13 @@ export class ReferenceMeterEmulator {
           b.current[c * this.spc + k] = iPeak * Math.sin(w - phi);
         }
       }
+      const blockEndMs =
+        this.originMs + ((this.cyclesDone + maxCycles) / this.frequency / this.physics.timeScale) * 1000;
       this.meter.processBlock(b);
       this.cyclesDone += maxCycles;
+      while (this.pilots.length && (this.pilots[0] as PilotChange).atMs <= blockEndMs) {
+        this.meter.pilot(CONNECTOR, (this.pilots.shift() as PilotChange).state, this.meterT);
+      }
       this.prune(this.originMs + (this.cyclesDone / this.frequency / this.physics.timeScale) * 1000);
     }
   }
@@ -180,6 +201,7 @@ export class ReferenceMeterEmulator {
 
   close(): void {
     this.physics.off('load', this.onLoad);
+    this.physics.off('cp', this.onCp);
     this.meter.finish();
     this.store.close();
   }

@@ -98,7 +98,7 @@ describe('bench certify --tsdb against a real VictoriaMetrics', () => {
       },
       rigProvider,
     );
-    expect(started).toBe(7);
+    expect(started).toBe(8);
     expect(r.verdict).toBe('PASS');
     expect(r.tsdb).toMatchObject({ unsent: 0, dropped: 0 });
     // The outage was real: points of cases 2 and 3 went through the spool.
