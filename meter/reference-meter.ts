@@ -153,6 +153,16 @@ export function meterKey(seed: number, meterId: string): Wallet {
   return new Wallet(`0x${digest}`);
 }
 
+/** Index and distance of the item nearest by `dist` (index -1 and distance ∞ when there is none). */
+function nearest<T>(items: readonly T[], dist: (item: T) => number): { index: number; d: number } {
+  let best = { index: -1, d: Number.POSITIVE_INFINITY };
+  items.forEach((item, index) => {
+    const d = dist(item);
+    if (d < best.d) best = { index, d };
+  });
+  return best;
+}
+
 /**
  * The reference smart meter: the survey's load-identifying, EV-billing meter. Cycle by cycle: DSP (fft.js),
  * energy registers, step detection, identification against a signature library, load tracking, EV sessions,
@@ -405,33 +415,13 @@ export class ReferenceMeter {
     // its power (a setpoint step) or a paused one resuming: the step keeps the EV's harmonic and PF character
     // and leaves its power within the charger's range.
     const on = nearestSignature(features, this.signatures, 1);
-    let offIdx = -1;
-    let offD = Number.POSITIVE_INFINITY;
-    this.active.forEach((a, i) => {
-      const d = distance(features, { p: a.p, q: a.q, r3: a.r3, r5: a.r5, r7: a.r7 }, -1);
-      if (d < offD) {
-        offD = d;
-        offIdx = i;
-      }
-    });
-    let changeIdx = -1;
-    let changeD = Number.POSITIVE_INFINITY;
-    this.active.forEach((a, i) => {
-      const d = a.session ? evChangeDistance(features, a, a.p + step.dp) : Number.POSITIVE_INFINITY;
-      if (d < changeD) {
-        changeD = d;
-        changeIdx = i;
-      }
-    });
-    let resumeIdx = -1;
-    let resumeD = Number.POSITIVE_INFINITY;
-    this.paused.forEach((p, i) => {
-      const d = evChangeDistance(features, p.load, step.dp);
-      if (d < resumeD) {
-        resumeD = d;
-        resumeIdx = i;
-      }
-    });
+    const { index: offIdx, d: offD } = nearest(this.active, (a) =>
+      distance(features, { p: a.p, q: a.q, r3: a.r3, r5: a.r5, r7: a.r7 }, -1),
+    );
+    const { index: changeIdx, d: changeD } = nearest(this.active, (a) =>
+      a.session ? evChangeDistance(features, a, a.p + step.dp) : Number.POSITIVE_INFINITY,
+    );
+    const { index: resumeIdx, d: resumeD } = nearest(this.paused, (p) => evChangeDistance(features, p.load, step.dp));
     const latency = this.config.faults.addedLatencyMs / 1000;
     const tMeter = this.clock(step.t) + latency;
     const transient = { peakA: step.peakA, durationMs: step.durationMs };
