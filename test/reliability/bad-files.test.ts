@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bench, REPO_ROOT } from '../support/cli.js';
+import { benchAsync, REPO_ROOT } from '../support/cli.js';
 
 const BAD = join(REPO_ROOT, 'test/fixtures/bad');
 
@@ -45,7 +45,7 @@ const CORPUS: Array<[string, string, RegExp[]]> = [
 
 /** `bench <kind> validate`, or for rigs (which have no validate verb) `bench rig check`, which validates first. */
 const validate = (kind: string, file: string) =>
-  bench(kind === 'rig' ? ['rig', 'check', file] : [kind, 'validate', file]);
+  benchAsync(kind === 'rig' ? ['rig', 'check', file] : [kind, 'validate', file]);
 
 /** Generic malformations that every kind of data file must survive, generated per kind. */
 const GENERIC: Array<[string, (kind: string) => string, RegExp]> = [
@@ -65,8 +65,8 @@ const GENERIC: Array<[string, (kind: string) => string, RegExp]> = [
 ];
 
 describe('reliability: a corpus of malformed files', () => {
-  it.each(CORPUS)('%s validate %s → exit 2 with file:line:field', (kind, file, patterns) => {
-    const r = validate(kind, join(BAD, file));
+  it.each(CORPUS)('%s validate %s → exit 2 with file:line:field', async (kind, file, patterns) => {
+    const r = await validate(kind, join(BAD, file));
     expect(r.code).toBe(2);
     for (const p of patterns) expect(r.stderr).toMatch(p);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -76,10 +76,10 @@ describe('reliability: a corpus of malformed files', () => {
   const generated = mkdtempSync(join(tmpdir(), 'bad-generic-'));
   it.each(kinds.flatMap((k) => GENERIC.map(([what, text, p]) => [k, what, text, p] as const)))(
     '%s: %s → exit 2 naming the file and line',
-    (kind, what, text, pattern) => {
+    async (kind, what, text, pattern) => {
       const file = join(generated, `${kind}-${what.replace(/\W+/g, '-')}.yaml`);
       writeFileSync(file, text(kind));
-      const r = validate(kind, file);
+      const r = await validate(kind, file);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(file);
       expect(r.stderr).toMatch(pattern);
@@ -87,14 +87,14 @@ describe('reliability: a corpus of malformed files', () => {
     },
   );
 
-  it('bench certify with a malformed suite, rig or meter config exits 2 and starts no run', () => {
+  it('bench certify with a malformed suite, rig or meter config exits 2 and starts no run', async () => {
     const runs = mkdtempSync(join(tmpdir(), 'bad-runs-'));
     for (const args of [
       ['--suite', join(BAD, 'suite-bad-units.yaml')],
       ['--rig', join(BAD, 'rig-wrong-types.yaml')],
       ['--rig', join(BAD, 'rig-bomb.yaml')],
     ]) {
-      const r = bench(['certify', ...args, '--runs-dir', runs]);
+      const r = await benchAsync(['certify', ...args, '--runs-dir', runs]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(args[1]!);
       expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -102,19 +102,27 @@ describe('reliability: a corpus of malformed files', () => {
     expect(readdirSync(runs)).toEqual([]);
   });
 
-  it('a huge file is refused before parsing', () => {
+  it('a huge file is refused before parsing', async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'huge-')), 'huge.yaml');
     writeFileSync(file, `name: huge\n${'# padding\n'.repeat(1_000_000)}`);
-    const r = bench(['suite', 'validate', file]);
+    const r = await benchAsync(['suite', 'validate', file]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/data files are limited to/);
   });
 
-  it('a missing file and a meter config with unknown knobs exit 2', () => {
-    expect(bench(['suite', 'validate', join(BAD, 'nope.yaml')]).code).toBe(2);
+  it('a missing file and a meter config with unknown knobs exit 2', async () => {
+    expect((await benchAsync(['suite', 'validate', join(BAD, 'nope.yaml')])).code).toBe(2);
     const cfg = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'meter.yaml');
     writeFileSync(cfg, 'faults:\n  gainErrorPct: 3\n  meltdown: true\n');
-    const r = bench(['certify', '--suite', 'smoke', '--meter-config', cfg, '--runs-dir', join(tmpdir(), 'cfg-runs')]);
+    const r = await benchAsync([
+      'certify',
+      '--suite',
+      'smoke',
+      '--meter-config',
+      cfg,
+      '--runs-dir',
+      join(tmpdir(), 'cfg-runs'),
+    ]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/meter\.yaml:3:3 faults\.meltdown: unknown field/);
   });

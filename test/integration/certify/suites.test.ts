@@ -8,7 +8,7 @@ import { DEFAULT_MNEMONIC } from '../../../ledger/chain.js';
 import { meterKey } from '../../../meter/reference-meter.js';
 import type { ReportModel } from '../../../reports/model.js';
 import { ocmfKeyFor } from '../../../reports/ocmf.js';
-import { bench } from '../../support/cli.js';
+import { benchAsync } from '../../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'suites-'));
 const runsDir = join(dir, 'runs');
@@ -20,7 +20,8 @@ interface CertifyJson {
   cases: Array<{ id: string; verdict: string }>;
 }
 
-function certify(suite: string, faults?: Record<string, unknown>, seed = 1) {
+// Async child processes: a file of back-to-back spawnSync runs blocks the vitest worker past its 60 s RPC timeout.
+async function certify(suite: string, faults?: Record<string, unknown>, seed = 1) {
   const args = ['certify', '--suite', suite, '--seed', String(seed), '--runs-dir', runsDir];
   args.push('--reports-dir', reportsDir, '--json');
   if (faults) {
@@ -28,7 +29,7 @@ function certify(suite: string, faults?: Record<string, unknown>, seed = 1) {
     writeFileSync(file, JSON.stringify({ faults }));
     args.push('--meter-config', file);
   }
-  const r = bench(args);
+  const r = await benchAsync(args);
   return { code: r.code, out: r.json<CertifyJson>(), stderr: r.stderr };
 }
 
@@ -44,8 +45,8 @@ const SUITES = ['smoke', 'nilm-detection', 'metrology-mid', 'ledger-integrity', 
 describe('every built-in suite on the healthy reference meter (sim rig, embedded Ganache)', () => {
   const runs = new Map<string, CertifyJson>();
 
-  it.each(SUITES)('%s: every case plays and none fails', (suite) => {
-    const r = certify(suite);
+  it.each(SUITES)('%s: every case plays and none fails', async (suite) => {
+    const r = await certify(suite);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.out.cases.length).toBeGreaterThan(0);
@@ -90,12 +91,20 @@ describe('every built-in suite on the healthy reference meter (sim rig, embedded
     }
   });
 
-  it('bench compare: a run with a gain error regresses against the healthy baseline, with direction', () => {
+  it('bench compare: a run with a gain error regresses against the healthy baseline, with direction', async () => {
     const healthy = runs.get('metrology-mid')!;
-    const slightly = certify('metrology-mid', { gainErrorPct: 1.8 }).out;
-    const badly = certify('metrology-mid', { gainErrorPct: 4 }).out;
+    const slightly = (await certify('metrology-mid', { gainErrorPct: 1.8 })).out;
+    const badly = (await certify('metrology-mid', { gainErrorPct: 4 })).out;
     expect(badly.verdict).toBe('FAIL');
-    const r = bench(['compare', healthy.runId, slightly.runId, badly.runId, '--runs-dir', runsDir, '--json']);
+    const r = await benchAsync([
+      'compare',
+      healthy.runId,
+      slightly.runId,
+      badly.runId,
+      '--runs-dir',
+      runsDir,
+      '--json',
+    ]);
     expect(r.code).toBe(1);
     const c = r.json<{
       regressions: number;
@@ -113,7 +122,7 @@ describe('every built-in suite on the healthy reference meter (sim rig, embedded
     // the creep test does not depend on gain: no verdict change there
     expect(c.verdicts.find((v) => v.caseId === 'no-load-creep')).toMatchObject({ regression: false });
     // the other way round, the healthy run is an improvement, not a regression
-    const back = bench(['compare', badly.runId, healthy.runId, '--runs-dir', runsDir, '--json']);
+    const back = await benchAsync(['compare', badly.runId, healthy.runId, '--runs-dir', runsDir, '--json']);
     expect(back.code).toBe(0);
     const b = back.json<{ metrics: Array<{ caseId: string; metric: string; directions: string[] }> }>();
     expect(
