@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Random, seededRandom } from '../../engine/random.js';
 import { FirmataBoardDriver } from '../../rigs/drivers/firmata-board.js';
 import { readIec62056 } from '../../rigs/drivers/iec62056.js';
@@ -11,7 +11,6 @@ import { type ModbusEndpoint, ModbusMeterDriver } from '../../rigs/drivers/modbu
 import { ScpiLoadDriver } from '../../rigs/drivers/scpi-load.js';
 import { FirmataEmulator } from '../../rigs/emulators/firmata-emulator.js';
 import { BenchPhysics } from '../../rigs/emulators/physics.js';
-import { openPtyPair, type PtyPair, requireSocat } from '../../rigs/emulators/pty.js';
 import { SerialTransport } from '../../rigs/transports/serial.js';
 import { type InProcessEndpoint, SimTransport } from '../../rigs/transports/sim.js';
 import type { TtyPort } from '../../rigs/transports/tty-port.js';
@@ -24,6 +23,7 @@ import {
   int,
   openSerial,
   pick,
+  ptyPool,
   settle,
   Tally,
   until,
@@ -44,18 +44,7 @@ import {
 const tally = new Tally();
 afterAll(() => console.info(tally.format('driver fuzz outcomes')));
 
-const pairs: PtyPair[] = [];
-beforeAll(() => {
-  requireSocat(); // fails, never skips, without socat
-});
-afterAll(async () => {
-  for (const p of pairs) await p.close();
-});
-async function pty(): Promise<PtyPair> {
-  const p = await openPtyPair();
-  pairs.push(p);
-  return p;
-}
+const pty = ptyPool();
 
 /** Runs `lanes` copies of a fuzz loop side by side (each its own instrument and seed): timeouts overlap. */
 const inLanes = (lanes: number, lane: (i: number) => Promise<void>) =>

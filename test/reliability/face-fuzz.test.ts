@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import crc16 from 'modbus-serial/utils/crc16.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { type Random, seededRandom } from '../../engine/random.js';
 import { bcc, serveIec62056 } from '../../meter/faces/iec62056.js';
 import { LiveFaces } from '../../meter/faces/live.js';
@@ -12,7 +12,6 @@ import type { CommissionCommand, MeterIdentityLine } from '../../meter/faces/str
 import { FirmataBoardDriver } from '../../rigs/drivers/firmata-board.js';
 import { FirmataEmulator } from '../../rigs/emulators/firmata-emulator.js';
 import { BenchPhysics } from '../../rigs/emulators/physics.js';
-import { openPtyPair, type PtyPair, requireSocat } from '../../rigs/emulators/pty.js';
 import { SCPI_ERROR_QUEUE_SIZE, ScpiLoadEmulator } from '../../rigs/emulators/scpi-load-emulator.js';
 import { serveLinesOnSerial } from '../../rigs/emulators/serve-line.js';
 import type { TtyPort } from '../../rigs/transports/tty-port.js';
@@ -24,6 +23,7 @@ import {
   int,
   openSerial,
   pick,
+  ptyPool,
   Tally,
   until,
   weighted,
@@ -44,18 +44,7 @@ afterAll(() => console.info(tally.format('face fuzz outcomes')));
 const values = { ...newLiveValues(), voltage: 230, current: 10, activePower: 2300 };
 const ID = { manufacturer: 'BEN', identification: 'RM1', serial: 'X', firmware: '1', maxBaud: '5' as const };
 
-const pairs: PtyPair[] = [];
-beforeAll(() => {
-  requireSocat(); // fails, never skips, without socat
-});
-afterAll(async () => {
-  for (const p of pairs) await p.close();
-});
-async function pty(): Promise<PtyPair> {
-  const p = await openPtyPair();
-  pairs.push(p);
-  return p;
-}
+const pty = ptyPool();
 /** Everything a port receives, from now on. */
 function collect(port: TtyPort): { bytes: () => Buffer; clear: () => void } {
   let acc: Buffer[] = [];

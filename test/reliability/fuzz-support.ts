@@ -2,8 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import crc16 from 'modbus-serial/utils/crc16.js';
 import { SerialPortMock } from 'serialport';
+import { afterAll, beforeAll } from 'vitest';
 import { RigError } from '../../engine/errors.js';
 import type { Random } from '../../engine/random.js';
+import { openPtyPair, type PtyPair, requireSocat } from '../../rigs/emulators/pty.js';
 import { closeTtyPort, openTtyPort, type TtyPort } from '../../rigs/transports/tty-port.js';
 
 /** Shared pieces of the fuzz tests (driver-fuzz, face-fuzz): seeded generators and an outcome tally. */
@@ -151,5 +153,24 @@ export function fuzzBinding(onSent: (sent: Buffer, reply: (b: Buffer) => void) =
       };
       return port;
     },
+  };
+}
+
+/**
+ * PTY pairs for a fuzz file: the file fails (never skips) without socat, and every pair it opened is closed after
+ * it. Call at the top level of a test file; the returned function opens one more pair.
+ */
+export function ptyPool(): () => Promise<PtyPair> {
+  const pairs: PtyPair[] = [];
+  beforeAll(() => {
+    requireSocat();
+  });
+  afterAll(async () => {
+    for (const p of pairs) await p.close();
+  });
+  return async () => {
+    const p = await openPtyPair();
+    pairs.push(p);
+    return p;
   };
 }
