@@ -1,15 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
-import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import createDebug from 'debug';
 import { SerialPort, type SerialPortOpenOptions } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import { type CpPins, type CpState, cpRelays } from '../ev-cp.js';
+import type { SerialBinding } from '../transports/serial.js';
 
 const log = createDebug('bench:rigs:firmata');
-
-/** A serialport binding (the OS's by default; serialport's mock one in tests). */
-type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
 
 const require = createRequire(import.meta.url);
 

@@ -1,10 +1,7 @@
-import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import { SerialPort, type SerialPortOpenOptions } from 'serialport';
 import { RigError } from '../../engine/errors.js';
 import { switchBaudRate } from '../../meter/faces/baud-switch.js';
-
-/** A serialport binding (the OS's by default; serialport's mock one in tests). */
-type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
+import type { SerialBinding } from '../transports/serial.js';
 
 /** The rig-file dialect name of an IEC 62056-21 (mode C) optical port. */
 export const IEC_DIALECT = 'iec62056-21';

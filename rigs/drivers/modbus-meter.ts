@@ -1,12 +1,9 @@
-import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import createDebug from 'debug';
 import Modbus from 'modbus-serial';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
 import { RigError } from '../../engine/errors.js';
+import type { SerialBinding } from '../transports/serial.js';
 import { REGISTER_MAPS, type RegisterMap } from './modbus-maps.js';
-
-/** A serialport binding (the OS's by default; serialport's mock one in tests). */
-type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
 
 const ModbusRTU = Modbus as unknown as new () => ModbusClient;
 const log = createDebug('bench:rigs:modbus');

@@ -1,9 +1,16 @@
+import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import createDebug from 'debug';
 import { RigError } from '../../engine/errors.js';
 import { BaseTransport } from './transport.js';
 import { closeTtyPort, openTtyPort, type TtyPort } from './tty-port.js';
 
 const log = createDebug('bench:rigs:serial');
+
+/**
+ * A serialport binding: the OS's by default, serialport's mock one in tests. Drivers that own their port through a
+ * library (modbus-serial, the IEC 62056-21 readout, Firmata) take one.
+ */
+export type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
 
 export interface SerialOptions {
   device: string;

@@ -1,11 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import crc16 from 'modbus-serial/utils/crc16.js';
 import { SerialPortMock } from 'serialport';
 import { afterAll, beforeAll } from 'vitest';
 import { RigError } from '../../engine/errors.js';
 import type { Random } from '../../engine/random.js';
 import { openPtyPair, type PtyPair, requireSocat } from '../../rigs/emulators/pty.js';
+import type { SerialBinding } from '../../rigs/transports/serial.js';
 import { closeTtyPort, openTtyPort, type TtyPort } from '../../rigs/transports/tty-port.js';
 
 /** Shared pieces of the fuzz tests (driver-fuzz, face-fuzz): seeded generators and an outcome tally. */
@@ -125,7 +125,6 @@ export const closeSerial = (port?: TtyPort) => (port ? closeTtyPort(port) : Prom
 /** Writes and waits until the bytes left this end (the peer may not have read them yet). */
 export const writeAll = (port: TtyPort, data: Buffer | string) => new Promise<void>((r) => port.write(data, () => r()));
 
-type SerialBinding = NonNullable<StreamOpenOptions['binding']>;
 let fuzzPorts = 0;
 
 /**

@@ -1,11 +1,10 @@
 import { createServer, type Socket } from 'node:net';
-import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import { SerialPortMock } from 'serialport';
 import { assert } from 'vitest';
+import type { SerialBinding } from '../../../rigs/transports/serial.js';
 import { BaseTransport, type Transport } from '../../../rigs/transports/transport.js';
 
-type BindingInterface = NonNullable<StreamOpenOptions['binding']>;
-type OpenOptions = Parameters<BindingInterface['open']>[0];
+type OpenOptions = Parameters<SerialBinding['open']>[0];
 
 /**
  * pymeasure-style expected_protocol: the instrument is a script of exchanges, each [what the driver sends, what the
@@ -229,7 +228,7 @@ export class ScriptedTransport extends BaseTransport {
  */
 let mockPorts = 0;
 
-export function scriptedBinding(script: ProtocolScript): BindingInterface & { opens: number } {
+export function scriptedBinding(script: ProtocolScript): SerialBinding & { opens: number } {
   const mock = SerialPortMock.binding;
   let unreadAtClose = 0;
   let current: { isOpen: boolean; port: { data: Buffer } } | undefined;
