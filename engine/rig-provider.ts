@@ -3,10 +3,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pseudonym } from '../ledger/billing-record.js';
-import { computeCostMicro, defaultTariff, type Tariff, tariffToJson } from '../ledger/tariff.js';
+import { tariffToJson } from '../ledger/tariff.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
 import { meterKey } from '../meter/reference-meter.js';
-import { groundTruth, loadScenarioFile, resolveScenarioPath } from '../profiles/scenario.js';
+import { groundTruth, loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { loadRigFile } from '../rigs/check.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
@@ -16,7 +16,6 @@ import type { CaseEntry, PreparedCase } from './executor.js';
 import { ENTRY } from './observations.js';
 import type { Rig } from './rig.js';
 import type { SuiteCase } from './suite.js';
-import { ledgerTariffOf } from './tariffs.js';
 import { PACKAGE_ROOT } from './version.js';
 
 const BUILTIN_RIGS: Record<string, string> = {
@@ -58,7 +57,6 @@ export function truthEntries(
   scenario: Scenario,
   caseSeed: number,
   salt: string,
-  tariff: Tariff,
   /** A real DUT: its own signing address and host pseudonym replace the simulated meter's. */
   dut?: { address: string; host: string },
 ): PreparedCase {
@@ -79,15 +77,6 @@ export function truthEntries(
         hostPseudonym: dut?.host ?? pseudonym(s.hostContractId, salt),
         startUnix,
         endUnix,
-        cost:
-          Number(
-            computeCostMicro(tariff, {
-              start: BigInt(Math.round(startUnix)),
-              end: BigInt(Math.round(endUnix)),
-              importMilliWh: BigInt(Math.round(s.importWh * 1000)),
-              exportMilliWh: BigInt(Math.round(s.exportWh * 1000)),
-            }),
-          ) / 1e6,
       },
     });
   }
@@ -117,9 +106,9 @@ const simRigProvider: RigProvider = {
       prepareCase: async (c, caseSeed, _params, suiteFile) => {
         const scenario = loadCaseScenario(c, suiteFile);
         // The case's tariff is published (as a new registry version when it differs) before its meters bill.
-        const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
+        const tariff = scenarioLedgerTariff(scenario);
         await ledger.useTariff(tariff);
-        const prepared = truthEntries(c, scenario, caseSeed, config.pseudonymSalt, tariff);
+        const prepared = truthEntries(c, scenario, caseSeed, config.pseudonymSalt);
         prepared.plan.meter = c.meter;
         return prepared;
       },
@@ -190,7 +179,7 @@ const rigFileProvider: RigProvider = {
         const scenario = loadCaseScenario(c, suiteFile);
         const unplayable = whyUnplayable(scenario, caseSeed, hardware.name);
         if (unplayable) return { plan: { caseId: c.id, scenario, params }, truth: [], notRun: unplayable };
-        const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
+        const tariff = scenarioLedgerTariff(scenario);
         await ledger.useTariff(tariff);
         const dut = hardware.dut;
         if (dut && streamDut && !registered) {
@@ -205,7 +194,7 @@ const rigFileProvider: RigProvider = {
           );
           registered = true;
         }
-        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, tariff, dut);
+        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, dut);
         prepared.plan.params = {
           ...params,
           timeScale,

@@ -10,7 +10,6 @@ import { readRunRecord } from '../../engine/record/reader.js';
 import { createRun } from '../../engine/record/store.js';
 import { loadCaseScenario, truthEntries } from '../../engine/rig-provider.js';
 import { suiteSchema } from '../../engine/suite.js';
-import { defaultTariff } from '../../ledger/tariff.js';
 import { REGISTER_MAPS } from '../../rigs/drivers/modbus-maps.js';
 import { BenchPhysics } from '../../rigs/emulators/physics.js';
 import { openPtyPair, type PtyPair, requireSocat } from '../../rigs/emulators/pty.js';
@@ -241,7 +240,7 @@ describe('reliability: typed instrument errors in the run record', () => {
         signal: new AbortController().signal,
         prepareCase: async (c, caseSeed, params) => {
           const scenario = loadCaseScenario(c, join(dir, 'suite.yaml'));
-          const prepared = truthEntries(c, scenario, caseSeed, 'salt', defaultTariff());
+          const prepared = truthEntries(c, scenario, caseSeed, 'salt');
           prepared.plan.params = params;
           prepared.realTimeS = realTimeSeconds(scenario, params);
           return prepared;

@@ -6,7 +6,7 @@ import { ENTRY } from '../../../engine/observations.js';
 import { loadCaseScenario, truthEntries } from '../../../engine/rig-provider.js';
 import { resolveSuite } from '../../../engine/suite.js';
 import { ledgerTariffOf } from '../../../engine/tariffs.js';
-import { defaultTariff } from '../../../ledger/tariff.js';
+import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
 import { nearestSignature, signaturesFromProfiles } from '../../../meter/signatures.js';
 import { listBuiltinProfiles, loadProfileFile } from '../../../profiles/library.js';
@@ -167,8 +167,19 @@ describe('synthesis and ground truth', () => {
       const scenario = loadCaseScenario(c, suite.file);
       const tariff = scenario.tariff ? ledgerTariffOf(scenario.tariff) : defaultTariff();
       const truth = groundTruth(scenario, 11);
-      const recorded = truthEntries(c, scenario, 11, 'salt', tariff).truth.filter((e) => e.kind === ENTRY.truthSession);
+      const recorded = truthEntries(c, scenario, 11, 'salt').truth.filter((e) => e.kind === ENTRY.truthSession);
       expect(recorded.map((e) => e.data.cost)).toEqual(truth.sessions.map((s) => s.cost));
+      // ...and that cost is the ledger's formula on the record's own fields, as the verifier recomputes it.
+      for (const e of recorded) {
+        const d = e.data as { startUnix: number; endUnix: number; importWh: number; exportWh: number; cost: number };
+        const micro = computeCostMicro(tariff, {
+          start: BigInt(Math.round(d.startUnix)),
+          end: BigInt(Math.round(d.endUnix)),
+          importMilliWh: BigInt(Math.round(d.importWh * 1000)),
+          exportMilliWh: BigInt(Math.round(d.exportWh * 1000)),
+        });
+        expect(d.cost).toBe(Number(micro) / 1e6);
+      }
       sessions += truth.sessions.length;
       // V2G export is credited at the market price: its expected cost is negative.
       for (const s of truth.sessions) if (s.exportWh > 0 && s.importWh === 0) expect(s.cost).toBeLessThan(0);
