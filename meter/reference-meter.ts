@@ -16,6 +16,7 @@ import type { CycleBlock } from '../profiles/waveform.js';
 import type { MeterConfig } from './config.js';
 import { StepDetector, type StepEvent } from './detector.js';
 import { CycleAnalyzer, CycleFeatures } from './dsp.js';
+import type { MeterIdentityLine } from './faces/stream-commands.js';
 import { distance, nearestSignature, type Signature, type StepFeatures, UNKNOWN_DISTANCE } from './signatures.js';
 import type { BillingStore } from './store.js';
 
@@ -238,6 +239,17 @@ export class ReferenceMeter {
     return this.id.key.address;
   }
 
+  /** Who the meter is, as its stream face answers `identify`: the host only as its pseudonym. */
+  identity(): MeterIdentityLine {
+    return {
+      model: this.config.model,
+      firmwareVersion: this.config.firmwareVersion,
+      firmwareHash: this.firmwareHash,
+      address: this.address,
+      host: pseudonym(this.id.hostContractId, this.config.pseudonymSalt),
+    };
+  }
+
   /** The meter clock's reading (scenario seconds) at true time t: drift accumulates from the last sync before t. */
   clock(t: number): number {
     return t + this.offsetAt(t);
@@ -277,7 +289,7 @@ export class ReferenceMeter {
   /** A contract token on the authorisation channel (RFID / ISO 15118 contract id). */
   authorize(contractId: string, t: number): void {
     // A new authorisation is a new plug-in: a session held over a pause without pilot reports is over.
-    for (const p of this.paused.filter((x) => !x.load.session!.plug)) this.endPaused(p, t);
+    this.endHeldPauses(t);
     // A plug-in already reported takes the token (its EV may not draw yet: smart charging waits for a cheap hour).
     const plug = this.plugs.findLast((p) => p.contractId === undefined && Math.abs(p.t - t) <= AUTH_WINDOW_S);
     if (plug) {
@@ -504,13 +516,18 @@ export class ReferenceMeter {
     this.bill(p.load, p.off, now);
   }
 
+  /** Ends the sessions held over a pause without pilot reports (no plug-in tells whether the EV is still there). */
+  private endHeldPauses(now: number): void {
+    for (const p of this.paused.filter((x) => !x.load.session!.plug)) this.endPaused(p, now);
+  }
+
   private expirePaused(t: number): void {
     for (const p of this.paused.filter((x) => t >= x.until)) this.endPaused(p, t);
   }
 
   private openSession(start: number, now: number): EvSession {
     // A session held over a pause without pilot reports is over when another EV starts.
-    for (const p of this.paused.filter((x) => !x.load.session!.plug)) this.endPaused(p, now);
+    this.endHeldPauses(now);
     // The EV charges in the latest plug-in that has no session yet (one plugged in earlier may still wait for
     // its smart-charging signal).
     const plug = this.plugs.findLast((p) => !p.session);

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { pseudonym } from '../ledger/billing-record.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import type { MeterConfigInput } from './config.js';
@@ -82,13 +81,7 @@ export async function serveMeter(
     let seconds = 0;
     live.handlers = {
       authorize: (contractId) => meter.authorize(contractId, seconds),
-      identify: () => ({
-        model: parsed.model,
-        firmwareVersion: parsed.firmwareVersion,
-        firmwareHash: meter.firmwareHash,
-        address: meter.address,
-        host: pseudonym(house.contract, parsed.pseudonymSalt),
-      }),
+      identify: () => meter.identity(),
       sync: (clockUnix) => meter.syncClock(seconds, clockUnix - epochS, 'stream'),
     };
     o.onReady?.(described);

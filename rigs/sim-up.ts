@@ -143,7 +143,7 @@ export async function simUp(
           const emulator = new ReferenceMeterEmulator(physics, { meterId: inst.id, outputs: faces.outputs(), workDir });
           faces.handlers = {
             authorize: (contractId) => emulator.authorize(contractId),
-            identify: () => emulator.identity(),
+            identify: () => emulator.meter.identity(),
             commission: (c) => emulator.commission(c),
           };
           meters.push(emulator);

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
-import { billingDomain, pseudonym } from '../../ledger/billing-record.js';
+import { billingDomain } from '../../ledger/billing-record.js';
 import { defaultTariff, tariffFromJson } from '../../ledger/tariff.js';
 import { type MeterConfig, parseMeterConfig } from '../../meter/config.js';
-import type { CommissionCommand, MeterIdentityLine } from '../../meter/faces/stream-commands.js';
+import type { CommissionCommand } from '../../meter/faces/stream-commands.js';
 import { type MeterIdentity, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
 import { type Signature, signaturesFromProfiles } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
@@ -114,16 +114,6 @@ export class ReferenceMeterEmulator {
       this.frequency,
     );
     return m;
-  }
-
-  identity(): MeterIdentityLine {
-    return {
-      model: this.config.model,
-      firmwareVersion: this.config.firmwareVersion,
-      firmwareHash: this.meter.firmwareHash,
-      address: this.meter.address,
-      host: pseudonym(this.identityBase.hostContractId, this.config.pseudonymSalt),
-    };
   }
 
   /** Sets the clock to `clockUnix` now, the ledger the meter signs for and the tariff; keeps key and sequence. */
