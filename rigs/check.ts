@@ -3,7 +3,7 @@ import { loadYamlFile } from '../engine/files/load-yaml.js';
 import type { MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
-import { JsonlStreamDriver } from './drivers/jsonl-stream.js';
+import { JsonlStreamDriver, requireBillingIdentity } from './drivers/jsonl-stream.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
@@ -138,13 +138,7 @@ async function probe(inst: InstrumentConfig, pings: number): Promise<Probe> {
         latency.add(performance.now() - t0);
       }
       if (!id) {
-        // The same rule as a run's: billing is verified against the meter's signing address.
-        if (inst.capabilities.includes('meter.billing')) {
-          throw new RigError('the meter did not answer identify: its signing address is needed to verify billing', {
-            device: inst.id,
-            code: 'IDENTITY',
-          });
-        }
+        requireBillingIdentity(inst.id, inst.capabilities.includes('meter.billing'), id);
         return { status: 'unidentified', identity: 'JSONL stream, no answer to identify' };
       }
       if (typeof id.address !== 'string' || !/^0x[0-9a-fA-F]{40}$/.test(id.address)) {

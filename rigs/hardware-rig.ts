@@ -15,7 +15,7 @@ import type { Scenario } from '../profiles/scenario-schema.js';
 import { modbusMeterFor, transportFor, unitIdOf } from './check.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
-import { JsonlStreamDriver, type StreamLine } from './drivers/jsonl-stream.js';
+import { JsonlStreamDriver, requireBillingIdentity, type StreamLine } from './drivers/jsonl-stream.js';
 import type { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
@@ -133,12 +133,7 @@ export class HardwareRig implements Rig {
         identity = this.dutIdentity
           ? `${this.dutIdentity.model} ${this.dutIdentity.firmwareVersion} (${this.dutIdentity.address})`
           : 'JSONL event/billing stream';
-        if (!this.dutIdentity && this.streamBills) {
-          throw new RigError('the meter did not answer identify: its signing address is needed to verify billing', {
-            device: inst.id,
-            code: 'IDENTITY',
-          });
-        }
+        requireBillingIdentity(inst.id, this.streamBills, this.dutIdentity);
       } else if (inst.dialect === 'firmata' && endpoint.kind === 'serial') {
         const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
         this.board = new FirmataBoardDriver(inst.id, endpoint.path, {

@@ -100,3 +100,15 @@ export class JsonlStreamDriver extends EventEmitter {
     await this.transport.close();
   }
 }
+
+/**
+ * The rule for a stream DUT, in `bench rig check` and in a run alike: a meter that bills must answer identify,
+ * because its billing records are verified against its signing address.
+ */
+export function requireBillingIdentity(device: string, bills: boolean, id: MeterIdentityLine | undefined): void {
+  if (id || !bills) return;
+  throw new RigError('the meter did not answer identify: its signing address is needed to verify billing', {
+    device,
+    code: 'IDENTITY',
+  });
+}
