@@ -115,7 +115,7 @@ export function generateScenario(o: GenerateOptions): Scenario {
       authorise: true,
     });
   }
-  for (const ev of evs) ev.sessions.sort((a, b) => a.plugIn - b.plugIn);
+  for (const ev of evs) ev.sessions = oneAtATime(ev.sessions, durationS);
   const extras = applyExtras(o, houses, evs);
   return scenarioSchema.parse({
     name: `generated-${o.houses}h-${o.days}d-${o.evVisits}v-s${o.seed}${extras.suffix}`,
@@ -125,6 +125,37 @@ export function generateScenario(o: GenerateOptions): Scenario {
     houses,
     evs: evs.filter((e) => e.sessions.length > 0),
   });
+}
+
+/**
+ * Time an EV needs between unplugging at one house and plugging in at another: driving between neighbours plus
+ * parking and connecting. An assumption (the generated houses are neighbours on one feeder, a few minutes apart),
+ * not a measured figure; sessions at the same house only need not overlap.
+ */
+export const TRAVEL_S = 15 * 60;
+/** A session shorter than this is no charging session (the same floor the evening sessions are drawn with). */
+const MIN_SESSION_S = 600;
+
+/**
+ * One car is in one place at a time: the sessions in time order, each starting no earlier than the previous one's
+ * unplug (plus TRAVEL_S when it moves house). A session drawn too early is moved later, keeping its length (the
+ * owner comes home from the neighbour's later, a second visit follows the first); one that no longer fits before
+ * the scenario's end is left out. No random draw is added, so every seed whose sessions never clashed generates
+ * exactly what it did before.
+ */
+function oneAtATime<S extends { at: string; plugIn: number; unplug: number }>(sessions: S[], durationS: number): S[] {
+  const out: S[] = [];
+  for (const s of [...sessions].sort((a, b) => a.plugIn - b.plugIn)) {
+    const prev = out.at(-1);
+    const free = prev ? prev.unplug + (prev.at === s.at ? 0 : TRAVEL_S) : 0;
+    if (s.plugIn >= free) {
+      out.push(s);
+      continue;
+    }
+    const moved = { ...s, plugIn: free, unplug: Math.min(durationS - 60, free + (s.unplug - s.plugIn)) };
+    if (moved.unplug - moved.plugIn >= MIN_SESSION_S) out.push(moved);
+  }
+  return out;
 }
 
 interface GenHouse {

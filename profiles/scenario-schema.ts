@@ -203,6 +203,19 @@ export const scenarioSchema = z
       }
       if (ev.home !== undefined && !houses.has(ev.home))
         ctx.addIssue({ code: 'custom', path: ['evs', i, 'home'], message: `no house ${ev.home}` });
+      // One car is in one place at a time: a session that starts before the EV's previous one (in time) has ended
+      // is reported at the later one, the session to move or remove.
+      const byTime = ev.sessions.map((se, j) => ({ se, j })).sort((a, b) => a.se.plugIn - b.se.plugIn);
+      for (let k = 1; k < byTime.length; k++) {
+        const a = byTime[k - 1]!;
+        const b = byTime[k]!;
+        if (b.se.plugIn < a.se.unplug)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['evs', i, 'sessions', b.j, 'plugIn'],
+            message: `${ev.id} is still plugged in at ${a.se.at} until ${a.se.unplug} s (sessions[${a.j}]): one EV's sessions must not overlap`,
+          });
+      }
       ev.sessions.forEach((se, j) => {
         if (!houses.has(se.at))
           ctx.addIssue({ code: 'custom', path: ['evs', i, 'sessions', j, 'at'], message: `no house ${se.at}` });
