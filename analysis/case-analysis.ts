@@ -10,6 +10,7 @@ import { type DetectionMetrics, detectionMetrics } from './detection.js';
 import { errorPct, fractionEnergyAssigned, normalisedDisaggregationError, registerAt } from './energy.js';
 import { type DetectedEvent, matchEvents, type TrueEvent } from './matching.js';
 import { midMaxPermissibleErrorPct, parseMidClass, type TestPointResult } from './metrology.js';
+import { CASE_ANALYSERS } from './registry.js';
 
 export interface Entry {
   kind: string;
@@ -37,7 +38,7 @@ export interface CaseAnalysis {
   sections: Record<string, unknown>;
 }
 
-/** A further analysis over the same entries; billing and survey-aspect checks plug in here. */
+/** A further analysis over the same entries; billing and survey-aspect checks plug in here (listed in registry.ts). */
 export type CaseAnalyser = (entries: readonly Entry[], params: Record<string, unknown>, out: CaseAnalysis) => void;
 
 const TIMELINE_POINTS = 1500;
@@ -48,12 +49,11 @@ function ofKind<T>(entries: readonly Entry[], kind: string): T[] {
   return out;
 }
 
-/** Every metric the entries of one case support. Pure: the same entries always give the same analysis. */
-export function analyseCase(
-  entries: readonly Entry[],
-  params: Record<string, unknown>,
-  analysers: readonly CaseAnalyser[] = [],
-): CaseAnalysis {
+/**
+ * Every metric the entries of one case support, with every registered analyser (registry.ts). Pure: the same
+ * entries always give the same analysis, whoever asks (certify while measuring, report and compare from a record).
+ */
+export function analyseCase(entries: readonly Entry[], params: Record<string, unknown>): CaseAnalysis {
   const truthEvents = ofKind<TruthEventData>(entries, ENTRY.truthEvent);
   const meterEvents = ofKind<MeterEventData>(entries, ENTRY.meterEvent);
   const energies = ofKind<TruthEnergyData>(entries, ENTRY.truthLoadEnergy);
@@ -78,7 +78,7 @@ export function analyseCase(
       creepPulses: pulses,
     };
   }
-  for (const a of analysers) a(entries, params, out);
+  for (const a of CASE_ANALYSERS) a(entries, params, out);
   return out;
 }
 

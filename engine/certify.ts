@@ -1,7 +1,5 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
-import { aspectsAnalyser } from '../analysis/aspects.js';
-import { billingAnalyser } from '../analysis/billing.js';
 import { analyseCase } from '../analysis/case-analysis.js';
 import type { ReportFormat } from '../reports/render.js';
 import { ExitCode, isBenchError, RigError } from './errors.js';
@@ -17,8 +15,6 @@ import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
 import { TOOL_VERSION } from './version.js';
 
 const debug = createDebug('bench:certify');
-
-export const ANALYSERS = [billingAnalyser, aspectsAnalyser];
 
 export interface CertifyOptions {
   suite: string;
@@ -107,7 +103,7 @@ const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, MARGINAL: 2, FAIL: 3, E
 
 /** Analysis of one case: every metric the entries support (pure; the executor calls it right after the case). */
 export function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>) {
-  return analyseCase(entries, params, ANALYSERS).metrics;
+  return analyseCase(entries, params).metrics;
 }
 
 /**
@@ -200,7 +196,6 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
       runsDir,
       reportsDir: opts.reportsDir,
       formats: opts.formats,
-      analysers: ANALYSERS,
     });
     const json = written.reports.find((r) => r.format === 'json');
     let anchor: CertifyResult['anchor'];

@@ -1,6 +1,5 @@
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CaseAnalyser } from '../analysis/case-analysis.js';
 import { buildReportModel, type ReportModel } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
 import { sha256Hex } from './record/chain.js';
@@ -32,10 +31,9 @@ export async function writeReports(opts: {
   reportsDir?: string;
   runId: string;
   formats: readonly ReportFormat[];
-  analysers?: readonly CaseAnalyser[];
 }): Promise<ReportsResult> {
   const read = loadRun(resolveRunsDir(opts.runsDir), opts.runId);
-  const model = buildReportModel(read, opts.analysers);
+  const model = buildReportModel(read);
   const dir = join(resolveReportsDir(opts.reportsDir), opts.runId);
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];

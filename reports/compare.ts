@@ -1,3 +1,4 @@
+import type { BillingSection } from '../analysis/billing.js';
 import type { Comparison } from '../engine/criteria.js';
 import type { Verdict } from '../engine/record/types.js';
 import { fmt, type ReportModel } from './model.js';
@@ -23,10 +24,28 @@ export interface VerdictRow {
   regression: boolean;
 }
 
+/** A case's billing table summed: what landed on the ledger and how much of it the verifier found wrong. */
+export interface BillingTotals {
+  records: number;
+  /** Records with at least one verifier problem. */
+  issues: number;
+  importWh: number;
+  exportWh: number;
+  cost: number;
+}
+
+export interface BillingCompareRow {
+  caseId: string;
+  /** One per run, in the order the runs were given; undefined where the run has no billing data for the case. */
+  runs: Array<BillingTotals | undefined>;
+}
+
 export interface Comparison_ {
   runs: Array<{ runId: string; outcome: string; suite?: string; dut?: unknown; recordHash: string }>;
   verdicts: VerdictRow[];
   metrics: MetricRow[];
+  /** Cases with a billing analysis in any run. */
+  billing: BillingCompareRow[];
   regressions: number;
 }
 
@@ -75,6 +94,11 @@ export function compareRuns(models: readonly ReportModel[]): Comparison_ {
       });
     }
   }
+  const billing: BillingCompareRow[] = [];
+  for (const id of caseIds) {
+    const runs = models.map((m) => billingTotals(m.cases.find((c) => c.id === id)?.analysis?.sections.billing));
+    if (runs.some((r) => r !== undefined)) billing.push({ caseId: id, runs });
+  }
   return {
     runs: models.map((m) => ({
       runId: m.runId,
@@ -85,8 +109,28 @@ export function compareRuns(models: readonly ReportModel[]): Comparison_ {
     })),
     verdicts,
     metrics,
+    billing,
     regressions: verdicts.filter((v) => v.regression).length,
   };
+}
+
+function billingTotals(section: unknown): BillingTotals | undefined {
+  const rows = (section as BillingSection | undefined)?.rows;
+  if (!rows) return undefined;
+  const sum = (f: (r: BillingSection['rows'][number]) => number) => rows.reduce((s, r) => s + f(r), 0);
+  return {
+    records: rows.length,
+    issues: rows.filter((r) => r.status === 'issues').length,
+    importWh: sum((r) => r.importWh),
+    exportWh: sum((r) => r.exportWh),
+    cost: sum((r) => r.cost),
+  };
+}
+
+function billingText(b: BillingTotals | undefined): string {
+  if (!b) return '—';
+  const energy = `${fmt(b.importWh / 1000)} kWh${b.exportWh > 0 ? ` (export ${fmt(b.exportWh / 1000)} kWh)` : ''}`;
+  return `${b.records} record${b.records === 1 ? '' : 's'}, ${energy}, cost ${fmt(b.cost)}, ${b.issues} with issues`;
 }
 
 const ARROW: Record<Direction, string> = { better: '▲ better', worse: '▼ worse', same: '=', 'n/a': '' };
@@ -122,6 +166,16 @@ export function renderCompareMarkdown(c: Comparison_): string {
           .join(' | ')} |`,
     ),
   ];
+  if (c.billing.length > 0) {
+    out.push(
+      '',
+      '## Billing',
+      '',
+      `| Case | ${c.runs.map((r) => r.runId).join(' | ')} |`,
+      sep,
+      ...c.billing.map((b) => `| ${b.caseId} | ${b.runs.map(billingText).join(' | ')} |`),
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
@@ -150,10 +204,14 @@ export function renderCompareHtml(c: Comparison_): string {
           .join('')}</tr>`,
     )
     .join('');
+  const billingRows = c.billing
+    .map((b) => `<tr><td>${esc(b.caseId)}</td>${b.runs.map((r) => `<td>${esc(billingText(r))}</td>`).join('')}</tr>`)
+    .join('');
+  const billing = billingRows ? `\n<h2>Billing</h2><table><tr><th>case</th>${runHeads}</tr>${billingRows}</table>` : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench compare</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #e2e8f0;padding:4px 8px}th{background:#edf2f7}</style></head>
 <body><h1>Comparison of ${c.runs.length} runs</h1><p>Baseline: ${esc(c.runs[0]?.runId)}. Regressions: ${c.regressions}.</p>
 <h2>Verdicts</h2><table><tr><th>case</th>${runHeads}</tr>${verdictRows}</table>
-<h2>Metrics</h2><table><tr><th>case</th><th>metric</th>${runHeads}</tr>${metricRows}</table></body></html>
+<h2>Metrics</h2><table><tr><th>case</th><th>metric</th>${runHeads}</tr>${metricRows}</table>${billing}</body></html>
 `;
 }

@@ -1,4 +1,4 @@
-import { analyseCase, type CaseAnalyser, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
+import { analyseCase, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
 import type { CriterionResult } from '../engine/criteria.js';
 import { ENTRY } from '../engine/observations.js';
 import type { RunRecordRead } from '../engine/record/reader.js';
@@ -37,10 +37,11 @@ export interface ReportModel {
 }
 
 /**
- * Builds the report model from a record: verdicts as recorded, charts' data re-derived by analysis from the same
- * entries. Pure: reports never read anything but the record.
+ * Builds the report model from a record: verdicts as recorded, charts' and billing tables' data re-derived by the
+ * full analysis from the same entries. Pure: reports never read anything but the record, so a report rendered from
+ * the record any time later is the one certify wrote.
  */
-export function buildReportModel(read: RunRecordRead, analysers: readonly CaseAnalyser[] = []): ReportModel {
+export function buildReportModel(read: RunRecordRead): ReportModel {
   const byCase = new Map<string, Entry[]>();
   const starts = new Map<string, Record<string, unknown>>();
   const verdicts: Array<Record<string, unknown>> = [];
@@ -71,7 +72,7 @@ export function buildReportModel(read: RunRecordRead, analysers: readonly CaseAn
       criteria: (v.criteria as CriterionResult[]) ?? [],
       metrics: (v.metrics as Record<string, unknown>) ?? {},
       params,
-      analysis: entries.length > 0 ? analyseCase(entries, params, analysers) : undefined,
+      analysis: entries.length > 0 ? analyseCase(entries, params) : undefined,
     };
   });
   // A case that started but has no verdict was cut off by a crash or Ctrl-C: it shows as ERROR, never PASS.

@@ -2,7 +2,6 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { billingAnalyser } from '../../analysis/billing.js';
 import { readRunRecord } from '../../engine/record/reader.js';
 import { jsonReportSchema, renderJson } from '../../reports/json.js';
 import { renderJunit } from '../../reports/junit.js';
@@ -26,7 +25,7 @@ async function fixture() {
     mkdirSync(join(GOLDEN, '../fixtures/records'), { recursive: true });
     copyFileSync(writer.file, FIXTURE);
   }
-  return buildReportModel(readRunRecord(FIXTURE), [billingAnalyser]);
+  return buildReportModel(readRunRecord(FIXTURE));
 }
 
 function golden(name: string, actual: string) {

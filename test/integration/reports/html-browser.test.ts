@@ -2,7 +2,6 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
-import { billingAnalyser } from '../../../analysis/billing.js';
 import { readRunRecord } from '../../../engine/record/reader.js';
 import { renderHtml } from '../../../reports/html.js';
 import { buildReportModel } from '../../../reports/model.js';
@@ -18,9 +17,7 @@ describe('HTML report in a real browser', () => {
         `Chromium not found at ${CHROMIUM}: install Debian's chromium (scripts/setup-system.sh does it as root)`,
       );
     }
-    const model = buildReportModel(readRunRecord(join(REPO_ROOT, 'test/fixtures/records/sample.jsonl')), [
-      billingAnalyser,
-    ]);
+    const model = buildReportModel(readRunRecord(join(REPO_ROOT, 'test/fixtures/records/sample.jsonl')));
     const html = await renderHtml(model);
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'sample-report.html');
