@@ -12,7 +12,7 @@ import {
 } from '../ledger/verify.js';
 import type { CaseAnalyser, CaseAnalysis, Entry } from './case-analysis.js';
 import { registerAt } from './energy.js';
-import { midMaxPermissibleErrorPct, parseMidClass } from './metrology.js';
+import { midMpe, parseMidClass } from './standards/mid.js';
 
 /** One row of the billing table: a record on the ledger with what the verifier found wrong with it. */
 export interface BillingRow {
@@ -100,7 +100,8 @@ export const billingAnalyser: CaseAnalyser = (
   const tariffs = new Map<number, Tariff>(
     Object.entries(state.tariffs).map(([v, t]) => [Number(v), tariffFromJson(t)]),
   );
-  const energyPct = midMaxPermissibleErrorPct(parseMidClass(params.midClass ?? 'B'), Number.POSITIVE_INFINITY, 0);
+  // EV charging draws amperes (6 A and up, IEC 61851-1), far above any meter's Itr: the Itr ≤ I ≤ Imax MPE applies.
+  const energyPct = midMpe({ midClass: parseMidClass(params.midClass ?? 'B'), current: 'itr-imax' }).mpePct;
   const expected: ExpectedRecord[] = sessions.map((s) => ({
     meter: s.meterAddress,
     payer: s.payerPseudonym,

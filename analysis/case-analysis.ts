@@ -9,8 +9,9 @@ import {
 import { type DetectionMetrics, detectionMetrics } from './detection.js';
 import { errorPct, fractionEnergyAssigned, normalisedDisaggregationError, registerAt } from './energy.js';
 import { type DetectedEvent, matchEvents, type TrueEvent } from './matching.js';
-import { midMaxPermissibleErrorPct, parseMidClass, type TestPointResult } from './metrology.js';
+import type { TestPointResult } from './metrology.js';
 import { CASE_ANALYSERS } from './registry.js';
+import { midMaxPermissibleErrorPct, parseMidClass } from './standards/mid.js';
 
 export interface Entry {
   kind: string;

@@ -15,6 +15,8 @@ export interface Criterion {
   unit: string;
   /** The standard clause or bench requirement the limit comes from. */
   clause?: string;
+  /** How a limit taken from a standards table was resolved (table, cell keys, value), for `bench suite show`. */
+  source?: string;
 }
 
 export interface CriterionResult {
@@ -54,8 +56,9 @@ function within(op: Comparison, value: number, bound: number | [number, number])
 }
 
 export function describeCriterion(c: Criterion): string {
-  const limit = Array.isArray(c.limit) ? `[${c.limit[0]}, ${c.limit[1]}]` : String(c.limit);
-  return `${c.metric} ${c.op} ${limit} ${c.unit}`.trim();
+  const fmt = (b: number | [number, number]) => (Array.isArray(b) ? `[${b[0]}, ${b[1]}]` : String(b));
+  const marginal = c.marginal === undefined ? '' : ` (marginal ${fmt(c.marginal)})`;
+  return `${c.metric} ${c.op} ${fmt(c.limit)} ${c.unit}${marginal}`.trim();
 }
 
 export function evaluateCriterion(c: Criterion, metrics: Metrics): CriterionResult {

@@ -3,6 +3,15 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { z } from 'zod';
 import { METRICS, metricInfo } from '../analysis/metric-catalog.js';
+import {
+  findMidMpe,
+  isMidClass,
+  MID_CURRENT_RANGES,
+  MID_LOADS,
+  MID_MPE_CLAUSE,
+  MID_TEMPERATURES,
+} from '../analysis/standards/mid.js';
+import type { Criterion } from './criteria.js';
 import { NotFoundError } from './errors.js';
 import { parseYamlWithSchema, readDataFile } from './files/load-yaml.js';
 import { CAPABILITIES } from './rig.js';
@@ -10,14 +19,34 @@ import { PACKAGE_ROOT } from './version.js';
 
 const bound = z.union([z.number(), z.tuple([z.number(), z.number()])]);
 
+/**
+ * A limit taken from a standards table instead of written by hand: `table` names the table, the other keys pick
+ * its cell; the accuracy class comes from the suite's (or the case's) `midClass` parameter at load.
+ */
+export const limitFromSchema = z
+  .object({
+    table: z.literal('mid.mpe').describe(`${MID_MPE_CLAUSE}: maximum permissible error by class`),
+    current: z.enum(MID_CURRENT_RANGES).describe('load current range of the cell: imin-itr or itr-imax'),
+    load: z.enum(MID_LOADS).default('single-phase'),
+    temperature: z.enum(MID_TEMPERATURES).default('+5..+30'),
+  })
+  .strict();
+
+/** Ops an MPE can bound: a maximum permissible error limits the size of an error, never its floor. */
+const MPE_OPS = new Set(['<=', '<', 'abs<=']);
+
 export const criterionSchema = z
   .object({
     metric: z.string().refine((m) => metricInfo(m) !== undefined, {
       message: `unknown metric; known metrics: ${Object.keys(METRICS).join(', ')}`,
     }),
     op: z.enum(['<=', '<', '>=', '>', '==', 'abs<=', 'between']),
-    limit: bound,
+    limit: bound.optional(),
+    /** The limit from a standards table (resolved at suite load); instead of `limit`. */
+    limitFrom: limitFromSchema.optional(),
     marginal: bound.optional(),
+    /** With limitFrom: the marginal band's inner edge as a fraction of the resolved limit (0 < f < 1). */
+    marginalFraction: z.number().gt(0).lt(1).optional(),
     unit: z.string(),
     clause: z.string().optional(),
   })
@@ -30,6 +59,38 @@ export const criterionSchema = z
         path: ['unit'],
         message: `unit of ${c.metric} is "${info.unit}", not "${c.unit}"`,
       });
+    }
+    if ((c.limit === undefined) === (c.limitFrom === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['limit'], message: 'give either limit or limitFrom (exactly one)' });
+    }
+    if (c.limitFrom) {
+      if (!MPE_OPS.has(c.op)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['op'],
+          message: `a limit from ${c.limitFrom.table} bounds an error: op must be <=, < or abs<=, not ${c.op}`,
+        });
+      }
+      if (c.unit !== '%') {
+        ctx.addIssue({ code: 'custom', path: ['unit'], message: `${c.limitFrom.table} is in %, not "${c.unit}"` });
+      }
+      // Hand-written numbers or citations next to a table limit could disagree with it for another class.
+      if (c.marginal !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['marginal'],
+          message: 'with limitFrom, give marginalFraction (a fraction of the resolved limit), not a number',
+        });
+      }
+      if (c.clause !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['clause'],
+          message: `with limitFrom the clause is the table's citation; remove it`,
+        });
+      }
+    } else if (c.marginalFraction !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['marginalFraction'], message: 'marginalFraction needs limitFrom' });
     }
     const ranged = c.op === 'between';
     for (const key of ['limit', 'marginal'] as const) {
@@ -45,13 +106,20 @@ export const criterionSchema = z
     if (Array.isArray(c.limit) && c.limit[0] > c.limit[1]) {
       ctx.addIssue({ code: 'custom', path: ['limit'], message: 'low bound is above high bound' });
     }
-    if (c.marginal !== undefined && !Array.isArray(c.marginal) && !Array.isArray(c.limit)) {
+    if (c.marginal !== undefined && c.limit !== undefined && !Array.isArray(c.marginal) && !Array.isArray(c.limit)) {
       const tighter = c.op.startsWith('<') || c.op === 'abs<=' ? c.marginal <= c.limit : c.marginal >= c.limit;
       if (!tighter) {
         ctx.addIssue({ code: 'custom', path: ['marginal'], message: 'marginal must lie inside the limit' });
       }
     }
+    if (Array.isArray(c.marginal) && Array.isArray(c.limit)) {
+      if (c.marginal[0] < c.limit[0] || c.marginal[1] > c.limit[1]) {
+        ctx.addIssue({ code: 'custom', path: ['marginal'], message: 'marginal must lie inside the limit' });
+      }
+    }
   });
+
+export type CriterionInput = z.output<typeof criterionSchema>;
 
 export const scenarioRefSchema = z.union([z.string().min(1), z.record(z.string(), z.unknown())]);
 
@@ -89,10 +157,66 @@ export const suiteSchema = z
         ctx.addIssue({ code: 'custom', path: ['cases', i, 'id'], message: `duplicate case id ${c.id}` });
       seen.add(c.id);
     });
-  });
+    const badClass = (v: unknown) => v !== undefined && !isMidClass(v);
+    if (badClass(s.parameters.midClass)) {
+      ctx.addIssue({ code: 'custom', path: ['parameters', 'midClass'], message: 'MID class must be A, B or C' });
+    }
+    s.cases.forEach((c, i) => {
+      if (badClass(c.params.midClass)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cases', i, 'params', 'midClass'],
+          message: 'MID class must be A, B or C',
+        });
+      }
+    });
+  })
+  .transform((s, ctx) => ({
+    ...s,
+    cases: s.cases.map((c, i) => ({
+      ...c,
+      criteria: c.criteria.map((cr, j) =>
+        resolveCriterion(cr, { ...s.parameters, ...c.params }, (message) =>
+          ctx.issues.push({ code: 'custom', path: ['cases', i, 'criteria', j, 'limitFrom'], message, input: cr }),
+        ),
+      ),
+    })),
+  }));
 
 export type Suite = z.output<typeof suiteSchema>;
 export type SuiteCase = Suite['cases'][number];
+
+/**
+ * A criterion with its limit as a number: a `limitFrom` is looked up in its standards table with the case's
+ * parameters (the case's `midClass` over the suite's, as the executor merges them), its marginal band derived
+ * inside the limit, and the table's citation as the clause. Plain criteria pass through.
+ */
+export function resolveCriterion(
+  c: CriterionInput,
+  params: Readonly<Record<string, unknown>>,
+  problem: (message: string) => void,
+): Criterion {
+  const { limitFrom, marginalFraction, limit, ...rest } = c;
+  if (!limitFrom) return { ...rest, limit: limit! };
+  const midClass = params.midClass;
+  if (!isMidClass(midClass)) {
+    problem(`${limitFrom.table} needs the suite parameter midClass (A, B or C)`);
+    return { ...rest, limit: Number.NaN };
+  }
+  const cell = findMidMpe({ midClass, ...limitFrom });
+  if (!cell) {
+    problem(`${MID_MPE_CLAUSE} has no MPE for a ${limitFrom.load} load at ${limitFrom.current}`);
+    return { ...rest, limit: Number.NaN };
+  }
+  const keys = `class ${midClass} (midClass), ${limitFrom.current}, ${limitFrom.load}, ${limitFrom.temperature} °C`;
+  return {
+    ...rest,
+    limit: cell.mpePct,
+    ...(marginalFraction === undefined ? {} : { marginal: cell.mpePct * marginalFraction }),
+    clause: cell.citation,
+    source: `${limitFrom.table}[${keys}] = ${cell.mpePct} %${marginalFraction === undefined ? '' : `; marginal ${marginalFraction} × limit`}`,
+  };
+}
 
 export interface LoadedSuite {
   suite: Suite;

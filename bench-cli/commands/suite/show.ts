@@ -19,7 +19,10 @@ export default class SuiteShow extends BenchCommand {
     this.say(`${suite.name} v${suite.version} — ${suite.title}\n${file}`);
     for (const c of suite.cases) {
       this.say(`\n  ${c.id}: ${c.title}${c.requires.length ? `\n    requires ${c.requires.join(', ')}` : ''}`);
-      for (const cr of c.criteria) this.say(`    ${describeCriterion(cr)}${cr.clause ? `   [${cr.clause}]` : ''}`);
+      for (const cr of c.criteria) {
+        this.say(`    ${describeCriterion(cr)}${cr.clause ? `   [${cr.clause}]` : ''}`);
+        if (cr.source) this.say(`      limit from ${cr.source}`);
+      }
     }
     return { file, sha256, suite };
   }

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import { detectionMetrics, MISSED, SPURIOUS } from '../../../analysis/detection.js';
 import { fractionEnergyAssigned, normalisedDisaggregationError, registerAt } from '../../../analysis/energy.js';
 import { type DetectedEvent, matchEvents, type TrueEvent } from '../../../analysis/matching.js';
-import { midMaxPermissibleErrorPct } from '../../../analysis/metrology.js';
 
 const T = (t: number, cls: string, direction: 'on' | 'off' = 'on', meterId = 'm1'): TrueEvent => ({
   t,
@@ -101,11 +100,5 @@ describe('energy and metrology', () => {
     expect(registerAt(r, 25, 'importWh')).toBe(113);
     // Held power that would overshoot the next reading is clamped to it.
     expect(registerAt([r[1]!, { t: 30, importWh: 110, exportWh: 0, p: 0 }], 29, 'importWh')).toBe(110);
-  });
-  it('MID MPE table', () => {
-    expect(midMaxPermissibleErrorPct('B', 10, 0.5)).toBe(2);
-    expect(midMaxPermissibleErrorPct('B', 0.25, 0.5)).toBe(2.5);
-    expect(midMaxPermissibleErrorPct('C', 0.25, 0.5)).toBe(1.5);
-    expect(midMaxPermissibleErrorPct('A', 10, 0.5)).toBe(3.5);
   });
 });
