@@ -128,19 +128,20 @@ export const billingAnalyser: CaseAnalyser = (
 
   for (const list of registers.values()) list.sort((a, b) => a.t - b.t);
   const meterIdOf = new Map(sessions.map((s) => [s.meterAddress.toLowerCase(), s.meterId]));
+  // The verifier's one-to-one assignment of records to sessions is the one every per-session figure below uses.
+  const sessionOf = new Map<string, TruthSessionData>();
+  for (const [i, a] of verification.assignment.entries()) {
+    if (a.seq !== undefined) sessionOf.set(`${a.meter.toLowerCase()}#${a.seq}`, sessions[i]!);
+  }
   const rows: BillingRow[] = landed.map((l) => {
     const r = l.record;
     const meterId = meterIdOf.get(r.meter.toLowerCase()) ?? r.meter;
     const problems = verification.issues
       .filter((i) => i.meter.toLowerCase() === r.meter.toLowerCase() && i.seq === r.seq.toString())
       .map((i) => `${i.kind}: ${i.message}`);
-    const session = sessions.find(
-      (s) =>
-        s.meterAddress.toLowerCase() === r.meter.toLowerCase() &&
-        Math.abs(s.startUnix - Number(r.start)) <= Math.max(60, (s.endUnix - s.startUnix) / 2),
-    );
+    const session = sessionOf.get(`${r.meter.toLowerCase()}#${r.seq}`);
     const series = registers.get(meterId);
-    const epoch = session ? session.startUnix - session.start : undefined;
+    const epoch = sessions[0] ? sessions[0].startUnix - sessions[0].start : undefined;
     return {
       meterId,
       seq: r.seq.toString(),
@@ -159,13 +160,12 @@ export const billingAnalyser: CaseAnalyser = (
       problems,
     };
   });
-  // Billed EV energy per expected session against the truth (the record nearest in start at the same meter).
+  // Billed EV energy per expected session against the truth, through the same assignment.
+  const recordOf = new Map(landed.map((l) => [`${l.record.meter.toLowerCase()}#${l.record.seq}`, l.record]));
   let worstEvErrorPct = Number.NaN;
-  for (const s of sessions) {
-    const rec = landed
-      .map((l) => l.record)
-      .filter((r) => r.meter.toLowerCase() === s.meterAddress.toLowerCase())
-      .sort((a, b) => Math.abs(Number(a.start) - s.startUnix) - Math.abs(Number(b.start) - s.startUnix))[0];
+  for (const [i, s] of sessions.entries()) {
+    const a = verification.assignment[i];
+    const rec = a?.seq !== undefined ? recordOf.get(`${a.meter.toLowerCase()}#${a.seq}`) : undefined;
     if (!rec) continue;
     const trueWh = s.importWh + s.exportWh;
     const billedWh = (Number(rec.importMilliWh) + Number(rec.exportMilliWh)) / 1000;
@@ -173,24 +173,12 @@ export const billingAnalyser: CaseAnalyser = (
     worstEvErrorPct = Number.isNaN(worstEvErrorPct) ? err : Math.max(worstEvErrorPct, err);
   }
   if (!Number.isNaN(worstEvErrorPct)) out.metrics['energy.ev_error_pct_max'] = worstEvErrorPct;
-  // Double billing: one charging session billed in several records (each under its own sequence number, so the
-  // ledger cannot see it); the extra records are duplicates of the session.
-  let doubleBilled = 0;
-  for (const s of sessions) {
-    const overlapping = landed.filter(
-      (l) =>
-        l.record.meter.toLowerCase() === s.meterAddress.toLowerCase() &&
-        Number(l.record.start) < s.endUnix &&
-        Number(l.record.end) > s.startUnix,
-    ).length;
-    doubleBilled += Math.max(0, overlapping - 1);
-  }
   out.sections.billing = { rows, verification } satisfies BillingSection;
   const c = verification.counts;
   Object.assign(out.metrics, {
     'billing.expected': sessions.length,
     'billing.missing': c.missing,
-    'billing.duplicates': c.duplicates + doubleBilled,
+    'billing.duplicates': c.duplicates,
     'billing.rejected': c.rejected,
     'billing.invalid_signature': c.forged,
     'billing.sequence_errors': c.sequenceErrors,

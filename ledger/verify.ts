@@ -4,7 +4,8 @@
  *
  * Issue kinds:
  * - forged: a signature that does not recover to the record's meter (landed or observed)
- * - duplicate: the same meter and sequence (or the same record) landed more than once
+ * - duplicate: the same meter and sequence (or the same record) landed more than once, or an expected session
+ *   billed by more than one record
  * - out-of-sequence: a meter's landed sequence does not run 1, 2, 3, … (gap, reorder)
  * - missing: an observed or expected record that never landed
  * - rejected: an observed record the ledger refused (a submission result said so)
@@ -14,6 +15,7 @@
  * - batch-invalid: a batch whose records cannot be rebuilt or whose proof fails
  */
 import { getAddress } from 'ethers';
+import { maxWeightAssignment } from './assignment.js';
 import {
   type BillingBatch,
   type BillingDomain,
@@ -65,7 +67,10 @@ export interface MeterState {
 /** What the ground truth expects one record to say; any field left out is not checked. */
 export interface ExpectedRecord {
   meter: string;
-  /** When given, matched by (meter, seq); else to the landed record of that meter with the nearest start. */
+  /**
+   * When given, matched by (meter, seq); else assigned one-to-one among the landed records of that meter (payer
+   * first, then time overlap: see assignExpectations).
+   */
   seq?: bigint;
   payer?: string;
   host?: string;
@@ -151,6 +156,14 @@ export interface LedgerVerification {
   issues: VerificationIssue[];
   /** Per meter: the landed sequence range. */
   meters: Array<{ meter: string; records: number; firstSeq?: string; lastSeq?: string }>;
+  /** Per expectation, in the order given: the landed record it was matched to (seq absent when missing). */
+  assignment: ExpectationMatch[];
+}
+
+export interface ExpectationMatch {
+  label?: string;
+  meter: string;
+  seq?: string;
 }
 
 const COUNT_OF: Record<IssueKind, keyof VerificationCounts> = {
@@ -342,27 +355,20 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
     }
   }
 
-  // 6. Expectations (ground truth).
-  const used = new Set<string>();
-  for (const e of input.expected ?? []) {
+  // 6. Expectations (ground truth), each matched to at most one landed record and each record to at most one
+  // expectation (assignExpectations): two sessions at once on one meter are two records, not one session billed
+  // twice and another missing.
+  const assigned = assignExpectations(input.expected ?? [], byKey, byMeter, tol.timeSeconds);
+  const assignment: ExpectationMatch[] = [];
+  for (const [i, e] of (input.expected ?? []).entries()) {
     const label = e.label ? ` (${e.label})` : '';
-    let l: LandedRecord | undefined;
-    if (e.seq !== undefined) l = byKey.get(key(e.meter, e.seq));
-    else {
-      const candidates = (byMeter.get(e.meter.toLowerCase()) ?? []).filter(
-        (c) => !used.has(key(c.record.meter, c.record.seq)),
-      );
-      if (e.start !== undefined) {
-        candidates.sort((a, b) => Number(abs(a.record.start - e.start!) - abs(b.record.start - e.start!)));
-      }
-      l = candidates[0];
-    }
+    const l = assigned[i];
+    assignment.push({ label: e.label, meter: safeAddress(e.meter), seq: l?.record.seq.toString() });
     if (!l) {
       issue('missing', e.meter, e.seq, `an expected record${label} is not on the ledger`);
       continue;
     }
     const r = l.record;
-    used.add(key(r.meter, r.seq));
     if (e.payer !== undefined && e.payer.toLowerCase() !== r.payer.toLowerCase()) {
       issue('payer-mismatch', r.meter, r.seq, `billed to the wrong payer${label}`, l.txHash);
     }
@@ -399,6 +405,31 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
       issue('v2g-uncredited', r.meter, r.seq, `exported energy not credited${label}`, l.txHash);
     }
   }
+  // A session billed by more than one record: a record left over by the assignment that overlaps, at its meter,
+  // the time of an expectation already billed by another record (each copy under its own sequence number, so the
+  // ledger cannot see it). A record that overlaps no expected session is not a duplicate of one.
+  const billedBy = new Map<LandedRecord, number>();
+  for (const [i, l] of assigned.entries()) if (l) billedBy.set(l, i);
+  for (const l of byKey.values()) {
+    if (billedBy.has(l)) continue;
+    const r = l.record;
+    const twin = (input.expected ?? []).findIndex(
+      (e, i) =>
+        assigned[i] !== undefined &&
+        e.meter.toLowerCase() === r.meter.toLowerCase() &&
+        e.start !== undefined &&
+        intervalsOverlap(e.start, e.end ?? e.start, r.start, r.end, tol.timeSeconds),
+    );
+    if (twin < 0) continue;
+    const e = input.expected![twin]!;
+    issue(
+      'duplicate',
+      r.meter,
+      r.seq,
+      `bills session ${e.label ?? `#${twin + 1}`} again (already billed by sequence ${assigned[twin]!.record.seq})`,
+      l.txHash,
+    );
+  }
 
   const counts = Object.fromEntries(Object.values(COUNT_OF).map((k) => [k, 0])) as unknown as VerificationCounts;
   for (const i of issues) counts[COUNT_OF[i.kind]]++;
@@ -406,7 +437,74 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
   counts.observed = input.observed?.length ?? 0;
   counts.expected = input.expected?.length ?? 0;
   counts.verified = [...byKey.keys()].filter((k) => !flagged.has(k)).length;
-  return { ok: issues.length === 0, counts, issues, meters: meterSummary };
+  return { ok: issues.length === 0, counts, issues, meters: meterSummary, assignment };
+}
+
+/** Whether [aStart, aEnd] and [bStart, bEnd], each widened by `tol` seconds on both sides, share some time. */
+function intervalsOverlap(aStart: bigint, aEnd: bigint, bStart: bigint, bEnd: bigint, tol: bigint): boolean {
+  return aStart - tol < bEnd + tol && bStart - tol < aEnd + tol;
+}
+
+/**
+ * How well a record's times fit an expectation's, in (0, 1]: above 1/2 when the two intervals (widened by the time
+ * tolerance) overlap, growing with overlap ÷ union (1 for the same times); below 1/2 and falling with the gap when
+ * they do not, so a record whose clock is far off still pairs with its session (and is reported as a time mismatch)
+ * when nothing fits better. 1/2 when the expectation gives no time.
+ */
+function timeFit(e: ExpectedRecord, r: BillingRecord, tol: bigint): number {
+  if (e.start === undefined) return 0.5;
+  const t = Number(tol);
+  const aS = Number(e.start) - t;
+  const aE = Number(e.end ?? e.start) + t;
+  const bS = Number(r.start) - t;
+  const bE = Number(r.end) + t;
+  const overlap = Math.min(aE, bE) - Math.max(aS, bS);
+  if (overlap > 0) return 0.5 + (0.5 * overlap) / (Math.max(aE, bE) - Math.min(aS, bS));
+  return 0.5 / (1 - overlap);
+}
+
+/**
+ * The landed record each expectation is matched to (undefined: missing). An expectation naming its sequence takes
+ * that record. The others are assigned one-to-one, meter by meter, by a maximum-weight bipartite matching: only
+ * records of the expectation's meter qualify (a hard constraint); among them the payer decides first (its weight
+ * exceeds what all time fits together can add, so no assignment trades a right payer for better times) and the
+ * time fit second. Matching to the nearest start instead gave two sessions charging at once on one meter the same
+ * record, or the neighbour's record, with one of them then reported missing and the other billed twice.
+ */
+function assignExpectations(
+  expected: readonly ExpectedRecord[],
+  byKey: ReadonlyMap<string, LandedRecord>,
+  byMeter: ReadonlyMap<string, readonly LandedRecord[]>,
+  tol: bigint,
+): Array<LandedRecord | undefined> {
+  const out = new Array<LandedRecord | undefined>(expected.length).fill(undefined);
+  const taken = new Set<LandedRecord>();
+  for (const [i, e] of expected.entries()) {
+    if (e.seq === undefined) continue;
+    const l = byKey.get(key(e.meter, e.seq));
+    if (l && !taken.has(l)) {
+      out[i] = l;
+      taken.add(l);
+    }
+  }
+  const groups = new Map<string, number[]>();
+  for (const [i, e] of expected.entries()) {
+    if (e.seq !== undefined) continue;
+    const m = e.meter.toLowerCase();
+    groups.set(m, [...(groups.get(m) ?? []), i]);
+  }
+  for (const [m, rows] of groups) {
+    const cols = (byMeter.get(m) ?? []).filter((l) => !taken.has(l));
+    const payerWeight = Math.min(rows.length, cols.length) + 1;
+    const pick = maxWeightAssignment(rows.length, cols.length, (ri, ci) => {
+      const e = expected[rows[ri]!]!;
+      const r = cols[ci]!.record;
+      const payerOk = e.payer !== undefined && e.payer.toLowerCase() === r.payer.toLowerCase();
+      return (payerOk ? payerWeight : 0) + timeFit(e, r, tol);
+    });
+    for (const [ri, ci] of pick.entries()) if (ci >= 0) out[rows[ri]!] = cols[ci];
+  }
+  return out;
 }
 
 function signatureValid(domain: BillingDomain, l: LandedRecord, cache: Map<string, boolean>, leaf: string): boolean {

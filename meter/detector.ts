@@ -101,13 +101,14 @@ class Window {
   }
 }
 
-interface WindowMean {
+/** Mean P, Q and current phasors (harmonics 1, 3, 5, 7) of a window. */
+export interface WindowMean {
   p: number;
   q: number;
   re: Float64Array;
   im: Float64Array;
 }
-const newMean = (): WindowMean => ({
+export const newMean = (): WindowMean => ({
   p: 0,
   q: 0,
   re: new Float64Array(ORDERS.length),
@@ -142,6 +143,11 @@ export class StepDetector {
 
   baselineQ(): number {
     return this.steady.meanQ();
+  }
+
+  /** The steady window's mean P, Q and current phasors, copied into `out`. */
+  baseline(out: WindowMean): WindowMean {
+    return this.steady.mean(out);
   }
 
   get inTransition(): boolean {
@@ -186,23 +192,27 @@ export class StepDetector {
     // The new steady window starts from the settled level.
     for (let i = 1; i < WINDOW; i++) this.steady.push(f);
     this.state = 'steady';
-    const dp = this.after.p - this.before.p;
-    const dq = this.after.q - this.before.q;
+    const { dp, dq, r3, r5, r7 } = changeBetween(this.before, this.after);
     if (Math.abs(dp) < this.thresholdW && Math.abs(dq) < this.thresholdW) return undefined;
-    const dRe1 = this.after.re[0]! - this.before.re[0]!;
-    const dIm1 = this.after.im[0]! - this.before.im[0]!;
-    const d1 = Math.hypot(dRe1, dIm1) || 1;
-    const r = (j: number) =>
-      Math.hypot(this.after.re[j]! - this.before.re[j]!, this.after.im[j]! - this.before.im[j]!) / d1;
     return {
       t: this.start,
       dp,
       dq,
-      r3: r(1),
-      r5: r(2),
-      r7: r(3),
+      r3,
+      r5,
+      r7,
       peakA: this.peak,
       durationMs: this.cycles * this.cycleS * 1000,
     };
   }
+}
+
+/** The change from one mean to another as a step's features: ΔP, ΔQ and |ΔI_h| / |ΔI_1| for h = 3, 5, 7. */
+export function changeBetween(
+  before: WindowMean,
+  after: WindowMean,
+): { dp: number; dq: number; r3: number; r5: number; r7: number } {
+  const d1 = Math.hypot(after.re[0]! - before.re[0]!, after.im[0]! - before.im[0]!) || 1;
+  const r = (j: number) => Math.hypot(after.re[j]! - before.re[j]!, after.im[j]! - before.im[j]!) / d1;
+  return { dp: after.p - before.p, dq: after.q - before.q, r3: r(1), r5: r(2), r7: r(3) };
 }

@@ -14,7 +14,7 @@ import {
 import { computeCostMicro, type Tariff } from '../ledger/tariff.js';
 import type { CycleBlock } from '../profiles/waveform.js';
 import type { MeterConfig } from './config.js';
-import { StepDetector, type StepEvent } from './detector.js';
+import { changeBetween, newMean, StepDetector, type StepEvent, type WindowMean } from './detector.js';
 import { CycleAnalyzer, CycleFeatures } from './dsp.js';
 import type { MeterIdentityLine } from './faces/stream-commands.js';
 import { distance, nearestSignature, type Signature, type StepFeatures, UNKNOWN_DISTANCE } from './signatures.js';
@@ -125,6 +125,11 @@ const EV_CHANGE_HARMONIC_SCALE = 0.02;
  * resistive load on a meter that sees no harmonics).
  */
 const EV_CHANGE_Q_SCALE = 0.04;
+/**
+ * While several EVs charge, a drift (a taper) is held until P has moved this far, then given to the EV whose
+ * character it carries: the harmonic ratios of a smaller drift are too noisy to tell two chargers apart.
+ */
+const DRIFT_ATTRIBUTION_W = 200;
 /** A step further than this from every charging EV's character is not one of its power changes. */
 const EV_CHANGE_DISTANCE = 2;
 /** An EV charges between this fraction of its charger's full power (IEC 61851-1: 6 A of 16-32 A) and full power. */
@@ -192,6 +197,18 @@ export class ReferenceMeter {
   private acc = { p: 0, q: 0, v: 0, i: 0, n: 0 };
   private lastBase = Number.NaN;
   private lastBaseQ = Number.NaN;
+  /** The steady level at the last cycle outside a transition (scratch, refreshed every cycle). */
+  private readonly steadyNow = newMean();
+  /** A drift beside several charging EVs, held from `from` until it is large enough to tell whose it is. */
+  private drift?: {
+    since: WindowMean;
+    from: WindowMean;
+    /** Energy of the drift since `from`, not yet given to an EV. */
+    wh: number;
+    /** The EV holding the drift so far, and what it was given. */
+    holder?: ActiveLoad;
+    given: { dp: number; dq: number; wh: number };
+  };
   /**
    * The meter clock, piecewise linear: from each anchor (a sync, or power-up) it runs (1 + drift) times the true
    * rate. Newest last.
@@ -361,7 +378,7 @@ export class ReferenceMeter {
       this.accumulate(f);
       const step = this.detector.push(t, f);
       if (step) this.onStep(step, t);
-      else if (!this.detector.inTransition) this.trackDrift();
+      else if (!this.detector.inTransition) this.trackDrift(dt);
       if (t + dt >= this.nextMeasurement - 1e-9) this.emitMeasurement(t + dt);
       if (t + dt >= this.nextReport - 1e-9) this.emitReport(t + dt);
     }
@@ -402,22 +419,89 @@ export class ReferenceMeter {
     this.acc.n++;
   }
 
-  /** Slow changes with no event (EV taper, smart-charging ramps) belong to the charging EV, else to the base. */
-  private trackDrift(): void {
+  /**
+   * Slow changes with no event (EV taper, smart-charging ramps) belong to the charging EV, else to the base. With
+   * several EVs charging, to the one whose character the drift carries (driftAmong).
+   */
+  private trackDrift(dt: number): void {
     const p = this.detector.baselineP();
     const q = this.detector.baselineQ();
     if (!Number.isNaN(this.lastBase)) {
-      const ev = this.active.find((a) => a.session);
-      if (ev) {
-        ev.p += p - this.lastBase;
-        ev.q += q - this.lastBaseQ;
-      }
+      const charging = this.active.filter((a) => a.session);
+      if (charging.length === 1) {
+        charging[0]!.p += p - this.lastBase;
+        charging[0]!.q += q - this.lastBaseQ;
+      } else if (charging.length > 1) this.driftAmong(charging, dt);
     }
     this.lastBase = p;
     this.lastBaseQ = q;
   }
 
+  /**
+   * Several EVs charge at once and P drifts with no step: one of them tapers. Giving the drift to the first EV (as
+   * with one) billed the other EV's taper to it. The drift since the last step is one EV's: each time it has moved
+   * P by DRIFT_ATTRIBUTION_W more, the EV whose harmonic and Q/P character the whole drift carries takes it, with
+   * the energy it made meanwhile (the sessions went on integrating their powers from before it). The choice is made
+   * again on the grown drift each time, and moves what was given so far if it changes: a first choice on a small
+   * drift can be wrong, a later one on a larger drift much less so.
+   */
+  private driftAmong(charging: ActiveLoad[], dt: number): void {
+    const now = this.detector.baseline(this.steadyNow);
+    if (!this.drift) {
+      const from = copyMean(now);
+      this.drift = { since: from, from, wh: 0, given: { dp: 0, dq: 0, wh: 0 } };
+      return;
+    }
+    this.drift.wh += ((now.p - this.drift.from.p) * dt) / 3600;
+    if (Math.abs(now.p - this.drift.from.p) >= DRIFT_ATTRIBUTION_W) this.settleDrift(charging, false);
+  }
+
+  /**
+   * Gives the drift held so far (to the last steady level) to the charging EV the whole drift fits best; `ended`
+   * when a step ends the drift (the next one starts afresh).
+   */
+  private settleDrift(charging: readonly ActiveLoad[], ended: boolean): void {
+    const d = this.drift;
+    if (!d) return;
+    const now = this.steadyNow;
+    const part = changeBetween(d.from, now);
+    const whole = changeBetween(d.since, now);
+    this.drift = ended ? undefined : { ...d, from: copyMean(now), wh: 0 };
+    if (charging.length === 0) return;
+    // Each EV's power before this drift, and whether the whole drift fits it.
+    const before = (a: ActiveLoad) => a.p - (a === d.holder ? d.given.dp : 0);
+    const fit = nearest(charging, (a) => evChangeDistance(whole, a, before(a) + whole.dp));
+    // No EV's range takes the drift whole (it should not happen): the one drawing most absorbs it.
+    const ev = charging[fit.index >= 0 ? fit.index : nearest(charging, (a) => -a.p).index]!;
+    const given = { dp: d.given.dp + part.dp, dq: d.given.dq + part.dq, wh: d.given.wh + d.wh };
+    if (d.holder && d.holder !== ev) this.shiftDrift(d.holder, -d.given.dp, -d.given.dq, -d.given.wh);
+    this.shiftDrift(
+      ev,
+      d.holder === ev ? part.dp : given.dp,
+      d.holder === ev ? part.dq : given.dq,
+      d.holder === ev ? d.wh : given.wh,
+    );
+    if (this.drift) {
+      this.drift.holder = ev;
+      this.drift.given = given;
+    }
+  }
+
+  private shiftDrift(ev: ActiveLoad, dp: number, dq: number, wh: number): void {
+    ev.p += dp;
+    ev.q += dq;
+    if (ev.p >= 0) ev.session!.importWh += wh;
+    else ev.session!.exportWh -= wh;
+  }
+
   private onStep(step: StepEvent, t: number): void {
+    // A drift held beside several EVs ended where the step began (the last steady level): settled first, so the
+    // loads' powers are current when the step is matched against them.
+    if (this.drift)
+      this.settleDrift(
+        this.active.filter((a) => a.session),
+        true,
+      );
     this.lastBase = this.detector.baselineP();
     this.lastBaseQ = this.detector.baselineQ();
     if (this.config.faults.missedEventRate > 0 && this.rnd.next() < this.config.faults.missedEventRate) return;
@@ -694,6 +778,10 @@ export class ReferenceMeter {
   private log(t: number, level: 'info' | 'warn' | 'error', code: string, message: string): void {
     this.out.log({ meterId: this.id.meterId, t, level, code, message });
   }
+}
+
+function copyMean(m: WindowMean): WindowMean {
+  return { p: m.p, q: m.q, re: m.re.slice(), im: m.im.slice() };
 }
 
 function attribute(s: EvSession, contractId: string): void {

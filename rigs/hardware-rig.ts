@@ -57,6 +57,17 @@ export function whyUnplayable(scenario: Scenario, seed: number, rigName: string)
   const house = scenario.houses[0] as Scenario['houses'][number];
   const exporting = scenarioSetpoints(scenario, house.id, seed).find((s) => s.p < -0.5);
   if (exporting) return `scenario exports power (t=${exporting.t} s); rig ${rigName}'s load only sinks it`;
+  // The bench presents an EV through one control-pilot simulator (one charge point): a second EV plugged in while
+  // the first still is would need a second one.
+  const plugIns = scenario.evs
+    .flatMap((ev) => ev.sessions.filter((s) => s.at === house.id).map((s) => ({ ev: ev.id, ...s })))
+    .sort((a, b) => a.plugIn - b.plugIn);
+  for (let i = 1; i < plugIns.length; i++) {
+    const earlier = plugIns.slice(0, i).find((p) => p.ev !== plugIns[i]!.ev && p.unplug > plugIns[i]!.plugIn);
+    if (earlier) {
+      return `scenario has 2 EVs plugged in at once (t=${plugIns[i]!.plugIn} s); rig ${rigName} has one EV simulator`;
+    }
+  }
   return undefined;
 }
 

@@ -165,7 +165,7 @@ describe('verifyBilling', () => {
     expect(r.issues.find((i) => i.kind === 'missing')!.message).toMatch(/session-6/);
   });
 
-  it('matches expectations without a sequence to the nearest start, within tolerances', () => {
+  it('matches expectations without a sequence by their times, within tolerances', () => {
     const r = run({
       expected: good.map((s) => ({
         meter: meter.address,
@@ -211,5 +211,100 @@ describe('verifyBilling', () => {
       landedBatch[2]!,
     ];
     expect(run({ landed: wrongProof, observed: [] }).counts.forged).toBe(1);
+  });
+});
+
+describe('verifyBilling: records assigned to sessions one to one', () => {
+  const visitor = pseudonym('ev-visitor', 's');
+  /** A session's expectation and the record a correct meter signs for it. */
+  const session = (seq: bigint, start: bigint, end: bigint, over: Partial<BillingRecord> = {}) => {
+    const r = record(seq, { start: T0 + start, end: T0 + end, ...over });
+    const e = {
+      meter: meter.address,
+      payer: r.payer,
+      host,
+      start: r.start,
+      end: r.end,
+      importMilliWh: r.importMilliWh,
+      label: `s${seq}`,
+    };
+    return { r, e };
+  };
+  const verify = async (records: BillingRecord[], expected: VerifyInput['expected'], landedTwice: number[] = []) => {
+    const signed = [];
+    for (const r of records) signed.push(await signBillingRecord(meter, domain, r));
+    const onChain = signed.map((s, i) => landed(s, i + 10));
+    for (const i of landedTwice) onChain.push(landed(signed[i]!, 90 + i));
+    return verifyBilling({
+      domain,
+      landed: onChain,
+      observed: signed,
+      expected,
+      meters: [{ meter: meter.address, status: 'Ok', host }],
+      tariffs: new Map([[1, tariff]]),
+    });
+  };
+
+  it('two EVs charging at once on one meter, each billed once to its payer: no duplicate, nothing missing', async () => {
+    // The host's EV plugs in first and charges longest; the visitor's starts later and is billed first (seq 1).
+    const host = session(2n, 0n, 5000n, { importMilliWh: 9_000_000n });
+    const guest = session(1n, 600n, 4200n, { payer: visitor, importMilliWh: 3_600_000n });
+    const r = await verify([guest.r, host.r], [host.e, guest.e]);
+    expect(r.issues).toEqual([]);
+    expect(r.counts.duplicates).toBe(0);
+    expect(r.assignment.map((a) => a.seq)).toEqual(['2', '1']);
+  });
+
+  it('two EVs plugged in the same second: the payer decides, not the nearest start', async () => {
+    const a = session(1n, 100n, 3000n, { importMilliWh: 5_000_000n });
+    const b = session(2n, 100n, 3100n, { payer: visitor, importMilliWh: 2_000_000n });
+    // Expectations listed in the other order, and the records' times a second off: still matched by payer.
+    const r = await verify([a.r, { ...b.r, start: b.r.start + 1n }], [b.e, a.e]);
+    expect(r.issues).toEqual([]);
+    expect(r.assignment.map((x) => x.seq)).toEqual(['2', '1']);
+  });
+
+  it('one payer with two EVs at once: matched by time, each record to its own session', async () => {
+    const a = session(1n, 0n, 2000n, { importMilliWh: 4_000_000n });
+    const b = session(2n, 900n, 4000n, { importMilliWh: 6_000_000n });
+    const r = await verify([a.r, b.r], [b.e, a.e]);
+    expect(r.issues).toEqual([]);
+    expect(r.assignment.map((x) => x.seq)).toEqual(['2', '1']);
+  });
+
+  it('a session billed by two records (two sequence numbers): one duplicate, nothing missing', async () => {
+    const s = session(1n, 0n, 3600n);
+    const copy = { ...s.r, seq: 2n };
+    const r = await verify([s.r, copy], [s.e]);
+    expect(kinds(r)).toEqual(['duplicate']);
+    expect(r.issues[0]!.seq).toBe('2');
+    expect(r.issues[0]!.message).toMatch(/bills session s1 again \(already billed by sequence 1\)/);
+  });
+
+  it('a record landed twice: one duplicate, the session billed once', async () => {
+    const a = session(1n, 0n, 3600n);
+    const b = session(2n, 600n, 3000n, { payer: visitor });
+    const r = await verify([a.r, b.r], [a.e, b.e], [1]);
+    expect(kinds(r)).toEqual(['duplicate']);
+    expect(r.counts.missing).toBe(0);
+    expect(r.assignment.map((x) => x.seq)).toEqual(['1', '2']);
+  });
+
+  it('a smart session paused through the peak and billed once at the unplug: no duplicate', async () => {
+    const s = session(1n, 0n, 14_400n);
+    const r = await verify([s.r], [s.e]);
+    expect(r.issues).toEqual([]);
+    // The same session split at its pause into two records is billed twice.
+    const first = { ...s.r, end: s.r.start + 3600n, importMilliWh: 3_000_000n };
+    const second = { ...s.r, seq: 2n, start: s.r.start + 10_800n, importMilliWh: 4_000_000n };
+    const split = await verify([first, second], [s.e]);
+    expect(split.counts.duplicates).toBe(1);
+    expect(split.counts.missing).toBe(0);
+  });
+
+  it('a record billed to the wrong payer still matches its session: a payer mismatch, not a missing record', async () => {
+    const s = session(1n, 0n, 3600n);
+    const r = await verify([{ ...s.r, payer: visitor }], [s.e]);
+    expect(kinds(r)).toEqual(['payer-mismatch']);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../engine/observations.js';
 import { STEP_EVENT_W } from '../../../profiles/scenario.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
-import { meterEventOf } from '../../../rigs/hardware-rig.js';
+import { meterEventOf, whyUnplayable } from '../../../rigs/hardware-rig.js';
 import { scenarioEvSignals, scenarioSetpoints, TOKEN_LEAD_S } from '../../../rigs/scenario-setpoints.js';
 
 const scenario = scenarioSchema.parse({
@@ -107,5 +107,47 @@ describe('scenario EV sessions → charge-point signals', () => {
     const s = scenarioEvSignals(ev, 'h2', 1);
     expect(s.every((x) => x.kind === 'cp')).toBe(true);
     expect(s[0]).toMatchObject({ t: 3000, state: 'B' });
+  });
+});
+
+describe('what a one-DUT bench with one EV simulator cannot play', () => {
+  const withEvs = (sessions: Array<[string, number, number]>) =>
+    scenarioSchema.parse({
+      name: 'evs',
+      start: '2026-03-07T08:00:00Z',
+      durationS: 4000,
+      houses: [{ id: 'h1', contract: 'C-1' }],
+      evs: sessions.map(([id, plugIn, unplug]) => ({
+        id,
+        owner: `C-${id}`,
+        profile: 'ev-1ph-3.7kw',
+        sessions: [{ at: 'h1', plugIn, unplug, authorise: true }],
+      })),
+    });
+
+  it('two EVs plugged in at once: NOT RUN with the reason, naming when the second plugs in', () => {
+    expect(
+      whyUnplayable(
+        withEvs([
+          ['a', 100, 2000],
+          ['b', 900, 1500],
+        ]),
+        1,
+        'sim-serial',
+      ),
+    ).toBe('scenario has 2 EVs plugged in at once (t=900 s); rig sim-serial has one EV simulator');
+  });
+
+  it('EVs one after the other play', () => {
+    expect(
+      whyUnplayable(
+        withEvs([
+          ['a', 100, 900],
+          ['b', 900, 1500],
+        ]),
+        1,
+        'sim-serial',
+      ),
+    ).toBeUndefined();
   });
 });
