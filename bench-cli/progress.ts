@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { ProgressSink } from '../engine/executor.js';
+import type { SweepProgress } from '../engine/sweep.js';
 
 /**
  * A progress bar per case on a TTY (cli-progress, on stderr so stdout stays clean); no bars at all under --json
@@ -36,6 +37,41 @@ export function terminalProgress(enabled: boolean): ProgressSink | undefined {
     },
     stop() {
       multi.stop();
+    },
+  };
+}
+
+/**
+ * One bar for a seed sweep on a TTY (stderr): cases done over all seeds, with the seeds finished and failed so far;
+ * nothing under --json or off a terminal.
+ */
+export function sweepProgress(enabled: boolean): SweepProgress | undefined {
+  if (!enabled || !process.stderr.isTTY) return undefined;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      clearOnComplete: false,
+      hideCursor: true,
+      format:
+        ' seeds {seedsDone}/{seeds} |{bar}| {percentage}% cases, {failed} failed, {jobs} jobs, eta {eta_formatted}',
+      barsize: 30,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let failed = 0;
+  return {
+    start(seeds, casesPerSeed, jobs) {
+      bar.start(Math.max(1, seeds * casesPerSeed), 0, { seeds, seedsDone: 0, failed, jobs });
+    },
+    caseFinished() {
+      bar.increment();
+    },
+    seedFinished(_seed, outcome, done) {
+      if (outcome !== 'PASS' && outcome !== 'MARGINAL') failed++;
+      bar.update({ seedsDone: done, failed });
+    },
+    stop() {
+      bar.stop();
     },
   };
 }

@@ -1,11 +1,12 @@
-import { Flags } from '@oclif/core';
+import { Flags, type Interfaces } from '@oclif/core';
 import { type CertifyResult, certify } from '../../engine/certify.js';
 import { rigProvider } from '../../engine/rig-provider.js';
+import type { SweepResult } from '../../engine/sweep.js';
 import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
 import { BenchCommand } from '../base-command.js';
 import { reportsDirFlag, runsDirFlag } from '../flags.js';
-import { terminalProgress } from '../progress.js';
-import { renderCertifySummary } from '../summary.js';
+import { sweepProgress, terminalProgress } from '../progress.js';
+import { renderCertifySummary, renderSweepSummary } from '../summary.js';
 
 export default class Certify extends BenchCommand {
   static override summary = 'Certify a meter: run a suite on a rig, verify billing on the ledger, write reports.';
@@ -14,6 +15,7 @@ export default class Certify extends BenchCommand {
   static override examples = [
     '<%= config.bin %> certify',
     '<%= config.bin %> certify --suite smoke --seed 7',
+    '<%= config.bin %> certify --seeds 1-100 --format json',
     '<%= config.bin %> certify --rig sim-serial --suite metrology-mid --time-scale 30',
     '<%= config.bin %> certify --rig rigs/lab-a.yaml --suite ev-billing --ledger http://127.0.0.1:8545',
   ];
@@ -21,6 +23,16 @@ export default class Certify extends BenchCommand {
     suite: Flags.string({ description: 'Built-in suite name or suite YAML file.', default: 'ev-billing' }),
     rig: Flags.string({ description: 'Built-in rig name (sim, sim-serial) or rig YAML file.', default: 'sim' }),
     seed: Flags.integer({ description: 'Seed of every random choice in the run.', default: 1, min: 0 }),
+    seeds: Flags.string({
+      description:
+        'Seed sweep: one run (and run record) per seed, side by side in child processes, then a pass-rate summary; exit 1 if any seed fails. Seeds and ranges, e.g. 1-100, 1,5,9 or 1-10,20.',
+      exclusive: ['seed'],
+    }),
+    jobs: Flags.integer({
+      description: 'Runs of a seed sweep at once (default: available cores; the built-in sim rig only).',
+      min: 1,
+      dependsOn: ['seeds'],
+    }),
     'meter-config': Flags.string({
       description: 'Reference-meter configuration YAML (fault knobs, keys) for simulated rigs.',
     }),
@@ -43,8 +55,9 @@ export default class Certify extends BenchCommand {
     'reports-dir': reportsDirFlag,
   };
 
-  async run(): Promise<CertifyResult> {
+  async run(): Promise<CertifyResult | SweepResult> {
     const { flags } = await this.parse(Certify);
+    if (flags.seeds !== undefined) return this.sweep(flags);
     const controller = new AbortController();
     const onSigint = () => {
       process.stderr.write('\nInterrupted: finishing the run record (marked INCOMPLETE)…\n');
@@ -72,6 +85,48 @@ export default class Certify extends BenchCommand {
         rigProvider,
       );
       this.say(renderCertifySummary(result));
+      process.exitCode = result.exitCode;
+      return result;
+    } finally {
+      process.removeListener('SIGINT', onSigint);
+    }
+  }
+
+  /** --seeds: the sweep lives in engine/sweep.ts; this only wires flags, Ctrl-C, the bar and the summary. */
+  private async sweep(flags: Interfaces.InferredFlags<typeof Certify.flags>): Promise<SweepResult> {
+    const { parseSeeds, sweep } = await import('../../engine/sweep.js');
+    const seeds = parseSeeds(flags.seeds as string);
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      // A second Ctrl-C does not wait for the records to close.
+      if (++interrupts > 1) process.exit(130);
+      process.stderr.write("\nInterrupted: stopping every seed's run (records marked INCOMPLETE)…\n");
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    try {
+      const result = await sweep(
+        {
+          seeds,
+          jobs: flags.jobs,
+          suite: flags.suite,
+          rig: flags.rig,
+          meterConfig: flags['meter-config'],
+          timeScale: flags['time-scale'],
+          ledger: flags.ledger,
+          tsdb: flags.tsdb,
+          runsDir: flags['runs-dir'],
+          reportsDir: flags['reports-dir'],
+          formats: parseFormats(flags.format),
+          only: flags.case,
+          signal: controller.signal,
+          progress: sweepProgress(!this.jsonEnabled()),
+          argv: this.argv,
+        },
+        rigProvider,
+      );
+      this.say(renderSweepSummary(result));
       process.exitCode = result.exitCode;
       return result;
     } finally {

@@ -56,3 +56,23 @@ export function benchAsync(
     );
   });
 }
+
+/**
+ * The built CLI on a real pseudo-terminal through util-linux `script` (stdout and stderr are TTYs, so progress
+ * bars draw), as an async child like benchAsync. `screen` is everything the terminal showed.
+ */
+export function benchOnTty(args: string[], opts: { cwd?: string } = {}): Promise<{ code: number; screen: string }> {
+  const cmd = [process.execPath, BIN, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let screen = '';
+  child.stdout.setEncoding('utf8').on('data', (s: string) => {
+    screen += s;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', (e) => reject(new Error(`util-linux script is needed for TTY tests: ${e.message}`)));
+    child.once('close', (code) => resolve({ code: code ?? -1, screen }));
+  });
+}
