@@ -24,6 +24,8 @@ export interface BillingRow {
   importWh: number;
   exportWh: number;
   cost: number;
+  /** ISO 4217 code of the tariff's currency (from the ground truth's session), when the record has it. */
+  currency?: string;
   status: 'ok' | 'issues';
   sessionId?: string;
   /** The host meter's import register (kWh) at the record's start and end, for OCMF readings. */
@@ -151,6 +153,7 @@ export const billingAnalyser: CaseAnalyser = (
       importWh: Number(r.importMilliWh) / 1000,
       exportWh: Number(r.exportMilliWh) / 1000,
       cost: Number(r.costMicro) / MICRO,
+      currency: session?.currency ?? sessions[0]?.currency,
       status: problems.length ? 'issues' : 'ok',
       sessionId: session?.sessionId,
       registerBeginKWh:

@@ -16,6 +16,9 @@ export function renderCertifySummary(r: CertifyResult): string {
     `  run      ${r.runId}  (${r.runDir})`,
     `  record   sha256 ${r.recordHash ?? '—'}`,
     `  ledger   chain ${r.ledger.chainId} (${r.ledger.kind}${r.ledger.url ? ` ${r.ledger.url}` : ''}), BillingLedger ${r.ledger.billingLedger}`,
+    r.ledger.deployment.source === 'saved'
+      ? `           contracts of the saved deployment ${r.ledger.deployment.file}`
+      : `           contracts deployed fresh: ${r.ledger.deployment.reason}`,
     r.anchor
       ? `  anchored report sha256 ${r.anchor.reportSha256} in tx ${r.anchor.txHash} (block ${r.anchor.block})`
       : '  report not anchored (run incomplete)',

@@ -1,14 +1,16 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { analyseCase } from '../analysis/case-analysis.js';
-import type { ReportFormat } from '../reports/render.js';
+import { ANCHOR_RECEIPT_FORMAT } from '../reports/model.js';
+import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
 import { ExitCode, isBenchError, RigError } from './errors.js';
 import { type CaseEntry, type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
-import { LedgerSession } from './ledger-session.js';
+import type { LabIdentity } from './lab.js';
+import { type LedgerIdentity, LedgerSession } from './ledger-session.js';
 import { ENTRY } from './observations.js';
 import { createRun, resolveRunsDir } from './record/store.js';
-import { RUN_RECORD_FORMAT, type Verdict } from './record/types.js';
-import { resolveReportsDir, type WrittenReport, writeReports } from './reporting.js';
+import { type DeclaredDut, RUN_RECORD_FORMAT, type Verdict } from './record/types.js';
+import { resolveReportsDir, type WrittenReport, writeAnchorReceipt, writeReports } from './reporting.js';
 import type { Rig, RigIdentity } from './rig.js';
 import { type TsdbStats, TsdbTap } from './sinks/tsdb-tap.js';
 import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
@@ -25,6 +27,10 @@ export interface CertifyOptions {
   timeScale?: number;
   /** External JSON-RPC endpoint; embedded Ganache when absent. */
   ledger?: string;
+  /** The lab and its operator, printed on the certificate (resolveLab: --lab-config, --lab, --operator). */
+  lab?: LabIdentity;
+  /** Deployment file of the external ledger's contracts (default: the one `bench ledger deploy` saved, if any). */
+  deployment?: string;
   /** InfluxDB-protocol endpoint (InfluxDB, VictoriaMetrics) that receives the run's observations live. */
   tsdb?: string;
   runsDir?: string;
@@ -42,6 +48,8 @@ export interface RigInfo {
   file?: string;
   /** sha256 of the rig definition (the file, or the built-in rig's YAML). */
   sha256: string;
+  /** The meter under test as the rig file declares it (vendor, model, serial, firmware). */
+  dut?: DeclaredDut;
 }
 
 export interface RigBinding {
@@ -95,7 +103,13 @@ export interface CertifyResult {
   reportsDir: string;
   anchor?: { reportSha256: string; txHash: string; block: number };
   tsdb?: TsdbStats & { spoolFile: string };
-  ledger: { chainId: string; kind: string; url?: string; billingLedger: string };
+  ledger: {
+    chainId: string;
+    kind: string;
+    url?: string;
+    billingLedger: string;
+    deployment: LedgerIdentity['deployment'];
+  };
 }
 
 /** ReportAnchor's verdict codes (1..5; 0 means "no anchor" on chain). */
@@ -128,8 +142,10 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
       version: suite.suite.version,
       file: suite.file,
       sha256: suite.sha256,
+      cases: suite.suite.cases.map((c) => c.id),
     },
     rig: rigInfo,
+    ...(opts.lab ? { lab: opts.lab } : {}),
   });
   debug('run %s started', runId);
   let ledger: LedgerSession | undefined;
@@ -139,7 +155,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
   const tap = opts.tsdb ? new TsdbTap(opts.tsdb, runId, tsdbSpool) : undefined;
   let tsdb: CertifyResult['tsdb'];
   try {
-    ledger = await LedgerSession.open({ ledger: opts.ledger });
+    ledger = await LedgerSession.open({ ledger: opts.ledger, deploymentFile: opts.deployment });
     writer.append(ENTRY.identity, { ledger: ledger.identity });
     binding = await provider.bind({
       rig: rigInfo,
@@ -191,18 +207,46 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
     throw e;
   }
   try {
+    // The JSON report is what the ledger anchors; the certificate (HTML) is rendered after it, so it can show the
+    // anchor's receipt (kept beside the record, which is closed by now, for `bench report` to re-render the same).
+    const formats = [...opts.formats.filter((f) => f !== 'html'), ...opts.formats.filter((f) => f === 'html')];
+    const first = formats.filter((f) => f !== 'html');
     const written = await writeReports({
       runId,
       runsDir,
       reportsDir: opts.reportsDir,
-      formats: opts.formats,
+      formats: first,
     });
     const json = written.reports.find((r) => r.format === 'json');
     let anchor: CertifyResult['anchor'];
     if (json && outcome.status === 'COMPLETE') {
       const a = await ledger.anchorReport(runId, json.sha256, VERDICT_CODE[outcome.verdict]);
       anchor = { reportSha256: json.sha256, ...a };
+      const id = ledger.identity;
+      writeAnchorReceipt(dir, {
+        format: ANCHOR_RECEIPT_FORMAT,
+        runId,
+        report: REPORT_FILE.json,
+        reportSha256: json.sha256,
+        verdictCode: VERDICT_CODE[outcome.verdict],
+        chainId: id.chainId,
+        ledger: id.kind,
+        ...(id.url ? { url: id.url } : {}),
+        contract: id.contracts.ReportAnchor,
+        txHash: a.txHash,
+        block: a.block,
+      });
     }
+    if (formats.length > first.length) {
+      const html = await writeReports({
+        runId,
+        runsDir,
+        reportsDir: opts.reportsDir,
+        formats: ['html'],
+      });
+      written.reports.push(...html.reports);
+    }
+    written.reports.sort((a, b) => opts.formats.indexOf(a.format) - opts.formats.indexOf(b.format));
     return {
       runId,
       runDir: dir,
@@ -232,6 +276,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
         kind: ledger.identity.kind,
         url: ledger.identity.url,
         billingLedger: ledger.identity.contracts.BillingLedger,
+        deployment: ledger.identity.deployment,
       },
     };
   } finally {

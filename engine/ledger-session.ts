@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs';
 import createDebug from 'debug';
 import { billingDomain, type SignedBillingRecord } from '../ledger/billing-record.js';
 import type { Chain } from '../ledger/chain.js';
 import type { LedgerClient, SubmitResult } from '../ledger/client.js';
 import type { Deployment } from '../ledger/contracts.js';
 import type { Tariff } from '../ledger/tariff.js';
+import { RigError } from './errors.js';
 import { landedToJson, tariffToJson } from './ledger-json.js';
 import { ENTRY } from './observations.js';
 
@@ -15,6 +17,10 @@ export interface LedgerIdentity {
   chainId: string;
   contracts: Deployment['contracts'];
   deployedAtBlock: number;
+  /** The chain's latest block when the run began: this run's records all land after it. */
+  runFromBlock: number;
+  /** Where the contracts came from: a saved deployment (`bench ledger deploy`) or deployed for this run. */
+  deployment: { source: 'saved'; file: string } | { source: 'fresh'; reason: string };
 }
 
 /** What a meter forwards its signed records to. Resolves with the ledger's answer; rejects when unreachable. */
@@ -32,6 +38,7 @@ export class LedgerSession {
     readonly deployment: Deployment,
     readonly client: LedgerClient,
     private current: { tariff: Tariff; version: number },
+    private readonly source: LedgerIdentity['deployment'],
   ) {}
 
   /** The tariff in force and its registry version: what meters bill with and the verifier recomputes. */
@@ -56,8 +63,13 @@ export class LedgerSession {
   /** Meters registered since the last read-back: their registry state is recorded even if nothing landed. */
   private readonly registered = new Set<string>();
 
-  static async open(opts: { ledger?: string; tariff?: Tariff }): Promise<LedgerSession> {
-    const [{ openChain }, { deployLedger }, { LedgerClient }, { defaultTariff }] = await Promise.all([
+  /**
+   * Opens the ledger of a run. On an external chain the contracts of the saved deployment are used when there is
+   * one (`--deployment FILE`, else the file `bench ledger deploy` writes for that chain id), so the run's records
+   * land where `bench ledger verify` and the lab's other tools look; only without one are fresh contracts deployed.
+   */
+  static async open(opts: { ledger?: string; deploymentFile?: string; tariff?: Tariff }): Promise<LedgerSession> {
+    const [{ openChain }, contracts, { LedgerClient }, { defaultTariff }] = await Promise.all([
       import('../ledger/chain.js'),
       import('../ledger/contracts.js'),
       import('../ledger/client.js'),
@@ -65,16 +77,44 @@ export class LedgerSession {
     ]);
     const chain = await openChain({ ledger: opts.ledger });
     try {
-      const tariff = opts.tariff ?? defaultTariff();
-      const deployment = await deployLedger(chain, { tariff });
+      let deployment: Deployment;
+      let source: LedgerIdentity['deployment'];
+      const saved = opts.deploymentFile ?? contracts.defaultDeploymentPath(chain.chainId);
+      if (chain.kind === 'external' && (opts.deploymentFile !== undefined || existsSync(saved))) {
+        deployment = contracts.loadDeployment(saved);
+        await contracts.checkDeployment(chain, deployment);
+        source = { source: 'saved', file: saved };
+      } else {
+        deployment = await contracts.deployLedger(chain, { tariff: opts.tariff ?? defaultTariff() });
+        source = {
+          source: 'fresh',
+          reason:
+            chain.kind === 'embedded'
+              ? 'embedded chain (in memory, gone when the run ends)'
+              : `no saved deployment for ${chain.url} (${saved})`,
+        };
+      }
       const client = await LedgerClient.create(chain, deployment);
-      debug('ledger deployed at %o', deployment.contracts);
-      return new LedgerSession(chain, deployment, client, { tariff, version: await client.currentTariffVersion() });
+      debug('ledger contracts at %o (%o)', deployment.contracts, source);
+      // The tariff in force is the registry's (a saved deployment may carry a newer version than the default).
+      let version = await client.currentTariffVersion();
+      let tariff: Tariff;
+      if (version === 0) {
+        tariff = opts.tariff ?? defaultTariff();
+        ({ version } = await client.setTariff(tariff));
+      } else {
+        tariff = await client.tariff(version);
+      }
+      const session = new LedgerSession(chain, deployment, client, { tariff, version }, source);
+      session.runFromBlock = await client.blockNumber();
+      return session;
     } catch (e) {
       await chain.close();
       throw e;
     }
   }
+
+  private runFromBlock = 0;
 
   get identity(): LedgerIdentity {
     return {
@@ -83,6 +123,8 @@ export class LedgerSession {
       chainId: this.chain.chainId.toString(),
       contracts: this.deployment.contracts,
       deployedAtBlock: this.deployment.deployedAtBlock,
+      runFromBlock: this.runFromBlock,
+      deployment: this.source,
     };
   }
 
@@ -90,11 +132,33 @@ export class LedgerSession {
     return billingDomain(this.chain.chainId, this.deployment.contracts.BillingLedger);
   }
 
-  /** Registers a meter's signing key with its host pseudonym; its firmware is attested only when `attested`. */
+  /**
+   * Registers a meter's signing key with its host pseudonym; its firmware is attested only when `attested`. A key
+   * the registry already knows (a saved deployment, a meter certified before) keeps its registration: its firmware
+   * entry is brought up to date, and a different host or a revoked key is a rig problem the run cannot fix.
+   */
   async registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void> {
     this.registered.add(address);
-    await this.client.registerMeter(address, hostPseudonym, firmwareHash);
+    const info = await this.client.meterInfo(address);
+    if (info.registeredAt === 0) {
+      await this.client.registerMeter(address, hostPseudonym, firmwareHash);
+    } else {
+      if (info.revokedAt !== 0 || info.host.toLowerCase() !== hostPseudonym.toLowerCase()) {
+        throw new RigError(
+          `meter ${address} is ${info.revokedAt !== 0 ? 'revoked' : `registered for another host (${info.host})`} on ledger ${this.deployment.contracts.MeterRegistry}`,
+          { device: 'ledger', actions: ['Use a fresh deployment (`bench ledger deploy`) or another meter key.'] },
+        );
+      }
+      if (info.firmwareHash.toLowerCase() !== firmwareHash.toLowerCase()) {
+        await this.client.updateMeterFirmware(address, firmwareHash);
+      }
+    }
     await this.client.setFirmwareApproval(firmwareHash, attested);
+  }
+
+  /** The last sequence number the ledger holds for a meter key (0 for a key that never billed here). */
+  lastSeq(address: string): Promise<bigint> {
+    return this.client.lastSeq(address);
   }
 
   blockNumber(): Promise<number> {

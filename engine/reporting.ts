@@ -1,9 +1,57 @@
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { buildReportModel, type ReportModel } from '../reports/model.js';
+import { z } from 'zod';
+import { ANCHOR_RECEIPT_FORMAT, type AnchorReceipt, buildReportModel, type ReportModel } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
+import { InputError } from './errors.js';
 import { sha256Hex } from './record/chain.js';
 import { loadRun, resolveRunsDir } from './record/store.js';
+
+/** The anchor's receipt beside the record: which transaction put the JSON report's hash on which chain. */
+export const ANCHOR_FILE = 'anchor.json';
+
+const anchorReceiptSchema = z
+  .object({
+    format: z.literal(ANCHOR_RECEIPT_FORMAT),
+    runId: z.string(),
+    report: z.string(),
+    reportSha256: z.string().regex(/^[0-9a-f]{64}$/),
+    verdictCode: z.number().int(),
+    chainId: z.string().regex(/^\d+$/),
+    ledger: z.enum(['embedded', 'external']),
+    url: z.string().optional(),
+    contract: z.string().regex(/^0x[0-9a-fA-F]{40}$/),
+    txHash: z.string().regex(/^0x[0-9a-fA-F]{64}$/),
+    block: z.number().int().min(0),
+  })
+  .strict();
+
+export function writeAnchorReceipt(runDir: string, receipt: AnchorReceipt): void {
+  const file = join(runDir, ANCHOR_FILE);
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(receipt, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
+/** The run's anchor receipt, if the run was anchored. */
+export function readAnchorReceipt(runDir: string): AnchorReceipt | undefined {
+  const file = join(runDir, ANCHOR_FILE);
+  if (!existsSync(file)) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`${file} is not JSON: ${(e as Error).message}`, [{ file, message: 'not JSON' }]);
+  }
+  const r = anchorReceiptSchema.safeParse(json);
+  if (!r.success) {
+    const problems = r.error.issues.map((i) => ({ file, field: i.path.join('.'), message: i.message }));
+    throw new InputError(
+      `${file} is not an anchor receipt:\n${problems.map((p) => `  ${p.field}: ${p.message}`).join('\n')}`,
+      problems,
+    );
+  }
+  return r.data as AnchorReceipt;
+}
 
 export interface WrittenReport {
   format: ReportFormat;
@@ -32,8 +80,9 @@ export async function writeReports(opts: {
   runId: string;
   formats: readonly ReportFormat[];
 }): Promise<ReportsResult> {
-  const read = loadRun(resolveRunsDir(opts.runsDir), opts.runId);
-  const model = buildReportModel(read);
+  const runsDir = resolveRunsDir(opts.runsDir);
+  const read = loadRun(runsDir, opts.runId);
+  const model = buildReportModel(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
   const dir = join(resolveReportsDir(opts.reportsDir), opts.runId);
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];

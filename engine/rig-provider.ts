@@ -144,7 +144,12 @@ const rigFileProvider: RigProvider = {
         [{ file: meterConfig, message: 'only the built-in rig sim takes a meter configuration' }],
       );
     }
-    return { name: config.name, file, sha256: createHash('sha256').update(readFileSync(file)).digest('hex') };
+    return {
+      name: config.name,
+      file,
+      sha256: createHash('sha256').update(readFileSync(file)).digest('hex'),
+      ...(config.dut ? { dut: config.dut } : {}),
+    };
   },
   async bind({ rig: info, ledger, timeScale = 1 }) {
     let config = loadRigFile(info.file as string);

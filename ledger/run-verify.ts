@@ -7,13 +7,16 @@
  * the run used in `identities.ledger = { chainId, url?, contracts: { BillingLedger, ... }, deployedAtBlock }`.
  *
  * Two modes:
- * - `--ledger URL`: the records are looked up on that chain (contracts from --deployment, else from the header)
- *   and compared with what the meters emitted: missing, duplicate, forged, out-of-sequence, tampered records,
- *   registry state, recomputed tariff cost.
- * - default (embedded): a replay. A fresh embedded chain gets the contracts (same deployer, same addresses as any
- *   other fresh embedded deployment, hence the same EIP-712 domain), every meter is registered with the host of
- *   its first record and an attested firmware, the observed records are submitted in the order observed, and the
- *   chain is read back and verified. Refused submissions are reported with the contract's reason.
+ * - `--ledger URL` (or none, for a run that used an external ledger: its recorded URL): the records are looked up
+ *   on that chain (contracts from --deployment, else the run's, else the saved deployment) and compared with what
+ *   the meters emitted: missing, duplicate, forged, out-of-sequence, tampered records, registry state, recomputed
+ *   tariff cost.
+ * - a run on the embedded chain: a replay. A fresh embedded chain gets the contracts (same deployer, same
+ *   addresses as any other fresh embedded deployment, hence the same EIP-712 domain) and the registry the run
+ *   had: every tariff version the run published, in order (a record names the version it was billed under), and
+ *   every meter with the status and host the run recorded (attested, unattested or not registered; a run without
+ *   registry entries: the host of its first record, attested). The observed records are submitted in the order
+ *   observed, and the chain is read back and verified. Refused submissions are reported with the contract's reason.
  */
 import { getAddress, keccak256, toUtf8Bytes } from 'ethers';
 import { InputError } from '../engine/errors.js';
@@ -28,10 +31,14 @@ import {
   deployLedger,
   loadDeployment,
 } from './contracts.js';
+import { type Tariff, type TariffJson, tariffFromJson } from './tariff.js';
 import { type LedgerVerificationResult, verifyLedger } from './verifier.js';
 import type { SubmissionOutcome } from './verify.js';
 
 export const BILLING_ENTRY_KIND = 'obs.meter.billing';
+/** engine/observations.ts ENTRY.identity and ENTRY.ledgerState (ledger/ does not import the engine's vocabulary). */
+const IDENTITY_ENTRY_KIND = 'identity';
+const LEDGER_STATE_ENTRY_KIND = 'obs.ledger.state';
 
 export interface RunEntryLike {
   seq: number;
@@ -61,10 +68,13 @@ export function billingObservations(entries: readonly RunEntryLike[]): ObservedB
 }
 
 export interface RunLedgerIdentity {
+  kind?: 'embedded' | 'external';
   chainId?: string;
   url?: string;
   contracts?: Partial<Deployment['contracts']>;
   deployedAtBlock?: number;
+  /** The latest block when the run began. */
+  runFromBlock?: number;
 }
 
 export interface VerifyRunOptions {
@@ -82,6 +92,8 @@ export interface VerifyRunOptions {
 export interface VerifyRunResult extends LedgerVerificationResult {
   runId: string;
   mode: 'external' | 'replay';
+  /** The JSON-RPC URL read in external mode (the flag's, else the one the run recorded). */
+  url?: string;
   malformed: ObservedBilling['malformed'];
   submissions?: Array<{ meter: string; seq: string; status: string; reason?: string }>;
 }
@@ -89,33 +101,83 @@ export interface VerifyRunResult extends LedgerVerificationResult {
 /** Firmware hash the replay registers meters with (attested on the replay chain). */
 export const REPLAY_FIRMWARE = keccak256(toUtf8Bytes('bench.replay-firmware'));
 
+/** The ledger the run used, from its `identity` entries (older records: the header's identities). */
+export function runLedgerIdentity(
+  entries: readonly RunEntryLike[],
+  header?: VerifyRunOptions['header'],
+): RunLedgerIdentity | undefined {
+  let id = header?.identities?.ledger as RunLedgerIdentity | undefined;
+  for (const e of entries) {
+    const l = (e.kind === IDENTITY_ENTRY_KIND ? (e.data as { ledger?: RunLedgerIdentity }) : undefined)?.ledger;
+    if (l) id = l;
+  }
+  return id;
+}
+
+export interface RunRegistry {
+  /** Every tariff version the run published, by version number. */
+  tariffs: Map<number, Tariff>;
+  /** Each meter's registry state as last recorded (address checksummed). */
+  meters: Map<string, { status: string; host?: string }>;
+}
+
+/** The registry as the run left it, from its `obs.ledger.state` entries (later entries win). */
+export function runRegistry(entries: readonly RunEntryLike[]): RunRegistry {
+  const tariffs = new Map<number, Tariff>();
+  const meters: RunRegistry['meters'] = new Map();
+  for (const e of entries) {
+    if (e.kind !== LEDGER_STATE_ENTRY_KIND) continue;
+    const d = e.data as {
+      tariffs?: Record<string, TariffJson>;
+      meters?: Array<{ meter: string; status: string; host?: string }>;
+    };
+    for (const [v, t] of Object.entries(d.tariffs ?? {})) tariffs.set(Number(v), tariffFromJson(t));
+    for (const m of d.meters ?? []) meters.set(getAddress(m.meter), { status: m.status, host: m.host });
+  }
+  return { tariffs, meters };
+}
+
 export async function verifyRunLedger(opts: VerifyRunOptions): Promise<VerifyRunResult> {
   const { observed, malformed } = billingObservations(opts.entries);
   if (observed.length === 0 && malformed.length === 0) {
     throw new InputError(`run ${opts.runId} has no billing observations (entries of kind ${BILLING_ENTRY_KIND})`);
   }
-  const chain = await openChain({ ledger: opts.ledger, mnemonic: opts.mnemonic, relayerKey: opts.relayerKey });
+  const identity = runLedgerIdentity(opts.entries, opts.header);
+  // A run on an external chain is verified on that chain: a replay would sign nothing the run's records were
+  // signed for (another chain id or contract address, so every signature would read as forged).
+  const url = opts.ledger ?? (identity?.kind === 'external' ? identity.url : undefined);
+  const chain = await openChain({ ledger: url, mnemonic: opts.mnemonic, relayerKey: opts.relayerKey });
   try {
-    if (opts.ledger) {
-      const deployment = externalDeployment(chain, opts);
+    if (url) {
+      const deployment = externalDeployment(chain, opts, identity);
       await checkDeployment(chain, deployment);
-      const result = await verifyLedger(chain, deployment, { observed, fromBlock: opts.fromBlock });
-      return { runId: opts.runId, mode: 'external', malformed, ...result };
+      // By default only this run's blocks: a saved deployment also holds other runs' records.
+      const ownRun = identity?.contracts?.BillingLedger === deployment.contracts.BillingLedger;
+      const fromBlock =
+        opts.fromBlock ?? (ownRun && identity?.runFromBlock !== undefined ? identity.runFromBlock + 1 : undefined);
+      const result = await verifyLedger(chain, deployment, { observed, fromBlock });
+      return { runId: opts.runId, mode: 'external', url, malformed, ...result };
     }
-    return await replay(chain, opts.runId, observed, malformed);
+    return await replay(chain, opts.runId, observed, malformed, runRegistry(opts.entries));
   } finally {
     await chain.close();
   }
 }
 
-function externalDeployment(chain: Chain, opts: VerifyRunOptions): Deployment {
+function externalDeployment(chain: Chain, opts: VerifyRunOptions, id: RunLedgerIdentity | undefined): Deployment {
   if (opts.deploymentFile) return loadDeployment(opts.deploymentFile);
-  const id = opts.header?.identities?.ledger as RunLedgerIdentity | undefined;
   const c = id?.contracts;
-  if (c?.BillingLedger && c.MeterRegistry && c.TariffRegistry && c.ReportAnchor) {
+  // The run's own contracts, when it ran on this chain.
+  if (
+    c?.BillingLedger &&
+    c.MeterRegistry &&
+    c.TariffRegistry &&
+    c.ReportAnchor &&
+    id?.chainId === chain.chainId.toString()
+  ) {
     return {
       format: DEPLOYMENT_FORMAT,
-      chainId: id?.chainId ?? chain.chainId.toString(),
+      chainId: id.chainId,
       contracts: {
         BillingLedger: c.BillingLedger,
         MeterRegistry: c.MeterRegistry,
@@ -131,21 +193,43 @@ function externalDeployment(chain: Chain, opts: VerifyRunOptions): Deployment {
   return loadDeployment(defaultDeploymentPath(chain.chainId));
 }
 
+/** Firmware hash the replay registers a meter the run recorded as unattested with (never approved). */
+const REPLAY_UNATTESTED_FIRMWARE = keccak256(toUtf8Bytes('bench.replay-unattested-firmware'));
+
 async function replay(
   chain: Chain,
   runId: string,
   observed: SignedBillingRecord[],
   malformed: ObservedBilling['malformed'],
+  registry: RunRegistry,
 ): Promise<VerifyRunResult> {
-  const deployment = await deployLedger(chain);
+  // The run's tariff versions are published in order, so version n here is the run's version n.
+  const versions = [...registry.tariffs.keys()].sort((a, b) => a - b);
+  const deployment = await deployLedger(chain, { tariff: versions[0] === 1 ? registry.tariffs.get(1) : undefined });
   const client = await LedgerClient.create(chain, deployment);
+  for (const v of versions) {
+    if (v === 1) continue;
+    const { version } = await client.setTariff(registry.tariffs.get(v) as Tariff);
+    if (version !== v) throw new InputError(`run ${runId} records tariff version ${v} but not every version before it`);
+  }
   await client.setFirmwareApproval(REPLAY_FIRMWARE, true);
   const registered = new Set<string>();
   for (const o of observed) {
     const m = getAddress(o.record.meter);
     if (registered.has(m)) continue;
     registered.add(m);
-    await client.registerMeter(m, o.record.host, REPLAY_FIRMWARE);
+    const state = registry.meters.get(m);
+    if (!state) {
+      await client.registerMeter(m, o.record.host, REPLAY_FIRMWARE);
+      continue;
+    }
+    if (state.status === 'NotRegistered' || !state.host) continue;
+    await client.registerMeter(
+      m,
+      state.host,
+      state.status === 'FirmwareNotAttested' ? REPLAY_UNATTESTED_FIRMWARE : REPLAY_FIRMWARE,
+    );
+    if (state.status === 'Revoked') await client.revokeMeter(m);
   }
   const results = await client.submitRecords(observed);
   const submissions: SubmissionOutcome[] = results.map((r) => ({

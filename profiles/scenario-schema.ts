@@ -118,6 +118,9 @@ const evSchema = z
   })
   .strict();
 
+/** The currency of a tariff that names none, and of the ledger's default tariff (ledger/tariff.ts defaultTariff). */
+export const DEFAULT_CURRENCY = 'EUR';
+
 /**
  * The TOU tariff in force during the scenario (prices per kWh in the currency's units): bands of hours on weekdays
  * and weekends, an EV-charging incentive subtracted from the band price, and the local-market price paid for
@@ -141,6 +144,11 @@ export const scenarioTariffSchema = z
     evIncentive: z.number().min(0).max(100).default(0),
     marketPrice: z.number().min(0).max(100).default(0),
     utcOffsetHours: z.number().min(-14).max(14).default(0),
+    /** ISO 4217 code of the prices' currency (the ledger stores only micro-units; reports print this code). */
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR')
+      .default(DEFAULT_CURRENCY),
   })
   .strict()
   .superRefine((t, ctx) => {

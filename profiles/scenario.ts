@@ -5,7 +5,7 @@ import { seededRandom } from '../engine/random.js';
 import { ledgerTariffOf } from '../engine/tariffs.js';
 import { computeCostMicro, defaultTariff, hourOfWeek, type Tariff } from '../ledger/tariff.js';
 import { getBuiltinProfile, signatureId } from './library.js';
-import { DEFAULT_TARIFF_BANDS, type Scenario, scenarioSchema } from './scenario-schema.js';
+import { DEFAULT_CURRENCY, DEFAULT_TARIFF_BANDS, type Scenario, scenarioSchema } from './scenario-schema.js';
 import { type Profile, type ProfileState, stateQ } from './schema.js';
 
 /** A stretch of one load's run in which power moves linearly from (p0, q0) to (p1, q1); steady when equal. */
@@ -64,6 +64,8 @@ export interface TruthSession {
    * verifier recomputes (ledger/tariff.ts computeCostMicro) to the record the meter should sign.
    */
   cost: number;
+  /** ISO 4217 code of the tariff's currency, the unit of `cost` and of the record's costMicro. */
+  currency: string;
 }
 
 /** The true energy of one load run (or a house's standby base). */
@@ -507,6 +509,7 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
           importWh,
           exportWh,
           cost: 0,
+          currency: scenario.tariff?.currency ?? DEFAULT_CURRENCY,
         });
       }
     }

@@ -1,9 +1,50 @@
 import type { CaseAnalysis } from '../analysis/case-analysis.js';
+import type { ReportCase } from './model.js';
 
 /** A Vega-Lite spec; charts are declared as data and rendered to SVG by Vega (no hand-drawn geometry). */
 export type VegaLiteSpec = Record<string, unknown>;
 
 const WIDTH = 640;
+/** d3-format for numeric axes: 4 significant digits, thousands grouped, trailing zeros trimmed (0.18, 8,000). */
+const AXIS_FORMAT = ',.4~r';
+
+/**
+ * Every chart's shared look: rounded axis labels (no 0.179999999 from binning or float steps), and labels never
+ * clipped: the view pads itself to its axes' labels, a numeric axis's end labels sit inside its range, and long
+ * class names are cut with an ellipsis at a set length instead.
+ */
+const CONFIG = {
+  autosize: { type: 'pad', contains: 'padding' },
+  padding: 8,
+  config: { axis: { labelLimit: 140 }, axisQuantitative: { labelFlush: true } },
+};
+
+/** A case's kind decides which charts mean something for it (from the metrics its criteria judge). */
+function caseKinds(c: ReportCase): { detection: boolean; energy: boolean } {
+  const metrics = c.criteria.map((cr) => cr.metric);
+  const detection = metrics.some((m) => /^(detection|identification|latency)\./.test(m));
+  return { detection, energy: detection || metrics.some((m) => m.startsWith('energy.') || m.startsWith('metrology.')) };
+}
+
+/**
+ * The charts that fit a case: the power timeline wherever power was measured; the confusion matrix and latency
+ * only for detection and identification cases; energy per class only where there is energy to show; the
+ * metrology error chart where there are test points.
+ */
+export function caseCharts(c: ReportCase): VegaLiteSpec[] {
+  const a = c.analysis;
+  if (!a) return [];
+  const kind = caseKinds(c);
+  const latencyLimit = c.criteria.find((cr) => cr.metric.startsWith('latency.') && typeof cr.limit === 'number')
+    ?.limit as number | undefined;
+  const specs = [
+    powerTimelineSpec(a),
+    kind.detection ? confusionSpec(a) : undefined,
+    kind.detection ? latencySpec(a, latencyLimit) : undefined,
+    kind.energy ? energySpec(a) : undefined,
+  ];
+  return specs.filter((s): s is VegaLiteSpec => s !== undefined);
+}
 
 export function powerTimelineSpec(a: CaseAnalysis): VegaLiteSpec | undefined {
   if (a.timeline.power.length === 0) return undefined;
@@ -23,6 +64,7 @@ export function powerTimelineSpec(a: CaseAnalysis): VegaLiteSpec | undefined {
   ];
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...CONFIG,
     title: 'Power timeline with true and detected events',
     width: WIDTH,
     height: 220,
@@ -31,8 +73,8 @@ export function powerTimelineSpec(a: CaseAnalysis): VegaLiteSpec | undefined {
         data: { values: a.timeline.power },
         mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1 },
         encoding: {
-          x: { field: 't', type: 'quantitative', title: 'time (s)' },
-          y: { field: 'p', type: 'quantitative', title: 'active power (W)' },
+          x: { field: 't', type: 'quantitative', title: 'time (s)', axis: { format: AXIS_FORMAT } },
+          y: { field: 'p', type: 'quantitative', title: 'active power (W)', axis: { format: AXIS_FORMAT } },
           color: { field: 'meterId', type: 'nominal', title: 'meter' },
         },
       },
@@ -58,6 +100,7 @@ export function confusionSpec(a: CaseAnalysis): VegaLiteSpec | undefined {
   );
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...CONFIG,
     title: 'Confusion matrix (true × identified class)',
     data: { values: cells },
     width: { step: 44 },
@@ -81,6 +124,7 @@ export function latencySpec(a: CaseAnalysis, limitS?: number): VegaLiteSpec | un
   if (values.length === 0) return undefined;
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...CONFIG,
     title: `Detection latency (to the bench receiving the event; matched on the ${a.detection!.clock} clock)`,
     width: WIDTH,
     height: 160,
@@ -89,8 +133,14 @@ export function latencySpec(a: CaseAnalysis, limitS?: number): VegaLiteSpec | un
         data: { values: values.map((s) => ({ s })) },
         mark: 'bar',
         encoding: {
-          x: { field: 's', type: 'quantitative', bin: { maxbins: 30 }, title: 'latency (s)' },
-          y: { aggregate: 'count', type: 'quantitative', title: 'events' },
+          x: {
+            field: 's',
+            type: 'quantitative',
+            bin: { maxbins: 30, nice: true },
+            title: 'latency (s)',
+            axis: { format: AXIS_FORMAT },
+          },
+          y: { aggregate: 'count', type: 'quantitative', title: 'events', axis: { format: 'd', tickMinStep: 1 } },
         },
       },
       ...(limitS === undefined
@@ -111,13 +161,17 @@ export function energySpec(a: CaseAnalysis): VegaLiteSpec | undefined {
     const pts = a.metrology.points.map((p) => ({ point: p.id, error: p.errorPct, mpe: p.mpePct, neg: -p.mpePct }));
     return {
       $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      ...CONFIG,
       title: `Metrology error vs MID class ${a.metrology.midClass} limits`,
       data: { values: pts },
       width: { step: 40 },
       height: 200,
       encoding: { x: { field: 'point', type: 'nominal', title: 'test point', axis: { labelAngle: -40 } } },
       layer: [
-        { mark: 'bar', encoding: { y: { field: 'error', type: 'quantitative', title: 'error (%)' } } },
+        {
+          mark: 'bar',
+          encoding: { y: { field: 'error', type: 'quantitative', title: 'error (%)', axis: { format: AXIS_FORMAT } } },
+        },
         { mark: { type: 'tick', color: 'red', thickness: 2 }, encoding: { y: { field: 'mpe', type: 'quantitative' } } },
         { mark: { type: 'tick', color: 'red', thickness: 2 }, encoding: { y: { field: 'neg', type: 'quantitative' } } },
       ],
@@ -125,12 +179,19 @@ export function energySpec(a: CaseAnalysis): VegaLiteSpec | undefined {
   }
   const e = a.energy;
   if (!e) return undefined;
+  // No energy flowed (a no-load creep test): an empty bar chart says nothing.
+  const total = [...Object.values(e.perClassTruthWh), ...Object.values(e.perClassEstimateWh)].reduce(
+    (sum, wh) => sum + Math.abs(wh),
+    0,
+  );
+  if (!(total > 0)) return undefined;
   const rows = Object.keys({ ...e.perClassTruthWh, ...e.perClassEstimateWh }).flatMap((k) => [
     { class: k, source: 'true', wh: e.perClassTruthWh[k] ?? 0 },
     { class: k, source: 'assigned by meter', wh: e.perClassEstimateWh[k] ?? 0 },
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...CONFIG,
     title: 'Energy per class: true vs assigned by the meter',
     data: { values: rows },
     width: { step: 18 },
@@ -139,7 +200,7 @@ export function energySpec(a: CaseAnalysis): VegaLiteSpec | undefined {
     encoding: {
       x: { field: 'class', type: 'nominal', axis: { labelAngle: -40 } },
       xOffset: { field: 'source' },
-      y: { field: 'wh', type: 'quantitative', title: 'energy (Wh)' },
+      y: { field: 'wh', type: 'quantitative', title: 'energy (Wh)', axis: { format: AXIS_FORMAT } },
       color: { field: 'source', type: 'nominal' },
     },
   };

@@ -21,6 +21,28 @@ export interface ReportCase {
   analysis?: CaseAnalysis;
 }
 
+export const ANCHOR_RECEIPT_FORMAT = 'bench.anchor/1';
+
+/**
+ * The receipt of the JSON report's anchor on the ledger (the run directory's anchor.json). It cannot be in the
+ * record: the report it anchors is rendered from the closed record.
+ */
+export interface AnchorReceipt {
+  format: typeof ANCHOR_RECEIPT_FORMAT;
+  runId: string;
+  /** The anchored report's file name (report.json) and its sha256. */
+  report: string;
+  reportSha256: string;
+  verdictCode: number;
+  chainId: string;
+  ledger: 'embedded' | 'external';
+  url?: string;
+  /** The ReportAnchor contract. */
+  contract: string;
+  txHash: string;
+  block: number;
+}
+
 export interface ReportModel {
   schema: typeof REPORT_SCHEMA;
   runId: string;
@@ -28,12 +50,15 @@ export interface ReportModel {
   integrity: Integrity;
   integrityProblem?: { line: number; reason: string };
   status?: RunStatus;
+  /** When the record was closed (its end entry): the report's date, never the time it was rendered. */
+  endedAt?: string;
   /** SHA-256 of the last valid record entry: the fingerprint of everything the report is based on. */
   recordHash: string;
   header?: RunHeader;
   identities: Record<string, unknown>;
   cases: ReportCase[];
   counts: Record<Verdict, number>;
+  anchor?: AnchorReceipt;
 }
 
 /**
@@ -41,7 +66,7 @@ export interface ReportModel {
  * full analysis from the same entries. Pure: reports never read anything but the record, so a report rendered from
  * the record any time later is the one certify wrote.
  */
-export function buildReportModel(read: RunRecordRead): ReportModel {
+export function buildReportModel(read: RunRecordRead, extra: { anchor?: AnchorReceipt } = {}): ReportModel {
   const byCase = new Map<string, Entry[]>();
   const starts = new Map<string, Record<string, unknown>>();
   const verdicts: Array<Record<string, unknown>> = [];
@@ -104,11 +129,14 @@ export function buildReportModel(read: RunRecordRead): ReportModel {
     integrity: read.integrity,
     integrityProblem: read.problem,
     status: read.end?.status,
+    endedAt: read.end?.endedAt,
     recordHash: read.lastHash,
     header: read.header,
     identities,
     cases,
     counts,
+    // Only a receipt for this very record: a copied or stale anchor.json never lands on another run's certificate.
+    ...(extra.anchor && extra.anchor.runId === read.header?.runId ? { anchor: extra.anchor } : {}),
   };
 }
 

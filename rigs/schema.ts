@@ -45,6 +45,19 @@ export const rigSchema = z
   .object({
     name: z.string().min(1),
     description: z.string().optional(),
+    /**
+     * The meter under test as the lab declares it (nameplate): printed on the certificate beside what the device
+     * itself answers (identify, *IDN?), so a swapped meter or firmware shows.
+     */
+    dut: z
+      .object({
+        vendor: z.string().min(1).optional(),
+        model: z.string().min(1).optional(),
+        serial: z.string().min(1).optional(),
+        firmware: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     instruments: z.array(instrumentSchema).min(1),
   })
   .strict()

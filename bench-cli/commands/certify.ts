@@ -1,5 +1,6 @@
 import { Flags, type Interfaces } from '@oclif/core';
 import { type CertifyResult, certify } from '../../engine/certify.js';
+import { resolveLab } from '../../engine/lab.js';
 import { rigProvider } from '../../engine/rig-provider.js';
 import type { SweepResult } from '../../engine/sweep.js';
 import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
@@ -41,11 +42,24 @@ export default class Certify extends BenchCommand {
         'Scenario seconds per wall second on rigs with instruments. Real hardware runs at 1; the built-in sim-serial emulators follow the scale (for a rig file, start them with the same `bench sim up --time-scale`).',
       min: 1,
     }),
-    ledger: Flags.string({ description: 'JSON-RPC URL of an external EVM node; embedded Ganache when absent.' }),
+    ledger: Flags.string({
+      description:
+        'JSON-RPC URL of an external EVM node; embedded Ganache when absent. The contracts saved by `bench ledger deploy` for that chain are used when there are any, else fresh ones are deployed.',
+    }),
+    deployment: Flags.string({
+      description: 'Deployment file of the --ledger contracts (default ./.bench/ledger-<chainId>.json when it exists).',
+      dependsOn: ['ledger'],
+    }),
     tsdb: Flags.string({
       description:
         'InfluxDB line-protocol endpoint (InfluxDB, VictoriaMetrics) that receives measurements and events live; an outage spools to the run directory.',
     }),
+    'lab-config': Flags.string({
+      description:
+        'Lab file (YAML: lab { name, address, accreditation, contact }, operator) printed on the certificate.',
+    }),
+    lab: Flags.string({ description: 'Lab name on the certificate (overrides the lab file).' }),
+    operator: Flags.string({ description: 'Operator name on the certificate (overrides the lab file).' }),
     case: Flags.string({ description: 'Run only these case ids.', multiple: true }),
     format: Flags.string({
       description: `Report formats: ${REPORT_FORMATS.join(', ')}.`,
@@ -73,6 +87,8 @@ export default class Certify extends BenchCommand {
           meterConfig: flags['meter-config'],
           timeScale: flags['time-scale'],
           ledger: flags.ledger,
+          deployment: flags.deployment,
+          lab: resolveLab({ labConfig: flags['lab-config'], lab: flags.lab, operator: flags.operator }),
           tsdb: flags.tsdb,
           runsDir: flags['runs-dir'],
           reportsDir: flags['reports-dir'],

@@ -14,10 +14,22 @@ export interface RunHeader {
   platform: string;
   argv: readonly string[];
   seeds: Record<string, number>;
-  suite?: { name: string; title?: string; version: number; file: string; sha256: string };
-  rig?: { name: string; file?: string; sha256: string };
+  /** `cases`: every case id of the suite (a run of some of them, `--case`, certifies only those). */
+  suite?: { name: string; title?: string; version: number; file: string; sha256: string; cases?: string[] };
+  /** `dut`: what the rig file declares about the meter under test (the device's own answers are in identities). */
+  rig?: { name: string; file?: string; sha256: string; dut?: DeclaredDut };
+  /** The lab and operator that ran the certification (from --lab-config / --lab / --operator). */
+  lab?: { name: string; address?: string; accreditation?: string; contact?: string; operator?: string };
   /** Identities added by the parts that own them: dut (model, firmware hash), ledger (chain id, contracts), ... */
   identities?: Record<string, unknown>;
+}
+
+/** The meter under test as the lab declares it in the rig file. */
+export interface DeclaredDut {
+  vendor?: string;
+  model?: string;
+  serial?: string;
+  firmware?: string;
 }
 
 export interface RunEnd {

@@ -35,6 +35,8 @@ export interface VirtualLedger {
   readonly tariff: Tariff;
   readonly tariffVersion: number;
   registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void>;
+  /** The last sequence the ledger holds for a key: a meter certified before on the same ledger keeps counting. */
+  lastSeq(address: string): Promise<bigint>;
   sink(observe: (kind: string, data: Record<string, unknown>) => void): BillingSink;
 }
 
@@ -93,6 +95,8 @@ export class VirtualRig implements Rig {
         },
       ],
       dut: {
+        // The simulated meter is the bench's own reference implementation; it has no serial number.
+        vendor: 'bench (simulated reference meter)',
         model: this.base.model,
         firmwareVersion: this.base.firmwareVersion,
         firmwareHash: firmwareHash(this.base.firmwareVersion, this.base.faults.unattestedFirmware),
@@ -157,6 +161,7 @@ export class VirtualRig implements Rig {
             tariff: this.opts.ledger.tariff,
             tariffVersion: this.opts.ledger.tariffVersion,
             seed: ctx.seed,
+            lastSeq: await this.opts.ledger.lastSeq(key.address),
           },
           signatures,
           outputs,

@@ -8,8 +8,10 @@ export default class LedgerVerify extends BenchCommand {
   static override summary = "Verify a run's billing records against the ledger (exit 1 when any record fails).";
   static override description =
     "Reads the run record's `obs.meter.billing` entries ({ meterId, signed: { record, signature } }). With --ledger " +
-    'URL the records are looked up on that chain; without it they are replayed on a fresh embedded chain. Reports ' +
-    'missing, duplicate, forged, out-of-sequence, tampered and mismatching records.';
+    'URL (or for a run that used an external ledger, its URL) the records are looked up on that chain, in the ' +
+    "run's own blocks; for a run on the embedded chain they are replayed on a fresh one with the run's tariff " +
+    'versions and meter registrations. Reports missing, duplicate, forged, out-of-sequence, tampered and ' +
+    'mismatching records.';
   static override args = { runId: Args.string({ required: true, description: 'Run id (see `bench run list`).' }) };
   static override flags = {
     ...ledgerFlags,
@@ -32,7 +34,7 @@ export default class LedgerVerify extends BenchCommand {
       mnemonic: flags.mnemonic,
     });
     this.say(
-      `run ${r.runId}: ${r.mode === 'replay' ? 'replayed on an embedded chain' : `chain ${r.chainId}`}, blocks ${r.fromBlock}..${r.toBlock}`,
+      `run ${r.runId}: ${r.mode === 'replay' ? 'replayed on an embedded chain' : `chain ${r.chainId} at ${r.url}`}, blocks ${r.fromBlock}..${r.toBlock}`,
     );
     const c = r.counts;
     this.say(`observed ${c.observed}  landed ${c.landed}  verified ${c.verified}`);
