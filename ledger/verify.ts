@@ -85,8 +85,12 @@ export interface ExpectedRecord {
 export interface Tolerances {
   /** |start − expected| and |end − expected| allowed, seconds. */
   timeSeconds: bigint;
-  /** Allowed energy error, parts per million of the expected energy (e.g. 10_000 = 1 %)... */
-  energyPpm: bigint;
+  /**
+   * Allowed energy error, parts per million of the expected energy (e.g. 10_000 = 1 %)... It is the meter's accuracy
+   * class MPE (analysis/standards/mid.ts), which the ledger cannot know: whoever checks energy against expectations
+   * gives it; there is no default.
+   */
+  energyPpm?: bigint;
   /** ...but never less than this absolute error, milli-Wh. */
   energyMinMilliWh: bigint;
   /** Allowed |cost − recomputed|, micro-units. */
@@ -95,7 +99,6 @@ export interface Tolerances {
 
 export const DEFAULT_TOLERANCES: Tolerances = {
   timeSeconds: 2n,
-  energyPpm: 20_000n,
   energyMinMilliWh: 10n,
   costMicro: 0n,
 };
@@ -190,6 +193,10 @@ const abs = (n: bigint) => (n < 0n ? -n : n);
 
 export function verifyBilling(input: VerifyInput): LedgerVerification {
   const tol = { ...DEFAULT_TOLERANCES, ...input.tolerances };
+  const energyPpm = tol.energyPpm;
+  if (energyPpm === undefined && (input.expected?.length ?? 0) > 0) {
+    throw new Error('verifyBilling: expectations need tolerances.energyPpm (the accuracy class MPE of the meter)');
+  }
   const issues: VerificationIssue[] = [];
   const flagged = new Set<string>();
   const issue = (kind: IssueKind, meter: string, seq: bigint | undefined, message: string, txHash?: string) => {
@@ -389,7 +396,7 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
     }
     const energyBad = (got: bigint, want: bigint | undefined) => {
       if (want === undefined) return false;
-      const allowed = (want * tol.energyPpm) / 1_000_000n;
+      const allowed = (want * energyPpm!) / 1_000_000n;
       return abs(got - want) > (allowed > tol.energyMinMilliWh ? allowed : tol.energyMinMilliWh);
     };
     if (energyBad(r.importMilliWh, e.importMilliWh) || energyBad(r.exportMilliWh, e.exportMilliWh)) {

@@ -1,5 +1,6 @@
 import { Wallet } from 'ethers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { midMpe } from '../../../analysis/standards/mid.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -57,6 +58,9 @@ beforeAll(async () => {
   for (let i = 1n; i <= 5n; i++) good.push(await signBillingRecord(meter, domain, record(i)));
 });
 
+/** Energy checked against expectations within a class B meter's MPE (Itr ≤ I ≤ Imax), from the MID table. */
+const energyPpm = BigInt(midMpe({ midClass: 'B', current: 'itr-imax' }).mpePct * 10_000);
+
 function run(over: Partial<VerifyInput>) {
   return verifyBilling({
     domain,
@@ -64,6 +68,7 @@ function run(over: Partial<VerifyInput>) {
     observed: good,
     meters: [{ meter: meter.address, status: 'Ok', host }],
     tariffs: new Map([[1, tariff]]),
+    tolerances: { energyPpm },
     ...over,
   });
 }
@@ -165,6 +170,10 @@ describe('verifyBilling', () => {
     expect(r.issues.find((i) => i.kind === 'missing')!.message).toMatch(/session-6/);
   });
 
+  it('refuses to check energy against expectations without the class tolerance', () => {
+    expect(() => run({ tolerances: {}, expected: [{ meter: meter.address, importMilliWh: 1n }] })).toThrow(/energyPpm/);
+  });
+
   it('matches expectations without a sequence by their times, within tolerances', () => {
     const r = run({
       expected: good.map((s) => ({
@@ -242,6 +251,7 @@ describe('verifyBilling: records assigned to sessions one to one', () => {
       expected,
       meters: [{ meter: meter.address, status: 'Ok', host }],
       tariffs: new Map([[1, tariff]]),
+      tolerances: { energyPpm },
     });
   };
 
