@@ -104,8 +104,17 @@ export interface MeterLogData extends CaseScoped {
 
 export interface PulseData extends CaseScoped {
   channel: string;
+  /** Case time of the latest pulse in `count`. */
   t: number;
   count: number;
+  /**
+   * Where `t` comes from. 'host-receive': when the bench received the I/O board's report of the edge (a Firmata
+   * board sends no time), so `t` is later than the edge by at least `minDelayMs` plus USB and OS scheduling delay.
+   * Absent: the rig's own clock (the simulated rig, exact).
+   */
+  timeSource?: 'host-receive';
+  /** Least delay of a host-received `t` after the edge: the edge report's time on the wire at the board's baud. */
+  minDelayMs?: number;
 }
 
 /** A stretch of a case in which an instrument could not be read or was reconnecting (its data is missing). */

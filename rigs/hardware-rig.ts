@@ -4,6 +4,7 @@ import {
   ENTRY,
   type MeasurementData,
   type MeterEventData,
+  type PulseData,
   type RigErrorData,
   type RigGapData,
   type TransportLatencyData,
@@ -13,7 +14,7 @@ import { type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger
 import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { modbusMeterFor, transportFor, unitIdOf } from './check.js';
-import { FirmataBoardDriver } from './drivers/firmata-board.js';
+import { edgeReportWireMs, FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
 import { JsonlStreamDriver, requireBillingIdentity, type StreamLine } from './drivers/jsonl-stream.js';
 import type { ModbusMeterDriver } from './drivers/modbus-meter.js';
@@ -100,6 +101,7 @@ export class HardwareRig implements Rig {
   private streamBills = false;
   private meterInstrument = 'dut';
   private boardInstrument = 'board';
+  private boardWireMs = 0;
 
   private dutIdentity?: MeterIdentityLine;
 
@@ -147,12 +149,6 @@ export class HardwareRig implements Rig {
         requireBillingIdentity(inst.id, this.streamBills, this.dutIdentity);
       } else if (inst.dialect === 'firmata' && endpoint.kind === 'serial') {
         const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
-        this.board = new FirmataBoardDriver(inst.id, endpoint.path, {
-          baudRate: endpoint.baudRate,
-          pulsePin,
-          timeoutMs: Math.max(inst.timeoutMs, 10_000),
-        });
-        this.boardInstrument = inst.id;
         if (inst.capabilities.includes('ev.cp')) {
           this.cpPins = cpPinsOf(inst.options);
           if (!this.cpPins) {
@@ -162,6 +158,16 @@ export class HardwareRig implements Rig {
             });
           }
         }
+        this.board = new FirmataBoardDriver(inst.id, endpoint.path, {
+          baudRate: endpoint.baudRate,
+          pulsePin,
+          // The pilot relays become outputs once, at open (pilot in A), never again before a switch.
+          outputPins: this.cpPins ? [this.cpPins.b, this.cpPins.c] : [],
+          // An Uno resets on open and blinks its version ~1.9 s before it answers.
+          timeoutMs: Math.max(inst.timeoutMs, 10_000),
+        });
+        this.boardInstrument = inst.id;
+        this.boardWireMs = edgeReportWireMs(endpoint.baudRate);
         identity = await this.board.activate();
       } else {
         throw new RigError(`no hardware driver for dialect ${inst.dialect} in role ${inst.role}`, {
@@ -341,12 +347,16 @@ export class HardwareRig implements Rig {
         else if (this.optical) await this.readOptical(meterLatency, scope);
         if (this.reference) await this.pollModbus(this.reference, ENTRY.referenceMeasurement, referenceLatency, scope);
         if (this.board && this.board.pulses > pulsesSeen) {
-          ctx.observe(ENTRY.pulse, {
+          const p: PulseData = {
+            caseId: plan.caseId,
             channel: `${this.boardInstrument}/s0`,
-            meterId,
-            t: benchT(),
+            // When the latest of these edges' reports reached the bench: host time, the board sends none.
+            t: benchT(this.board.edges.at(-1)?.t),
             count: this.board.pulses - pulsesSeen,
-          });
+            timeSource: 'host-receive',
+            minDelayMs: this.boardWireMs,
+          };
+          ctx.observe(ENTRY.pulse, { ...p, meterId });
           pulsesSeen = this.board.pulses;
         }
         ctx.progress(Math.min(endT, benchT()), endT, 'playing scenario');

@@ -73,12 +73,19 @@ const PHYSICS_TICK_MS = 20;
 async function serveFirmata(path: string, baudRate: number, physics: BenchPhysics, pulsePin: number, cp?: CpPins) {
   const port = new SerialPort({ path, baudRate, autoOpen: false });
   await new Promise<void>((res, rej) => port.open((e) => (e ? rej(e) : res())));
+  // Powered up now: it blinks its version (StandardFirmata 2.4, as Unos ship) before it answers. A PTY carries no
+  // DTR, so the reset a real Uno does when the driver opens its port is not seen; the boot at start stands for it.
   const emulator = new FirmataEmulator((b) => port.write(b), pulsePin, physics);
   // The EV simulator: the pilot state follows the two relays.
   if (cp) emulator.onWrite = () => physics.setCp(cpStateOf(emulator.outputs[cp.b] === 1, emulator.outputs[cp.c] === 1));
   port.on('data', (b: Buffer) => emulator.handle(b));
   port.on('error', () => undefined);
-  return { close: () => new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r())) };
+  return {
+    close: () => {
+      emulator.close();
+      return new Promise<void>((r) => (port.isOpen ? port.close(() => r()) : r()));
+    },
+  };
 }
 
 /** Starts the coupled emulators of a serial rig on socat PTY pairs (link = the rig's path). */
@@ -137,7 +144,7 @@ export async function simUp(
           closers.push(s.close);
         } else if (inst.dialect === 'jsonl') {
           // The reference meter itself behind its JSONL event/billing stream face, fed by the emulated load.
-          const faces = new LiveFaces();
+          const faces = new LiveFaces({ lossy: true });
           await faces.openStream(emulatorPath, inst.transport.baudRate);
           const workDir = mkdtempSync(join(tmpdir(), 'bench-meter-emu-'));
           const emulator = new ReferenceMeterEmulator(physics, { meterId: inst.id, outputs: faces.outputs(), workDir });

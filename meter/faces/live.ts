@@ -5,6 +5,8 @@ import { type CommissionCommand, type MeterIdentityLine, streamCommandSchema } f
 
 /** Longest command line the stream face takes (a commission command is under 1 KiB). */
 const MAX_LINE_BYTES = 64 * 1024;
+/** How long close() waits for queued lines to go out (115200 Bd sends 16 KiB, a full write queue, in 1.4 s). */
+const DRAIN_MS = 2000;
 
 /**
  * The meter's outputs as its faces see them: live register values (for Modbus and the optical readout) and,
@@ -13,6 +15,15 @@ const MAX_LINE_BYTES = 64 * 1024;
 export class LiveFaces {
   readonly values: LiveValues = newLiveValues();
   private stream?: SerialPort;
+  /** Lines not sent because the line was backed up (only with `lossy`). */
+  droppedLines = 0;
+
+  /**
+   * @param opts.lossy drop a line when the port cannot take it (its write queue is full), as a UART with no flow
+   * control loses what nobody reads. For emulated meters on PTYs: without it, lines written while no driver reads
+   * pile up unbounded and a driver that connects later gets minutes-old lines first (its identify answer late).
+   */
+  constructor(private readonly opts: { lossy?: boolean } = {}) {}
 
   /** Opens the JSONL event/billing stream on a serial port. */
   async openStream(path: string, baudRate = 115200): Promise<void> {
@@ -82,6 +93,10 @@ export class LiveFaces {
   }
 
   private line(type: string, data: object): void {
+    if (this.opts.lossy && this.stream?.writableNeedDrain) {
+      this.droppedLines++;
+      return;
+    }
     this.stream?.write(`${JSON.stringify({ type, ...data })}\n`);
   }
 
@@ -118,6 +133,15 @@ export class LiveFaces {
   async close(): Promise<void> {
     const s = this.stream;
     if (!s?.isOpen) return;
-    await new Promise<void>((resolve) => s.drain(() => s.close(() => resolve())));
+    // The last lines go out first; but a PTY whose far end nobody reads never drains, and waiting for it hung the
+    // emulators' teardown (and with it `bench certify --rig sim-serial` after Ctrl-C): past DRAIN_MS they are dropped.
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, DRAIN_MS);
+      s.drain(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    await new Promise<void>((resolve) => s.close(() => resolve()));
   }
 }

@@ -99,14 +99,30 @@ const END_SYSEX = 0xf7;
 const twoDataBytes = (b: number) => (b & 0xf0) === 0x90 || (b & 0xf0) === 0xe0 || b === 0xf9;
 
 export interface PulseEdge {
+  /** performance.now() when the bench received the board's report of the edge (Firmata carries no board time). */
   t: number;
   count: number;
 }
 
 /**
+ * Least time between a pulse edge on the board and the bench receiving its report: one DIGITAL_MESSAGE (3 bytes of
+ * 10 bits with start and stop) on the wire at `baudRate`. USB framing and host scheduling add to it, unbounded.
+ */
+export function edgeReportWireMs(baudRate: number): number {
+  return (3 * 10 * 1000) / baudRate;
+}
+
+/**
  * A Firmata board (StandardFirmata) through firmata-io's Firmata class over a serialport 13 port, handed to
  * johnny-five as its `io`. Relays are digital outputs; the pulse counter counts rising edges from io.digitalRead
- * callbacks (johnny-five's Button debounce misses short pulses), each timestamped with the bench clock.
+ * callbacks (johnny-five's Button debounce misses short pulses), each timestamped with the bench clock when its
+ * report arrives (host-side: the board sends no time).
+ *
+ * Each output pin's mode is set once, never before each write: StandardFirmata up to 2.5.3 (2.4 is what Unos ship
+ * with) drives a pin LOW whenever it is told its mode, so a mode message before a relay write that keeps a relay
+ * closed opens it for the few ms until the write lands — on the EV pilot, B to C passed through A ("unplugged").
+ * An Uno resets when its port is opened and blinks its version for about 1.9 s before answering; johnny-five's
+ * wait for REPORT_VERSION (the board announces it after the blink) rides that out within `timeoutMs`.
  */
 export class FirmataBoardDriver {
   io?: FirmataIo;
@@ -116,6 +132,8 @@ export class FirmataBoardDriver {
   pulses = 0;
   readonly edges: PulseEdge[] = [];
   private last = 0;
+  /** Pins this driver has made OUTPUTs since the board got ready: their mode is never sent again. */
+  private readonly outputPins = new Set<number>();
 
   constructor(
     readonly device: string,
@@ -123,6 +141,8 @@ export class FirmataBoardDriver {
     private readonly opts: {
       baudRate?: number;
       pulsePin?: number;
+      /** Output pins (relays) set to OUTPUT, driven LOW, when the board is activated (others on first use). */
+      outputPins?: readonly number[];
       timeoutMs?: number;
       binding?: SerialBinding;
     } = {},
@@ -149,7 +169,15 @@ export class FirmataBoardDriver {
     link.onThrow = () => {
       io.buffer.length = 0;
     };
-    const board = new five.Board({ io, repl: false, debug: false, timeout: this.opts.timeoutMs ?? 10_000 });
+    // sigint: false — johnny-five's own SIGINT handler ends the process at once (exit 0, no record closed, no
+    // reports, the emulators' socat processes orphaned); the command owns Ctrl-C and closes the run itself.
+    const board = new five.Board({
+      io,
+      repl: false,
+      debug: false,
+      sigint: false,
+      timeout: this.opts.timeoutMs ?? 10_000,
+    });
     this.board = board;
     const ready = new Promise<void>((resolve, reject) => {
       board.on('ready', () => resolve());
@@ -173,6 +201,8 @@ export class FirmataBoardDriver {
       }
       this.last = v;
     });
+    // The relays are made outputs now, while they are open anyway (the firmware's reset left them OUTPUT LOW).
+    for (const p of this.opts.outputPins ?? []) this.output(p);
     const v = io.firmware.version;
     return `${io.firmware.name ?? 'Firmata'} ${v ? `${v.major}.${v.minor}` : ''}`.trim();
   }
@@ -183,9 +213,18 @@ export class FirmataBoardDriver {
   }
 
   relay(pin: number, on: boolean): void {
+    const io = this.output(pin);
+    io.digitalWrite(pin, on ? 1 : 0);
+  }
+
+  /** Makes `pin` an OUTPUT the first time only (see the class comment: a mode message drives the pin LOW). */
+  private output(pin: number): FirmataIo {
     if (!this.io) throw new RigError('board not active', { device: this.device, code: 'CLOSED' });
-    this.io.pinMode(pin, this.io.MODES.OUTPUT);
-    this.io.digitalWrite(pin, on ? 1 : 0);
+    if (!this.outputPins.has(pin)) {
+      this.io.pinMode(pin, this.io.MODES.OUTPUT);
+      this.outputPins.add(pin);
+    }
+    return this.io;
   }
 
   /** Presents an IEC 61851 control-pilot state through the EV simulator's two relays (B first, C second). */
@@ -204,6 +243,7 @@ export class FirmataBoardDriver {
   async deactivate(): Promise<void> {
     const port = this.port;
     this.port = undefined;
+    this.outputPins.clear();
     if (!port?.isOpen) return;
     // relay() writes without waiting: closing at once would drop the last relay commands still queued (a bench
     // left with the load switched on or the pilot in state C).

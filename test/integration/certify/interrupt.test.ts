@@ -2,16 +2,23 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readRunRecord } from '../../../engine/record/reader.js';
-import { bench, REPO_ROOT } from '../../support/cli.js';
+import { requireSocat } from '../../../rigs/emulators/pty.js';
+import { bench, benchAsync, REPO_ROOT } from '../../support/cli.js';
+import { descendantsOf, stillRunning } from '../../support/processes.js';
 
-/** Starts a long certification and resolves once its record shows the second case running. */
+/**
+ * Starts a long certification and resolves once its record shows `cases` cases started (a case starts only after
+ * the rig opened, so every instrument and emulator of the run is up by then).
+ */
 async function startCertify(
   runsDir: string,
   reportsDir: string,
-): Promise<{ child: ChildProcess; record: string; exit: Promise<number | null> }> {
+  opts: { args?: string[]; cases?: number; env?: Record<string, string> } = {},
+): Promise<{ child: ChildProcess; record: string; exit: Promise<number | null>; stderr: () => string }> {
   const child = spawn(
     process.execPath,
     [
@@ -23,21 +30,56 @@ async function startCertify(
       runsDir,
       '--reports-dir',
       reportsDir,
+      ...(opts.args ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...opts.env } },
   );
+  let stderr = '';
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  child.stdout?.resume();
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   for (;;) {
     const runs = existsSync(runsDir) ? readdirSync(runsDir) : [];
     if (runs.length === 1) {
       const record = join(runsDir, runs[0]!, 'record.jsonl');
-      if (existsSync(record) && (readFileSync(record, 'utf8').match(/"kind":"case.start"/g)?.length ?? 0) >= 2) {
-        return { child, record, exit };
-      }
+      const started = existsSync(record)
+        ? (readFileSync(record, 'utf8').match(/"kind":"case.start"/g)?.length ?? 0)
+        : 0;
+      if (started >= (opts.cases ?? 2)) return { child, record, exit, stderr: () => stderr };
     }
-    if (child.exitCode !== null) throw new Error(`certify exited early with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`certify exited early with ${child.exitCode}: ${stderr}`);
     await sleep(100);
   }
+}
+
+/** `bench sim up` serving the sim-serial emulators under `dir`; resolves with its rig file once it serves. */
+async function startSimUp(dir: string, timeScale: number): Promise<{ rigFile: string; stop(): Promise<void> }> {
+  const proc = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'bin/run.js'), 'sim', 'up', '--dir', dir, '--time-scale', String(timeScale), '--json'],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } },
+  );
+  let stderr = '';
+  proc.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const rigFile = await new Promise<string>((resolve, reject) => {
+    createInterface({ input: proc.stdout as NodeJS.ReadableStream }).on('line', (l) => {
+      const doc = JSON.parse(l) as { event: string; rigFile?: string };
+      if (doc.event === 'serving') resolve(doc.rigFile as string);
+    });
+    void exited.then((code) => reject(new Error(`sim up exited before serving (${code}): ${stderr}`)));
+  });
+  return {
+    rigFile,
+    stop: async () => {
+      proc.kill('SIGINT');
+      await exited;
+    },
+  };
 }
 
 describe('interrupted and crashed runs', () => {
@@ -107,4 +149,63 @@ describe('interrupted and crashed runs', () => {
     ).toBe(2);
     expect(readdirSync(runs)).toEqual([]);
   });
+});
+
+/**
+ * Ctrl-C on every kind of rig (issue 20.1: on sim-serial and rig files johnny-five's own SIGINT handler ended the
+ * process with exit 0, no summary, no reports and five socat processes orphaned): exit 1, the reports written
+ * INCOMPLETE (never PASS), `run show` ABORTED, and no process the run started outlives it.
+ */
+describe('Ctrl-C on a rig with instruments ends the run like on sim', () => {
+  const TIME_SCALE = 30;
+  const stops: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    for (const stop of stops) await stop();
+  });
+
+  const rigs: Array<[string, () => Promise<string[]>]> = [
+    ['sim', async () => []],
+    ['sim-serial', async () => ['--rig', 'sim-serial', '--time-scale', String(TIME_SCALE)]],
+    [
+      'a rig file served by bench sim up',
+      async () => {
+        const sim = await startSimUp(mkdtempSync(join(tmpdir(), 'int-simup-')), TIME_SCALE);
+        stops.push(sim.stop);
+        return ['--rig', sim.rigFile, '--time-scale', String(TIME_SCALE)];
+      },
+    ],
+  ];
+  it.each(rigs)(
+    'SIGINT on %s: exit 1, INCOMPLETE reports, run show ABORTED, no child process left',
+    async (name, rigArgs) => {
+      if (name !== 'sim') requireSocat();
+      const args = await rigArgs();
+      const runs = mkdtempSync(join(tmpdir(), 'int-rig-runs-'));
+      const reports = mkdtempSync(join(tmpdir(), 'int-rig-reports-'));
+      // The run's own temporary files (sim-serial's PTY links) go here, to check that none is left behind.
+      const tmp = mkdtempSync(join(tmpdir(), 'int-rig-tmp-'));
+      const { child, record, exit, stderr } = await startCertify(runs, reports, {
+        args,
+        cases: name === 'sim' ? 2 : 1,
+        env: { TMPDIR: tmp },
+      });
+      const children = descendantsOf(child.pid as number);
+      if (name === 'sim-serial') expect(children.filter((p) => /socat/.test(p.cmd))).toHaveLength(5);
+      child.kill('SIGINT');
+      expect(await exit).toBe(1);
+      expect(stderr()).toContain('Interrupted');
+      expect(children.filter(stillRunning)).toEqual([]);
+      expect(readdirSync(tmp).filter((f) => f.startsWith('bench-'))).toEqual([]);
+
+      expect(readRunRecord(record).integrity).toBe('INCOMPLETE');
+      const runId = readdirSync(runs)[0]!;
+      const json = JSON.parse(readFileSync(join(reports, runId, 'report.json'), 'utf8'));
+      expect(json.outcome).toBe('INCOMPLETE');
+      expect(readFileSync(join(reports, runId, 'summary.md'), 'utf8')).toMatch(/^# ⛔ INCOMPLETE/);
+      expect(readFileSync(join(reports, runId, 'junit.xml'), 'utf8')).toContain('name="outcome" value="INCOMPLETE"');
+      const show = await benchAsync(['run', 'show', runId, '--runs-dir', runs, '--json']);
+      expect(show.code).toBe(0);
+      expect(show.json<{ status: string; verdict: string }>()).toMatchObject({ status: 'ABORTED', verdict: 'ERROR' });
+    },
+  );
 });
