@@ -53,6 +53,8 @@ export interface ExecutorOptions {
   collect?(c: SuiteCase, observe: (kind: string, data: Record<string, unknown>) => void): Promise<void>;
   /** Run only these case ids (in suite order). */
   only?: readonly string[];
+  /** How long a rig told to stop (Ctrl-C, time limit) may take before the run goes on without it; 10 s default. */
+  abortGraceMs?: number;
   /** Sees every case entry as it is recorded (e.g. a live time-series stream). Must not throw. */
   tap?(kind: string, data: Record<string, unknown>): void;
 }
@@ -143,6 +145,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   };
 
   const caseAbort = new AbortController();
+  let running: Promise<void> | undefined;
   const onRunAbort = () => caseAbort.abort(opts.signal.reason);
   opts.signal.addEventListener('abort', onRunAbort, { once: true });
   let limitS = c.timeLimitS;
@@ -165,14 +168,22 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
       observe: keep,
       progress: (done, total, label) => opts.progress?.caseProgress(c.id, done, total, label),
     };
-    // The race makes a rig that ignores its abort signal unable to hang the run.
+    // The race makes a rig that ignores its abort signal unable to hang the run. An abort that came while the case
+    // was being prepared counts too (a listener added after it would never hear it, and the case would play whole).
     const aborted = new Promise<never>((_, reject) => {
-      caseAbort.signal.addEventListener('abort', () => reject(caseAbort.signal.reason), { once: true });
+      if (caseAbort.signal.aborted) reject(caseAbort.signal.reason);
+      else caseAbort.signal.addEventListener('abort', () => reject(caseAbort.signal.reason), { once: true });
     });
-    await Promise.race([rig.runCase(prepared.plan, ctx), aborted]);
+    aborted.catch(() => undefined);
+    caseAbort.signal.throwIfAborted();
+    running = rig.runCase(prepared.plan, ctx);
+    await Promise.race([running, aborted]);
     if (opts.collect) await Promise.race([opts.collect(c, keep), aborted]);
     flush();
   } catch (e) {
+    // A rig told to stop gets a moment to do so (load off, pilot to A, its temporary files removed) before the run
+    // closes it and the process ends; one that ignores its signal cannot hold the run longer than that.
+    if (running && caseAbort.signal.aborted) await settleWithin(running, opts.abortGraceMs ?? ABORT_GRACE_MS);
     flush();
     if (opts.signal.aborted) {
       return finish(errorEvaluation(c, 'interrupted by the operator'), 'ABORTED');
@@ -196,6 +207,24 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
     return finish(errorEvaluation(c, `analysis failed: ${(e as Error).message}`), 'ERROR');
   }
   return finish(evaluateCase(c.criteria, metrics), 'RAN', metrics);
+}
+
+/** How long an aborted case's rig may take to stop before the run goes on without it. */
+const ABORT_GRACE_MS = 10_000;
+
+/** Resolves when `p` settles (either way) or after `ms`, whichever comes first. */
+async function settleWithin(p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    p.then(
+      () => undefined,
+      () => undefined,
+    ),
+    new Promise<void>((r) => {
+      timer = setTimeout(r, ms);
+    }),
+  ]);
+  clearTimeout(timer);
 }
 
 function errorEvaluation(c: SuiteCase, reason: string): CaseEvaluation {

@@ -208,6 +208,7 @@ export class HardwareRig implements Rig {
     const halt = new AbortController();
     const onAbort = () => halt.abort();
     ctx.signal.addEventListener('abort', onAbort, { once: true });
+    if (ctx.signal.aborted) halt.abort();
     const sleep = (ms: number) =>
       new Promise<void>((r) => {
         const wake = () => {

@@ -15,13 +15,14 @@ const DRAIN_MS = 2000;
 export class LiveFaces {
   readonly values: LiveValues = newLiveValues();
   private stream?: SerialPort;
-  /** Lines not sent because the line was backed up (only with `lossy`). */
+  /** Measurement lines not sent because the line was backed up (only with `lossy`). */
   droppedLines = 0;
 
   /**
-   * @param opts.lossy drop a line when the port cannot take it (its write queue is full), as a UART with no flow
-   * control loses what nobody reads. For emulated meters on PTYs: without it, lines written while no driver reads
-   * pile up unbounded and a driver that connects later gets minutes-old lines first (its identify answer late).
+   * @param opts.lossy drop a measurement line when the port cannot take it (its write queue is full), as a UART
+   * with no flow control loses what nobody reads. For emulated meters on PTYs: without it, the measurement lines
+   * written while no driver reads pile up unbounded and a driver that connects later gets minutes-old lines before
+   * the answer to its identify (which came too late). Answers, events and billing lines are never dropped.
    */
   constructor(private readonly opts: { lossy?: boolean } = {}) {}
 
@@ -93,7 +94,7 @@ export class LiveFaces {
   }
 
   private line(type: string, data: object): void {
-    if (this.opts.lossy && this.stream?.writableNeedDrain) {
+    if (type === 'measurement' && this.opts.lossy && this.stream?.writableNeedDrain) {
       this.droppedLines++;
       return;
     }

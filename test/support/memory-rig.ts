@@ -7,7 +7,9 @@ export type MemoryBehaviour =
   | { kind: 'hang' }
   | { kind: 'hang-ignoring-signal' }
   | { kind: 'throw-rig-error'; message: string }
-  | { kind: 'wait-for-abort' };
+  | { kind: 'wait-for-abort' }
+  /** On abort it needs `stopMs` to stop (a load switched off, temporary files removed), then sets `stopped`. */
+  | { kind: 'slow-to-stop'; stopMs: number };
 
 /** A rig with no instruments for executor tests: each case plays a scripted behaviour. */
 export class MemoryRig implements Rig {
@@ -15,6 +17,8 @@ export class MemoryRig implements Rig {
   readonly capabilities: ReadonlySet<Capability>;
   closed = false;
   readonly ran: string[] = [];
+  /** Cases whose slow stop finished. */
+  readonly stopped: string[] = [];
 
   constructor(
     private readonly behaviours: Record<string, MemoryBehaviour>,
@@ -47,6 +51,15 @@ export class MemoryRig implements Rig {
         return new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
       case 'throw-rig-error':
         throw new RigError(b.message, { device: 'load-1' });
+      case 'slow-to-stop':
+        return new Promise((_, reject) =>
+          ctx.signal.addEventListener('abort', () =>
+            setTimeout(() => {
+              this.stopped.push(plan.caseId);
+              reject(ctx.signal.reason);
+            }, b.stopMs),
+          ),
+        );
     }
   }
 

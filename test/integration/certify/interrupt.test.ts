@@ -205,7 +205,9 @@ describe('Ctrl-C on a rig with instruments ends the run like on sim', () => {
       expect(readFileSync(join(reports, runId, 'junit.xml'), 'utf8')).toContain('name="outcome" value="INCOMPLETE"');
       const show = await benchAsync(['run', 'show', runId, '--runs-dir', runs, '--json']);
       expect(show.code).toBe(0);
-      expect(show.json<{ status: string; verdict: string }>()).toMatchObject({ status: 'ABORTED', verdict: 'ERROR' });
+      const shown = show.json<{ status: string; verdict: string; integrity: string }>();
+      expect(shown).toMatchObject({ status: 'ABORTED', integrity: 'INCOMPLETE' });
+      expect(shown.verdict).not.toBe('PASS');
     },
   );
 });

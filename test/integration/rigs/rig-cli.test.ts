@@ -139,7 +139,7 @@ describe('bench rig check and bench certify --rig against emulators on PTYs', ()
     expect(line('optical')).toMatch(
       / ok +IEC 62056-21 BEN EMU62056 @ 9600 Bd, 1\.8\.0 = \d+\.\d+ kWh +\[meter\.measurements\]/,
     );
-    expect(line('board')).toMatch(/ ok +BenchFirmataEmu\.ino 2\.5 +\[pulse\.count, relay\.switch\]/);
+    expect(line('board')).toMatch(/ ok +BenchFirmataEmu\.ino 2\.4 +\[pulse\.count, relay\.switch\]/);
     expect(line('dut-stream')).toMatch(/ ok +\S.* \(0x[0-9a-fA-F]{40}\) +\[meter\.events, meter\.billing\]/);
     for (const l of lines) expect(l).toContain(`serial:${dir}/`);
   });

@@ -41,6 +41,7 @@ async function run(
   rig: MemoryRig,
   signal = new AbortController().signal,
   collect?: (observe: (kind: string, data: Record<string, unknown>) => void) => Promise<void>,
+  onPrepare?: (caseId: string) => void,
 ) {
   const dir = mkdtempSync(join(tmpdir(), 'exec-'));
   const { writer } = createRun(dir, testHeader());
@@ -51,10 +52,15 @@ async function run(
     writer,
     seed: 1,
     signal,
-    prepareCase: async (c, seed) => ({
-      plan: { caseId: c.id, scenario: null, params: {} },
-      truth: Array.from({ length: 10 }, (_, i) => ({ kind: 'truth.event', data: { t: i, seed } })),
-    }),
+    // Long enough for the slow-to-stop rig, short for the one that ignores its signal.
+    abortGraceMs: 1000,
+    prepareCase: async (c, seed) => {
+      onPrepare?.(c.id);
+      return {
+        plan: { caseId: c.id, scenario: null, params: {} },
+        truth: Array.from({ length: 10 }, (_, i) => ({ kind: 'truth.event', data: { t: i, seed } })),
+      };
+    },
     measure,
     collect: collect && ((_c, observe) => collect(observe)),
     progress: {
@@ -138,6 +144,32 @@ describe('executor', () => {
     expect(rig.ran).toEqual(['first', 'second']);
     expect(record.integrity).toBe('INCOMPLETE');
     expect(record.end).toMatchObject({ status: 'ABORTED' });
+  });
+
+  it('Ctrl-C while a case is being prepared: that case never plays (an abort before the rig starts counts)', async () => {
+    const suite = suiteOf([{ id: 'first' }, { id: 'second' }, { id: 'third' }]);
+    const ctrlC = new AbortController();
+    const rig = new MemoryRig({ first: detections(10), second: detections(10) });
+    const { outcome, record } = await run(suite, rig, ctrlC.signal, undefined, (id) => {
+      if (id === 'second') ctrlC.abort();
+    });
+    expect(rig.ran).toEqual(['first']);
+    expect(outcome.cases.map((c) => [c.caseId, c.status, c.verdict])).toEqual([
+      ['first', 'RAN', 'PASS'],
+      ['second', 'ABORTED', 'ERROR'],
+    ]);
+    expect(record.end).toMatchObject({ status: 'ABORTED', verdict: 'ERROR' });
+  });
+
+  it('a rig told to stop finishes stopping before the run goes on (load off, files removed)', async () => {
+    const suite = suiteOf([{ id: 'first' }, { id: 'second' }]);
+    const ctrlC = new AbortController();
+    const rig = new MemoryRig({ first: { kind: 'slow-to-stop', stopMs: 200 } }, undefined, () => {
+      setTimeout(() => ctrlC.abort(), 10);
+    });
+    const { outcome } = await run(suite, rig, ctrlC.signal);
+    expect(rig.stopped).toEqual(['first']);
+    expect(outcome.cases.map((c) => c.status)).toEqual(['ABORTED']);
   });
 
   it('records what the collect step reads back before analysis, and a failing collect is an ERROR', async () => {
