@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
 import { readRunRecord } from '../../../engine/record/reader.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { bench, benchAsync, REPO_ROOT } from '../../support/cli.js';
@@ -169,9 +170,18 @@ describe('Ctrl-C on a rig with instruments ends the run like on sim', () => {
     [
       'a rig file served by bench sim up',
       async () => {
-        const sim = await startSimUp(mkdtempSync(join(tmpdir(), 'int-simup-')), TIME_SCALE);
+        const dir = mkdtempSync(join(tmpdir(), 'int-simup-'));
+        const sim = await startSimUp(join(dir, 'devices'), TIME_SCALE);
         stops.push(sim.stop);
-        return ['--rig', sim.rigFile, '--time-scale', String(TIME_SCALE)];
+        // The emulators share the machine's cores with the run (and ganache's start): the stream DUT gets more than
+        // the default 1 s to answer identify, as a lab would set for a slow meter.
+        const rig = parse(readFileSync(sim.rigFile, 'utf8')) as {
+          instruments: Array<{ id: string; timeoutMs?: number }>;
+        };
+        for (const i of rig.instruments) if (i.id === 'dut-stream') i.timeoutMs = 10_000;
+        const rigFile = join(dir, 'rig.yaml');
+        writeFileSync(rigFile, stringify(rig));
+        return ['--rig', rigFile, '--time-scale', String(TIME_SCALE)];
       },
     ],
   ];
