@@ -22,19 +22,31 @@ import { readRunRecord } from '../../../engine/record/reader.js';
 import { RECORD_FILE } from '../../../engine/record/store.js';
 import { rigProvider } from '../../../engine/rig-provider.js';
 import { BUILTIN_SUITES_DIR, resolveSuite, type SuiteCase, suiteSchema } from '../../../engine/suite.js';
+import { openChain } from '../../../ledger/chain.js';
+import { deployLedger, saveDeployment } from '../../../ledger/contracts.js';
+import { defaultTariff } from '../../../ledger/tariff.js';
 import { meterConfigSchema } from '../../../meter/config.js';
 import { freePort, startLedgerNode, stopLedgerNode } from '../../support/ledger-node.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'limits-'));
 let ledgerNode: ChildProcess | undefined;
 let ledger: string;
+const deployment = join(dir, 'deployment.json');
 let n = 0;
 
 beforeAll(async () => {
-  // One JSON-RPC node for every run (each deploys its own contracts): an embedded chain per run would double the time.
+  // One JSON-RPC node for every run: an embedded chain per run would add its start-up to each.
   const port = await freePort();
   ledgerNode = await startLedgerNode({ port, dbPath: join(dir, 'chain') });
   ledger = `http://127.0.0.1:${port}`;
+  // The contracts deployed once for this node, named explicitly: certify on an external chain otherwise looks for a
+  // deployment saved under the working directory (.bench/), which belongs to whoever ran `bench ledger deploy` there.
+  const chain = await openChain({ ledger });
+  try {
+    saveDeployment(deployment, await deployLedger(chain, { tariff: defaultTariff() }));
+  } finally {
+    await chain.close();
+  }
 });
 afterAll(() => stopLedgerNode(ledgerNode));
 
@@ -48,6 +60,7 @@ async function run(suite: string, caseId: string, faults: Record<string, unknown
       seed: 11,
       meterConfig,
       ledger,
+      deployment,
       runsDir: join(dir, 'runs'),
       reportsDir: join(dir, 'reports'),
       formats: ['json'],
