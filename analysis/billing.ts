@@ -2,7 +2,7 @@ import { type LandedRecordJson, landedFromJson, type TariffJson, tariffFromJson 
 import { ENTRY, type MeasurementData, type TruthSessionData } from '../engine/observations.js';
 import { type BillingDomain, type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
 import type { LandedRecord } from '../ledger/logs.js';
-import type { Tariff } from '../ledger/tariff.js';
+import { bandChanges, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
 import {
   type ExpectedRecord,
   type LedgerVerification,
@@ -31,6 +31,8 @@ export interface BillingRow {
   /** The host meter's import register (kWh) at the record's start and end, for OCMF readings. */
   registerBeginKWh?: number;
   registerEndKWh?: number;
+  /** The import register (kWh) at each tariff change inside the record's [start, end), for OCMF readings (TX T). */
+  tariffChanges?: Array<{ t: number; registerKWh: number }>;
   problems: string[];
 }
 
@@ -112,6 +114,8 @@ export const billingAnalyser: CaseAnalyser = (
     end: BigInt(Math.round(s.endUnix)),
     importMilliWh: BigInt(Math.round(s.importWh * 1000)),
     exportMilliWh: BigInt(Math.round(s.exportWh * 1000)),
+    // Run records from before per-band ground truth have no bandWh.
+    bandMilliWh: s.bandWh && milliWhPerBand(s.bandWh),
     label: s.sessionId,
   }));
   const verification = verifyBilling({
@@ -144,6 +148,7 @@ export const billingAnalyser: CaseAnalyser = (
     const session = sessionOf.get(`${r.meter.toLowerCase()}#${r.seq}`);
     const series = registers.get(meterId);
     const epoch = sessions[0] ? sessions[0].startUnix - sessions[0].start : undefined;
+    const tariff = tariffs.get(Number(r.tariffVersion));
     return {
       meterId,
       seq: r.seq.toString(),
@@ -160,6 +165,13 @@ export const billingAnalyser: CaseAnalyser = (
         series && epoch !== undefined ? registerAt(series, Number(r.start) - epoch, 'importWh') / 1000 : undefined,
       registerEndKWh:
         series && epoch !== undefined ? registerAt(series, Number(r.end) - epoch, 'importWh') / 1000 : undefined,
+      tariffChanges:
+        series && epoch !== undefined && tariff && r.end >= r.start
+          ? bandChanges(tariff, r.start, r.end).map((c) => ({
+              t: Number(c.at),
+              registerKWh: registerAt(series, Number(c.at) - epoch, 'importWh') / 1000,
+            }))
+          : undefined,
       problems,
     };
   });

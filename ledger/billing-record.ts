@@ -40,7 +40,20 @@ export interface BillingRecord {
   loadClass: string;
   /** 1 when the payer came from an authorisation token, 0 when unattributed and billed to the host. */
   attributed: boolean;
+  /**
+   * Which form the record has: 1 = import energy only (the cost spreads it evenly over [start, end)); 2 = import
+   * energy per tariff band in `bandMilliWh`, the cost priced from that (ledger/tariff.ts computeCostMicro).
+   */
+  version: number;
+  /** Version 2: import energy drawn in each band of tariff `tariffVersion` (index = band), adding up to
+   * importMilliWh; version 1: empty. */
+  bandMilliWh: bigint[];
 }
+
+/** The record form the meter signs now: per-band import energy. */
+export const RECORD_VERSION_BANDS = 2;
+/** At most this many band energies in a record (the TariffRegistry's band limit). */
+export const MAX_RECORD_BANDS = 16;
 
 export interface SignedBillingRecord {
   record: BillingRecord;
@@ -48,7 +61,10 @@ export interface SignedBillingRecord {
   signature: string;
 }
 
-/** EIP-712 struct of a billing record; the Solidity BillingLedger hashes the same fields in the same order. */
+/**
+ * EIP-712 struct of a version-1 billing record; the Solidity BillingLedger hashes the same fields in the same
+ * order. Records signed before per-band energy keep verifying under it.
+ */
 export const BILLING_RECORD_EIP712_TYPES = {
   BillingRecord: [
     { name: 'meter', type: 'address' },
@@ -63,6 +79,19 @@ export const BILLING_RECORD_EIP712_TYPES = {
     { name: 'tariffVersion', type: 'uint32' },
     { name: 'loadClass', type: 'bytes32' },
     { name: 'attributed', type: 'bool' },
+  ],
+} as const;
+
+/**
+ * EIP-712 struct of a version-2 record: the version-1 fields, then the version and the import energy per tariff
+ * band (an EIP-712 array: keccak256 of the 32-byte encoded elements). The version is signed, so a record cannot be
+ * passed off as the other form.
+ */
+export const BILLING_RECORD_V2_EIP712_TYPES = {
+  BillingRecord: [
+    ...BILLING_RECORD_EIP712_TYPES.BillingRecord,
+    { name: 'version', type: 'uint8' },
+    { name: 'bandMilliWh', type: 'uint64[]' },
   ],
 } as const;
 
@@ -114,10 +143,11 @@ export interface TypedDataSigner {
   ): Promise<string>;
 }
 
-const RECORD_TYPES = BILLING_RECORD_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
+const RECORD_TYPES_V1 = BILLING_RECORD_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
+const RECORD_TYPES_V2 = BILLING_RECORD_V2_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const BATCH_TYPES = BILLING_BATCH_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const PSEUDONYM_TAG = keccak256(toUtf8Bytes('bench.pseudonym/1'));
-let recordEncoder: TypedDataEncoder | undefined;
+const recordEncoders = new Map<number, TypedDataEncoder>();
 
 /**
  * bytes32 pseudonym of an account id (payer contract id, host account): keccak256 over a domain tag, the
@@ -136,13 +166,17 @@ export function loadClassId(name: string): string {
 
 /** EIP-712 struct hash of a record: the Merkle leaf of the batched path. */
 export function billingRecordHash(record: BillingRecord): string {
-  recordEncoder ??= TypedDataEncoder.from(RECORD_TYPES);
-  return recordEncoder.hashStruct('BillingRecord', recordValue(record));
+  let encoder = recordEncoders.get(record.version);
+  if (!encoder) {
+    encoder = TypedDataEncoder.from(recordTypes(record));
+    recordEncoders.set(record.version, encoder);
+  }
+  return encoder.hashStruct('BillingRecord', recordValue(record));
 }
 
 /** The digest the meter signs (EIP-712 `\x19\x01 ‖ domainSeparator ‖ structHash`). */
 export function billingRecordDigest(domain: BillingDomain, record: BillingRecord): string {
-  return TypedDataEncoder.hash(domain, RECORD_TYPES, recordValue(record));
+  return TypedDataEncoder.hash(domain, recordTypes(record), recordValue(record));
 }
 
 export async function signBillingRecord(
@@ -150,13 +184,13 @@ export async function signBillingRecord(
   domain: BillingDomain,
   record: BillingRecord,
 ): Promise<SignedBillingRecord> {
-  const signature = await signer.signTypedData(domain, RECORD_TYPES, recordValue(record));
+  const signature = await signer.signTypedData(domain, recordTypes(record), recordValue(record));
   return { record, signature };
 }
 
 /** Address that signed `record` under `domain`; throws on a malformed signature. */
 export function recoverBillingSigner(domain: BillingDomain, record: BillingRecord, signature: string): string {
-  return verifyTypedData(domain, RECORD_TYPES, recordValue(record), signature);
+  return verifyTypedData(domain, recordTypes(record), recordValue(record), signature);
 }
 
 /** Like recoverBillingSigner, but undefined for a signature that cannot be parsed. */
@@ -252,9 +286,12 @@ export function verifyMerkleProof(leaf: string, proof: readonly string[], root: 
 
 // --- JSON form: bigints as decimal strings ------------------------------------------------------------------
 
+/** Version 1 keeps its original JSON form (no version or band fields), so records stored before still parse. */
 export type BillingRecordJson = {
-  [K in keyof BillingRecord]: BillingRecord[K] extends bigint ? string : BillingRecord[K];
-};
+  [K in Exclude<keyof BillingRecord, 'version' | 'bandMilliWh'>]: BillingRecord[K] extends bigint
+    ? string
+    : BillingRecord[K];
+} & { version?: number; bandMilliWh?: string[] };
 
 export interface SignedBillingRecordJson {
   record: BillingRecordJson;
@@ -295,6 +332,7 @@ export function billingRecordToJson(record: BillingRecord): BillingRecordJson {
     tariffVersion: record.tariffVersion.toString(),
     loadClass: record.loadClass,
     attributed: record.attributed,
+    ...(record.version === 1 ? {} : { version: record.version, bandMilliWh: record.bandMilliWh.map(String) }),
   };
 }
 
@@ -303,7 +341,7 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new TypeError('billing record: not an object');
   const o = json as Record<string, unknown>;
-  const known = new Set(BILLING_RECORD_EIP712_TYPES.BillingRecord.map((f) => f.name as string));
+  const known = new Set(BILLING_RECORD_V2_EIP712_TYPES.BillingRecord.map((f) => f.name as string));
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`billing record: unknown field "${k}"`);
   if (typeof o.meter !== 'string' || !isAddress(o.meter))
     throw new TypeError('billing record: meter is not an address');
@@ -324,6 +362,20 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
     if (!ok) throw new TypeError(`billing record: ${f} ${text} is out of range`);
     ints[f] = n;
   }
+  const version = o.version ?? 1;
+  if (version !== 1 && version !== RECORD_VERSION_BANDS)
+    throw new TypeError(`billing record: version ${String(version)} is unknown (1 or ${RECORD_VERSION_BANDS})`);
+  const bands = o.bandMilliWh ?? [];
+  if (!Array.isArray(bands)) throw new TypeError('billing record: bandMilliWh is not an array');
+  if (version === 1 && bands.length > 0) throw new TypeError('billing record: version 1 has no bandMilliWh');
+  if (version === RECORD_VERSION_BANDS && (bands.length === 0 || bands.length > MAX_RECORD_BANDS))
+    throw new TypeError(`billing record: bandMilliWh needs 1 to ${MAX_RECORD_BANDS} band energies`);
+  const bandMilliWh = bands.map((v, i) => {
+    const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
+    if (typeof text !== 'string' || !/^\d+$/.test(text) || BigInt(text) >= 1n << 64n)
+      throw new TypeError(`billing record: bandMilliWh[${i}] is not a uint64 decimal`);
+    return BigInt(text);
+  });
   return {
     meter: getAddress(o.meter),
     seq: ints.seq,
@@ -337,6 +389,8 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
     tariffVersion: ints.tariffVersion,
     loadClass: (o.loadClass as string).toLowerCase(),
     attributed: o.attributed,
+    version,
+    bandMilliWh,
   };
 }
 
@@ -354,8 +408,19 @@ export function signedBillingRecordFromJson(json: unknown): SignedBillingRecord 
   return { record: billingRecordFromJson(record ?? rest), signature };
 }
 
+/** The EIP-712 types of the record's form; throws a RangeError for a version that has none. */
+function recordTypes(record: BillingRecord): Record<string, TypedDataField[]> {
+  if (record.version === 1) return RECORD_TYPES_V1;
+  if (record.version === RECORD_VERSION_BANDS) return RECORD_TYPES_V2;
+  throw new RangeError(`billing record: unknown version ${record.version}`);
+}
+
+/** The value signed: version 1 has neither the version nor band fields (ethers rejects fields not in the type). */
 function recordValue(record: BillingRecord): Record<string, unknown> {
-  return { ...record };
+  if (record.version !== 1) return { ...record };
+  if (record.bandMilliWh.length > 0) throw new RangeError('billing record: a version-1 record has no band energies');
+  const { version: _v, bandMilliWh: _b, ...v1 } = record;
+  return v1;
 }
 
 export { computeCostMicro, defaultTariff, hourOfWeek, type Tariff } from './tariff.js';

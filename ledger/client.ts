@@ -305,6 +305,8 @@ export function batchCallArgs(batch: SignedBillingBatch): unknown[] {
     tariffVersion: r.tariffVersion,
     loadClass: r.loadClass,
     attributed: r.attributed,
+    version: r.version,
+    bandMilliWh: r.bandMilliWh,
   }));
   return [first.meter, first.seq, first.host, entries, batch.signature];
 }

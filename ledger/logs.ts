@@ -90,6 +90,8 @@ export function recordFromAbi(r: BillingRecord | Record<string, unknown>): Billi
     tariffVersion: BigInt(o.tariffVersion as bigint),
     loadClass: String(o.loadClass).toLowerCase(),
     attributed: Boolean(o.attributed),
+    version: Number(o.version),
+    bandMilliWh: Array.from(o.bandMilliWh as ArrayLike<bigint>, (e) => BigInt(e)),
   };
 }
 

@@ -3,11 +3,15 @@
  * verifier (when it recomputes) use. Pure integer arithmetic on bigints; no imports.
  *
  * Cost of a record, in micro-units of the currency:
- * - the session's import energy is spread evenly over [start, end) and split at local hour boundaries
- *   (local = UTC + utcOffsetSeconds); the share of each hour is floor(E·(t−start)/(end−start)) differences, so the
- *   shares add up to E exactly; a session with end == start puts all energy in the hour of `start`;
- * - each share is priced at max(0, bandPrice[schedule[weekday·24 + hour]] − evIncentive) per kWh
- *   (weekday 0 = Monday); every billing record is an EV charging session, so the EV incentive always applies;
+ * - a version-2 record carries its import energy per tariff band (`bandMilliWh[b]`, measured by the meter as it
+ *   drew it): band b's energy is priced at max(0, bandPrice[b] − evIncentive) per kWh. So a smart EV that pauses
+ *   through the peak pays no peak price. The band energies must add up to the import energy and there is one per
+ *   band of the tariff;
+ * - a version-1 record (no band energies) has its import energy spread evenly over [start, end) and split at
+ *   local hour boundaries (local = UTC + utcOffsetSeconds); the share of each hour is floor(E·(t−start)/(end−start))
+ *   differences, so the shares add up to E exactly; a session with end == start puts all energy in the hour of
+ *   `start`; each share is priced at the band of its hour (schedule[weekday·24 + hour], weekday 0 = Monday);
+ * - every billing record is an EV charging session, so the EV incentive always applies;
  * - export energy (V2G/V2H) is credited at marketPrice per kWh;
  * - cost = round(Σ share·price / 10⁶) − round(export·marketPrice / 10⁶), rounding half away from zero
  *   (milli-Wh × micro/kWh = 10⁻⁶ micro).
@@ -78,40 +82,120 @@ export function hourOfWeek(unixSeconds: bigint, utcOffsetSeconds: number): numbe
   return Number(weekday * 24n + mod(hours, 24n));
 }
 
+/** Band index in force at a unix second (the schedule entry of its local hour of the week). */
+export function bandAt(t: Tariff, unixSeconds: bigint): number {
+  const band = t.schedule[hourOfWeek(unixSeconds, t.utcOffsetSeconds)];
+  if (band === undefined || t.bandPrices[band] === undefined)
+    throw new RangeError('tariff: schedule names an unknown band');
+  return band;
+}
+
+/**
+ * The tariff changes inside (start, end): each local hour boundary where the band differs from the hour before,
+ * with the band that starts there. A session inside one band has none.
+ */
+export function bandChanges(t: Tariff, start: bigint, end: bigint): Array<{ at: bigint; band: number }> {
+  const offset = BigInt(t.utcOffsetSeconds);
+  const out: Array<{ at: bigint; band: number }> = [];
+  let band = bandAt(t, start);
+  for (let at = (floorDiv(start + offset, 3600n) + 1n) * 3600n - offset; at < end; at += 3600n) {
+    const next = bandAt(t, at);
+    if (next !== band) out.push({ at, band: next });
+    band = next;
+  }
+  return out;
+}
+
+/** Why a record's band energies cannot be priced with tariff `t`, or undefined when they can. */
+export function bandEnergyProblem(
+  t: Tariff,
+  bandMilliWh: readonly bigint[],
+  importMilliWh: bigint,
+): string | undefined {
+  if (bandMilliWh.length !== t.bandPrices.length)
+    return `${bandMilliWh.length} band energies, the tariff has ${t.bandPrices.length} bands`;
+  let sum = 0n;
+  for (const e of bandMilliWh) {
+    if (e < 0n) return 'a band energy is negative';
+    sum += e;
+  }
+  if (sum !== importMilliWh) return `band energies add up to ${sum} mWh, the import energy is ${importMilliWh} mWh`;
+  return undefined;
+}
+
+/**
+ * Watt-hours per band to whole milli-watt-hours that add up to the rounded total: each band gets the difference of
+ * the rounded running sums, so no band's rounding is lost or counted twice.
+ */
+export function milliWhPerBand(bandWh: readonly number[]): bigint[] {
+  let cum = 0;
+  let prev = 0;
+  return bandWh.map((wh) => {
+    cum += Math.max(0, wh) * 1000;
+    const next = Math.round(cum);
+    const share = BigInt(next - prev);
+    prev = next;
+    return share;
+  });
+}
+
 export interface CostInput {
   start: bigint;
   end: bigint;
   importMilliWh: bigint;
   exportMilliWh: bigint;
+  /** Version-2 records: import energy per tariff band (index = band), adding up to importMilliWh. */
+  bandMilliWh?: readonly bigint[];
+  /** 2 = priced from bandMilliWh; 1 (or absent with no bandMilliWh) = energy spread over [start, end). */
+  version?: number;
 }
 
 export function computeCostMicro(t: Tariff, r: CostInput): bigint {
   if (r.end < r.start) throw new RangeError('computeCostMicro: end before start');
-  const offset = BigInt(t.utcOffsetSeconds);
-  const price = (at: bigint): bigint => {
-    const band = t.schedule[hourOfWeek(at, t.utcOffsetSeconds)];
-    if (band === undefined || t.bandPrices[band] === undefined)
-      throw new RangeError('tariff: schedule names an unknown band');
-    const p = t.bandPrices[band]! - t.evIncentive;
-    return p > 0n ? p : 0n;
-  };
+  const version = r.version ?? (r.bandMilliWh?.length ? 2 : 1);
+  let bands: readonly bigint[];
+  if (version === 2) {
+    const problem = bandEnergyProblem(t, r.bandMilliWh ?? [], r.importMilliWh);
+    if (problem) throw new RangeError(problem);
+    bands = r.bandMilliWh!;
+  } else if (version !== 1) {
+    throw new RangeError(`record version ${version} is unknown`);
+  } else if (r.bandMilliWh?.length) {
+    throw new RangeError('a version-1 record carries no band energies');
+  } else bands = spreadBandMilliWh(t, r);
   let weighted = 0n;
+  bands.forEach((e, band) => {
+    const p = t.bandPrices[band]! - t.evIncentive;
+    weighted += e * (p > 0n ? p : 0n);
+  });
+  return roundDiv(weighted, MICRO) - roundDiv(r.exportMilliWh * t.marketPrice, MICRO);
+}
+
+/**
+ * The version-1 reading of a record: its import energy spread evenly over [start, end), split at local hour
+ * boundaries, each hour's share (floor(E·(t−start)/(end−start)) differences, adding up to E exactly) given to the
+ * band of that hour; a record with end == start puts it all in the band of `start`.
+ */
+export function spreadBandMilliWh(t: Tariff, r: Pick<CostInput, 'start' | 'end' | 'importMilliWh'>): bigint[] {
+  if (r.end < r.start) throw new RangeError('spreadBandMilliWh: end before start');
+  const bands = t.bandPrices.map(() => 0n);
   const duration = r.end - r.start;
   if (duration === 0n) {
-    weighted = r.importMilliWh * price(r.start);
-  } else {
-    let segStart = r.start;
-    let cumBefore = 0n;
-    while (segStart < r.end) {
-      const nextBoundary = (floorDiv(segStart + offset, 3600n) + 1n) * 3600n - offset;
-      const segEnd = nextBoundary < r.end ? nextBoundary : r.end;
-      const cum = (r.importMilliWh * (segEnd - r.start)) / duration;
-      weighted += (cum - cumBefore) * price(segStart);
-      cumBefore = cum;
-      segStart = segEnd;
-    }
+    bands[bandAt(t, r.start)]! += r.importMilliWh;
+    return bands;
   }
-  return roundDiv(weighted, MICRO) - roundDiv(r.exportMilliWh * t.marketPrice, MICRO);
+  const offset = BigInt(t.utcOffsetSeconds);
+  let segStart = r.start;
+  let cumBefore = 0n;
+  while (segStart < r.end) {
+    const nextBoundary = (floorDiv(segStart + offset, 3600n) + 1n) * 3600n - offset;
+    const segEnd = nextBoundary < r.end ? nextBoundary : r.end;
+    const cum = (r.importMilliWh * (segEnd - r.start)) / duration;
+    bands[bandAt(t, segStart)]! += cum - cumBefore;
+    cumBefore = cum;
+    segStart = segEnd;
+  }
+  return bands;
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {

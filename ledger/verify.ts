@@ -27,7 +27,7 @@ import {
   verifyMerkleProof,
 } from './billing-record.js';
 import type { LandedBatch, LandedRecord } from './logs.js';
-import { computeCostMicro, type Tariff } from './tariff.js';
+import { bandEnergyProblem, computeCostMicro, type Tariff } from './tariff.js';
 
 export type IssueKind =
   | 'forged'
@@ -78,6 +78,8 @@ export interface ExpectedRecord {
   end?: bigint;
   importMilliWh?: bigint;
   exportMilliWh?: bigint;
+  /** Import energy per tariff band (checked against a version-2 record's bands, each with the energy tolerance). */
+  bandMilliWh?: readonly bigint[];
   /** Free text naming the expectation in reports (e.g. the truth session id). */
   label?: string;
 }
@@ -298,6 +300,13 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
         issue('cost-mismatch', r.meter, r.seq, `tariff version ${r.tariffVersion} is not in the registry`, l.txHash);
         continue;
       }
+      // A version-2 cost is priced from the band energies, so they must be whole: one per band, adding up to the
+      // import energy the record states.
+      const bandProblem = r.version === 2 ? bandEnergyProblem(t, r.bandMilliWh, r.importMilliWh) : undefined;
+      if (bandProblem) {
+        issue('energy-mismatch', r.meter, r.seq, `band energies: ${bandProblem}`, l.txHash);
+        continue;
+      }
       let want: bigint;
       try {
         want = computeCostMicro(t, r);
@@ -407,6 +416,22 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
         `energy import ${r.importMilliWh} export ${r.exportMilliWh} mWh, expected ${e.importMilliWh ?? '-'} / ${e.exportMilliWh ?? '-'}${label}`,
         l.txHash,
       );
+    }
+    if (e.bandMilliWh !== undefined && r.version === 2) {
+      const total = e.bandMilliWh.reduce((a, b) => a + b, 0n);
+      const allowed = (total * tol.energyPpm) / 1_000_000n;
+      const limit = allowed > tol.energyMinMilliWh ? allowed : tol.energyMinMilliWh;
+      const n = Math.max(e.bandMilliWh.length, r.bandMilliWh.length);
+      const off = [...Array(n).keys()].filter((b) => abs((r.bandMilliWh[b] ?? 0n) - (e.bandMilliWh![b] ?? 0n)) > limit);
+      if (off.length > 0) {
+        issue(
+          'energy-mismatch',
+          r.meter,
+          r.seq,
+          `energy per tariff band ${r.bandMilliWh.join('/')} mWh, expected ${e.bandMilliWh.join('/')}${label}`,
+          l.txHash,
+        );
+      }
     }
     if ((e.exportMilliWh ?? 0n) > 0n && r.exportMilliWh === 0n) {
       issue('v2g-uncredited', r.meter, r.seq, `exported energy not credited${label}`, l.txHash);

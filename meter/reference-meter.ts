@@ -9,9 +9,10 @@ import {
   billingRecordToJson,
   loadClassId,
   pseudonym,
+  RECORD_VERSION_BANDS,
   type SignedBillingRecordJson,
 } from '../ledger/billing-record.js';
-import { computeCostMicro, type Tariff } from '../ledger/tariff.js';
+import { bandAt, computeCostMicro, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
 import type { CycleBlock } from '../profiles/waveform.js';
 import type { MeterConfig } from './config.js';
 import { changeBetween, newMean, StepDetector, type StepEvent, type WindowMean } from './detector.js';
@@ -79,6 +80,8 @@ interface EvSession {
   attributed: boolean;
   importWh: number;
   exportWh: number;
+  /** Import energy drawn in each band of the tariff (index = band), by the meter clock at each cycle. */
+  bandWh: number[];
   /** The plug-in it charges in, when the charge point reports its pilot state. */
   plug?: Plug;
   /** The charge point reported the unplug while the EV still drew: its next stop ends the session. */
@@ -209,6 +212,8 @@ export class ReferenceMeter {
     holder?: ActiveLoad;
     given: { dp: number; dq: number; wh: number };
   };
+  /** The tariff band of the meter-clock hour last looked up, [from, to) in unix seconds (one lookup per hour). */
+  private bandHour = { from: 0, to: 0, band: 0 };
   /**
    * The meter clock, piecewise linear: from each anchor (a sync, or power-up) it runs (1 + drift) times the true
    * rate. Newest last.
@@ -384,6 +389,44 @@ export class ReferenceMeter {
     }
   }
 
+  /** The tariff band in force at true time t by the meter's own clock (what it bills by). */
+  private bandAt(t: number): number {
+    const unix = this.id.epochS + this.clock(t);
+    const h = this.bandHour;
+    if (unix < h.from || unix >= h.to) {
+      const off = this.id.tariff.utcOffsetSeconds;
+      h.from = Math.floor((unix + off) / 3600) * 3600 - off;
+      h.to = h.from + 3600;
+      h.band = bandAt(this.id.tariff, BigInt(h.from));
+    }
+    return h.band;
+  }
+
+  /**
+   * A session's power changed at `from` (the step's start), but the cycles since then, until the step was
+   * recognised, were booked at the old power: book them again at the new one, each piece in the tariff band it
+   * was drawn in. Without this, a step at a band boundary (a smart EV pausing at the peak's start) leaves the
+   * detection delay's energy in the wrong band.
+   */
+  private rebook(s: EvSession, pOld: number, pNew: number, from: number): void {
+    const to = this.lastT;
+    for (let a = from; a < to; ) {
+      const band = this.bandAt(a);
+      const hourLeft = this.bandHour.to - (this.id.epochS + this.clock(a));
+      const b = Math.min(to, a + Math.max(hourLeft, 1e-6));
+      const book = (p: number, sign: number) => {
+        const e = (sign * p * (b - a)) / 3600;
+        if (p >= 0) {
+          s.importWh += e;
+          s.bandWh[band]! += e;
+        } else s.exportWh -= e;
+      };
+      book(pOld, -1);
+      book(pNew, 1);
+      a = b;
+    }
+  }
+
   private integrate(t: number, p: number, q: number, dt: number): void {
     // Reactive energy has its own starting threshold: a pure reactive load (a capacitor bank) draws no P.
     if (Math.abs(q) >= START_THRESHOLD_VAR) {
@@ -395,11 +438,15 @@ export class ReferenceMeter {
     const wh = (p * dt) / 3600;
     if (wh >= 0) this.importWh += wh;
     else this.exportWh -= wh;
+    let band: number | undefined;
     for (const a of this.active) {
       if (!a.session) continue;
       const e = (a.p * dt) / 3600;
-      if (e >= 0) a.session.importWh += e;
-      else a.session.exportWh -= e;
+      if (e >= 0) {
+        a.session.importWh += e;
+        band ??= this.bandAt(t);
+        a.session.bandWh[band]! += e;
+      } else a.session.exportWh -= e;
     }
     if (wh > 0) {
       this.pulseAcc += (wh / 1000) * PULSES_PER_KWH;
@@ -490,8 +537,11 @@ export class ReferenceMeter {
   private shiftDrift(ev: ActiveLoad, dp: number, dq: number, wh: number): void {
     ev.p += dp;
     ev.q += dq;
-    if (ev.p >= 0) ev.session!.importWh += wh;
-    else ev.session!.exportWh -= wh;
+    if (ev.p >= 0) {
+      ev.session!.importWh += wh;
+      // The drift's energy was drawn since the last settle (moments ago): the band in force now.
+      ev.session!.bandWh[this.bandAt(this.lastT)]! += wh;
+    } else ev.session!.exportWh -= wh;
   }
 
   private onStep(step: StepEvent, t: number): void {
@@ -545,6 +595,7 @@ export class ReferenceMeter {
     if (resumeOk) {
       const [p] = this.paused.splice(resumeIdx, 1);
       const load = p!.load;
+      this.rebook(load.session!, 0, step.dp, step.t);
       load.p = step.dp;
       load.q = step.dq;
       this.active.push(load);
@@ -553,6 +604,7 @@ export class ReferenceMeter {
     }
     if (changeD <= EV_CHANGE_DISTANCE && changeD < plainD) {
       const load = this.active[changeIdx]!;
+      this.rebook(load.session!, load.p, load.p + step.dp, step.t);
       load.p += step.dp;
       load.q += step.dq;
       emit(load, step.dp >= 0 ? 'on' : 'off');
@@ -561,7 +613,10 @@ export class ReferenceMeter {
     if (offOk) {
       const [load] = this.active.splice(offIdx, 1);
       emit(load, 'off');
-      if (load!.session) this.stopped(load!, step.t, t + latency);
+      if (load!.session) {
+        this.rebook(load!.session, load!.p, 0, step.t);
+        this.stopped(load!, step.t, t + latency);
+      }
       return;
     }
     if (on.sig) {
@@ -574,7 +629,10 @@ export class ReferenceMeter {
         r5: step.r5,
         r7: step.r7,
       };
-      if (on.sig.class === 'ev') load.session = this.openSession(step.t, t + latency);
+      if (on.sig.class === 'ev') {
+        load.session = this.openSession(step.t, t + latency);
+        this.rebook(load.session, 0, step.dp, step.t);
+      }
       this.active.push(load);
       emit(load, 'on');
       return;
@@ -628,6 +686,7 @@ export class ReferenceMeter {
       attributed: contractId !== undefined,
       importWh: 0,
       exportWh: 0,
+      bandWh: this.id.tariff.bandPrices.map(() => 0),
       plug,
       unplugged: false,
     };
@@ -658,9 +717,11 @@ export class ReferenceMeter {
     const payerContract = this.config.faults.wrongPayer || !s.attributed ? this.id.hostContractId : s.payerContract!;
     const start = BigInt(Math.round(this.id.epochS + s.startMeter));
     const endS = BigInt(Math.max(Number(start), Math.round(this.id.epochS + this.clock(end))));
-    const importMilliWh = BigInt(Math.max(0, Math.round(s.importWh * 1000)));
+    const bandMilliWh = milliWhPerBand(s.bandWh);
+    const importMilliWh = bandMilliWh.reduce((a, b) => a + b, 0n);
     const exportMilliWh = BigInt(Math.max(0, Math.round(s.exportWh * 1000)));
     const tariff = this.config.faults.wrongTariff ? flatPeakTariff(this.id.tariff) : this.id.tariff;
+    const energy = { start, end: endS, importMilliWh, exportMilliWh, version: RECORD_VERSION_BANDS, bandMilliWh };
     const copies = this.config.faults.duplicateSubmission ? 2 : 1;
     for (let i = 0; i < copies; i++) {
       this.seq++;
@@ -669,11 +730,8 @@ export class ReferenceMeter {
         seq: this.seq,
         payer: pseudonym(payerContract, this.config.pseudonymSalt),
         host: pseudonym(this.id.hostContractId, this.config.pseudonymSalt),
-        start,
-        end: endS,
-        importMilliWh,
-        exportMilliWh,
-        costMicro: computeCostMicro(tariff, { start, end: endS, importMilliWh, exportMilliWh }),
+        ...energy,
+        costMicro: computeCostMicro(tariff, energy),
         tariffVersion: BigInt(this.id.tariffVersion),
         loadClass: loadClassId(load.sig?.id ?? 'ev'),
         attributed: s.attributed && !this.config.faults.wrongPayer,

@@ -21,6 +21,7 @@ import {
   billingDomain,
   loadClassId,
   pseudonym,
+  RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
@@ -69,6 +70,10 @@ export async function benchLedger(
     for (const m of meters) await client.registerMeter(m.address, host, FIRMWARE);
     const record = (meter: string, seq: number): BillingRecord => {
       const start = 1_767_225_600n + BigInt(seq) * 5400n;
+      const importMilliWh = 7_400_000n + BigInt(seq) * 1000n;
+      // Version-2 records with energy in every band of the default tariff (the largest record it can give).
+      const offPeak = 1_850_000n + BigInt(seq % 11) * 1000n;
+      const day = 3_700_000n;
       const r = {
         meter,
         seq: BigInt(seq),
@@ -76,12 +81,14 @@ export async function benchLedger(
         host,
         start,
         end: start + 3600n + BigInt(seq % 13) * 60n,
-        importMilliWh: 7_400_000n + BigInt(seq) * 1000n,
+        importMilliWh,
         exportMilliWh: seq % 5 === 0 ? 500_000n : 0n,
         costMicro: 0n,
         tariffVersion: 1n,
         loadClass: loadClassId('ev-1ph-7.4kw'),
         attributed: seq % 3 !== 0,
+        version: RECORD_VERSION_BANDS,
+        bandMilliWh: [offPeak, day, importMilliWh - offPeak - day],
       };
       return { ...r, costMicro: computeCostMicro(tariff, r) };
     };

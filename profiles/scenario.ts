@@ -3,7 +3,7 @@ import { FileValidationError } from '../engine/errors.js';
 import { loadYamlFile } from '../engine/files/load-yaml.js';
 import { seededRandom } from '../engine/random.js';
 import { ledgerTariffOf } from '../engine/tariffs.js';
-import { computeCostMicro, defaultTariff, hourOfWeek, type Tariff } from '../ledger/tariff.js';
+import { bandAt, computeCostMicro, defaultTariff, hourOfWeek, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
 import { getBuiltinProfile, signatureId } from './library.js';
 import { DEFAULT_CURRENCY, DEFAULT_TARIFF_BANDS, type Scenario, scenarioSchema } from './scenario-schema.js';
 import { type Profile, type ProfileState, stateQ } from './schema.js';
@@ -58,10 +58,13 @@ export interface TruthSession {
   end: number;
   importWh: number;
   exportWh: number;
+  /** Import energy drawn in each band of the scenario's tariff (index = band), from the synthesized power. */
+  bandWh: number[];
   /**
    * Expected cost in currency units: the scenario's tariff (TOU bands, EV incentive, market price for export;
    * the ledger's default tariff when it has none) applied by the one cost formula the meter bills with and the
-   * verifier recomputes (ledger/tariff.ts computeCostMicro) to the record the meter should sign.
+   * verifier recomputes (ledger/tariff.ts computeCostMicro) to the record the meter should sign: the import
+   * energy of each band at that band's price.
    */
   cost: number;
   /** ISO 4217 code of the tariff's currency, the unit of `cost` and of the record's costMicro. */
@@ -430,6 +433,25 @@ function segmentEnergyWh(s: Segment): number {
   return (((s.p0 + s.p1) / 2) * (s.to - s.from)) / 3600;
 }
 
+/**
+ * Adds an import segment's energy to the tariff band of each local hour it spans (power is linear over the
+ * segment, so each piece's energy is exact). `into` is indexed by band.
+ */
+function addBandEnergyWh(s: Segment, epochS: number, tariff: Tariff, into: number[]): void {
+  const d = s.to - s.from;
+  if (d <= 0) return;
+  const pAt = (t: number) => s.p0 + ((s.p1 - s.p0) * (t - s.from)) / d;
+  const off = tariff.utcOffsetSeconds;
+  for (let a = s.from; a < s.to; ) {
+    const hourEnd = (Math.floor((epochS + a + off) / 3600) + 1) * 3600 - off - epochS;
+    const b = Math.min(s.to, hourEnd);
+    // The band of the piece's midpoint: its ends sit on hour boundaries, where rounding could pick either hour.
+    const band = bandAt(tariff, BigInt(Math.floor(epochS + (a + b) / 2)));
+    into[band]! += (((pAt(a) + pAt(b)) / 2) * (b - a)) / 3600;
+    a = b;
+  }
+}
+
 /** Switch events, per-run energies and expected billing sessions. Pure and deterministic given the seed. */
 export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
   const runs = expandScenario(scenario, seed);
@@ -438,6 +460,8 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
   const sessions = new Map<string, TruthSession>();
   const contractOf = new Map(scenario.houses.map((h) => [h.id, h.contract]));
   const v = scenario.voltage.nominal;
+  const epochS = Date.parse(scenario.start) / 1000;
+  const tariff = scenarioLedgerTariff(scenario);
   for (const r of runs) {
     const cls = r.profile.class;
     const sig = signatureId(r.profile);
@@ -466,11 +490,14 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
     let exportWh = 0;
     let sumS = 0;
     let sumP = 0;
+    const bandWh = tariff.bandPrices.map(() => 0);
     for (const s of r.segments) {
       const e = segmentEnergyWh(s);
       energyWh += e;
-      if (e >= 0) importWh += e;
-      else exportWh -= e;
+      if (e >= 0) {
+        importWh += e;
+        if (r.ev) addBandEnergyWh(s, epochS, tariff, bandWh);
+      } else exportWh -= e;
       const dur = s.to - s.from;
       sumS += Math.hypot((s.p0 + s.p1) / 2, (s.q0 + s.q1) / 2) * dur;
       sumP += Math.abs((s.p0 + s.p1) / 2) * dur;
@@ -492,6 +519,9 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
         open.end = r.end;
         open.importWh += importWh;
         open.exportWh += exportWh;
+        bandWh.forEach((e, b) => {
+          open.bandWh[b]! += e;
+        });
       } else {
         sessions.set(r.loadId, {
           sessionId: r.loadId,
@@ -508,14 +538,13 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
           end: r.end,
           importWh,
           exportWh,
+          bandWh,
           cost: 0,
           currency: scenario.tariff?.currency ?? DEFAULT_CURRENCY,
         });
       }
     }
   }
-  const epochS = Date.parse(scenario.start) / 1000;
-  const tariff = scenarioLedgerTariff(scenario);
   for (const s of sessions.values()) s.cost = expectedCost(tariff, epochS, s);
   for (const h of scenario.houses) {
     // The always-on standby load: part of the metered total, never a switch event.
@@ -537,19 +566,23 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
 }
 
 /**
- * What the meter should bill for a session: its record's unix start/end and milli-Wh (rounded as the meter
- * rounds them) through ledger/tariff.ts computeCostMicro, in currency units.
+ * What the meter should bill for a session: its version-2 record (unix start/end, the import energy in each
+ * tariff band in milli-Wh, rounded as the meter rounds them) through ledger/tariff.ts computeCostMicro, in
+ * currency units.
  */
 export function expectedCost(
   tariff: Tariff,
   epochS: number,
-  s: Pick<TruthSession, 'start' | 'end' | 'importWh' | 'exportWh'>,
+  s: Pick<TruthSession, 'start' | 'end' | 'bandWh' | 'exportWh'>,
 ): number {
+  const bandMilliWh = milliWhPerBand(s.bandWh);
   const micro = computeCostMicro(tariff, {
     start: BigInt(Math.round(epochS + s.start)),
     end: BigInt(Math.round(epochS + s.end)),
-    importMilliWh: BigInt(Math.round(s.importWh * 1000)),
+    importMilliWh: bandMilliWh.reduce((a, b) => a + b, 0n),
     exportMilliWh: BigInt(Math.round(s.exportWh * 1000)),
+    version: 2,
+    bandMilliWh,
   });
   return Number(micro) / 1e6;
 }

@@ -24,7 +24,8 @@ function ocmfTime(unixSeconds: number): string {
 export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, pagination: number): Record<string, unknown> {
   const begin = row.registerBeginKWh ?? 0;
   const end = row.registerEndKWh ?? begin + row.importWh / 1000;
-  const reading = (tm: number, tx: 'B' | 'E', rv: number) => ({
+  // TX per the OCMF spec (readings table): B begin, T tariff change, E end of the transaction.
+  const reading = (tm: number, tx: 'B' | 'T' | 'E', rv: number) => ({
     TM: ocmfTime(tm),
     TX: tx,
     RV: Number(rv.toFixed(3)),
@@ -46,7 +47,12 @@ export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, paginatio
     IS: row.payer !== undefined,
     IT: 'UNDEFINED',
     ID: row.payer,
-    RD: [reading(row.start, 'B', begin), reading(row.end, 'E', end)],
+    RD: [
+      reading(row.start, 'B', begin),
+      // A reading at each tariff change the session crosses, so the energy of each band can be read off the file.
+      ...(row.tariffChanges ?? []).map((c) => reading(c.t, 'T', c.registerKWh)),
+      reading(row.end, 'E', end),
+    ],
   };
 }
 

@@ -19,6 +19,13 @@ import {MeterRegistry} from "./MeterRegistry.sol";
 ///   verifier from the transaction) without the fields they share: meter, host and first sequence number once per
 ///   batch, the others implied (firstSeq + 1, + 2, ...). The contract rebuilds every leaf and the root, checks the batch signature and
 ///   emits one `BatchRecorded` event. Membership of a record is checked off chain with a Merkle proof.
+///
+/// Two record forms, told apart by the signed `version` field (the off-chain types are in ledger/billing-record.ts):
+/// - version 1: import energy only (`bandMilliWh` empty); its struct hash is the original 12-field BillingRecord, so
+///   records signed before per-band energy still land;
+/// - version 2: also the import energy drawn in each tariff band (`bandMilliWh[b]`, at most 16 bands, adding up to
+///   `importMilliWh`); hashed as BillingRecord(..., uint8 version, uint64[] bandMilliWh) with the array encoded as
+///   EIP-712 says: keccak256 of its elements, each padded to 32 bytes.
 contract BillingLedger is EIP712 {
     struct BillingRecord {
         address meter;
@@ -33,6 +40,8 @@ contract BillingLedger is EIP712 {
         uint32 tariffVersion;
         bytes32 loadClass;
         bool attributed;
+        uint8 version;
+        uint64[] bandMilliWh;
     }
 
     /// A record of a batch without the fields the batch states once (meter, host) or implies (seq).
@@ -46,14 +55,21 @@ contract BillingLedger is EIP712 {
         uint32 tariffVersion;
         bytes32 loadClass;
         bool attributed;
+        uint8 version;
+        uint64[] bandMilliWh;
     }
 
     bytes32 public constant RECORD_TYPEHASH = keccak256(
         "BillingRecord(address meter,uint64 seq,bytes32 payer,bytes32 host,uint64 start,uint64 end,uint64 importMilliWh,uint64 exportMilliWh,int128 costMicro,uint32 tariffVersion,bytes32 loadClass,bool attributed)"
     );
+    bytes32 public constant RECORD_V2_TYPEHASH = keccak256(
+        "BillingRecord(address meter,uint64 seq,bytes32 payer,bytes32 host,uint64 start,uint64 end,uint64 importMilliWh,uint64 exportMilliWh,int128 costMicro,uint32 tariffVersion,bytes32 loadClass,bool attributed,uint8 version,uint64[] bandMilliWh)"
+    );
     bytes32 public constant BATCH_TYPEHASH =
         keccak256("BillingBatch(address meter,uint64 firstSeq,uint32 count,bytes32 root)");
     uint256 public constant MAX_BATCH = 1024;
+    /// The TariffRegistry's band limit.
+    uint256 public constant MAX_BANDS = 16;
 
     MeterRegistry public immutable registry;
 
@@ -71,6 +87,8 @@ contract BillingLedger is EIP712 {
     error SequenceMismatch(address meter, uint64 expected, uint64 seq);
     error InvalidTimes(uint64 start, uint64 end);
     error BatchSize(uint256 count);
+    error UnknownVersion(uint8 version);
+    error BandEnergy(uint8 version, uint256 bands, uint256 sum, uint64 importMilliWh);
 
     constructor(MeterRegistry registry_) EIP712("BenchBillingLedger", "1") {
         registry = registry_;
@@ -82,10 +100,11 @@ contract BillingLedger is EIP712 {
         if (signer != r.meter) revert InvalidSignature(r.meter, signer);
         _checkMeter(r.meter, r.host);
         _checkTimes(r);
+        _checkBands(r.version, r.bandMilliWh, r.importMilliWh);
         uint64 expected = lastSeq[r.meter] + 1;
         if (r.seq != expected) revert SequenceMismatch(r.meter, expected, r.seq);
         lastSeq[r.meter] = expected;
-        emit BillingRecorded(r.meter, expected, r, signature);
+        _emitRecorded(r.meter, expected);
     }
 
     function submitBatch(
@@ -104,6 +123,7 @@ contract BillingLedger is EIP712 {
         for (uint256 i = 0; i < n; ++i) {
             BatchEntry calldata e = entries[i];
             if (e.end < e.start) revert InvalidTimes(e.start, e.end);
+            _checkBands(e.version, e.bandMilliWh, e.importMilliWh);
             nodes[i] = _hashEntry(meter, firstSeq + uint64(i), host, e);
         }
         bytes32 root = merkleRoot(nodes);
@@ -114,16 +134,40 @@ contract BillingLedger is EIP712 {
         emit BatchRecorded(meter, firstSeq, uint32(n), root, signature);
     }
 
-    /// @notice EIP-712 struct hash of a record (also the Merkle leaf of the batch path).
-    function hashRecord(BillingRecord calldata r) public pure returns (bytes32) {
-        return keccak256(abi.encode(RECORD_TYPEHASH, r));
+    /// @notice EIP-712 struct hash of a record (also the Merkle leaf of the batch path), by its version.
+    function hashRecord(BillingRecord calldata r) public pure returns (bytes32 h) {
+        uint8 version = r.version;
+        uint64[] calldata bands = r.bandMilliWh;
+        if (version != 1 && version != 2) revert UnknownVersion(version);
+        bool v2 = version == 2;
+        if (!v2 && bands.length != 0) revert BandEnergy(version, bands.length, 0, r.importMilliWh);
+        bytes32 typehash = v2 ? RECORD_V2_TYPEHASH : RECORD_TYPEHASH;
+        // The 12 static fields are the first 12 words of the calldata struct, in EIP-712 order (built in scratch
+        // memory above the free-memory pointer, as in _hashEntry).
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, typehash)
+            calldatacopy(add(ptr, 0x20), r, 0x180)
+            switch v2
+            case 0 { h := keccak256(ptr, 0x1a0) }
+            default {
+                mstore(add(ptr, 0x1a0), 2)
+                let n := mul(bands.length, 0x20)
+                calldatacopy(add(ptr, 0x1e0), bands.offset, n)
+                mstore(add(ptr, 0x1c0), keccak256(add(ptr, 0x1e0), n))
+                h := keccak256(ptr, 0x1e0)
+            }
+        }
     }
 
     /// @dev The record's struct hash, built in scratch memory above the free-memory pointer (not allocated, so the
-    /// loop does not grow memory): typehash, meter, seq, payer, host, then the entry's remaining 8 words as given.
-    /// Non-canonical calldata words change the hash, so they can only break the batch signature, never forge it.
+    /// loop does not grow memory): typehash, meter, seq, payer, host, then the entry's remaining 8 words as given;
+    /// version 2 adds the version word and the hash of the band energies. Non-canonical calldata words change the
+    /// hash, so they can only break the batch signature, never forge it.
     function _hashEntry(address meter, uint64 seq, bytes32 host, BatchEntry calldata e) private pure returns (bytes32 h) {
-        bytes32 typehash = RECORD_TYPEHASH;
+        uint64[] calldata bands = e.bandMilliWh;
+        bool v2 = e.version == 2;
+        bytes32 typehash = v2 ? RECORD_V2_TYPEHASH : RECORD_TYPEHASH;
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typehash)
@@ -132,7 +176,15 @@ contract BillingLedger is EIP712 {
             mstore(add(ptr, 0x60), calldataload(e))
             mstore(add(ptr, 0x80), host)
             calldatacopy(add(ptr, 0xa0), add(e, 0x20), 0x100)
-            h := keccak256(ptr, 0x1a0)
+            switch v2
+            case 0 { h := keccak256(ptr, 0x1a0) }
+            default {
+                mstore(add(ptr, 0x1a0), 2)
+                let n := mul(bands.length, 0x20)
+                calldatacopy(add(ptr, 0x1e0), bands.offset, n)
+                mstore(add(ptr, 0x1c0), keccak256(add(ptr, 0x1e0), n))
+                h := keccak256(ptr, 0x1e0)
+            }
         }
     }
 
@@ -164,7 +216,35 @@ contract BillingLedger is EIP712 {
         if (registeredHost != host) revert HostMismatch(meter, registeredHost, host);
     }
 
+    /// @dev Emits BillingRecorded(meter, seq, record, signature) with the call's own arguments as the event data:
+    /// the ABI encoding of (BillingRecord, bytes) is the same in calldata and in a log, so copying it saves
+    /// re-encoding the record (~2,000 gas with its band array). Every value word in it is bound by the signature
+    /// checked above (a non-canonical word changes the struct hash) and the offsets lead a decoder to the same words
+    /// the contract read, so the log decodes to exactly the record that was verified.
+    function _emitRecorded(address meter, uint64 seq) private {
+        bytes32 topic = BillingRecorded.selector;
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let n := sub(calldatasize(), 4)
+            calldatacopy(ptr, 4, n)
+            log3(ptr, n, topic, meter, seq)
+        }
+    }
+
     function _checkTimes(BillingRecord calldata r) private pure {
         if (r.end < r.start) revert InvalidTimes(r.start, r.end);
+    }
+
+    /// @dev Version 1 carries no band energies; version 2 carries 1..MAX_BANDS of them, adding up to the import.
+    function _checkBands(uint8 version, uint64[] calldata bands, uint64 importMilliWh) private pure {
+        uint256 n = bands.length;
+        if (version == 1) {
+            if (n != 0) revert BandEnergy(version, n, 0, importMilliWh);
+            return;
+        }
+        if (version != 2) revert UnknownVersion(version);
+        uint256 sum = 0;
+        for (uint256 i = 0; i < n; ++i) sum += bands[i];
+        if (n == 0 || n > MAX_BANDS || sum != importMilliWh) revert BandEnergy(version, n, sum, importMilliWh);
     }
 }

@@ -35,6 +35,7 @@ import {
   type BillingRecord,
   loadClassId,
   pseudonym,
+  RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingRecord,
   signedBillingRecordFromJson,
@@ -42,7 +43,7 @@ import {
 } from '../../ledger/billing-record.js';
 import type { LandedBatch, LandedRecord } from '../../ledger/logs.js';
 import { scanLedger } from '../../ledger/logs.js';
-import { computeCostMicro } from '../../ledger/tariff.js';
+import { computeCostMicro, spreadBandMilliWh } from '../../ledger/tariff.js';
 import { verifyScan } from '../../ledger/verifier.js';
 import type { SubmissionOutcome } from '../../ledger/verify.js';
 import { parseMeterConfig } from '../../meter/config.js';
@@ -262,7 +263,10 @@ async function bill(m: BenchMeter): Promise<void> {
     tariffVersion: BigInt(session.tariffVersion),
     loadClass: loadClassId('ev-3ph-11kw'),
     attributed: true,
+    version: RECORD_VERSION_BANDS,
+    bandMilliWh: [] as bigint[],
   };
+  r.bandMilliWh = spreadBandMilliWh(session.tariff, r);
   r.costMicro = computeCostMicro(session.tariff, r);
   const signed = await signBillingRecord(m.key, session.domain, r);
   m.store.append(seq.toString(), signedBillingRecordToJson(signed));

@@ -7,6 +7,7 @@ import {
   billingDomain,
   billingRecordToJson,
   loadClassId,
+  RECORD_VERSION_BANDS,
   signBillingRecord,
 } from '../../ledger/billing-record.js';
 import { computeCostMicro, defaultTariff } from '../../ledger/tariff.js';
@@ -91,6 +92,7 @@ export async function writeSampleRun(runsDir: string): Promise<{ runId: string; 
         end: 3700,
         importWh: 7400,
         exportWh: 0,
+        bandWh: [0, (7400 * 3500) / 3600, (7400 * 100) / 3600],
         cost: 1.85,
         meterAddress: meterKey.address,
         startUnix: EPOCH + 100,
@@ -133,7 +135,16 @@ export async function writeSampleRun(runsDir: string): Promise<{ runId: string; 
   }
   writer.appendBatch(measurements);
   const tariff = defaultTariff();
-  const base = { start: BigInt(EPOCH + 100), end: BigInt(EPOCH + 3700), importMilliWh: 7_401_000n, exportMilliWh: 0n };
+  // 16:01:40–17:01:40 on a Monday: 3,500 s in the day band, the last 100 s in the evening peak (bands off-peak,
+  // day, peak of the default tariff).
+  const base = {
+    start: BigInt(EPOCH + 100),
+    end: BigInt(EPOCH + 3700),
+    importMilliWh: 7_401_000n,
+    exportMilliWh: 0n,
+    version: RECORD_VERSION_BANDS,
+    bandMilliWh: [0n, 7_195_400n, 205_600n],
+  };
   const record: BillingRecord = {
     meter: meterKey.address,
     seq: 1n,

@@ -13,13 +13,14 @@ import {
   billingDomain,
   loadClassId,
   pseudonym,
+  RECORD_VERSION_BANDS,
   signBillingBatch,
   signBillingRecord,
 } from '../../../ledger/billing-record.js';
 import { type Chain, connectChain, rawRpc } from '../../../ledger/chain.js';
 import { LedgerClient } from '../../../ledger/client.js';
 import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 import { REPO_ROOT } from '../../support/cli.js';
 import { freePort } from '../../support/ledger-node.js';
@@ -50,7 +51,10 @@ function record(meter: string, seq: bigint): BillingRecord {
     tariffVersion: 1n,
     loadClass: loadClassId('ev-1ph-7.4kw'),
     attributed: false,
+    version: RECORD_VERSION_BANDS,
+    bandMilliWh: [] as bigint[],
   };
+  r.bandMilliWh = spreadBandMilliWh(tariff, r);
   return { ...r, costMicro: computeCostMicro(tariff, r) };
 }
 

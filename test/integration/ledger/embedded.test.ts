@@ -15,6 +15,7 @@ import {
   loadClassId,
   merkleRoot,
   pseudonym,
+  RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
@@ -23,7 +24,7 @@ import { type Chain, connectChain, DEFAULT_MNEMONIC, startEmbeddedChain } from '
 import { LedgerClient, type SubmitResult } from '../../../ledger/client.js';
 import { contractInterface, type Deployment, deployLedger, LedgerRevertError } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 
 // Everything the ledger code logs goes here, to be scanned for secrets at the end.
@@ -69,7 +70,10 @@ function record(meter: string, seq: bigint, over: Partial<BillingRecord> = {}): 
     attributed: true,
     ...over,
   };
-  return { ...r, costMicro: over.costMicro ?? computeCostMicro(tariff, r) };
+  // The current form (version 2): the energy in each band as if drawn evenly over the session.
+  const bands = { version: RECORD_VERSION_BANDS, bandMilliWh: spreadBandMilliWh(tariff, r) };
+  const full = { ...r, ...bands, ...over };
+  return { ...full, costMicro: over.costMicro ?? computeCostMicro(tariff, full) };
 }
 
 async function registered(opts: { firmware?: string } = {}): Promise<HDNodeWallet> {

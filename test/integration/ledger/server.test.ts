@@ -16,6 +16,7 @@ import {
   billingDomain,
   loadClassId,
   pseudonym,
+  RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingRecord,
   signedBillingRecordToJson,
@@ -24,7 +25,7 @@ import { type Chain, connectChain } from '../../../ledger/chain.js';
 import { LedgerClient } from '../../../ledger/client.js';
 import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 import { bench, type CliResult } from '../../support/cli.js';
 import { freePort, startLedgerNode, stopLedgerNode as stopServer } from '../../support/ledger-node.js';
@@ -71,7 +72,8 @@ function record(meter: string, seq: bigint, over: Partial<BillingRecord> = {}): 
     attributed: true,
     ...over,
   };
-  return { ...r, costMicro: over.costMicro ?? computeCostMicro(tariff, r) };
+  const full = { ...r, version: RECORD_VERSION_BANDS, bandMilliWh: spreadBandMilliWh(tariff, r), ...over };
+  return { ...full, costMicro: over.costMicro ?? computeCostMicro(tariff, full) };
 }
 
 function newMeter(): HDNodeWallet {

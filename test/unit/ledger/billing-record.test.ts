@@ -40,6 +40,9 @@ function record(seq: bigint, over: Partial<BillingRecord> = {}): BillingRecord {
     tariffVersion: 1n,
     loadClass: loadClassId('ev-1ph-7.4kw'),
     attributed: true,
+    // The legacy form: records signed before per-band energy keep verifying.
+    version: 1,
+    bandMilliWh: [],
     ...over,
   };
 }

@@ -133,6 +133,8 @@ describe('billingObservations', () => {
       tariffVersion: 1n,
       loadClass: loadClassId('ev'),
       attributed: false,
+      version: 1,
+      bandMilliWh: [],
     });
     const json = signedBillingRecordToJson(signed);
     const out = billingObservations([

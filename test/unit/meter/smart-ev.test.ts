@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { pseudonym, type SignedBillingRecordJson } from '../../../ledger/billing-record.js';
+import { pseudonym, RECORD_VERSION_BANDS, type SignedBillingRecordJson } from '../../../ledger/billing-record.js';
 import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
 import type { MeterConfigInput } from '../../../meter/config.js';
 import { parseMeterConfig } from '../../../meter/config.js';
@@ -109,18 +109,33 @@ function expectBilledOnce(r: ReturnType<typeof play>) {
   expect(Math.abs(Number(rec.end) - (epoch + truth.end))).toBeLessThanOrEqual(1);
   const billedWh = Number(rec.importMilliWh) / 1000;
   expect(Math.abs(billedWh - truth.importWh) / truth.importWh).toBeLessThan(0.01);
-  // The cost is the tariff's price of the truth's session: the same formula over the same [start, end], so it
-  // differs from the expected cost only by the metering error on the energy (a few 0.01 %).
-  const cost = Number(rec.costMicro) / 1e6;
-  const pricedAtTruth = computeCostMicro(defaultTariff(), {
-    start: BigInt(Math.round(epoch + truth.start)),
-    end: BigInt(Math.round(epoch + truth.end)),
+  // The record carries the import energy of each tariff band (version 2), adding up to the import; each band's
+  // energy is the truth's within the metering error, and the cost is those energies priced by the tariff.
+  const tariff = defaultTariff();
+  expect(rec.version).toBe(RECORD_VERSION_BANDS);
+  const bands = rec.bandMilliWh!.map((e) => BigInt(e));
+  expect(bands.reduce((a, b) => a + b, 0n)).toBe(BigInt(rec.importMilliWh));
+  bands.forEach((e, b) => {
+    expect(Math.abs(Number(e) / 1000 - truth.bandWh[b]!)).toBeLessThan(0.01 * truth.importWh);
+  });
+  const priced = computeCostMicro(tariff, {
+    start: BigInt(rec.start),
+    end: BigInt(rec.end),
     importMilliWh: BigInt(rec.importMilliWh),
     exportMilliWh: 0n,
+    version: RECORD_VERSION_BANDS,
+    bandMilliWh: bands,
   });
-  expect(BigInt(rec.costMicro)).toBe(pricedAtTruth);
-  expect(Math.abs(cost - truth.cost) / truth.cost).toBeLessThan(
-    Math.abs(billedWh - truth.importWh) / truth.importWh + 1e-4,
+  expect(BigInt(rec.costMicro)).toBe(priced);
+  // The truth's cost: its energy in each band at that band's price less the EV incentive (micro-units per kWh).
+  const truthCost = truth.bandWh.reduce(
+    (sum, wh, b) => sum + (wh / 1000) * (Number(tariff.bandPrices[b]! - tariff.evIncentive) / 1e6),
+    0,
+  );
+  expect(truth.cost).toBeCloseTo(truthCost, 5);
+  const cost = Number(rec.costMicro) / 1e6;
+  expect(Math.abs(cost - truthCost) / truthCost).toBeLessThan(
+    Math.abs(billedWh - truth.importWh) / truth.importWh + 1e-3,
   );
   return { rec, truth, billedWh };
 }
@@ -232,6 +247,18 @@ describe('a smart EV following the TOU tariff', () => {
     expectEvEventsFollowed(r);
     const { rec, truth } = expectBilledOnce(r);
     expect(truth.importWh).toBeCloseTo(4000, 0);
+    // Paused through the whole peak: no peak energy in the truth, none billed, so no peak price paid (under the
+    // even spread of a version-1 record, 4 of the 5.25 h between start and end would have been priced at peak).
+    const PEAK = 2;
+    expect(truth.bandWh[PEAK]).toBe(0);
+    expect(rec.bandMilliWh![PEAK]).toBe('0');
+    const spreadCost = computeCostMicro(defaultTariff(), {
+      start: BigInt(rec.start),
+      end: BigInt(rec.end),
+      importMilliWh: BigInt(rec.importMilliWh),
+      exportMilliWh: 0n,
+    });
+    expect(BigInt(rec.costMicro)).toBeLessThan(spreadCost);
     expect(truth.end).toBeLessThan(truth.unplug - 240);
     expect(rec.attributed).toBe(true);
   });

@@ -6,7 +6,7 @@ import { ENTRY } from '../../../engine/observations.js';
 import { loadCaseScenario, truthEntries } from '../../../engine/rig-provider.js';
 import { resolveSuite } from '../../../engine/suite.js';
 import { ledgerTariffOf } from '../../../engine/tariffs.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../ledger/tariff.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
 import { nearestSignature, signaturesFromProfiles } from '../../../meter/signatures.js';
 import { listBuiltinProfiles, loadProfileFile } from '../../../profiles/library.js';
@@ -171,12 +171,24 @@ describe('synthesis and ground truth', () => {
       expect(recorded.map((e) => e.data.cost)).toEqual(truth.sessions.map((s) => s.cost));
       // ...and that cost is the ledger's formula on the record's own fields, as the verifier recomputes it.
       for (const e of recorded) {
-        const d = e.data as { startUnix: number; endUnix: number; importWh: number; exportWh: number; cost: number };
+        const d = e.data as {
+          startUnix: number;
+          endUnix: number;
+          importWh: number;
+          exportWh: number;
+          bandWh: number[];
+          cost: number;
+        };
+        // The truth's import energy in each tariff band adds up to its import energy; the cost prices each band.
+        expect(d.bandWh.reduce((a, b) => a + b, 0)).toBeCloseTo(d.importWh, 6);
+        const bandMilliWh = milliWhPerBand(d.bandWh);
         const micro = computeCostMicro(tariff, {
           start: BigInt(Math.round(d.startUnix)),
           end: BigInt(Math.round(d.endUnix)),
-          importMilliWh: BigInt(Math.round(d.importWh * 1000)),
+          importMilliWh: bandMilliWh.reduce((a, b) => a + b, 0n),
           exportMilliWh: BigInt(Math.round(d.exportWh * 1000)),
+          version: 2,
+          bandMilliWh,
         });
         expect(d.cost).toBe(Number(micro) / 1e6);
       }

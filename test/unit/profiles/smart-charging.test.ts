@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ledgerTariffOf } from '../../../engine/tariffs.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../ledger/tariff.js';
 import { getBuiltinProfile } from '../../../profiles/library.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
@@ -151,16 +151,23 @@ describe('smart charging follows the TOU tariff', () => {
     expect(Math.abs(synthesizedWh(paused) - wh) / wh).toBeLessThan(0.001);
   });
 
-  it('the expected cost is the ledger’s cost formula applied to the session', () => {
+  it('the expected cost prices the energy of each band: paused through the whole peak, no peak price', () => {
     const s = truth.sessions[0]!;
-    const micro = computeCostMicro(defaultTariff(), {
+    // 3.68 kW over 16:30–17:00 and 21:00–23:00: all in the day band (index 1), nothing in the peak (index 2).
+    const dayWh = (3680 * (1800 + 2 * 3600)) / 3600;
+    expect(s.bandWh[0]).toBe(0);
+    expect(s.bandWh[1]).toBeCloseTo(dayWh, 6);
+    expect(s.bandWh[2]).toBe(0);
+    // 9.2 kWh at the day price 0.25 less the EV incentive 0.02 per kWh.
+    expect(s.cost).toBe(2.116);
+    // The version-1 reading (energy spread evenly over 16:30–23:00) would have priced 4 of the 6.5 hours at peak.
+    const spread = computeCostMicro(defaultTariff(), {
       start: BigInt(truth.epochS + s.start),
       end: BigInt(truth.epochS + s.end),
       importMilliWh: BigInt(Math.round(s.importWh * 1000)),
       exportMilliWh: 0n,
     });
-    expect(s.cost).toBe(Number(micro) / 1e6);
-    expect(s.cost).toBeGreaterThan(0);
+    expect(Number(spread) / 1e6).toBeGreaterThan(s.cost + 0.8);
   });
 
   it('with an energy target, the taper still ends on it after the pause (bulk stretched through the peak)', () => {
@@ -204,13 +211,23 @@ describe('smart charging follows the TOU tariff', () => {
         { t: 3600, direction: 'off', deltaP: -3680 },
       ]);
       const session = groundTruth(s, 1).sessions[0]!;
-      const micro = computeCostMicro(ledgerTariffOf(tariff!), {
+      // Reduced in the peak, priced by band: the cost is the truth's energy in each band at that band's price.
+      const t = ledgerTariffOf(tariff!);
+      const bandMilliWh = milliWhPerBand(session.bandWh);
+      const micro = computeCostMicro(t, {
         start: BigInt(Date.parse(s.start) / 1000 + session.start),
         end: BigInt(Date.parse(s.start) / 1000 + session.end),
-        importMilliWh: BigInt(Math.round(session.importWh * 1000)),
+        importMilliWh: bandMilliWh.reduce((a, b) => a + b, 0n),
         exportMilliWh: 0n,
+        version: 2,
+        bandMilliWh,
       });
       expect(session.cost).toBe(Number(micro) / 1e6);
+      const byHand = session.bandWh.reduce(
+        (sum, wh, b) => sum + (wh / 1000) * (Number(t.bandPrices[b]! - t.evIncentive) / 1e6),
+        0,
+      );
+      expect(session.cost).toBeCloseTo(byHand, 5);
     }
     expect(groundTruth(byBand, 1).sessions[0]!.importWh).toBeCloseTo(groundTruth(byPrice, 1).sessions[0]!.importWh, 9);
   });
