@@ -125,6 +125,17 @@ describe('embedded Ganache', () => {
       )[0];
     expect(await call('hashRecord', [r])).toBe(billingRecordHash(r));
     expect(await call('domainSeparator', [])).toBe(TypedDataEncoder.hashDomain(domain));
+    // Both record forms, and band arrays of every length a tariff can have.
+    const v1 = record(r.meter, 8n, { version: 1, bandMilliWh: [] });
+    expect(await call('hashRecord', [v1])).toBe(billingRecordHash(v1));
+    for (const n of [1, 2, 16]) {
+      const bands = Array.from({ length: n }, (_, i) => BigInt(i * 1_000_003 + 1));
+      const importMilliWh = bands.reduce((a, b) => a + b, 0n);
+      // Not priced: the default tariff has 3 bands; the hash is what is compared.
+      const rn = record(r.meter, 9n, { bandMilliWh: bands, importMilliWh, costMicro: 0n });
+      expect(await call('hashRecord', [rn])).toBe(billingRecordHash(rn));
+    }
+    await expect(call('hashRecord', [{ ...r, version: 3 }])).rejects.toThrow();
   });
 });
 
@@ -280,6 +291,68 @@ describe('security: every attack is a real transaction that reverts, and the ver
     expect(v.counts).toMatchObject({ missing: 1, landed: 0 });
     const asSubmitted = await verifyLedger(chain, deployment, { meter: m.address, observed: [tampered] });
     expect(asSubmitted.counts.forged).toBe(1);
+  });
+
+  it('tampered band energy (the relayer moves energy out of the peak band, same total)', async () => {
+    const m = await registered();
+    // 16:00–18:00 on a Monday: half in the day band, half in the evening peak.
+    const start = T0 + 7n * 3600n;
+    const genuine = await signBillingRecord(
+      m,
+      domain,
+      record(m.address, 1n, {
+        start,
+        end: start + 7200n,
+        importMilliWh: 7_400_001n,
+        bandMilliWh: [0n, 3_700_000n, 3_700_001n],
+      }),
+    );
+    const cheaper = { ...genuine.record, bandMilliWh: [0n, 7_400_001n, 0n] };
+    const tampered = {
+      record: { ...cheaper, costMicro: computeCostMicro(tariff, cheaper) },
+      signature: genuine.signature,
+    };
+    const r = await submitOne(tampered);
+    expect(r.status).toBe('rejected');
+    expect(r.revert?.name).toBe('InvalidSignature');
+    const asSubmitted = await verifyLedger(chain, deployment, { meter: m.address, observed: [tampered] });
+    expect(asSubmitted.counts.forged).toBe(1);
+    // The genuine record lands and verifies, its cost priced from its own bands.
+    expect((await submitOne(genuine)).status).toBe('landed');
+    const v = await verifyLedger(chain, deployment, { meter: m.address, observed: [genuine] });
+    expect(v.issues).toEqual([]);
+    expect(v.counts.verified).toBe(1);
+  });
+
+  it('band energies that do not add up to the import are refused on chain, single and batched', async () => {
+    const m = await registered();
+    const bad = record(m.address, 1n, { bandMilliWh: [1n, 2n, 3n], costMicro: 0n });
+    const r = await submitOne(await signBillingRecord(m, domain, bad));
+    expect(r.revert).toMatchObject({
+      name: 'BandEnergy',
+      args: { sum: '6', importMilliWh: bad.importMilliWh.toString() },
+    });
+    const legacy = record(m.address, 1n, { version: 1, bandMilliWh: [] });
+    // A version-2 record with no band energies at all, batched after a legacy one.
+    const batch = await signBillingBatch(m, domain, [
+      legacy,
+      record(m.address, 2n, { bandMilliWh: [], costMicro: 0n }),
+    ]);
+    expect((await client.sendBatch(batch)).revert?.name).toBe('BandEnergy');
+    expect(await client.lastSeq(m.address)).toBe(0n);
+  });
+
+  it('legacy version-1 records still land and verify, single and in a batch beside version 2', async () => {
+    const m = await registered();
+    const v1 = (seq: bigint) => record(m.address, seq, { version: 1, bandMilliWh: [] });
+    expect((await submitOne(await signBillingRecord(m, domain, v1(1n)))).status).toBe('landed');
+    const mixed = await signBillingBatch(m, domain, [v1(2n), record(m.address, 3n), v1(4n)]);
+    expect((await client.sendBatch(mixed)).status).toBe('landed');
+    const v = await verifyLedger(chain, deployment, { meter: m.address });
+    expect(v.issues).toEqual([]);
+    expect(v.counts.verified).toBe(4);
+    const scan = await scanLedger(chain, deployment, { meter: m.address });
+    expect(scan.records.map((l) => l.record.version)).toEqual([1, 1, 2, 1]);
   });
 
   it('unregistered meter', async () => {

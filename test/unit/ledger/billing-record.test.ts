@@ -1,6 +1,7 @@
-import { keccak256, toUtf8Bytes, Wallet } from 'ethers';
+import { AbiCoder, keccak256, TypedDataEncoder, type TypedDataField, toUtf8Bytes, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import {
+  BILLING_RECORD_EIP712_TYPES,
   type BillingRecord,
   billingBatchOf,
   billingDomain,
@@ -13,6 +14,7 @@ import {
   merkleProof,
   merkleRoot,
   pseudonym,
+  RECORD_VERSION_BANDS,
   recoverBatchSigner,
   recoverBillingSigner,
   signBillingBatch,
@@ -159,5 +161,104 @@ describe('JSON form', () => {
     expect(() => billingRecordFromJson({ ...good, colour: 'red' })).toThrow(/unknown field "colour"/);
     expect(() => billingRecordFromJson(null)).toThrow(TypeError);
     expect(() => signedBillingRecordFromJson({ record: good })).toThrow(/signature/);
+  });
+});
+
+describe('record versions: per-band energy (2) beside the legacy form (1)', () => {
+  const v2 = (seq: bigint, over: Partial<BillingRecord> = {}) =>
+    record(seq, { version: RECORD_VERSION_BANDS, bandMilliWh: [0n, 7_000_000n, 400_000n], ...over });
+
+  it('version 1 keeps its original EIP-712 struct hash and JSON (no version or band fields)', () => {
+    const r = record(5n);
+    const { version: _v, bandMilliWh: _b, ...fields } = r;
+    const v1Hash = TypedDataEncoder.from(
+      BILLING_RECORD_EIP712_TYPES as unknown as Record<string, TypedDataField[]>,
+    ).hashStruct('BillingRecord', fields);
+    expect(billingRecordHash(r)).toBe(v1Hash);
+    const json = billingRecordToJson(r);
+    expect('version' in json || 'bandMilliWh' in json).toBe(false);
+    expect(billingRecordFromJson(json)).toEqual(r);
+  });
+
+  it('version 2 hashes the version and the band energies as an EIP-712 uint64[] (keccak of the padded elements)', () => {
+    const r = v2(5n);
+    const typeHash = keccak256(
+      toUtf8Bytes(
+        'BillingRecord(address meter,uint64 seq,bytes32 payer,bytes32 host,uint64 start,uint64 end,uint64 importMilliWh,uint64 exportMilliWh,int128 costMicro,uint32 tariffVersion,bytes32 loadClass,bool attributed,uint8 version,uint64[] bandMilliWh)',
+      ),
+    );
+    const coder = AbiCoder.defaultAbiCoder();
+    const bandsHash = keccak256(coder.encode(['uint64[3]'], [r.bandMilliWh]));
+    const expected = keccak256(
+      coder.encode(
+        [
+          'bytes32',
+          'address',
+          'uint64',
+          'bytes32',
+          'bytes32',
+          'uint64',
+          'uint64',
+          'uint64',
+          'uint64',
+          'int128',
+          'uint32',
+          'bytes32',
+          'bool',
+          'uint8',
+          'bytes32',
+        ],
+        [
+          typeHash,
+          r.meter,
+          r.seq,
+          r.payer,
+          r.host,
+          r.start,
+          r.end,
+          r.importMilliWh,
+          r.exportMilliWh,
+          r.costMicro,
+          r.tariffVersion,
+          r.loadClass,
+          r.attributed,
+          2,
+          bandsHash,
+        ],
+      ),
+    );
+    expect(billingRecordHash(r)).toBe(expected);
+    // The same fields as version 1 hash differently: one form cannot pass for the other.
+    expect(billingRecordHash(r)).not.toBe(billingRecordHash(record(5n)));
+  });
+
+  it('a signed version-2 record recovers to the meter; a moved band energy does not', async () => {
+    const signed = await signBillingRecord(meter, domain, v2(6n));
+    expect(recoverBillingSigner(domain, signed.record, signed.signature)).toBe(meter.address);
+    // The same total, shifted from the peak to the day band: the cost it implies would drop.
+    const moved = { ...signed.record, bandMilliWh: [0n, 7_400_000n, 0n] };
+    expect(tryRecoverBillingSigner(domain, moved, signed.signature)).not.toBe(meter.address);
+    const asV1 = { ...signed.record, version: 1, bandMilliWh: [] };
+    expect(tryRecoverBillingSigner(domain, asV1, signed.signature)).not.toBe(meter.address);
+  });
+
+  it('version 2 round-trips through JSON with the version and band energies as decimal strings', async () => {
+    const r = v2(7n);
+    const json = billingRecordToJson(r);
+    expect(json.version).toBe(2);
+    expect(json.bandMilliWh).toEqual(['0', '7000000', '400000']);
+    expect(billingRecordFromJson(JSON.parse(JSON.stringify(json)))).toEqual(r);
+    const signed = await signBillingRecord(meter, domain, r);
+    expect(signedBillingRecordFromJson(JSON.parse(JSON.stringify(signedBillingRecordToJson(signed))))).toEqual(signed);
+  });
+
+  it('names the problem of a malformed version or band energy', () => {
+    const good = billingRecordToJson(v2(1n));
+    expect(() => billingRecordFromJson({ ...good, version: 3 })).toThrow(/version 3 is unknown/);
+    expect(() => billingRecordFromJson({ ...good, bandMilliWh: ['1', '-2'] })).toThrow(/bandMilliWh\[1\]/);
+    expect(() => billingRecordFromJson({ ...good, bandMilliWh: [] })).toThrow(/bandMilliWh needs 1 to 16/);
+    expect(() => billingRecordFromJson({ ...good, bandMilliWh: '7400000' })).toThrow(/bandMilliWh is not an array/);
+    expect(() => billingRecordFromJson({ ...good, version: 1 })).toThrow(/version 1 has no bandMilliWh/);
+    expect(() => billingRecordFromJson({ ...good, bandMilliWh: [String(2n ** 64n)] })).toThrow(/bandMilliWh\[0\]/);
   });
 });

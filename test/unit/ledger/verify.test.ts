@@ -9,6 +9,7 @@ import {
   merkleLevels,
   merkleProof,
   pseudonym,
+  RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
@@ -319,5 +320,70 @@ describe('verifyBilling: records assigned to sessions one to one', () => {
     const s = session(1n, 0n, 3600n);
     const r = await verify([{ ...s.r, payer: visitor }], [s.e]);
     expect(kinds(r)).toEqual(['payer-mismatch']);
+  });
+});
+
+describe('verifyBilling: records with energy per tariff band (version 2)', () => {
+  // 16:00–22:00 Monday: charging 16–17 (day) and 21–22 (day), paused through the peak 17–21.
+  const start = T0 + 7n * 3600n;
+  const v2 = (seq: bigint, bandMilliWh: bigint[], over: Partial<BillingRecord> = {}) =>
+    record(seq, {
+      start: start + seq * 86_400n,
+      end: start + seq * 86_400n + 6n * 3600n,
+      importMilliWh: bandMilliWh.reduce((a, b) => a + b, 0n),
+      version: RECORD_VERSION_BANDS,
+      bandMilliWh,
+      ...over,
+    });
+  const signAll = (rs: BillingRecord[]) => Promise.all(rs.map((r) => signBillingRecord(meter, domain, r)));
+  const runAll = (signed: SignedBillingRecord[], over: Partial<VerifyInput> = {}) =>
+    run({ landed: signed.map((s, i) => landed(s, i + 10)), observed: signed, ...over });
+
+  it('passes records priced from their band energies, legacy and new forms side by side', async () => {
+    const signed = await signAll([v2(1n, [0n, 7_400_000n, 0n]), record(2n), v2(3n, [100n, 200n, 300n])]);
+    const r = runAll(signed);
+    expect(r.issues).toEqual([]);
+    expect(r.counts.verified).toBe(3);
+    // The paused session's cost is the day price only.
+    expect(signed[0]!.record.costMicro).toBe((7_400_000n * (tariff.bandPrices[1]! - tariff.evIncentive)) / 1_000_000n);
+  });
+
+  it('flags band energies that do not add up to the import or do not match the tariff’s bands', async () => {
+    const signed = await signAll([
+      v2(1n, [0n, 7_400_000n, 0n], { importMilliWh: 7_500_000n, costMicro: 0n }),
+      v2(2n, [0n, 7_400_000n], { costMicro: 0n }),
+    ]);
+    const r = runAll(signed);
+    expect(kinds(r)).toEqual(['energy-mismatch', 'energy-mismatch']);
+    expect(r.issues.map((i) => i.message)).toEqual([
+      'band energies: band energies add up to 7400000 mWh, the import energy is 7500000 mWh',
+      'band energies: 2 band energies, the tariff has 3 bands',
+    ]);
+  });
+
+  it('a cost priced as if the energy were spread over [start, end) is a cost mismatch', async () => {
+    const r0 = v2(1n, [0n, 7_400_000n, 0n]);
+    const spreadCost = computeCostMicro(tariff, { ...r0, version: 1, bandMilliWh: [] });
+    const r = runAll(await signAll([{ ...r0, costMicro: spreadCost }]));
+    expect(kinds(r)).toEqual(['cost-mismatch']);
+  });
+
+  it('a band energy changed on the way to the ledger is tampered (and no longer the meter’s signature)', async () => {
+    const [orig] = await signAll([v2(1n, [0n, 7_000_000n, 400_000n])]);
+    const moved = { ...orig!.record, bandMilliWh: [0n, 7_400_000n, 0n] };
+    const r = run({ landed: [landed({ record: moved, signature: orig!.signature }, 10)], observed: [orig!] });
+    // ...and its stated cost no longer prices its band energies.
+    expect(kinds(r)).toEqual(['cost-mismatch', 'forged', 'tampered']);
+  });
+
+  it('compares each band with the truth’s energy in that band, within the energy tolerance', async () => {
+    const signed = await signAll([v2(1n, [0n, 7_400_000n, 0n])]);
+    const rec = signed[0]!.record;
+    const e = { meter: meter.address, seq: 1n, start: rec.start, end: rec.end, importMilliWh: 7_400_000n };
+    expect(runAll(signed, { expected: [{ ...e, bandMilliWh: [0n, 7_390_000n, 10_000n] }] }).issues).toEqual([]);
+    // Same total, but the truth drew 1.4 kWh of it in the peak: the meter booked it in the wrong band.
+    const r = runAll(signed, { expected: [{ ...e, bandMilliWh: [0n, 6_000_000n, 1_400_000n], label: 's1' }] });
+    expect(kinds(r)).toEqual(['energy-mismatch']);
+    expect(r.issues[0]!.message).toBe('energy per tariff band 0/7400000/0 mWh, expected 0/6000000/1400000 (s1)');
   });
 });

@@ -34,4 +34,17 @@ describe('OCMF export', () => {
     const line = signOcmf(ocmfPayload(row, meter, 1), key).replace('"RV":19.9', '"RV":18.9');
     expect(verifyOcmf(line, ocmfPublicKey(key))).toBe(false);
   });
+
+  it('has a reading with TX T at each tariff change inside the session, between B and E', () => {
+    // 16:00–20:00 on a Monday: peak from 17:00 (band change); the register read there.
+    const rows = { ...row, end: row.start + 4 * 3600, tariffChanges: [{ t: row.start + 3600, registerKWh: 14.35 }] };
+    const rd = ocmfPayload(rows, meter, 1).RD as Array<{ TM: string; TX: string; RV: number }>;
+    expect(rd.map((r) => [r.TX, r.TM, r.RV])).toEqual([
+      ['B', '2025-11-24T16:00:00,000+0000 S', 12.5],
+      ['T', '2025-11-24T17:00:00,000+0000 S', 14.35],
+      ['E', '2025-11-24T20:00:00,000+0000 S', 19.9],
+    ]);
+    const line = signOcmf(ocmfPayload(rows, meter, 1), key);
+    expect(verifyOcmf(line, ocmfPublicKey(key))).toBe(true);
+  });
 });
