@@ -419,7 +419,7 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
     }
     if (e.bandMilliWh !== undefined && r.version === 2) {
       const total = e.bandMilliWh.reduce((a, b) => a + b, 0n);
-      const allowed = (total * tol.energyPpm) / 1_000_000n;
+      const allowed = (total * energyPpm!) / 1_000_000n;
       const limit = allowed > tol.energyMinMilliWh ? allowed : tol.energyMinMilliWh;
       const n = Math.max(e.bandMilliWh.length, r.bandMilliWh.length);
       const off = [...Array(n).keys()].filter((b) => abs((r.bandMilliWh[b] ?? 0n) - (e.bandMilliWh![b] ?? 0n)) > limit);
