@@ -136,7 +136,8 @@ export function latencySpec(a: CaseAnalysis, limitS?: number): VegaLiteSpec | un
           x: {
             field: 's',
             type: 'quantitative',
-            bin: { maxbins: 30, nice: true },
+            // At least 10 ms a bin: latencies a hair apart (float noise) must not make bins 1e-15 s wide.
+            bin: { maxbins: 30, minstep: 0.01, nice: true },
             title: 'latency (s)',
             axis: { format: AXIS_FORMAT },
           },

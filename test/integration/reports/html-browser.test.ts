@@ -51,7 +51,29 @@ describe('HTML report in a real browser', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'sample-report.png'), fullPage: true });
       expect(problems).toEqual([]);
       expect(requests).toEqual([]);
+      // The certificate also prints: an A4 PDF from the same page.
+      const pdf = await page.pdf({ format: 'A4', printBackground: true });
+      writeFileSync(join(ARTIFACTS, 'sample-report.pdf'), pdf);
+      expect(Buffer.from(pdf).subarray(0, 5).toString()).toBe('%PDF-');
       const facts = await page.evaluate(() => ({
+        certificate: document.querySelector('section.cert')?.textContent ?? '',
+        footer: document.querySelector('footer')?.textContent ?? '',
+        // Every chart label inside its chart: none clipped at the SVG's edge.
+        clipped: [...document.querySelectorAll('figure.chart svg')].flatMap((svg) => {
+          const box = svg.getBoundingClientRect();
+          return [...svg.querySelectorAll('text')]
+            .filter((t) => t.textContent && getComputedStyle(t).opacity !== '0' && t.getAttribute('opacity') !== '0')
+            .filter((t) => {
+              const r = t.getBoundingClientRect();
+              return (
+                r.left < box.left - 0.5 ||
+                r.right > box.right + 0.5 ||
+                r.top < box.top - 0.5 ||
+                r.bottom > box.bottom + 0.5
+              );
+            })
+            .map((t) => t.textContent);
+        }),
         title: document.title,
         hero: document.querySelector('.hero .badge')?.textContent,
         charts: document.querySelectorAll('figure.chart svg').length,
@@ -63,6 +85,10 @@ describe('HTML report in a real browser', () => {
       expect(facts.charts).toBeGreaterThanOrEqual(3);
       expect(facts.billingRows).toBe(2);
       expect(facts.title).toContain('FAIL');
+      expect(facts.certificate).toContain('does not conform');
+      expect(facts.certificate).toContain('Meter under test');
+      expect(facts.footer).toContain(model.recordHash);
+      expect(facts.clipped).toEqual([]);
     } finally {
       await browser.close();
     }

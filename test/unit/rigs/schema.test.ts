@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileValidationError } from '../../../engine/errors.js';
@@ -26,6 +27,22 @@ describe('rig files', () => {
     })();
     expect(e).toBeInstanceOf(FileValidationError);
     expect(String((e as Error).message)).toMatch(/bad-rig\.yaml:6:\d+.*transport/);
+  });
+
+  it('a rig file may declare the meter under test (nameplate), and only the known fields', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rig-dut-'));
+    const rig = (dut: string) => {
+      const file = join(dir, 'rig.yaml');
+      const text = readFileSync(join(ROOT, 'rigs/builtin/sim-serial.yaml'), 'utf8').replace(
+        'instruments:',
+        `dut:\n${dut}\ninstruments:`,
+      );
+      writeFileSync(file, text);
+      return file;
+    };
+    const ok = loadRigFile(rig('  vendor: ACME\n  model: EM-3\n  serial: SN-0042\n  firmware: 2.0.1'));
+    expect(ok.dut).toEqual({ vendor: 'ACME', model: 'EM-3', serial: 'SN-0042', firmware: '2.0.1' });
+    expect(() => loadRigFile(rig('  vendor: ACME\n  colour: red'))).toThrow(/rig\.yaml:\d+:\d+.*dut/);
   });
 
   it('the Grafana dashboard is valid JSON over the sink series', () => {
