@@ -59,9 +59,9 @@ describe('HTML report in a real browser', () => {
         certificate: document.querySelector('section.cert')?.textContent ?? '',
         footer: document.querySelector('footer')?.textContent ?? '',
         // Every chart label inside its chart: none clipped at the SVG's edge.
-        clipped: [...document.querySelectorAll('figure.chart svg')].flatMap((svg) => {
+        clipped: Array.from(document.querySelectorAll('figure.chart svg')).flatMap((svg) => {
           const box = svg.getBoundingClientRect();
-          return [...svg.querySelectorAll('text')]
+          return Array.from(svg.querySelectorAll('text'))
             .filter((t) => t.textContent && getComputedStyle(t).opacity !== '0' && t.getAttribute('opacity') !== '0')
             .filter((t) => {
               const r = t.getBoundingClientRect();
