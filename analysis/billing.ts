@@ -24,7 +24,7 @@ export interface BillingRow {
   importWh: number;
   exportWh: number;
   cost: number;
-  /** ISO 4217 code of the tariff's currency (from the ground truth's session), when the record has it. */
+  /** ISO 4217 code of the currency of the record's tariff version, when the run recorded it. */
   currency?: string;
   status: 'ok' | 'issues';
   sessionId?: string;
@@ -45,6 +45,8 @@ interface LedgerState {
   domain: { name: string; version: string; chainId: string; verifyingContract: string };
   meters: MeterState[];
   tariffs: Record<string, TariffJson>;
+  /** ISO 4217 currency of the tariff versions the run published (the chain stores only micro-units). */
+  currencies?: Record<string, string>;
 }
 
 const MICRO = 1e6;
@@ -158,7 +160,7 @@ export const billingAnalyser: CaseAnalyser = (
       importWh: Number(r.importMilliWh) / 1000,
       exportWh: Number(r.exportMilliWh) / 1000,
       cost: Number(r.costMicro) / MICRO,
-      currency: session?.currency ?? sessions[0]?.currency,
+      currency: state.currencies?.[r.tariffVersion.toString()] ?? session?.currency,
       status: problems.length ? 'issues' : 'ok',
       sessionId: session?.sessionId,
       registerBeginKWh:

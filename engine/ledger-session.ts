@@ -5,6 +5,7 @@ import type { Chain } from '../ledger/chain.js';
 import type { LedgerClient, SubmitResult } from '../ledger/client.js';
 import type { Deployment } from '../ledger/contracts.js';
 import type { Tariff } from '../ledger/tariff.js';
+import { DEFAULT_CURRENCY } from '../profiles/scenario-schema.js';
 import { RigError } from './errors.js';
 import { landedToJson, tariffToJson } from './ledger-json.js';
 import { ENTRY } from './observations.js';
@@ -50,13 +51,23 @@ export class LedgerSession {
     return this.current.version;
   }
 
+  /**
+   * ISO 4217 currency of each registry version this session published. The chain keeps only micro-units; the
+   * record keeps the currency so reports can print costs in it.
+   */
+  private readonly currencies = new Map<number, string>();
+
   /** Makes `tariff` the one in force, publishing it as a new registry version unless it already is. */
-  async useTariff(tariff: Tariff): Promise<number> {
+  async useTariff(tariff: Tariff, currency: string = DEFAULT_CURRENCY): Promise<number> {
     const same = JSON.stringify(tariffToJson(tariff)) === JSON.stringify(tariffToJson(this.current.tariff));
-    if (!same) {
+    if (
+      !same ||
+      (this.currencies.has(this.current.version) && this.currencies.get(this.current.version) !== currency)
+    ) {
       const { version } = await this.client.setTariff(tariff);
       this.current = { tariff, version };
     }
+    this.currencies.set(this.current.version, currency);
     return this.current.version;
   }
 
@@ -106,6 +117,8 @@ export class LedgerSession {
         tariff = await client.tariff(version);
       }
       const session = new LedgerSession(chain, deployment, client, { tariff, version }, source);
+      // bench's own default tariff (fresh contracts, or a registry that had none) is priced in the default currency.
+      if (source.source === 'fresh' || version === 1) session.currencies.set(version, DEFAULT_CURRENCY);
       session.runFromBlock = await client.blockNumber();
       return session;
     } catch (e) {
@@ -213,6 +226,7 @@ export class LedgerSession {
       domain: { ...d, chainId: d.chainId.toString() },
       meters: states,
       tariffs,
+      currencies: Object.fromEntries(this.currencies),
       fromBlock: scan.fromBlock,
       toBlock: scan.toBlock,
     });

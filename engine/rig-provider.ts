@@ -107,7 +107,7 @@ const simRigProvider: RigProvider = {
         const scenario = loadCaseScenario(c, suiteFile);
         // The case's tariff is published (as a new registry version when it differs) before its meters bill.
         const tariff = scenarioLedgerTariff(scenario);
-        await ledger.useTariff(tariff);
+        await ledger.useTariff(tariff, scenario.tariff?.currency);
         const prepared = truthEntries(c, scenario, caseSeed, config.pseudonymSalt);
         prepared.plan.meter = c.meter;
         return prepared;
@@ -185,7 +185,7 @@ const rigFileProvider: RigProvider = {
         const unplayable = whyUnplayable(scenario, caseSeed, hardware.name);
         if (unplayable) return { plan: { caseId: c.id, scenario, params }, truth: [], notRun: unplayable };
         const tariff = scenarioLedgerTariff(scenario);
-        await ledger.useTariff(tariff);
+        await ledger.useTariff(tariff, scenario.tariff?.currency);
         const dut = hardware.dut;
         if (dut && streamDut && !registered) {
           // The utility's side of installing the DUT: its key, host account and firmware on the registry. A rig

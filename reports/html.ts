@@ -73,7 +73,7 @@ async function caseSection(c: ReportCase): Promise<string> {
     ? `<h3>Billing records</h3><table><tr><th>meter</th><th>seq</th><th>payer</th><th>start (UTC)</th><th>end (UTC)</th><th>import Wh</th><th>export Wh</th><th>cost</th><th>status</th></tr>${billing
         .map(
           (b) =>
-            `<tr><td class="nowrap">${esc(b.meterId)}</td><td class="num">${esc(b.seq)}</td><td><code>${esc(b.payer)}</code></td><td class="num nowrap">${esc(utc(b.start))}</td><td class="num nowrap">${esc(utc(b.end))}</td><td class="num">${esc(fmt(b.importWh))}</td><td class="num">${esc(fmt(b.exportWh))}</td><td class="num nowrap">${esc(money(b.cost, b.currency))}</td><td>${esc(b.status)}${b.problems?.length ? `: ${esc(b.problems.join('; '))}` : ''}</td></tr>`,
+            `<tr><td${b.meterId.startsWith('0x') ? '><code>' : ' class="nowrap">'}${esc(b.meterId)}${b.meterId.startsWith('0x') ? '</code>' : ''}</td><td class="num">${esc(b.seq)}</td><td><code>${esc(b.payer)}</code></td><td class="num nowrap">${esc(utc(b.start))}</td><td class="num nowrap">${esc(utc(b.end))}</td><td class="num">${esc(fmt(b.importWh))}</td><td class="num">${esc(fmt(b.exportWh))}</td><td class="num nowrap">${esc(money(b.cost, b.currency))}</td><td>${esc(b.status)}${b.problems?.length ? `: ${esc(b.problems.join('; '))}` : ''}</td></tr>`,
         )
         .join('')}</table>`
     : '';
@@ -160,7 +160,7 @@ export async function renderHtml(m: ReportModel): Promise<string> {
                 value:
                   ledger.deployment.source === 'saved'
                     ? `saved deployment ${ledger.deployment.file ?? ''}`
-                    : `deployed for this run (${ledger.deployment.reason ?? ''})`,
+                    : `deployed for this run: ${ledger.deployment.reason ?? ''}`,
               },
             ]
           : []),
