@@ -13,6 +13,22 @@ export function fractionEnergyAssigned(truth: Record<string, number>, estimate: 
   return 1 - diff / 2;
 }
 
+/**
+ * Disaggregation accuracy over per-class energies (Kolter & Johnson, "REDD", 2011, eq. 1, taken over a case's class
+ * totals): 1 − Σ_k |ŷ_k − y_k| / (2 Σ_k y_k). Unlike the fraction of energy assigned correctly, which compares
+ * shares, it drops when the meter assigns a class more (or less) energy than it drew even if the shares barely move
+ * (an EV over-assigned 15 % in a house where it draws most of the energy). 1 is perfect; energy assigned to
+ * "unknown" counts as misassigned.
+ */
+export function energyAssignedAccuracy(truth: Record<string, number>, estimate: Record<string, number>): number {
+  const classes = new Set([...Object.keys(truth), ...Object.keys(estimate)]);
+  const sumT = Object.values(truth).reduce((a, b) => a + b, 0);
+  if (sumT <= 0) return Number.NaN;
+  let diff = 0;
+  for (const k of classes) diff += Math.abs((estimate[k] ?? 0) - (truth[k] ?? 0));
+  return 1 - diff / (2 * sumT);
+}
+
 export function normalisedDisaggregationError(truth: Record<string, number>, estimate: Record<string, number>): number {
   const classes = new Set([...Object.keys(truth), ...Object.keys(estimate)]);
   let num = 0;

@@ -22,6 +22,11 @@ export const METRICS = {
   'energy.total_error_pct': { unit: '%', description: 'Metered total import energy vs the true total.' },
   'energy.ev_error_pct_max': { unit: '%', description: 'Worst per-session EV energy error (billed vs true).' },
   'energy.fraction_assigned': { unit: '1', description: 'Fraction of total energy assigned correctly (NILMTK).' },
+  'energy.assigned_accuracy': {
+    unit: '1',
+    description:
+      'Energy per class assigned by the meter vs true: 1 − Σ|assigned − true| / (2 Σ true) (Kolter & Johnson 2011).',
+  },
   'energy.nde': { unit: '1', description: 'Normalised disaggregation error sqrt(Σ(ŷ−y)²/Σy²).' },
   'metrology.max_error_ratio': {
     unit: '1',

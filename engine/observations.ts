@@ -68,6 +68,11 @@ export interface MeterEventData extends CaseScoped {
   deltaP: number;
   deltaQ: number;
   transient?: { peakA: number; durationMs: number };
+  /**
+   * Energy (Wh) the meter assigned to this event's load since the load's previous event (its switch-on, a power
+   * change or a resume), on the events that end such a stretch: the meter's own disaggregation of energy by class.
+   */
+  energyWh?: number;
 }
 
 export interface MeasurementData extends CaseScoped {

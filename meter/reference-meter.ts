@@ -70,6 +70,8 @@ interface ActiveLoad {
   r5: number;
   r7: number;
   session?: EvSession;
+  /** Energy (Wh) the meter has assigned to the load since its last event; reported on the next and reset. */
+  wh: number;
 }
 
 interface EvSession {
@@ -202,13 +204,13 @@ export class ReferenceMeter {
   private lastBaseQ = Number.NaN;
   /** The steady level at the last cycle outside a transition (scratch, refreshed every cycle). */
   private readonly steadyNow = newMean();
-  /** A drift beside several charging EVs, held from `from` until it is large enough to tell whose it is. */
+  /** A drift beside several loads that can drift, held from `from` until it is large enough to tell whose it is. */
   private drift?: {
     since: WindowMean;
     from: WindowMean;
     /** Energy of the drift since `from`, not yet given to an EV. */
     wh: number;
-    /** The EV holding the drift so far, and what it was given. */
+    /** The load holding the drift so far, and what it was given (power, and energy integrated on account of it). */
     holder?: ActiveLoad;
     given: { dp: number; dq: number; wh: number };
   };
@@ -440,8 +442,9 @@ export class ReferenceMeter {
     else this.exportWh -= wh;
     let band: number | undefined;
     for (const a of this.active) {
-      if (!a.session) continue;
       const e = (a.p * dt) / 3600;
+      a.wh += e;
+      if (!a.session) continue;
       if (e >= 0) {
         a.session.importWh += e;
         band ??= this.bandAt(t);
@@ -467,32 +470,44 @@ export class ReferenceMeter {
   }
 
   /**
-   * Slow changes with no event (EV taper, smart-charging ramps) belong to the charging EV, else to the base. With
-   * several EVs charging, to the one whose character the drift carries (driftAmong).
+   * Slow changes with no event belong to a load that drifts: a charging EV (taper, smart-charging ramps) or a load
+   * still in its soft start (a heat pump's drive ramping up); else to the base. With several such loads, to the one
+   * whose character the drift carries (driftAmong).
    */
   private trackDrift(dt: number): void {
     const p = this.detector.baselineP();
     const q = this.detector.baselineQ();
     if (!Number.isNaN(this.lastBase)) {
-      const charging = this.active.filter((a) => a.session);
-      if (charging.length === 1) {
-        charging[0]!.p += p - this.lastBase;
-        charging[0]!.q += q - this.lastBaseQ;
-      } else if (charging.length > 1) this.driftAmong(charging, dt);
+      const drifting = this.drifting();
+      // A drift held among several loads ends when only one is left (a soft start reached its power).
+      if (this.drift && drifting.length <= 1) {
+        const holder = this.drift.holder;
+        this.settleDrift(drifting.length > 0 ? drifting : holder ? [holder] : [], true);
+      }
+      if (drifting.length === 1) {
+        drifting[0]!.p += p - this.lastBase;
+        drifting[0]!.q += q - this.lastBaseQ;
+      } else if (drifting.length > 1) this.driftAmong(drifting, dt);
     }
     this.lastBase = p;
     this.lastBaseQ = q;
   }
 
+  /** The active loads a drift can belong to: charging EVs and loads short of the power their soft start reaches. */
+  private drifting(): ActiveLoad[] {
+    return this.active.filter((a) => a.session || softStarting(a));
+  }
+
   /**
-   * Several EVs charge at once and P drifts with no step: one of them tapers. Giving the drift to the first EV (as
-   * with one) billed the other EV's taper to it. The drift since the last step is one EV's: each time it has moved
-   * P by DRIFT_ATTRIBUTION_W more, the EV whose harmonic and Q/P character the whole drift carries takes it, with
-   * the energy it made meanwhile (the sessions went on integrating their powers from before it). The choice is made
-   * again on the grown drift each time, and moves what was given so far if it changes: a first choice on a small
-   * drift can be wrong, a later one on a larger drift much less so.
+   * Several loads can drift (two EVs charging at once, or an EV beside a soft-starting heat pump) and P drifts with
+   * no step: one of them tapers or ramps. Giving the drift to the first EV (as with one) billed the other EV's
+   * taper to it. The drift since the last step is one load's: each time it has moved P by DRIFT_ATTRIBUTION_W more,
+   * the load whose harmonic and Q/P character the whole drift carries takes it, with the energy it made meanwhile
+   * (the loads went on integrating their powers from before it). The choice is made again on the grown drift each
+   * time and moves what was given so far, energy included, if it changes: a first choice on a small drift can be
+   * wrong, a later one on a larger drift much less so.
    */
-  private driftAmong(charging: ActiveLoad[], dt: number): void {
+  private driftAmong(candidates: ActiveLoad[], dt: number): void {
     const now = this.detector.baseline(this.steadyNow);
     if (!this.drift) {
       const from = copyMean(now);
@@ -500,58 +515,83 @@ export class ReferenceMeter {
       return;
     }
     this.drift.wh += ((now.p - this.drift.from.p) * dt) / 3600;
-    if (Math.abs(now.p - this.drift.from.p) >= DRIFT_ATTRIBUTION_W) this.settleDrift(charging, false);
+    // What the holder's session integrated on account of the drift given to it (moved with it if it moves).
+    this.drift.given.wh += (this.drift.given.dp * dt) / 3600;
+    if (Math.abs(now.p - this.drift.from.p) >= DRIFT_ATTRIBUTION_W) this.settleDrift(candidates, false);
   }
 
   /**
-   * Gives the drift held so far (to the last steady level) to the charging EV the whole drift fits best; `ended`
+   * Gives the drift held so far (to the last steady level) to the candidates EV the whole drift fits best; `ended`
    * when a step ends the drift (the next one starts afresh).
    */
-  private settleDrift(charging: readonly ActiveLoad[], ended: boolean): void {
+  private settleDrift(candidates: readonly ActiveLoad[], ended: boolean): void {
     const d = this.drift;
     if (!d) return;
     const now = this.steadyNow;
     const part = changeBetween(d.from, now);
     const whole = changeBetween(d.since, now);
     this.drift = ended ? undefined : { ...d, from: copyMean(now), wh: 0 };
-    if (charging.length === 0) return;
-    // Each EV's power before this drift, and whether the whole drift fits it.
+    if (candidates.length === 0) return;
+    // Each load's power before this drift, and whether the whole drift fits it.
     const before = (a: ActiveLoad) => a.p - (a === d.holder ? d.given.dp : 0);
-    const fit = nearest(charging, (a) => evChangeDistance(whole, a, before(a) + whole.dp));
-    // No EV's range takes the drift whole (it should not happen): the one drawing most absorbs it.
-    const ev = charging[fit.index >= 0 ? fit.index : nearest(charging, (a) => -a.p).index]!;
+    const fit = nearest(candidates, (a) => evChangeDistance(whole, a, before(a) + whole.dp));
+    // No load's range takes the drift whole (it should not happen): the one drawing most absorbs it.
+    const load = candidates[fit.index >= 0 ? fit.index : nearest(candidates, (a) => -a.p).index]!;
     const given = { dp: d.given.dp + part.dp, dq: d.given.dq + part.dq, wh: d.given.wh + d.wh };
-    if (d.holder && d.holder !== ev) this.shiftDrift(d.holder, -d.given.dp, -d.given.dq, -d.given.wh);
+    if (d.holder && d.holder !== load) this.shiftDrift(d.holder, -d.given.dp, -d.given.dq, -d.given.wh);
     this.shiftDrift(
-      ev,
-      d.holder === ev ? part.dp : given.dp,
-      d.holder === ev ? part.dq : given.dq,
-      d.holder === ev ? d.wh : given.wh,
+      load,
+      d.holder === load ? part.dp : given.dp,
+      d.holder === load ? part.dq : given.dq,
+      d.holder === load ? d.wh : given.wh,
     );
     if (this.drift) {
-      this.drift.holder = ev;
+      this.drift.holder = load;
       this.drift.given = given;
     }
   }
 
-  private shiftDrift(ev: ActiveLoad, dp: number, dq: number, wh: number): void {
-    ev.p += dp;
-    ev.q += dq;
-    if (ev.p >= 0) {
-      ev.session!.importWh += wh;
+  private shiftDrift(load: ActiveLoad, dp: number, dq: number, wh: number): void {
+    load.p += dp;
+    load.q += dq;
+    load.wh += wh;
+    if (!load.session) return;
+    if (load.p >= 0) {
+      load.session.importWh += wh;
       // The drift's energy was drawn since the last settle (moments ago): the band in force now.
-      ev.session!.bandWh[this.bandAt(this.lastT)]! += wh;
-    } else ev.session!.exportWh -= wh;
+      load.session.bandWh[this.bandAt(this.lastT)]! += wh;
+    } else load.session.exportWh -= wh;
   }
 
   private onStep(step: StepEvent, t: number): void {
-    // A drift held beside several EVs ended where the step began (the last steady level): settled first, so the
-    // loads' powers are current when the step is matched against them.
-    if (this.drift)
-      this.settleDrift(
-        this.active.filter((a) => a.session),
-        true,
-      );
+    // A drift held among several loads is settled where the step began (the last steady level), so the loads'
+    // powers are current when the step is matched against them. It goes on past a step that leaves the same loads
+    // drifting (a fridge switching during a taper), with the step taken out, so the choice keeps all its evidence;
+    // a step that changes who can drift ends it.
+    if (!this.drift) {
+      this.matchStep(step, t);
+      return;
+    }
+    const before = this.drifting();
+    this.settleDrift(before, false);
+    this.matchStep(step, t);
+    const after = this.drifting();
+    const d = this.drift;
+    if (!d || after.length !== before.length || after.some((a) => !before.includes(a))) {
+      this.drift = undefined;
+      return;
+    }
+    const level = this.detector.baseline(newMean());
+    const stepChange = (from: WindowMean): WindowMean => ({
+      p: from.p + level.p - this.steadyNow.p,
+      q: from.q + level.q - this.steadyNow.q,
+      re: from.re.map((x, j) => x + level.re[j]! - this.steadyNow.re[j]!),
+      im: from.im.map((x, j) => x + level.im[j]! - this.steadyNow.im[j]!),
+    });
+    this.drift = { ...d, since: stepChange(d.since), from: level };
+  }
+
+  private matchStep(step: StepEvent, t: number): void {
     this.lastBase = this.detector.baselineP();
     this.lastBaseQ = this.detector.baselineQ();
     if (this.config.faults.missedEventRate > 0 && this.rnd.next() < this.config.faults.missedEventRate) return;
@@ -572,7 +612,10 @@ export class ReferenceMeter {
     const tMeter = this.clock(step.t) + latency;
     const transient = { peakA: step.peakA, durationMs: step.durationMs };
     const harmonics = { r3: step.r3, r5: step.r5, r7: step.r7 };
-    const emit = (load: ActiveLoad | undefined, direction: 'on' | 'off') =>
+    /** The event; for a load already tracked, with the energy assigned to it since its previous event. */
+    const emit = (load: ActiveLoad | undefined, direction: 'on' | 'off', tracked = false) => {
+      const energyWh = tracked && load ? load.wh : undefined;
+      if (load) load.wh = 0;
       this.emitEvent(t + latency, {
         tMeter,
         direction,
@@ -582,7 +625,9 @@ export class ReferenceMeter {
         deltaQ: step.dq,
         transient,
         harmonics,
+        ...(energyWh !== undefined ? { energyWh } : {}),
       });
+    };
 
     const offOk = offIdx >= 0 && offD <= UNKNOWN_DISTANCE && offD <= on.d;
     const plainD = offOk ? offD : on.sig ? on.d : Number.POSITIVE_INFINITY;
@@ -599,7 +644,7 @@ export class ReferenceMeter {
       load.p = step.dp;
       load.q = step.dq;
       this.active.push(load);
-      emit(load, 'on');
+      emit(load, 'on', true);
       return;
     }
     if (changeD <= EV_CHANGE_DISTANCE && changeD < plainD) {
@@ -607,12 +652,12 @@ export class ReferenceMeter {
       this.rebook(load.session!, load.p, load.p + step.dp, step.t);
       load.p += step.dp;
       load.q += step.dq;
-      emit(load, step.dp >= 0 ? 'on' : 'off');
+      emit(load, step.dp >= 0 ? 'on' : 'off', true);
       return;
     }
     if (offOk) {
       const [load] = this.active.splice(offIdx, 1);
-      emit(load, 'off');
+      emit(load, 'off', true);
       if (load!.session) {
         this.rebook(load!.session, load!.p, 0, step.t);
         this.stopped(load!, step.t, t + latency);
@@ -628,6 +673,7 @@ export class ReferenceMeter {
         r3: step.r3,
         r5: step.r5,
         r7: step.r7,
+        wh: 0,
       };
       if (on.sig.class === 'ev') {
         load.session = this.openSession(step.t, t + latency);
@@ -635,6 +681,17 @@ export class ReferenceMeter {
       }
       this.active.push(load);
       emit(load, 'on');
+      return;
+    }
+    // A step under the event threshold in P (it crossed the threshold on ΔQ alone) that neither a signature nor a
+    // running load explains is no switching: a running load's operating point moved (an inverter drive reaching
+    // its set speed changes its PF). It goes to the running load whose harmonic character is nearest, and makes no
+    // event (it used to come out as a spurious "unknown" event at the end of every heat pump's soft start).
+    if (Math.abs(step.dp) < this.config.eventThresholdW && this.active.length > 0) {
+      const { index } = nearest(this.active, (a) => Math.hypot(step.r3 - a.r3, step.r5 - a.r5, step.r7 - a.r7));
+      const load = this.active[index]!;
+      load.p += step.dp;
+      load.q += step.dq;
       return;
     }
     emit(undefined, step.dp >= 0 ? 'on' : 'off');
@@ -838,6 +895,15 @@ export class ReferenceMeter {
   }
 }
 
+/** Margin below its soft start's end power at which a load counts as ramped up (the window lags the ramp). */
+const SOFT_START_DONE = 0.01;
+
+/** A load whose signature ramps up after switch-on and that has not reached the ramp's power yet. */
+function softStarting(a: ActiveLoad): boolean {
+  const to = a.sig?.rampToP;
+  return to !== undefined && a.p < to * (1 - SOFT_START_DONE);
+}
+
 function copyMean(m: WindowMean): WindowMean {
   return { p: m.p, q: m.q, re: m.re.slice(), im: m.im.slice() };
 }
@@ -853,7 +919,7 @@ function attribute(s: EvSession, contractId: string): void {
  * (a drop to ~0 is a stop, a rise past full power is another load). 1 ≈ one tolerance away.
  */
 function evChangeDistance(f: StepFeatures, ev: ActiveLoad, level: number): number {
-  const full = Math.max(ev.sig?.p ?? 0, ev.p);
+  const full = Math.max(ev.sig?.rampToP ?? ev.sig?.p ?? 0, ev.p);
   if (!(full > 0) || level < EV_MIN_LEVEL * full || level > EV_MAX_LEVEL * full + 50) return Number.POSITIVE_INFINITY;
   const qPerP = ev.p !== 0 ? ev.q / ev.p : 0;
   const dq = (f.dq - f.dp * qPerP) / Math.max(Math.abs(f.dp) * EV_CHANGE_Q_SCALE, 15);

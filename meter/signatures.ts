@@ -15,6 +15,11 @@ export const signatureSchema = z
     r3: z.number(),
     r5: z.number(),
     r7: z.number(),
+    /**
+     * A load that switches on low and ramps up (a soft-start drive): the power its ramp reaches. The meter gives the
+     * drift of the ramp to it rather than to the base.
+     */
+    rampToP: z.number().optional(),
   })
   .strict();
 export type Signature = z.infer<typeof signatureSchema>;
@@ -40,7 +45,18 @@ export function signaturesFromProfiles(profiles: readonly Profile[] = listBuilti
     const q = s.kind === 'ramp' ? stateQ(s) * (power / (s.p || 1)) : stateQ(s);
     const r = (o: number) => s.harmonics.find((h) => h.order === o)?.ratio ?? 0;
     const id = signatureId(p);
-    if (!byId.has(id)) byId.set(id, { id, class: p.class, p: power, q, r3: r(3), r5: r(5), r7: r(7) });
+    if (!byId.has(id)) {
+      byId.set(id, {
+        id,
+        class: p.class,
+        p: power,
+        q,
+        r3: r(3),
+        r5: r(5),
+        r7: r(7),
+        ...(s.kind === 'ramp' && s.p > power ? { rampToP: s.p } : {}),
+      });
+    }
   }
   return [...byId.values()];
 }
@@ -96,7 +112,17 @@ export function trainSignatures(
   }
   const out = new Map(base.map((s) => [s.id, s]));
   for (const [id, { cls, n, f }] of sums) {
-    out.set(id, { id, class: cls, p: f.dp / n, q: f.dq / n, r3: f.r3 / n, r5: f.r5 / n, r7: f.r7 / n });
+    const rampToP = out.get(id)?.rampToP;
+    out.set(id, {
+      id,
+      class: cls,
+      p: f.dp / n,
+      q: f.dq / n,
+      r3: f.r3 / n,
+      r5: f.r5 / n,
+      r7: f.r7 / n,
+      ...(rampToP !== undefined ? { rampToP } : {}),
+    });
   }
   return [...out.values()];
 }

@@ -529,5 +529,6 @@ export function meterEventOf(
     deltaP: l.deltaP,
     deltaQ: typeof l.deltaQ === 'number' ? l.deltaQ : 0,
     ...(transient && typeof transient.peakA === 'number' ? { transient } : {}),
+    ...(typeof l.energyWh === 'number' && Number.isFinite(l.energyWh) ? { energyWh: l.energyWh } : {}),
   };
 }
