@@ -88,21 +88,31 @@ export class LedgerSession {
     ]);
     const chain = await openChain({ ledger: opts.ledger });
     try {
-      let deployment: Deployment;
-      let source: LedgerIdentity['deployment'];
+      let deployment: Deployment | undefined;
+      let source: LedgerIdentity['deployment'] | undefined;
       const saved = opts.deploymentFile ?? contracts.defaultDeploymentPath(chain.chainId);
+      let stale: string | undefined;
       if (chain.kind === 'external' && (opts.deploymentFile !== undefined || existsSync(saved))) {
-        deployment = contracts.loadDeployment(saved);
-        await contracts.checkDeployment(chain, deployment);
-        source = { source: 'saved', file: saved };
-      } else {
+        const d = contracts.loadDeployment(saved);
+        try {
+          await contracts.checkDeployment(chain, d);
+          deployment = d;
+          source = { source: 'saved', file: saved };
+        } catch (e) {
+          // A file named on the command line must be right; the default file may be left over from another
+          // chain with the same id (every Ganache is 1337), so it is passed over with the reason said.
+          if (opts.deploymentFile !== undefined) throw e;
+          stale = `the saved deployment ${saved} has no contracts on ${chain.url} (${(e as Error).message})`;
+        }
+      }
+      if (!deployment || !source) {
         deployment = await contracts.deployLedger(chain, { tariff: opts.tariff ?? defaultTariff() });
         source = {
           source: 'fresh',
           reason:
             chain.kind === 'embedded'
               ? 'embedded chain (in memory, gone when the run ends)'
-              : `no saved deployment for ${chain.url} (${saved})`,
+              : (stale ?? `no saved deployment for ${chain.url} (${saved})`),
         };
       }
       const client = await LedgerClient.create(chain, deployment);

@@ -5,7 +5,7 @@
  * `bench ledger deploy` saved (and says so), and the verifier agrees with its PASS.
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -168,6 +168,38 @@ describe('certify on an external ledger uses the saved deployment', () => {
     const v = await verifyRun(result.runId, [], fresh);
     expect(v.code, v.stdout).toBe(0);
     expect(v.json<VerifyRunResult>().url).toBe(url);
+  });
+
+  it('passes over a saved deployment left from another chain with the same id, and says why', async () => {
+    const stale = mkdtempSync(join(tmpdir(), 'certify-stale-'));
+    mkdirSync(join(stale, '.bench'));
+    const file = join(stale, '.bench', 'ledger-1337.json');
+    const nowhere = `0x${'de'.repeat(20)}`;
+    writeFileSync(
+      file,
+      JSON.stringify({
+        format: 'bench.ledger-deployment/1',
+        chainId: '1337',
+        contracts: { MeterRegistry: nowhere, TariffRegistry: nowhere, BillingLedger: nowhere, ReportAnchor: nowhere },
+        owner: nowhere,
+        deployedAtBlock: 1,
+        deployedAt: '2026-01-01T00:00:00Z',
+        sourceHash: '',
+      }),
+    );
+    const { cli, result } = await certifyRun('smoke', ['ev-and-kettle'], ['--ledger', url], stale);
+    expect(cli.code).toBe(0);
+    expect(result.ledger.deployment.source).toBe('fresh');
+    expect((result.ledger.deployment as { reason: string }).reason).toContain(
+      `the saved deployment ${file} has no contracts on ${url}`,
+    );
+    // Named on the command line, the same file is an error (exit 3, the ledger named), not silently replaced.
+    const named = await benchAsync(
+      ['certify', '--suite', 'smoke', '--ledger', url, '--deployment', file, '--runs-dir', runsDir],
+      { cwd: stale },
+    );
+    expect(named.code).toBe(3);
+    expect(named.stderr).toContain(`no MeterRegistry contract at ${nowhere}`);
   });
 
   it('uses `bench ledger deploy`’s contracts, and ledger verify agrees with its PASS', async () => {
