@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import { Command, Flags } from '@oclif/core';
 import { ExitCode, type ExitCodeValue, isBenchError } from '../engine/errors.js';
+import { checkOutputPath, writeOutputFile } from '../engine/files/io.js';
 import type { Verdict } from '../engine/record/types.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 
@@ -29,19 +29,20 @@ export abstract class BenchCommand extends Command {
     s: Scenario,
     seed: number,
     out: string | undefined,
-  ): Promise<{ file?: string; houses: number; sessions: number; events: number }> {
+  ): Promise<{ file?: string; houses: number; sessions: number; events: number; scenario?: Scenario }> {
     const { scenarioToYaml } = await import('../profiles/generate.js');
-    const { groundTruth } = await import('../profiles/scenario.js');
+    const { truthCounts } = await import('../profiles/scenario.js');
+    if (out) checkOutputPath('--out', out);
     const yaml = scenarioToYaml(s);
-    const truth = groundTruth(s, seed);
-    const counts = { houses: s.houses.length, sessions: truth.sessions.length, events: truth.events.length };
+    const counts = { houses: s.houses.length, ...truthCounts(s, seed) };
     if (out) {
-      writeFileSync(out, yaml);
+      writeOutputFile('--out', out, yaml);
       this.say(`wrote ${out}: ${counts.houses} houses, ${counts.sessions} EV sessions, ${counts.events} switch events`);
     } else if (!this.jsonEnabled()) {
       this.log(yaml);
     }
-    return { file: out, ...counts };
+    // Without --out the scenario itself is the output: under --json it is in the document, not dropped.
+    return out ? { file: out, ...counts } : { ...counts, scenario: s };
   }
 
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {

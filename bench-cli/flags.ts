@@ -12,3 +12,12 @@ export const reportsDirFlag = Flags.string({
   env: 'BENCH_REPORTS_DIR',
   default: 'reports',
 });
+
+/**
+ * The largest seed: seeds feed pure-rand as 32-bit integers (engine/random.ts), so a larger one would silently run
+ * as another seed (and 99999999999999999999 was recorded as 1e20).
+ */
+export const MAX_SEED = 2 ** 32 - 1;
+
+/** `--seed`: a whole number 0..MAX_SEED. */
+export const seedFlag = (description: string) => Flags.integer({ default: 1, min: 0, max: MAX_SEED, description });

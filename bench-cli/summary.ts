@@ -10,7 +10,7 @@ export function renderCertifySummary(r: CertifyResult): string {
     '',
     ...r.cases.map(
       (c) =>
-        `  ${c.verdict.padEnd(8)} ${c.id.padEnd(width)}  ${c.failed.length ? c.failed.join('; ') : (c.reason ?? '')}`,
+        `  ${c.verdict.padEnd(8)} ${c.id.padEnd(width)}  ${c.failed.length ? c.failed.join('; ') : c.marginal?.length ? `marginal: ${c.marginal.join('; ')}` : (c.reason ?? '')}`,
     ),
     '',
     `  run      ${r.runId}  (${r.runDir})`,

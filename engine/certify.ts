@@ -3,7 +3,7 @@ import createDebug from 'debug';
 import { analyseCase } from '../analysis/case-analysis.js';
 import { ANCHOR_RECEIPT_FORMAT } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
-import { ExitCode, isBenchError, RigError } from './errors.js';
+import { ExitCode, InputError, isBenchError, RigError } from './errors.js';
 import { type CaseEntry, type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
 import type { LabIdentity } from './lab.js';
 import { type LedgerIdentity, LedgerSession } from './ledger-session.js';
@@ -86,6 +86,8 @@ export interface CaseSummary {
   status: string;
   reason?: string;
   failed: string[];
+  /** The criteria that made the case MARGINAL: measured past the PASS band, inside the limit. */
+  marginal: string[];
 }
 
 export interface CertifyResult {
@@ -128,6 +130,7 @@ export function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params
 export async function certify(opts: CertifyOptions, provider: RigProvider): Promise<CertifyResult> {
   const suite = resolveSuite(opts.suite);
   const rigInfo = provider.describe(opts.rig, { meterConfig: opts.meterConfig, timeScale: opts.timeScale });
+  checkRunFlags(opts, suite);
   const runsDir = resolveRunsDir(opts.runsDir);
   const { runId, dir, writer } = createRun(runsDir, {
     format: RUN_RECORD_FORMAT,
@@ -266,6 +269,12 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
         failed: c.criteria
           .filter((cr) => cr.verdict === 'FAIL' || cr.verdict === 'ERROR')
           .map((cr) => `${cr.metric}=${cr.measured ?? cr.reason ?? '?'} (${cr.op} ${JSON.stringify(cr.limit)})`),
+        marginal: c.criteria
+          .filter((cr) => cr.verdict === 'MARGINAL')
+          .map(
+            (cr) =>
+              `${cr.metric}=${cr.measured} (PASS ${cr.op} ${JSON.stringify(cr.marginal)}, limit ${JSON.stringify(cr.limit)})`,
+          ),
       })),
       reports: written.reports,
       reportsDir: resolveReportsDir(opts.reportsDir),
@@ -282,6 +291,34 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
   } finally {
     await binding.rig.close().catch((e) => debug('rig close failed: %O', e));
     await ledger.close().catch((e) => debug('ledger close failed: %O', e));
+  }
+}
+
+/** The flags that name things the run will use, checked before the run directory exists (exit 2, nothing left). */
+function checkRunFlags(opts: CertifyOptions, suite: LoadedSuite): void {
+  const ids = suite.suite.cases.map((c) => c.id);
+  const unknown = (opts.only ?? []).filter((id) => !ids.includes(id));
+  if (unknown.length)
+    throw new InputError(
+      `--case ${unknown.join(', ')}: no such case in suite ${suite.suite.name}`,
+      unknown.map((id) => ({ file: suite.file, field: 'cases', message: `no case ${id}` })),
+      [`Cases of ${suite.suite.name}: ${ids.join(', ')} (\`bench suite show ${suite.suite.name}\`).`],
+    );
+  for (const [flag, url, example] of [
+    ['--tsdb', opts.tsdb, 'http://127.0.0.1:8428'],
+    ['--ledger', opts.ledger, 'http://127.0.0.1:8545'],
+  ] as const) {
+    if (url === undefined) continue;
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(url).protocol;
+    } catch {}
+    if (protocol !== 'http:' && protocol !== 'https:')
+      throw new InputError(
+        `${flag} ${url}: not an http(s) URL`,
+        [{ file: flag, message: 'not an http(s) URL' }],
+        [`Give the server's URL, e.g. ${flag} ${example}.`],
+      );
   }
 }
 

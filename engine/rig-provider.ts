@@ -9,9 +9,10 @@ import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { loadRigFile } from '../rigs/check.js';
+import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
-import { FileValidationError, InputError } from './errors.js';
+import { FileValidationError, InputError, NotFoundError } from './errors.js';
 import type { CaseEntry, PreparedCase } from './executor.js';
 import { ENTRY } from './observations.js';
 import type { Rig } from './rig.js';
@@ -88,12 +89,14 @@ export function truthEntries(
 
 /** The in-process rig `sim`: waveform synthesis into the reference meter on a virtual clock. */
 const simRigProvider: RigProvider = {
-  describe(ref, { timeScale } = {}): RigInfo {
+  describe(ref, { timeScale, meterConfig } = {}): RigInfo {
     if (timeScale !== undefined && timeScale !== 1) {
       throw new InputError('--time-scale applies to rigs with instruments; rig sim runs on a virtual clock', [
         { file: ref, field: 'time-scale', message: 'the built-in sim rig already runs as fast as it can' },
       ]);
     }
+    // Read now, so a missing file or a misspelt knob stops the run before it exists.
+    if (meterConfig) loadMeterConfigFile(meterConfig);
     const text = BUILTIN_RIGS[ref] as string;
     return { name: ref, sha256: createHash('sha256').update(text).digest('hex') };
   },
@@ -118,8 +121,17 @@ const simRigProvider: RigProvider = {
 
 /** Rig files (and the built-in `sim-serial`): real drivers over serial/TCP, played in (scaled) real time. */
 const rigFileProvider: RigProvider = {
-  describe(ref, { meterConfig } = {}): RigInfo {
+  describe(ref, { meterConfig, timeScale } = {}): RigInfo {
     const file = builtinRigFile(ref) ?? ref;
+    if (!existsSync(file) && /[/\\]|\.(ya?ml|json)$/i.test(ref)) {
+      throw new NotFoundError(
+        `--rig ${ref}: file not found`,
+        [{ file: ref, message: 'file not found' }],
+        [
+          `Check the path, or use a built-in rig: ${[...Object.keys(BUILTIN_RIGS), ...Object.keys(BUILTIN_RIG_FILES)].join(', ')}.`,
+        ],
+      );
+    }
     if (!existsSync(file)) {
       throw new InputError(
         `unknown rig ${ref}`,
@@ -128,6 +140,14 @@ const rigFileProvider: RigProvider = {
       );
     }
     const config = loadRigFile(file);
+    const served = servedTimeScaleOf(config);
+    if (served !== undefined && served !== (timeScale ?? 1)) {
+      throw new InputError(
+        `rig ${config.name} is served by \`bench sim up --time-scale ${served}\`; this run asked for --time-scale ${timeScale ?? 1}`,
+        [{ file, field: `instruments[0].options.${SERVED_TIME_SCALE}`, message: `served at time scale ${served}` }],
+        [`Certify with --time-scale ${served}, or restart \`bench sim up\` with the scale you want.`],
+      );
+    }
     const inProcess = config.instruments.find((i) => i.transport.kind === 'sim');
     if (inProcess) {
       throw new InputError(`rig ${config.name}: instrument ${inProcess.id} has transport sim`, [

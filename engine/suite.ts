@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
 import { METRICS, metricInfo } from '../analysis/metric-catalog.js';
 import {
@@ -11,8 +11,11 @@ import {
   MID_MPE_CLAUSE,
   MID_TEMPERATURES,
 } from '../analysis/standards/mid.js';
+import { meterConfigSchema } from '../meter/config.js';
+import { loadScenarioFile, resolveScenarioPath, unknownProfiles } from '../profiles/scenario.js';
+import { scenarioSchema } from '../profiles/scenario-schema.js';
 import type { Criterion } from './criteria.js';
-import { NotFoundError } from './errors.js';
+import { formatLocation, InputError, NotFoundError } from './errors.js';
 import { parseYamlWithSchema, readDataFile } from './files/load-yaml.js';
 import { CAPABILITIES } from './rig.js';
 import { PACKAGE_ROOT } from './version.js';
@@ -226,9 +229,56 @@ export interface LoadedSuite {
 
 export const BUILTIN_SUITES_DIR = join(PACKAGE_ROOT, 'suites');
 
+/**
+ * What each case points at, checked when the suite is read (so `suite validate` and `certify` refuse it before any
+ * run exists): a scenario file must exist and be valid (its own problems keep their file:line), an inline scenario
+ * and a case's meter settings must be valid (reported at their lines in the suite file).
+ */
+function caseInputsCheck(suiteFile: string) {
+  return (s: Suite, ctx: z.RefinementCtx) => {
+    const meterOverride = meterConfigSchema.partial().strict();
+    s.cases.forEach((c, i) => {
+      if (typeof c.scenario === 'string') {
+        const file = resolveScenarioPath(c.scenario, dirname(suiteFile));
+        try {
+          loadScenarioFile(file);
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          const message =
+            e instanceof NotFoundError
+              ? `scenario file ${file} not found (a path relative to the suite file)`
+              : `scenario ${file} is not valid:${e.problems.map((p) => `\n      ${formatLocation(p)}: ${p.message}`).join('')}`;
+          ctx.addIssue({ code: 'custom', path: ['cases', i, 'scenario'], message });
+        }
+      } else {
+        const r = scenarioSchema.safeParse(c.scenario);
+        if (!r.success)
+          for (const issue of r.error.issues)
+            ctx.addIssue({ code: 'custom', path: ['cases', i, 'scenario', ...issue.path], message: issue.message });
+        else
+          for (const p of unknownProfiles(r.data))
+            ctx.addIssue({ code: 'custom', path: ['cases', i, 'scenario', ...p.path], message: p.message });
+      }
+      if (c.meter !== undefined) {
+        const r = meterOverride.safeParse(c.meter);
+        if (!r.success)
+          for (const issue of r.error.issues) {
+            const keys = issue.code === 'unrecognized_keys' ? issue.keys : [undefined];
+            for (const k of keys)
+              ctx.addIssue({
+                code: 'custom',
+                path: ['cases', i, 'meter', ...(issue.path as PropertyKey[]), ...(k === undefined ? [] : [k])],
+                message: k === undefined ? issue.message : `unknown meter setting "${k}"`,
+              });
+          }
+      }
+    });
+  };
+}
+
 export function loadSuiteFile(file: string): LoadedSuite {
   const text = readDataFile(file);
-  const suite = parseYamlWithSchema(text, file, suiteSchema);
+  const suite = parseYamlWithSchema(text, file, suiteSchema.superRefine(caseInputsCheck(file)));
   return { suite, file, sha256: createHash('sha256').update(text).digest('hex') };
 }
 

@@ -1,3 +1,4 @@
+import { validateEach } from './files/io.js';
 import { type LoadedSuite, listBuiltinSuiteNames, loadSuiteFile, resolveSuite } from './suite.js';
 
 export interface SuiteSummary {
@@ -22,7 +23,7 @@ export function listSuites(): SuiteSummary[] {
   return listBuiltinSuiteNames().map((n) => summariseSuite(resolveSuite(n)));
 }
 
-/** Validates one or more suite files; throws the first file's FileValidationError (exit 2). */
+/** Validates one or more suite files (and the scenarios their cases name); every bad file is reported (exit 2). */
 export function validateSuiteFiles(files: string[]): SuiteSummary[] {
-  return files.map((f) => summariseSuite(loadSuiteFile(f)));
+  return validateEach(files, (f) => summariseSuite(loadSuiteFile(f)));
 }

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { FileValidationError } from '../engine/errors.js';
+import { readInputText, readJsonFile } from '../engine/files/io.js';
 import { getBuiltinProfile } from './library.js';
 import { playEvSession } from './scenario.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';
@@ -34,11 +34,11 @@ function bin(x: Float64Array, from: number, count: number, cycles: number, h: nu
  */
 export function importPlaid(csvFile: string, metaFile: string, opts: { mainsHz?: number } = {}): Profile {
   const id = basename(csvFile).replace(/\.csv$/, '');
-  const meta = JSON.parse(readFileSync(metaFile, 'utf8')) as Record<
+  const meta = readJsonFile(metaFile, 'the PLAID metadata JSON (--meta; the record CSV is the argument)') as Record<
     string,
     { appliance?: { type?: string }; header?: { sampling_frequency?: string } }
   >;
-  const entry = meta[id];
+  const entry = meta?.[id];
   if (!entry?.appliance?.type) {
     throw new FileValidationError(metaFile, [
       { file: metaFile, field: `${id}.appliance.type`, message: `no metadata for record ${id}` },
@@ -46,7 +46,7 @@ export function importPlaid(csvFile: string, metaFile: string, opts: { mainsHz?:
   }
   const fs = Number.parseFloat(entry.header?.sampling_frequency ?? '30000');
   const mains = opts.mainsHz ?? 60;
-  const lines = readFileSync(csvFile, 'utf8')
+  const lines = readInputText(csvFile)
     .split('\n')
     .filter((l) => l.trim());
   const i = new Float64Array(lines.length);
@@ -160,7 +160,7 @@ function acnChargerFor(
  * while charging (until doneChargingTime) that can deliver the energy in the window.
  */
 export function importAcnSessions(file: string): Scenario {
-  const data = JSON.parse(readFileSync(file, 'utf8')) as { _items?: AcnSession[] };
+  const data = readJsonFile(file, 'ACN-Data sessions ({"_items": [...]})') as { _items?: AcnSession[] };
   const items = data._items;
   if (!Array.isArray(items) || items.length === 0) {
     throw new FileValidationError(file, [
@@ -240,7 +240,7 @@ export function importAcnSessions(file: string): Scenario {
 export function importReddHouse(dir: string, opts: { onThresholdW?: number } = {}): Scenario {
   const threshold = opts.onThresholdW ?? 15;
   const labelsFile = join(dir, 'labels.dat');
-  const labels = readFileSync(labelsFile, 'utf8')
+  const labels = readInputText(labelsFile)
     .split('\n')
     .filter((l) => l.trim())
     .map((l, n) => {
@@ -259,7 +259,7 @@ export function importReddHouse(dir: string, opts: { onThresholdW?: number } = {
     .filter((l) => l.label !== 'mains')
     .map((l) => {
       const file = join(dir, `channel_${l.channel}.dat`);
-      const rows = readFileSync(file, 'utf8')
+      const rows = readInputText(file)
         .split('\n')
         .filter((x) => x.trim())
         .map((x, n) => {

@@ -1,6 +1,6 @@
 import { isAbsolute, join } from 'node:path';
 import { FileValidationError } from '../engine/errors.js';
-import { loadYamlFile } from '../engine/files/load-yaml.js';
+import { formatFieldPath, loadYamlFile } from '../engine/files/load-yaml.js';
 import { seededRandom } from '../engine/random.js';
 import { ledgerTariffOf } from '../engine/tariffs.js';
 import { bandAt, computeCostMicro, defaultTariff, hourOfWeek, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
@@ -103,22 +103,29 @@ export const BASE_LOAD_PF = 0.9;
 export function loadScenarioFile(file: string): Scenario {
   const scenario = loadYamlFile(file, scenarioSchema);
   // Profiles are resolved now so a typo is reported against the scenario file, not at run time.
-  const problems: Array<{ file: string; field: string; message: string }> = [];
-  scenario.houses.forEach((h, i) => {
-    for (const [j, l] of h.loads.entries()) check(l.profile, `houses[${i}].loads[${j}].profile`);
-    for (const [j, l] of h.randomLoads.entries()) check(l.profile, `houses[${i}].randomLoads[${j}].profile`);
-  });
-  for (const [i, e] of scenario.evs.entries()) check(e.profile, `evs[${i}].profile`);
+  const problems = unknownProfiles(scenario).map((p) => ({ file, ...p }));
   if (problems.length) throw new FileValidationError(file, problems);
   return scenario;
+}
 
-  function check(name: string, field: string) {
+/** Every profile name the scenario uses that is neither its own nor in the library, by field path. */
+export function unknownProfiles(
+  scenario: Scenario,
+): Array<{ path: Array<string | number>; field: string; message: string }> {
+  const problems: Array<{ path: Array<string | number>; field: string; message: string }> = [];
+  const check = (name: string, path: Array<string | number>) => {
     try {
       profileFor(scenario, name);
     } catch {
-      problems.push({ file, field, message: `unknown profile ${name}` });
+      problems.push({ path, field: formatFieldPath(path), message: `unknown profile ${name}` });
     }
-  }
+  };
+  scenario.houses.forEach((h, i) => {
+    for (const [j, l] of h.loads.entries()) check(l.profile, ['houses', i, 'loads', j, 'profile']);
+    for (const [j, l] of h.randomLoads.entries()) check(l.profile, ['houses', i, 'randomLoads', j, 'profile']);
+  });
+  for (const [i, e] of scenario.evs.entries()) check(e.profile, ['evs', i, 'profile']);
+  return problems;
 }
 
 /** A profile named by a scenario: its own inline profiles first, then the built-in library. */
@@ -382,16 +389,25 @@ function evDemandProfile(profile: Profile, smart: boolean): Profile {
 
 /** Expands houses' loads (fixed and seeded-random) and EV sessions into runs on each meter. */
 export function expandScenario(scenario: Scenario, seed: number): LoadRun[] {
+  const runs: LoadRun[] = [];
+  eachRun(scenario, seed, (r) => runs.push(r));
+  return runs.sort((a, b) => a.start - b.start || a.loadId.localeCompare(b.loadId));
+}
+
+/**
+ * The runs of expandScenario one at a time, in draw order (not sorted) and kept by nobody: for a pass that needs
+ * each run once, e.g. counting a 200-house month without holding its runs.
+ */
+export function eachRun(scenario: Scenario, seed: number, visit: (run: LoadRun) => void): void {
   const f = scenario.frequency;
   const { uniform } = seededRandom(seed);
-  const runs: LoadRun[] = [];
   const push = (meterId: string, loadId: string, profile: Profile, played: PlayedRun[], ev?: LoadRun['ev']) => {
     for (const r of played) {
       const segs = r.segments
         .map((s) => ({ ...s, from: snap(s.from, f), to: snap(s.to, f) }))
         .filter((s) => s.to > s.from);
       if (segs.length)
-        runs.push({ meterId, loadId, profile, start: segs[0]!.from, end: segs.at(-1)!.to, segments: segs, ev });
+        visit({ meterId, loadId, profile, start: segs[0]!.from, end: segs.at(-1)!.to, segments: segs, ev });
     }
   };
   const window = (on: number, off: number) => [snap(on, f), snap(Math.min(off, scenario.durationS), f)] as const;
@@ -426,7 +442,6 @@ export function expandScenario(scenario: Scenario, seed: number): LoadRun[] {
       });
     }
   }
-  return runs.sort((a, b) => a.start - b.start || a.loadId.localeCompare(b.loadId));
 }
 
 function segmentEnergyWh(s: Segment): number {
@@ -452,6 +467,45 @@ function addBandEnergyWh(s: Segment, epochS: number, tariff: Tariff, into: numbe
   }
 }
 
+/** The switch events of one run: on, each step inside it of at least STEP_EVENT_W, off. */
+function runEvents(r: LoadRun, base: Omit<TruthEvent, 't' | 'direction' | 'deltaP' | 'deltaQ'>): TruthEvent[] {
+  const first = r.segments[0]!;
+  const last = r.segments.at(-1)!;
+  const events: TruthEvent[] = [{ ...base, t: r.start, direction: 'on', deltaP: first.p0, deltaQ: first.q0 }];
+  for (let i = 1; i < r.segments.length; i++) {
+    const a = r.segments[i - 1]!;
+    const b = r.segments[i]!;
+    const dp = b.p0 - a.p1;
+    if (Math.abs(dp) >= STEP_EVENT_W) {
+      // A step inside a run (heater → motor): 'on' when the load draws more, 'off' when less.
+      events.push({
+        ...base,
+        t: b.from,
+        direction: Math.abs(b.p0) > Math.abs(a.p1) ? 'on' : 'off',
+        deltaP: dp,
+        deltaQ: b.q0 - a.q1,
+      });
+    }
+  }
+  events.push({ ...base, t: r.end, direction: 'off', deltaP: -last.p1, deltaQ: -last.q1 });
+  return events;
+}
+
+/**
+ * How many switch events and expected billing sessions groundTruth would give, one run at a time: the counts
+ * `bench scenario generate` prints, without holding the whole truth (1.3 GB for 200 houses over 31 days).
+ */
+export function truthCounts(scenario: Scenario, seed: number): { events: number; sessions: number } {
+  let events = 0;
+  const sessions = new Set<string>();
+  eachRun(scenario, seed, (r) => {
+    events += runEvents(r, { meterId: r.meterId, loadId: r.loadId, profile: '', class: r.profile.class }).length;
+    // A session paused by smart charging has several runs: one plug-in, one expected billing record.
+    if (r.ev) sessions.add(r.loadId);
+  });
+  return { events, sessions: sessions.size };
+}
+
 /** Switch events, per-run energies and expected billing sessions. Pure and deterministic given the seed. */
 export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
   const runs = expandScenario(scenario, seed);
@@ -465,26 +519,8 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
   for (const r of runs) {
     const cls = r.profile.class;
     const sig = signatureId(r.profile);
-    const first = r.segments[0]!;
-    const last = r.segments.at(-1)!;
     const base = { meterId: r.meterId, loadId: r.loadId, profile: sig, class: cls };
-    events.push({ ...base, t: r.start, direction: 'on', deltaP: first.p0, deltaQ: first.q0 });
-    for (let i = 1; i < r.segments.length; i++) {
-      const a = r.segments[i - 1]!;
-      const b = r.segments[i]!;
-      const dp = b.p0 - a.p1;
-      if (Math.abs(dp) >= STEP_EVENT_W) {
-        // A step inside a run (heater → motor): 'on' when the load draws more, 'off' when less.
-        events.push({
-          ...base,
-          t: b.from,
-          direction: Math.abs(b.p0) > Math.abs(a.p1) ? 'on' : 'off',
-          deltaP: dp,
-          deltaQ: b.q0 - a.q1,
-        });
-      }
-    }
-    events.push({ ...base, t: r.end, direction: 'off', deltaP: -last.p1, deltaQ: -last.q1 });
+    for (const e of runEvents(r, base)) events.push(e);
     let energyWh = 0;
     let importWh = 0;
     let exportWh = 0;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { RigError } from '../engine/errors.js';
 import { loadYamlFile } from '../engine/files/load-yaml.js';
 import type { MeterIdentityLine } from '../meter/faces/stream-commands.js';
@@ -194,6 +195,12 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
       out.push({ ...base, status: 'in-process' });
       continue;
     }
+    if (inst.transport.kind === 'serial' && !existsSync(inst.transport.path)) {
+      // Nothing plugged in (or served) there: say so once, instead of the driver's raw ENOENT.
+      const error = new RigError(`no device at ${inst.transport.path}`, { device: inst.id, code: 'NO_DEVICE' });
+      out.push({ ...base, status: 'failed', error });
+      continue;
+    }
     try {
       out.push({ ...base, ...(await probe(inst, pings)) });
     } catch (e) {
@@ -211,11 +218,33 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
  * The error a rig check ends with (exit 3), or undefined when every instrument answered: the instrument's own
  * RigError when one failed, else one naming each failed instrument.
  */
-export function checkFailure(checks: readonly InstrumentCheck[]): RigError | undefined {
+export function checkFailure(checks: readonly InstrumentCheck[], rigRef?: string): RigError | undefined {
   const failed = checks.flatMap((c) => (c.error ? [c.error] : []));
-  if (failed.length <= 1) return failed[0];
-  return new RigError(
-    `${failed.length} instruments failed the check: ${failed.map((e) => `${e.message} [${e.code}]`).join('; ')}`,
-    { device: failed.map((e) => e.device).join(', '), code: 'CHECK' },
-  );
+  const missing = failed.filter((e) => e.code === 'NO_DEVICE');
+  // Missing device paths are what an emulated bench looks like before `bench sim up`: say what to run.
+  const actions = missing.length
+    ? [
+        `Emulated rig? Start its emulators first, in another terminal: bench sim up${rigRef ? ` --rig ${rigRef}` : ''} (with --dir, check the rig.yaml it writes there).`,
+        'Real instruments? Check that they are plugged in and the paths in the rig file.',
+      ]
+    : [];
+  if (failed.length === 0) return undefined;
+  if (failed.length === 1 && !missing.length) return failed[0];
+  if (failed.length === 1) {
+    const only = failed[0]!;
+    return new RigError(only.message.slice(`${only.device}: `.length), {
+      device: only.device,
+      code: only.code,
+      actions,
+    });
+  }
+  const message =
+    missing.length === failed.length
+      ? `${failed.length} instruments have no device: ${missing.map((e) => e.message).join('; ')}`
+      : `${failed.length} instruments failed the check: ${failed.map((e) => `${e.message} [${e.code}]`).join('; ')}`;
+  return new RigError(message, {
+    device: failed.map((e) => e.device).join(', '),
+    code: missing.length === failed.length ? 'NO_DEVICE' : 'CHECK',
+    actions,
+  });
 }

@@ -76,3 +76,27 @@ export type RigConfig = z.output<typeof rigSchema>;
 export function rigCapabilities(rig: RigConfig): Set<(typeof CAPABILITIES)[number]> {
   return new Set(rig.instruments.flatMap((i) => i.capabilities));
 }
+
+/**
+ * The instrument option `bench sim up --dir` writes into the rig file it serves: the time scale its emulators run
+ * at. Drivers ignore it; `bench certify` refuses another --time-scale before the run starts (a mismatch otherwise
+ * shows up as timeouts and wrong readings deep inside the run).
+ */
+export const SERVED_TIME_SCALE = 'servedTimeScale';
+
+export function withServedTimeScale(config: RigConfig, timeScale: number): RigConfig {
+  return {
+    ...config,
+    instruments: config.instruments.map((i) =>
+      i.transport.kind === 'serial' ? { ...i, options: { ...i.options, [SERVED_TIME_SCALE]: timeScale } } : i,
+    ),
+  };
+}
+
+export function servedTimeScaleOf(config: RigConfig): number | undefined {
+  for (const i of config.instruments) {
+    const v = i.options?.[SERVED_TIME_SCALE];
+    if (typeof v === 'number') return v;
+  }
+  return undefined;
+}

@@ -1,7 +1,8 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
+import { InputError } from '../engine/errors.js';
 import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
 import { unitIdOf } from './check.js';
@@ -88,6 +89,23 @@ async function serveFirmata(path: string, baudRate: number, physics: BenchPhysic
   };
 }
 
+/**
+ * Refuses a rig whose device paths are already live devices: another `bench sim up` (or its socat) serves them, and
+ * serving again would re-link its paths to new PTYs, and stopping this one would leave that one with no devices.
+ * A link left by a killed run points at a PTY that is gone, so it does not count.
+ */
+export function assertPathsFree(rig: RigConfig): void {
+  const busy = rig.instruments.flatMap((i) =>
+    i.transport.kind === 'serial' && existsSync(i.transport.path) ? [i.transport.path] : [],
+  );
+  if (busy.length)
+    throw new InputError(
+      `rig ${rig.name}: ${busy.join(', ')} ${busy.length > 1 ? 'are' : 'is'} already served (another \`bench sim up\` running?)`,
+      busy.map((path) => ({ file: path, message: 'device path in use' })),
+      ['Stop the other `bench sim up` (Ctrl-C), or serve this one elsewhere with `bench sim up --dir <new folder>`.'],
+    );
+}
+
 /** Starts the coupled emulators of a serial rig on socat PTY pairs (link = the rig's path). */
 export async function simUp(
   rig: RigConfig,
@@ -97,6 +115,7 @@ export async function simUp(
   instruments: ServedInstrument[];
   close(): Promise<void>;
 }> {
+  assertPathsFree(rig);
   const physics = new BenchPhysics(1000, performance.now(), opts.timeScale ?? 1);
   const pairs: PtyPair[] = [];
   const closers: Array<() => Promise<void>> = [];

@@ -6,7 +6,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
+const run = (cmd, args, env = {}) =>
+  execFileSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
 
 // Every scripts/generate-*.mjs produces sources that tsc then compiles (e.g. Solidity artifacts).
 for (const file of readdirSync(join(root, 'scripts'))
@@ -16,4 +17,6 @@ for (const file of readdirSync(join(root, 'scripts'))
 }
 run(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json']);
 const oclifBin = join(root, 'node_modules/oclif/bin/run.js');
-if (existsSync(oclifBin)) run(process.execPath, [oclifBin, 'manifest']);
+// The oclif build tool checks the registry for a newer oclif of its own (@oclif/plugin-warn-if-update-available) and
+// printed "oclif update available" on every first build; the tool is pinned in the lockfile, so skip the check.
+if (existsSync(oclifBin)) run(process.execPath, [oclifBin, 'manifest'], { OCLIF_SKIP_NEW_VERSION_CHECK: 'true' });

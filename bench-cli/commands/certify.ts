@@ -5,7 +5,7 @@ import { rigProvider } from '../../engine/rig-provider.js';
 import type { SweepResult } from '../../engine/sweep.js';
 import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
 import { BenchCommand } from '../base-command.js';
-import { reportsDirFlag, runsDirFlag } from '../flags.js';
+import { reportsDirFlag, runsDirFlag, seedFlag } from '../flags.js';
 import { sweepProgress, terminalProgress } from '../progress.js';
 import { renderCertifySummary, renderSweepSummary } from '../summary.js';
 
@@ -23,7 +23,7 @@ export default class Certify extends BenchCommand {
   static override flags = {
     suite: Flags.string({ description: 'Built-in suite name or suite YAML file.', default: 'ev-billing' }),
     rig: Flags.string({ description: 'Built-in rig name (sim, sim-serial) or rig YAML file.', default: 'sim' }),
-    seed: Flags.integer({ description: 'Seed of every random choice in the run.', default: 1, min: 0 }),
+    seed: seedFlag('Seed of every random choice in the run.'),
     seeds: Flags.string({
       description:
         'Seed sweep: one run (and run record) per seed, side by side in child processes, then a pass-rate summary; exit 1 if any seed fails. Seeds and ranges, e.g. 1-100, 1,5,9 or 1-10,20.',

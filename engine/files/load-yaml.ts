@@ -1,7 +1,8 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { isMap, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { FileValidationError, type InputProblem, NotFoundError } from '../errors.js';
+import { FileValidationError, type InputProblem } from '../errors.js';
+import { inputFileSize } from './io.js';
 
 /** Data files are hand-written configuration; anything bigger is a mistake or an attack. */
 export const MAX_DATA_FILE_BYTES = 8 * 1024 * 1024;
@@ -78,12 +79,7 @@ export function loadYamlFile<S extends z.ZodType>(file: string, schema: S): z.ou
 
 /** Reads a data file with a size cap and a clear error when it is missing. */
 export function readDataFile(file: string): string {
-  let size: number;
-  try {
-    size = statSync(file).size;
-  } catch {
-    throw new NotFoundError(`${file}: file not found`, [{ file, message: 'file not found' }], ['Check the path.']);
-  }
+  const size = inputFileSize(file);
   if (size > MAX_DATA_FILE_BYTES) {
     throw new FileValidationError(file, [
       { file, line: 1, column: 1, message: `file is ${size} bytes; data files are limited to ${MAX_DATA_FILE_BYTES}` },

@@ -74,10 +74,23 @@ export class JsonlStreamDriver extends EventEmitter {
         const { type: _type, ...rest } = l;
         resolve(rest as unknown as MeterIdentityLine);
       };
-      timer = setTimeout(() => {
+      // The wait is the meter's time, not ours: when this process was busy (an embedded chain starting, a run's
+      // set-up) the timer fires late, before the poll phase reads an answer that may already be waiting, so a timer
+      // that fired well past its time waits once more before calling the meter silent.
+      let due = performance.now() + timeoutMs;
+      let extended = false;
+      const expire = () => {
+        const lateMs = performance.now() - due;
+        if (!extended && lateMs > Math.max(50, timeoutMs / 4)) {
+          extended = true;
+          due = performance.now() + timeoutMs;
+          timer = setTimeout(expire, timeoutMs);
+          return;
+        }
         if (onIdentity) this.off('identity', onIdentity);
         resolve(undefined);
-      }, timeoutMs);
+      };
+      timer = setTimeout(expire, timeoutMs);
       this.once('identity', onIdentity);
     });
     try {
@@ -110,5 +123,9 @@ export function requireBillingIdentity(device: string, bills: boolean, id: Meter
   throw new RigError('the meter did not answer identify: its signing address is needed to verify billing', {
     device,
     code: 'IDENTITY',
+    actions: [
+      'Emulated rig (`bench sim up`)? Use the --time-scale it was started with; a high scale needs free CPU to answer in time.',
+      "Real meter? Check the stream's wiring, baud rate and that it speaks the JSONL stream protocol.",
+    ],
   });
 }

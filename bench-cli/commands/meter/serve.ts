@@ -4,6 +4,7 @@ import { loadMeterConfigFile } from '../../../meter/config.js';
 import { serveMeter } from '../../../meter/serve.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
+import { seedFlag } from '../../flags.js';
 
 const hostPort = (s: string, flag: string) => {
   const m = /^([\w.-]+):(\d{1,5})$/.exec(s);
@@ -20,7 +21,7 @@ export default class MeterServe extends BenchCommand {
     scenario: Flags.string({ required: true, description: 'Scenario YAML the meter measures.' }),
     meter: Flags.string({ description: 'House (meter) id in the scenario; default the first.' }),
     config: Flags.string({ description: 'Meter configuration YAML (fault knobs, intervals).' }),
-    seed: Flags.integer({ default: 1, min: 0 }),
+    seed: seedFlag('Seed for random loads of the scenario.'),
     'modbus-tcp': Flags.string({ description: 'Serve Modbus TCP on host:port.' }),
     'modbus-rtu': Flags.string({ description: 'Serve Modbus RTU on this serial port.' }),
     stream: Flags.string({ description: 'Write the JSONL event/billing stream to this serial port.' }),

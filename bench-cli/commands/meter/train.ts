@@ -1,8 +1,10 @@
 import { Flags } from '@oclif/core';
+import { checkOutputPath } from '../../../engine/files/io.js';
 import { saveSignatures } from '../../../meter/signatures.js';
 import { trainFromScenario } from '../../../meter/train.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
+import { seedFlag } from '../../flags.js';
 
 export default class MeterTrain extends BenchCommand {
   static override summary =
@@ -12,12 +14,13 @@ export default class MeterTrain extends BenchCommand {
       required: true,
       description: 'Labelled scenario YAML (its ground truth labels the events).',
     }),
-    seed: Flags.integer({ default: 1, min: 0 }),
+    seed: seedFlag('Seed for random loads of the scenario.'),
     out: Flags.string({ required: true, description: 'Signature file (JSON) to write.' }),
   };
 
   async run(): Promise<{ file: string; signatures: number; labelledEvents: number }> {
     const { flags } = await this.parse(MeterTrain);
+    checkOutputPath('--out', flags.out);
     const { signatures, labelled } = await trainFromScenario(loadScenarioFile(flags.scenario), flags.seed);
     saveSignatures(flags.out, signatures);
     this.say(`learned from ${labelled} labelled events; wrote ${signatures.length} signatures to ${flags.out}`);

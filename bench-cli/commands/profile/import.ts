@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
 import { stringify } from 'yaml';
+import { writeOutputFile } from '../../../engine/files/io.js';
 import { importPlaid } from '../../../profiles/importers.js';
 import type { Profile } from '../../../profiles/schema.js';
 import { BenchCommand } from '../../base-command.js';
@@ -21,7 +21,7 @@ export default class ProfileImport extends BenchCommand {
     const p = importPlaid(args.csv, flags.meta, { mainsHz: Number(flags['mains-hz']) });
     const yaml = `# ${p.description}\n${stringify(p, { lineWidth: 120 })}`;
     if (flags.out) {
-      writeFileSync(flags.out, yaml);
+      writeOutputFile('--out', flags.out, yaml);
       const s = p.states[0]!;
       this.say(`wrote ${flags.out}: ${p.name} (${p.class}) ${s.p} W, ${s.q ?? 0} var, ${s.harmonics.length} harmonics`);
     } else if (!this.jsonEnabled()) {

@@ -1,5 +1,5 @@
-import { writeFileSync } from 'node:fs';
 import { Args, Flags } from '@oclif/core';
+import { writeOutputFile } from '../../../engine/files/io.js';
 import { getBuiltinProfile, loadProfileFile } from '../../../profiles/library.js';
 import { profilePlotSpec } from '../../../profiles/plot.js';
 import { renderSvg } from '../../../reports/charts.js';
@@ -16,7 +16,7 @@ export default class ProfilePlot extends BenchCommand {
     const { args, flags } = await this.parse(ProfilePlot);
     const p = /\.(ya?ml|json)$/.test(args.profile) ? loadProfileFile(args.profile) : getBuiltinProfile(args.profile);
     const svg = await renderSvg(profilePlotSpec(p));
-    writeFileSync(flags.out, svg);
+    writeOutputFile('--out', flags.out, svg);
     this.say(`wrote ${flags.out}`);
     return { file: flags.out, bytes: svg.length };
   }

@@ -43,7 +43,7 @@ export default class RigCheck extends BenchCommand {
         `${i.id.padEnd(w)} ${i.role.padEnd(9)} ${i.status.padEnd(12)} ${i.identity ?? i.error?.message ?? '-'}  [${i.capabilities.join(', ')}]  ${i.transport}${lat}`,
       );
     }
-    const failure = checkFailure(instruments);
+    const failure = checkFailure(instruments, args.rig);
     // Human output has printed every instrument above; the failure goes to stderr with exit 3. Under --json the
     // instruments would be lost behind the error document, so the result carries the error and the exit code is set.
     if (failure && !this.jsonEnabled()) throw failure;

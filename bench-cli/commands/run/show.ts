@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core';
+import { ExitCode } from '../../../engine/errors.js';
 import { type RunDetail, showRun } from '../../../engine/runs.js';
 import { BenchCommand } from '../../base-command.js';
 import { runsDirFlag } from '../../flags.js';
@@ -18,6 +19,9 @@ export default class RunShow extends BenchCommand {
       `record ${detail.file}\nlast hash ${detail.lastHash}\nstatus ${detail.status ?? 'no end entry'}  verdict ${detail.verdict ?? '-'}`,
     );
     for (const c of detail.cases) this.say(`  ${c.verdict.padEnd(8)} ${c.id}${c.reason ? `  (${c.reason})` : ''}`);
+    // A record that fails its own hash chain cannot be trusted for anything: a failed check, like a FAIL verdict.
+    // (INCOMPLETE is a true account of a run cut short, shown with exit 0.)
+    if (detail.integrity === 'TAMPERED') process.exitCode = ExitCode.FAIL;
     return detail;
   }
 }

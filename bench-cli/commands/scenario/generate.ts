@@ -1,6 +1,7 @@
 import { Flags } from '@oclif/core';
 import { generateScenario } from '../../../profiles/generate.js';
 import { BenchCommand } from '../../base-command.js';
+import { seedFlag } from '../../flags.js';
 
 export default class ScenarioGenerate extends BenchCommand {
   static override summary = 'Generate a seeded multi-house scenario with EV sessions at home and at neighbours.';
@@ -8,7 +9,7 @@ export default class ScenarioGenerate extends BenchCommand {
     houses: Flags.integer({ default: 2, min: 1, max: 200, description: 'Number of houses (meters).' }),
     'ev-visits': Flags.integer({ default: 1, min: 0, max: 1000, description: "EV sessions at a neighbour's meter." }),
     days: Flags.integer({ default: 1, min: 1, max: 31, description: 'Days to cover.' }),
-    seed: Flags.integer({ default: 1, min: 0, description: 'Seed of every random choice.' }),
+    seed: seedFlag('Seed of every random choice.'),
     'session-energy': Flags.boolean({
       default: false,
       description: 'Draw each session’s energy (log-normal, median 9 kWh): the EV stops charging when it has it.',
@@ -29,7 +30,7 @@ export default class ScenarioGenerate extends BenchCommand {
     out: Flags.string({ description: 'Write the scenario YAML here (default: stdout).' }),
   };
 
-  async run(): Promise<{ file?: string; houses: number; sessions: number; events: number }> {
+  async run(): ReturnType<BenchCommand['writeScenario']> {
     const { flags } = await this.parse(ScenarioGenerate);
     const s = generateScenario({
       houses: flags.houses,

@@ -1,11 +1,12 @@
-import { Args, Flags } from '@oclif/core';
+import { Args } from '@oclif/core';
 import { type GroundTruth, groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
+import { seedFlag } from '../../flags.js';
 
 export default class ScenarioShow extends BenchCommand {
   static override summary = "Show a scenario's ground truth: switch events, energies and expected billing sessions.";
   static override args = { file: Args.string({ required: true, description: 'Scenario YAML file.' }) };
-  static override flags = { seed: Flags.integer({ default: 1, min: 0, description: 'Seed for random loads.' }) };
+  static override flags = { seed: seedFlag('Seed for random loads.') };
 
   async run(): Promise<Omit<GroundTruth, 'runs'>> {
     const { args, flags } = await this.parse(ScenarioShow);

@@ -1,4 +1,5 @@
 import { Args } from '@oclif/core';
+import { validateEach } from '../../../engine/files/io.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
 
@@ -9,7 +10,7 @@ export default class ScenarioValidate extends BenchCommand {
 
   async run(): Promise<{ valid: Array<{ file: string; name: string }> }> {
     const { argv } = await this.parse(ScenarioValidate);
-    const valid = (argv as string[]).map((file) => ({ file, name: loadScenarioFile(file).name }));
+    const valid = validateEach(argv as string[], (file) => ({ file, name: loadScenarioFile(file).name }));
     for (const v of valid) this.say(`ok  ${v.file}  (${v.name})`);
     return { valid };
   }

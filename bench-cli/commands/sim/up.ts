@@ -56,15 +56,18 @@ export default class SimUp extends BenchCommand {
     const { join, resolve } = await import('node:path');
     const { stringify } = await import('yaml');
     const { loadRigFile } = await import('../../../rigs/check.js');
-    const { simUp, withSerialPathsUnder } = await import('../../../rigs/sim-up.js');
+    const { assertPathsFree, simUp, withSerialPathsUnder } = await import('../../../rigs/sim-up.js');
     const { builtinRigFile } = await import('../../../engine/rig-provider.js');
+    const { withServedTimeScale } = await import('../../../rigs/schema.js');
     let rigFile = resolve(builtinRigFile(flags.rig) ?? flags.rig);
     let rig = loadRigFile(rigFile);
     let written: string | undefined;
     if (flags.dir) {
       const dir = resolve(flags.dir);
       mkdirSync(dir, { recursive: true });
-      rig = withSerialPathsUnder(rig, dir);
+      rig = withServedTimeScale(withSerialPathsUnder(rig, dir), flags['time-scale']);
+      // Before rig.yaml is written: a second sim up on the same folder must leave the first one's file alone.
+      assertPathsFree(rig);
       written = join(dir, 'rig.yaml');
       writeFileSync(written, stringify(rig));
       rigFile = written;

@@ -75,7 +75,8 @@ describe('bench CLI foundation', () => {
     expect(integrity[ids.cut!]).toBe('INCOMPLETE');
     expect(integrity[ids.flipped!]).toBe('TAMPERED');
     const show = bench(['run', 'show', ids.flipped!, '--runs-dir', dir]);
-    expect(show.code).toBe(0);
+    // A record that fails its hash chain is a failed check (exit 1), not a clean show.
+    expect(show.code).toBe(1);
     expect(show.stdout).toMatch(/integrity TAMPERED \(line 2: content does not match its hash\)/);
     expect(bench(['run', 'show', 'no-such-run', '--runs-dir', dir]).code).toBe(2);
   });
