@@ -18,6 +18,7 @@ import { type DetectedEvent, matchEvents, type TrueEvent } from './matching.js';
 import type { TestPointResult } from './metrology.js';
 import { CASE_ANALYSERS } from './registry.js';
 import { midMaxPermissibleErrorPct, parseMidClass } from './standards/mid.js';
+import { runSteps, runStepsYielding, type Steps } from './steps.js';
 
 export interface Entry {
   kind: string;
@@ -61,6 +62,16 @@ function ofKind<T>(entries: readonly Entry[], kind: string): T[] {
  * entries always give the same analysis, whoever asks (certify while measuring, report and compare from a record).
  */
 export function analyseCase(entries: readonly Entry[], params: Record<string, unknown>): CaseAnalysis {
+  return runSteps(analysisSteps(entries, params));
+}
+
+/** analyseCase with a turn of the event loop between its stages; the same result. */
+export function analyseCaseAsync(entries: readonly Entry[], params: Record<string, unknown>): Promise<CaseAnalysis> {
+  return runStepsYielding(analysisSteps(entries, params));
+}
+
+/** The stages of analyseCase; each `yield` lets a caller run other work (a long case's analysis takes seconds). */
+export function* analysisSteps(entries: readonly Entry[], params: Record<string, unknown>): Steps<CaseAnalysis> {
   const truthEvents = ofKind<TruthEventData>(entries, ENTRY.truthEvent);
   const meterEvents = ofKind<MeterEventData>(entries, ENTRY.meterEvent);
   const energies = ofKind<TruthEnergyData>(entries, ENTRY.truthLoadEnergy);
@@ -70,9 +81,11 @@ export function analyseCase(entries: readonly Entry[], params: Record<string, un
     timeline: { power: decimate(measurements), truth: truthEvents, detected: meterEvents },
     sections: {},
   };
-
+  yield;
   if (truthEvents.length > 0) analyseDetection(truthEvents, meterEvents, params, out);
+  yield;
   if (energies.length > 0 && measurements.length > 0) analyseEnergy(energies, measurements, meterEvents, out);
+  yield;
   if (params.metrology === true && energies.length > 0) {
     const reference = ofKind<MeasurementData>(entries, ENTRY.referenceMeasurement).sort((a, b) => a.t - b.t);
     analyseMetrology(energies, measurements, reference, params, out);
@@ -85,7 +98,10 @@ export function analyseCase(entries: readonly Entry[], params: Record<string, un
       creepPulses: pulses,
     };
   }
-  for (const a of CASE_ANALYSERS) a(entries, params, out);
+  for (const a of CASE_ANALYSERS) {
+    yield;
+    a(entries, params, out);
+  }
   return out;
 }
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
-import { analyseCase } from '../analysis/case-analysis.js';
+import { analyseCaseAsync } from '../analysis/case-analysis.js';
 import { ANCHOR_RECEIPT_FORMAT } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
 import { ExitCode, InputError, isBenchError, RigError } from './errors.js';
@@ -117,9 +117,12 @@ export interface CertifyResult {
 /** ReportAnchor's verdict codes (1..5; 0 means "no anchor" on chain). */
 const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, MARGINAL: 2, FAIL: 3, ERROR: 4, 'NOT RUN': 5 };
 
-/** Analysis of one case: every metric the entries support (pure; the executor calls it right after the case). */
-export function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>) {
-  return analyseCase(entries, params).metrics;
+/**
+ * Analysis of one case: every metric the entries support (pure; the executor calls it right after the case). It
+ * yields between stages: a long case's analysis must not hold the process's event loop for seconds.
+ */
+export async function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>) {
+  return (await analyseCaseAsync(entries, params)).metrics;
 }
 
 /**

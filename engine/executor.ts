@@ -43,8 +43,8 @@ export interface ExecutorOptions {
   /** Aborted on Ctrl-C: the current case stops, the record is closed ABORTED (reads as INCOMPLETE). */
   signal: AbortSignal;
   prepareCase(c: SuiteCase, caseSeed: number, params: Record<string, unknown>): Promise<PreparedCase>;
-  /** Analysis: metrics of one case from its entries (truth + observations). Pure. */
-  measure(c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>): Metrics;
+  /** Analysis: metrics of one case from its entries (truth + observations). Pure; async so it may yield. */
+  measure(c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>): Metrics | Promise<Metrics>;
   progress?: ProgressSink;
   /**
    * Runs after the rig finished a case and before analysis, e.g. to read the chain back into the record. Its
@@ -202,7 +202,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
 
   let metrics: Metrics;
   try {
-    metrics = opts.measure(c, entries, params);
+    metrics = await opts.measure(c, entries, params);
   } catch (e) {
     return finish(errorEvaluation(c, `analysis failed: ${(e as Error).message}`), 'ERROR');
   }

@@ -1,11 +1,17 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
-import { ANCHOR_RECEIPT_FORMAT, type AnchorReceipt, buildReportModel, type ReportModel } from '../reports/model.js';
+import {
+  ANCHOR_RECEIPT_FORMAT,
+  type AnchorReceipt,
+  buildReportModelAsync,
+  type ReportModel,
+} from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
 import { InputError } from './errors.js';
 import { sha256Hex } from './record/chain.js';
-import { loadRun, resolveRunsDir } from './record/store.js';
+import { readRunRecordAsync } from './record/reader.js';
+import { resolveRunsDir, runRecordPath } from './record/store.js';
 
 /** The anchor's receipt beside the record: which transaction put the JSON report's hash on which chain. */
 export const ANCHOR_FILE = 'anchor.json';
@@ -81,8 +87,9 @@ export async function writeReports(opts: {
   formats: readonly ReportFormat[];
 }): Promise<ReportsResult> {
   const runsDir = resolveRunsDir(opts.runsDir);
-  const read = loadRun(runsDir, opts.runId);
-  const model = buildReportModel(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
+  const read = await readRunRecordAsync(runRecordPath(runsDir, opts.runId));
+  // Async: a long run's analysis takes seconds, and certify's process must keep serving Ctrl-C and progress.
+  const model = await buildReportModelAsync(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
   const dir = join(resolveReportsDir(opts.reportsDir), opts.runId);
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];

@@ -1,4 +1,5 @@
-import { analyseCase, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
+import { analysisSteps, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
+import { runSteps, runStepsYielding, type Steps } from '../analysis/steps.js';
 import type { CriterionResult } from '../engine/criteria.js';
 import { ENTRY } from '../engine/observations.js';
 import type { RunRecordRead } from '../engine/record/reader.js';
@@ -67,11 +68,25 @@ export interface ReportModel {
  * the record any time later is the one certify wrote.
  */
 export function buildReportModel(read: RunRecordRead, extra: { anchor?: AnchorReceipt } = {}): ReportModel {
+  return runSteps(reportModelSteps(read, extra));
+}
+
+/** buildReportModel with a turn of the event loop between cases and analysis stages; the same model. */
+export function buildReportModelAsync(
+  read: RunRecordRead,
+  extra: { anchor?: AnchorReceipt } = {},
+): Promise<ReportModel> {
+  return runStepsYielding(reportModelSteps(read, extra));
+}
+
+function* reportModelSteps(read: RunRecordRead, extra: { anchor?: AnchorReceipt }): Steps<ReportModel> {
   const byCase = new Map<string, Entry[]>();
   const starts = new Map<string, Record<string, unknown>>();
   const verdicts: Array<Record<string, unknown>> = [];
   const identities: Record<string, unknown> = { ...(read.header?.identities ?? {}) };
-  for (const e of read.entries) {
+  for (let i = 0; i < read.entries.length; i++) {
+    if (i % 1024 === 1023) yield;
+    const e = read.entries[i]!;
     const data = e.data as Record<string, unknown>;
     if (e.kind === ENTRY.identity) Object.assign(identities, data);
     const caseId = typeof data?.caseId === 'string' ? data.caseId : undefined;
@@ -84,11 +99,12 @@ export function buildReportModel(read: RunRecordRead, extra: { anchor?: AnchorRe
       else byCase.set(caseId, [{ kind: e.kind, data }]);
     }
   }
-  const cases: ReportCase[] = verdicts.map((v) => {
+  const cases: ReportCase[] = [];
+  for (const v of verdicts) {
     const id = String(v.caseId);
     const params = (starts.get(id)?.params as Record<string, unknown>) ?? {};
     const entries = byCase.get(id) ?? [];
-    return {
+    cases.push({
       id,
       title: String(v.title ?? id),
       status: String(v.status ?? ''),
@@ -97,9 +113,10 @@ export function buildReportModel(read: RunRecordRead, extra: { anchor?: AnchorRe
       criteria: (v.criteria as CriterionResult[]) ?? [],
       metrics: (v.metrics as Record<string, unknown>) ?? {},
       params,
-      analysis: entries.length > 0 ? analyseCase(entries, params) : undefined,
-    };
-  });
+      analysis: entries.length > 0 ? yield* analysisSteps(entries, params) : undefined,
+    });
+    yield;
+  }
   // A case that started but has no verdict was cut off by a crash or Ctrl-C: it shows as ERROR, never PASS.
   for (const [id, start] of starts) {
     if (cases.some((c) => c.id === id)) continue;

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { certify } from '../../engine/certify.js';
 import type { LandedRecordJson } from '../../engine/ledger-json.js';
 import { ENTRY, type TruthSessionData } from '../../engine/observations.js';
-import { readRunRecord } from '../../engine/record/reader.js';
+import { readRunRecordAsync } from '../../engine/record/reader.js';
 import { RECORD_FILE } from '../../engine/record/store.js';
 import { rigProvider } from '../../engine/rig-provider.js';
 
@@ -96,7 +96,8 @@ describe('load: four meters for a simulated week through bench certify (sim rig,
     expect(r.exitCode).toBe(0);
 
     const recordFile = join(r.runDir, RECORD_FILE);
-    const record = readRunRecord(recordFile);
+    // Async: verifying a week's record takes seconds the vitest worker must not spend blocked.
+    const record = await readRunRecordAsync(recordFile);
     expect(record.integrity).toBe('OK');
 
     const data = (kind: string) => record.entries.filter((e) => e.kind === kind).map((e) => e.data);

@@ -9,10 +9,12 @@ import { benchAsync } from '../../support/cli.js';
 
 const SEEDS = Array.from({ length: 20 }, (_, i) => 1000 + i * 7);
 
-// One `bench certify --seeds` sweep through the built CLI: its runs go in child processes, so this file never holds
+// `bench certify --seeds` sweeps through the built CLI: the runs go in child processes, so this file never holds
 // the vitest worker's event loop (20 in-process runs did, for minutes on a loaded machine).
 describe('certifier rigor: the healthy reference meter passes ev-billing for 20 seeds', () => {
-  it(`seeds ${SEEDS.join(',')}`, async () => {
+  // One seed per test, so each test lasts one run whatever else loads the machine.
+  it.each(SEEDS)('seed %i', async (seed) => {
+    const seeds = [seed];
     const dir = mkdtempSync(join(tmpdir(), 'seeds-'));
     const runsDir = join(dir, 'runs');
     const r = await benchAsync([
@@ -20,7 +22,7 @@ describe('certifier rigor: the healthy reference meter passes ev-billing for 20 
       '--suite',
       'ev-billing',
       '--seeds',
-      SEEDS.join(','),
+      seeds.join(','),
       '--format',
       'json',
       '--runs-dir',
@@ -37,8 +39,8 @@ describe('certifier rigor: the healthy reference meter passes ev-billing for 20 
     expect(bad).toEqual([]);
     expect(out.errors).toEqual([]);
     expect(r.code).toBe(0);
-    expect(out.runs.map((run) => run.seed)).toEqual(SEEDS);
-    expect(out.cases.every((c) => c.passRate === 1 && c.runs === SEEDS.length)).toBe(true);
+    expect(out.runs.map((run) => run.seed)).toEqual(seeds);
+    expect(out.cases.every((c) => c.passRate === 1 && c.runs === seeds.length)).toBe(true);
     for (const run of out.runs) {
       expect(run.verdict).toMatch(/^(PASS|MARGINAL)$/);
       expect(run.anchor?.reportSha256).toMatch(/^[0-9a-f]{64}$/);

@@ -1,0 +1,57 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { analyseCase, analyseCaseAsync, type Entry } from '../../../analysis/case-analysis.js';
+import { runSteps, runStepsYielding, type Steps, TURN_MS } from '../../../analysis/steps.js';
+import { readRunRecord, readRunRecordAsync } from '../../../engine/record/reader.js';
+import { buildReportModel, buildReportModelAsync } from '../../../reports/model.js';
+
+const SAMPLE = join(import.meta.dirname, '../../fixtures/records/sample.jsonl');
+
+/** A step that keeps the thread busy for longer than TURN_MS (a long stage of an analysis). */
+function busy() {
+  const until = performance.now() + TURN_MS + 5;
+  while (performance.now() < until) {
+    // spin: the point is to hold the thread as a long synchronous stage does
+  }
+}
+
+describe('steps: long pure work that can yield to the event loop', () => {
+  it('runStepsYielding lets queued callbacks run after a stage longer than TURN_MS, and returns what runSteps does', async () => {
+    const order: string[] = [];
+    function* work(): Steps<number> {
+      order.push('stage 1');
+      busy();
+      yield;
+      order.push('stage 2');
+      return 42;
+    }
+    setImmediate(() => order.push('other work'));
+    expect(await runStepsYielding(work())).toBe(42);
+    expect(order).toEqual(['stage 1', 'other work', 'stage 2']);
+    expect(runSteps(work())).toBe(42);
+  });
+
+  it('the async record reader, case analysis and report model equal the synchronous ones', async () => {
+    const read = readRunRecord(SAMPLE);
+    expect(await readRunRecordAsync(SAMPLE)).toEqual(read);
+    expect(await buildReportModelAsync(read)).toEqual(buildReportModel(read));
+    const entries: Entry[] = read.entries
+      .filter((e) => (e.data as { caseId?: string }).caseId === 'ev-home')
+      .map((e) => ({ kind: e.kind, data: e.data as Record<string, unknown> }));
+    expect(entries.length).toBeGreaterThan(20);
+    const sync = analyseCase(entries, { matchToleranceS: 1 });
+    expect(sync.sections.billing).toBeDefined();
+    expect(await analyseCaseAsync(entries, { matchToleranceS: 1 })).toEqual(sync);
+  });
+
+  it('the async record reader finds the same first tampered line', async () => {
+    const text = readFileSync(SAMPLE, 'utf8').replace('"verdict":"FAIL"', '"verdict":"PASS"');
+    const file = join(mkdtempSync(join(tmpdir(), 'tampered-')), 'record.jsonl');
+    writeFileSync(file, text);
+    const read = await readRunRecordAsync(file);
+    expect(read.integrity).toBe('TAMPERED');
+    expect(read).toEqual(readRunRecord(file));
+  });
+});
