@@ -9,7 +9,7 @@ import {
   SESSION_ENERGY,
   scenarioToYaml,
 } from '../../../profiles/generate.js';
-import { groundTruth } from '../../../profiles/scenario.js';
+import { groundTruth, truthCounts } from '../../../profiles/scenario.js';
 
 /** sha256 of the YAML generated for BASE before the default-off options existed. */
 const GOLDEN_BASE_SHA = '484a08d5becc03f74b67dcbaedc05ca06bafb2ca319045d81e70feb1d5fd7d68';
@@ -90,5 +90,13 @@ describe('scenario generator options', () => {
       }
     }
     expect(truth.energies.some((e) => e.class === 'pv' && e.energyWh < 0)).toBe(true);
+  });
+
+  it("truthCounts (what scenario generate prints, one run at a time) equals the full ground truth's counts", () => {
+    for (const o of [BASE, { houses: 4, evVisits: 3, days: 2, seed: 5, pv: 1, heatPumps: 2, v2g: 1, smart: 1 }]) {
+      const s = generateScenario(o);
+      const truth = groundTruth(s, o.seed);
+      expect(truthCounts(s, o.seed)).toEqual({ events: truth.events.length, sessions: truth.sessions.length });
+    }
   });
 });
