@@ -245,12 +245,13 @@ describe('bench rig check and bench certify --rig against emulators on PTYs', ()
     const r = await benchAsync(['rig', 'check', file]);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(
-      /^Error: load, dut: 2 instruments failed the check: load: no answer within 300 ms \[TIMEOUT\]; dut: cannot connect: .*unplugged-adapter.* \[OPEN\]\n/,
+      /^Error: load, dut: 2 instruments failed the check: load: no answer within 300 ms \[TIMEOUT\]; dut: no device at .*unplugged-adapter \[NO_DEVICE\]\n/,
     );
     const j = (await benchAsync(['rig', 'check', file, '--json'])).json<CheckJson>();
     expect(j.instruments.map((i) => [i.id, i.status, i.error?.code, i.error?.device])).toEqual([
       ['load', 'failed', 'TIMEOUT', 'load'],
-      ['dut', 'failed', 'OPEN', 'dut'],
+      // Nothing at the path: said as such (and what to start), not the driver's raw open error.
+      ['dut', 'failed', 'NO_DEVICE', 'dut'],
     ]);
     // One silent instrument alone: its own error, exit 3.
     const one = rigFile('bench-silent', [
