@@ -6,6 +6,7 @@ import type { SweepResult } from '../../engine/sweep.js';
 import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
 import { BenchCommand } from '../base-command.js';
 import { reportsDirFlag, runsDirFlag, seedFlag } from '../flags.js';
+import { onStopSignal } from '../interrupt.js';
 import { sweepProgress, terminalProgress } from '../progress.js';
 import { renderCertifySummary, renderSweepSummary } from '../summary.js';
 
@@ -73,11 +74,10 @@ export default class Certify extends BenchCommand {
     const { flags } = await this.parse(Certify);
     if (flags.seeds !== undefined) return this.sweep(flags);
     const controller = new AbortController();
-    const onSigint = () => {
-      process.stderr.write('\nInterrupted: finishing the run record (marked INCOMPLETE)…\n');
+    const release = onStopSignal((signal) => {
+      process.stderr.write(`\nInterrupted (${signal}): finishing the run record (marked INCOMPLETE)…\n`);
       controller.abort();
-    };
-    process.once('SIGINT', onSigint);
+    });
     try {
       const result = await certify(
         {
@@ -104,7 +104,7 @@ export default class Certify extends BenchCommand {
       process.exitCode = result.exitCode;
       return result;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      release();
     }
   }
 
@@ -113,14 +113,10 @@ export default class Certify extends BenchCommand {
     const { parseSeeds, sweep } = await import('../../engine/sweep.js');
     const seeds = parseSeeds(flags.seeds as string);
     const controller = new AbortController();
-    let interrupts = 0;
-    const onSigint = () => {
-      // A second Ctrl-C does not wait for the records to close.
-      if (++interrupts > 1) process.exit(130);
-      process.stderr.write("\nInterrupted: stopping every seed's run (records marked INCOMPLETE)…\n");
+    const release = onStopSignal((signal) => {
+      process.stderr.write(`\nInterrupted (${signal}): stopping every seed's run (records marked INCOMPLETE)…\n`);
       controller.abort();
-    };
-    process.on('SIGINT', onSigint);
+    });
     try {
       const result = await sweep(
         {
@@ -146,7 +142,7 @@ export default class Certify extends BenchCommand {
       process.exitCode = result.exitCode;
       return result;
     } finally {
-      process.removeListener('SIGINT', onSigint);
+      release();
     }
   }
 }

@@ -164,10 +164,15 @@ describe('Ctrl-C on a rig with instruments ends the run like on sim', () => {
     for (const stop of stops) await stop();
   });
 
-  const rigs: Array<[string, () => Promise<string[]>]> = [
-    ['sim', async () => []],
-    ['sim-serial', async () => ['--rig', 'sim-serial', '--time-scale', String(TIME_SCALE)]],
+  const simSerial = async () => ['--rig', 'sim-serial', '--time-scale', String(TIME_SCALE)];
+  // SIGTERM is what a CI runner's timeout or `kill` sends: it must end the run as Ctrl-C does (Node's default for it
+  // ends the process at once, orphaning sim-serial's socat).
+  const rigs: Array<[NodeJS.Signals, string, () => Promise<string[]>]> = [
+    ['SIGINT', 'sim', async () => []],
+    ['SIGINT', 'sim-serial', simSerial],
+    ['SIGTERM', 'sim-serial', simSerial],
     [
+      'SIGINT',
       'a rig file served by bench sim up',
       async () => {
         const dir = mkdtempSync(join(tmpdir(), 'int-simup-'));
@@ -186,8 +191,8 @@ describe('Ctrl-C on a rig with instruments ends the run like on sim', () => {
     ],
   ];
   it.each(rigs)(
-    'SIGINT on %s: exit 1, INCOMPLETE reports, run show ABORTED, no child process left',
-    async (name, rigArgs) => {
+    '%s on %s: exit 1, INCOMPLETE reports, run show ABORTED, no child process left',
+    async (signal, name, rigArgs) => {
       if (name !== 'sim') requireSocat();
       const args = await rigArgs();
       const runs = mkdtempSync(join(tmpdir(), 'int-rig-runs-'));
@@ -201,9 +206,9 @@ describe('Ctrl-C on a rig with instruments ends the run like on sim', () => {
       });
       const children = descendantsOf(child.pid as number);
       if (name === 'sim-serial') expect(children.filter((p) => /socat/.test(p.cmd))).toHaveLength(5);
-      child.kill('SIGINT');
+      child.kill(signal);
       expect(await exit).toBe(1);
-      expect(stderr()).toContain('Interrupted');
+      expect(stderr()).toContain(`Interrupted (${signal})`);
       expect(children.filter(stillRunning)).toEqual([]);
       expect(readdirSync(tmp).filter((f) => f.startsWith('bench-'))).toEqual([]);
 
