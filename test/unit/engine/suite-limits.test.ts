@@ -5,8 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { MID_CLASSES, midMpe } from '../../../analysis/standards/mid.js';
 import { FileValidationError } from '../../../engine/errors.js';
 import { listBuiltinSuiteNames, loadSuiteFile, resolveSuite } from '../../../engine/suite.js';
+import { REPO_ROOT } from '../../support/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'suite-limits-'));
+const EV_AT_HOME = join(REPO_ROOT, 'suites/scenarios/ev-at-home.yaml');
 let n = 0;
 
 /** A one-case suite with the given parameters and criterion lines (YAML flow maps, one per line). */
@@ -22,7 +24,8 @@ function suiteFile(parameters: string, criteria: string[], caseParams = ''): str
       'cases:',
       '  - id: ev',
       '    title: EV energy',
-      '    scenario: ev-home',
+      // A real scenario: a suite is read with the scenarios its cases name.
+      `    scenario: ${EV_AT_HOME}`,
       ...(caseParams ? [`    params: ${caseParams}`] : []),
       '    criteria:',
       ...criteria.map((c) => `      - ${c}`),
