@@ -9,6 +9,7 @@ import { ENTRY } from '../../engine/observations.js';
 import { readRunRecord } from '../../engine/record/reader.js';
 import { RECORD_FILE } from '../../engine/record/store.js';
 import { rigProvider } from '../../engine/rig-provider.js';
+import { resolveSuite } from '../../engine/suite.js';
 import { freePort } from '../support/ledger-node.js';
 import { exportedPoints, requireVictoriaMetrics, startVm, stopVm } from '../support/victoria-metrics.js';
 
@@ -98,7 +99,7 @@ describe('bench certify --tsdb against a real VictoriaMetrics', () => {
       },
       rigProvider,
     );
-    expect(started).toBe(8);
+    expect(started).toBe(resolveSuite('ev-billing').suite.cases.length);
     expect(r.verdict).toBe('PASS');
     expect(r.tsdb).toMatchObject({ unsent: 0, dropped: 0 });
     // The outage was real: points of cases 2 and 3 went through the spool.
