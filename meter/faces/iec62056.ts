@@ -121,8 +121,9 @@ export async function serveIec62056(
       answer(async () => {
         await switchBaudRate(port, baud);
         await write(dataBlock(readoutItems(values(), id, new Date())));
-        await switchBaudRate(port, 300);
+        // A readout is complete once its block is out; the switch back to 300 Bd only readies the next sign-on.
         sessions++;
+        await switchBaudRate(port, 300);
       });
     }
   };
