@@ -1,5 +1,5 @@
 import { Flags, type Interfaces } from '@oclif/core';
-import { type CertifyResult, certify } from '../../engine/certify.js';
+import { type CertifyOptions, type CertifyResult, certify } from '../../engine/certify.js';
 import { resolveLab } from '../../engine/lab.js';
 import { rigProvider } from '../../engine/rig-provider.js';
 import type { SweepResult } from '../../engine/sweep.js';
@@ -81,22 +81,9 @@ export default class Certify extends BenchCommand {
     try {
       const result = await certify(
         {
-          suite: flags.suite,
-          rig: flags.rig,
+          ...this.runOptions(flags, controller.signal),
           seed: flags.seed,
-          meterConfig: flags['meter-config'],
-          timeScale: flags['time-scale'],
-          ledger: flags.ledger,
-          deployment: flags.deployment,
-          lab: resolveLab({ labConfig: flags['lab-config'], lab: flags.lab, operator: flags.operator }),
-          tsdb: flags.tsdb,
-          runsDir: flags['runs-dir'],
-          reportsDir: flags['reports-dir'],
-          formats: parseFormats(flags.format),
-          only: flags.case,
-          signal: controller.signal,
           progress: terminalProgress(!this.jsonEnabled()),
-          argv: this.argv,
         },
         rigProvider,
       );
@@ -106,6 +93,29 @@ export default class Certify extends BenchCommand {
     } finally {
       release();
     }
+  }
+
+  /** What a single run and every run of a seed sweep share: one place, so a flag cannot reach one and not the other. */
+  private runOptions(
+    flags: Interfaces.InferredFlags<typeof Certify.flags>,
+    signal: AbortSignal,
+  ): Omit<CertifyOptions, 'seed' | 'progress'> {
+    return {
+      suite: flags.suite,
+      rig: flags.rig,
+      meterConfig: flags['meter-config'],
+      timeScale: flags['time-scale'],
+      ledger: flags.ledger,
+      deployment: flags.deployment,
+      lab: resolveLab({ labConfig: flags['lab-config'], lab: flags.lab, operator: flags.operator }),
+      tsdb: flags.tsdb,
+      runsDir: flags['runs-dir'],
+      reportsDir: flags['reports-dir'],
+      formats: parseFormats(flags.format),
+      only: flags.case,
+      signal,
+      argv: this.argv,
+    };
   }
 
   /** --seeds: the sweep lives in engine/sweep.ts; this only wires flags, Ctrl-C, the bar and the summary. */
@@ -120,21 +130,10 @@ export default class Certify extends BenchCommand {
     try {
       const result = await sweep(
         {
+          ...this.runOptions(flags, controller.signal),
           seeds,
           jobs: flags.jobs,
-          suite: flags.suite,
-          rig: flags.rig,
-          meterConfig: flags['meter-config'],
-          timeScale: flags['time-scale'],
-          ledger: flags.ledger,
-          tsdb: flags.tsdb,
-          runsDir: flags['runs-dir'],
-          reportsDir: flags['reports-dir'],
-          formats: parseFormats(flags.format),
-          only: flags.case,
-          signal: controller.signal,
           progress: sweepProgress(!this.jsonEnabled()),
-          argv: this.argv,
         },
         rigProvider,
       );
