@@ -5,8 +5,8 @@ import { parseMeterConfig } from '../../../meter/config.js';
 import { offlineMeter } from '../../../meter/replay.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
 import type { Scenario } from '../../../profiles/scenario-schema.js';
-import { synthesizeMeterSync } from '../../../profiles/synth.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';
+import { playIntoMeter } from '../../support/meter-play.js';
 
 const SALT = parseMeterConfig({}).pseudonymSalt;
 const SPC = 64;
@@ -25,17 +25,7 @@ function play(scenario: Scenario, seed = 3) {
     outputs: { billing: (b) => billing.push(b.signed) },
   });
   const signals = scenarioEvSignals(scenario, meterId, seed);
-  let next = 0;
-  for (const b of synthesizeMeterSync(scenario, meterId, { seed, samplesPerCycle: SPC })) {
-    const tEnd = b.t0 + b.cycles / b.frequency;
-    while (next < signals.length && signals[next]!.t < tEnd) {
-      const k = signals[next++]!;
-      if (k.kind === 'authorize') meter.authorize(k.contractId, k.t);
-      else meter.pilot(k.evId, k.state, k.t);
-    }
-    meter.processBlock(b);
-  }
-  meter.finish();
+  playIntoMeter(meter, scenario, meterId, { seed, samplesPerCycle: SPC, signals });
   store.close();
   return { billing, truth: groundTruth(scenario, seed) };
 }

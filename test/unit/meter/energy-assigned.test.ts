@@ -2,8 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { type MeterEvent, offlineMeter } from '../../../meter/replay.js';
 import { groundTruth } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
-import { synthesizeMeterSync } from '../../../profiles/synth.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';
+import { playIntoMeter } from '../../support/meter-play.js';
 
 const SPC = 64;
 
@@ -18,17 +18,7 @@ function play(scenario: Scenario, seed = 2) {
     outputs: { event: (e) => events.push(e) },
   });
   const signals = scenarioEvSignals(scenario, 'h', seed);
-  let next = 0;
-  for (const b of synthesizeMeterSync(scenario, 'h', { seed, samplesPerCycle: SPC })) {
-    const tEnd = b.t0 + b.cycles / b.frequency;
-    while (next < signals.length && signals[next]!.t < tEnd) {
-      const k = signals[next++]!;
-      if (k.kind === 'authorize') meter.authorize(k.contractId, k.t);
-      else meter.pilot(k.evId, k.state, k.t);
-    }
-    meter.processBlock(b);
-  }
-  meter.finish();
+  playIntoMeter(meter, scenario, 'h', { seed, samplesPerCycle: SPC, signals });
   store.close();
   return { events, truth: groundTruth(scenario, seed) };
 }
