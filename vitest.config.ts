@@ -12,6 +12,7 @@ export default defineConfig({
     // wall-clock assertions inside tests.
     testTimeout: 600_000,
     hookTimeout: 300_000,
+    setupFiles: ['test/support/turn-event-loop.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: realtime ? 1 : 2, minForks: 1 } },
     reporters: ['default'],
