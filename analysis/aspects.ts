@@ -1,4 +1,4 @@
-import { ENTRY, type MeterEventData, type MeterLogData, type TruthSessionData } from '../engine/observations.js';
+import { ENTRY, type MeterEventData, type MeterLogData, type TruthSessionData } from '../core/record/entries.js';
 import type { CaseAnalyser, Entry } from './case-analysis.js';
 
 /** A periodic report as the meter sends it: its own sequence and clock, the bench's receive time. */

@@ -1,7 +1,7 @@
-import { type LandedRecordJson, landedFromJson, type TariffJson, tariffFromJson } from '../engine/ledger-json.js';
-import { ENTRY, type MeasurementData, type TruthSessionData } from '../engine/observations.js';
+import { ENTRY, type MeasurementData, type TruthSessionData } from '../core/record/entries.js';
 import { type BillingDomain, type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
 import type { LandedRecord } from '../ledger/logs.js';
+import { type LandedRecordJson, landedFromJson, type TariffJson, tariffFromJson } from '../ledger/record-json.js';
 import { bandChanges, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
 import {
   type ExpectedRecord,

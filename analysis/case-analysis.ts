@@ -1,11 +1,12 @@
-import type { Metrics } from '../engine/criteria.js';
 import {
   ENTRY,
   type MeasurementData,
   type MeterEventData,
   type TruthEnergyData,
   type TruthEventData,
-} from '../engine/observations.js';
+} from '../core/record/entries.js';
+import { runSteps, runStepsYielding, type Steps } from '../core/steps.js';
+import type { Metrics } from '../engine/criteria.js';
 import { type DetectionMetrics, detectionMetrics } from './detection.js';
 import {
   energyAssignedAccuracy,
@@ -18,7 +19,6 @@ import { type DetectedEvent, matchEvents, type TrueEvent } from './matching.js';
 import type { TestPointResult } from './metrology.js';
 import { CASE_ANALYSERS } from './registry.js';
 import { midMaxPermissibleErrorPct, parseMidClass } from './standards/mid.js';
-import { runSteps, runStepsYielding, type Steps } from './steps.js';
 
 export interface Entry {
   kind: string;

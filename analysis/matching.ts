@@ -1,4 +1,4 @@
-import type { Direction } from '../engine/observations.js';
+import type { Direction } from '../core/record/entries.js';
 
 export interface TrueEvent {
   t: number;

@@ -1,7 +1,7 @@
 import { Command, Flags } from '@oclif/core';
-import { ExitCode, type ExitCodeValue, isBenchError } from '../engine/errors.js';
-import { checkOutputPath, writeOutputFile } from '../engine/files/io.js';
-import type { Verdict } from '../engine/record/types.js';
+import { ExitCode, type ExitCodeValue, isBenchError } from '../core/errors.js';
+import { checkOutputPath, writeOutputFile } from '../core/files/io.js';
+import type { Verdict } from '../core/record/types.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 
 /** Every command: `--json` prints one JSON result and nothing else; errors map to exit codes 2 and 3. */

@@ -14,7 +14,7 @@ export const reportsDirFlag = Flags.string({
 });
 
 /**
- * The largest seed: seeds feed pure-rand as 32-bit integers (engine/random.ts), so a larger one would silently run
+ * The largest seed: seeds feed pure-rand as 32-bit integers (core/random.ts), so a larger one would silently run
  * as another seed (and 99999999999999999999 was recorded as 1e20).
  */
 export const MAX_SEED = 2 ** 32 - 1;

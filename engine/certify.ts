@@ -1,20 +1,20 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
 import { analyseCaseAsync } from '../analysis/case-analysis.js';
+import { ExitCode, InputError, isBenchError, RigError } from '../core/errors.js';
+import { ENTRY } from '../core/record/entries.js';
+import { createRun, resolveRunsDir } from '../core/record/store.js';
+import { type DeclaredDut, RUN_RECORD_FORMAT, type Verdict } from '../core/record/types.js';
+import type { Rig, RigIdentity } from '../core/rig.js';
+import { TOOL_VERSION } from '../core/version.js';
 import { ANCHOR_RECEIPT_FORMAT } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
-import { ExitCode, InputError, isBenchError, RigError } from './errors.js';
 import { type CaseEntry, type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
 import type { LabIdentity } from './lab.js';
 import { type LedgerIdentity, LedgerSession } from './ledger-session.js';
-import { ENTRY } from './observations.js';
-import { createRun, resolveRunsDir } from './record/store.js';
-import { type DeclaredDut, RUN_RECORD_FORMAT, type Verdict } from './record/types.js';
 import { resolveReportsDir, type WrittenReport, writeAnchorReceipt, writeReports } from './reporting.js';
-import type { Rig, RigIdentity } from './rig.js';
 import { type TsdbStats, TsdbTap } from './sinks/tsdb-tap.js';
 import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
-import { TOOL_VERSION } from './version.js';
 
 const debug = createDebug('bench:certify');
 

@@ -1,9 +1,9 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { InputError } from '../core/errors.js';
+import { loadRun, resolveRunsDir } from '../core/record/store.js';
 import { type Comparison_, compareRuns, renderCompareHtml, renderCompareMarkdown } from '../reports/compare.js';
 import { buildReportModel } from '../reports/model.js';
-import { InputError } from './errors.js';
-import { loadRun, resolveRunsDir } from './record/store.js';
 
 export interface CompareResult extends Comparison_ {
   files: string[];

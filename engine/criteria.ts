@@ -1,4 +1,4 @@
-import type { Verdict } from './record/types.js';
+import type { Verdict } from '../core/record/types.js';
 
 /**
  * A criterion compares one measured metric with a limit. `marginal` is a tighter inner limit (as in OpenHTF):

@@ -4,8 +4,8 @@
  * re-rendered from the record names the same lab.
  */
 import { z } from 'zod';
-import { InputError } from './errors.js';
-import { loadYamlFile } from './files/load-yaml.js';
+import { InputError } from '../core/errors.js';
+import { loadYamlFile } from '../core/files/load-yaml.js';
 
 const text = z.string().trim().min(1).max(200);
 

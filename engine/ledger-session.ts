@@ -1,14 +1,14 @@
 import { existsSync } from 'node:fs';
 import createDebug from 'debug';
+import { RigError } from '../core/errors.js';
+import { ENTRY } from '../core/record/entries.js';
 import { billingDomain, type SignedBillingRecord } from '../ledger/billing-record.js';
 import type { Chain } from '../ledger/chain.js';
 import type { LedgerClient, SubmitResult } from '../ledger/client.js';
 import type { Deployment } from '../ledger/contracts.js';
+import { landedToJson, tariffToJson } from '../ledger/record-json.js';
 import type { Tariff } from '../ledger/tariff.js';
 import { DEFAULT_CURRENCY } from '../profiles/scenario-schema.js';
-import { RigError } from './errors.js';
-import { landedToJson, tariffToJson } from './ledger-json.js';
-import { ENTRY } from './observations.js';
 
 const debug = createDebug('bench:ledger-session');
 

@@ -1,6 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { InputError } from '../core/errors.js';
+import { sha256Hex } from '../core/record/chain.js';
+import { readRunRecordAsync } from '../core/record/reader.js';
+import { resolveRunsDir, runRecordPath } from '../core/record/store.js';
 import {
   ANCHOR_RECEIPT_FORMAT,
   type AnchorReceipt,
@@ -8,10 +12,6 @@ import {
   type ReportModel,
 } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
-import { InputError } from './errors.js';
-import { sha256Hex } from './record/chain.js';
-import { readRunRecordAsync } from './record/reader.js';
-import { resolveRunsDir, runRecordPath } from './record/store.js';
 
 /** The anchor's receipt beside the record: which transaction put the JSON report's hash on which chain. */
 export const ANCHOR_FILE = 'anchor.json';

@@ -2,6 +2,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { FileValidationError, InputError, NotFoundError } from '../core/errors.js';
+import { ENTRY } from '../core/record/entries.js';
+import type { Rig } from '../core/rig.js';
+import { PACKAGE_ROOT } from '../core/version.js';
 import { pseudonym } from '../ledger/billing-record.js';
 import { tariffToJson } from '../ledger/tariff.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
@@ -12,12 +16,8 @@ import { loadRigFile } from '../rigs/check.js';
 import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
-import { FileValidationError, InputError, NotFoundError } from './errors.js';
 import type { CaseEntry, PreparedCase } from './executor.js';
-import { ENTRY } from './observations.js';
-import type { Rig } from './rig.js';
 import type { SuiteCase } from './suite.js';
-import { PACKAGE_ROOT } from './version.js';
 
 const BUILTIN_RIGS: Record<string, string> = {
   sim: 'bench built-in rig "sim": in-process waveform synthesis, reference meter, virtual clock',

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readRunRecord, verifyRunRecordText } from './record/reader.js';
-import { listRunIds, resolveRunsDir, runRecordPath } from './record/store.js';
-import type { Integrity, RunHeader, RunStatus, Verdict } from './record/types.js';
+import { readRunRecord, verifyRunRecordText } from '../core/record/reader.js';
+import { listRunIds, resolveRunsDir, runRecordPath } from '../core/record/store.js';
+import type { Integrity, RunHeader, RunStatus, Verdict } from '../core/record/types.js';
 
 export interface RunSummary {
   runId: string;

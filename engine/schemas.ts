@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 
 /** The data-file kinds `bench schema` can describe; each loader is imported only when asked for. */
 export const SCHEMA_KINDS = ['suite', 'profile', 'scenario', 'rig', 'meter-config', 'report'] as const;

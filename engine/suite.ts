@@ -11,14 +11,14 @@ import {
   MID_MPE_CLAUSE,
   MID_TEMPERATURES,
 } from '../analysis/standards/mid.js';
+import { formatLocation, InputError, NotFoundError } from '../core/errors.js';
+import { parseYamlWithSchema, readDataFile } from '../core/files/load-yaml.js';
+import { CAPABILITIES } from '../core/rig.js';
+import { PACKAGE_ROOT } from '../core/version.js';
 import { meterConfigSchema } from '../meter/config.js';
 import { loadScenarioFile, resolveScenarioPath, unknownProfiles } from '../profiles/scenario.js';
 import { scenarioSchema } from '../profiles/scenario-schema.js';
 import type { Criterion } from './criteria.js';
-import { formatLocation, InputError, NotFoundError } from './errors.js';
-import { parseYamlWithSchema, readDataFile } from './files/load-yaml.js';
-import { CAPABILITIES } from './rig.js';
-import { PACKAGE_ROOT } from './version.js';
 
 const bound = z.union([z.number(), z.tuple([z.number(), z.number()])]);
 

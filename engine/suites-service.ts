@@ -1,4 +1,4 @@
-import { validateEach } from './files/io.js';
+import { validateEach } from '../core/files/io.js';
 import { type LoadedSuite, listBuiltinSuiteNames, loadSuiteFile, resolveSuite } from './suite.js';
 
 export interface SuiteSummary {

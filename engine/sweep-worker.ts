@@ -3,8 +3,9 @@
  * whole `certify` with its own run record, ledger and reports, and reports back over IPC. It never writes to
  * stdout, which belongs to the parent's summary or JSON.
  */
+
+import { ExitCode, isBenchError } from '../core/errors.js';
 import { certify } from './certify.js';
-import { ExitCode, isBenchError } from './errors.js';
 import { rigProvider } from './rig-provider.js';
 import type { SweepJob, SweepMessage } from './sweep.js';
 

@@ -2,10 +2,10 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import createDebug from 'debug';
+import { ExitCode, type ExitCodeValue, InputError } from '../core/errors.js';
+import { resolveRunsDir } from '../core/record/store.js';
+import type { Verdict } from '../core/record/types.js';
 import type { CaseSummary, CertifyOptions, CertifyResult, RigProvider } from './certify.js';
-import { ExitCode, type ExitCodeValue, InputError } from './errors.js';
-import { resolveRunsDir } from './record/store.js';
-import type { Verdict } from './record/types.js';
 import { resolveSuite } from './suite.js';
 
 const debug = createDebug('bench:sweep');

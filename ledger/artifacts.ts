@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RigError } from '../engine/errors.js';
-import { PACKAGE_ROOT } from '../engine/version.js';
+import { RigError } from '../core/errors.js';
+import { PACKAGE_ROOT } from '../core/version.js';
 
 /** Contracts compiled by scripts/generate-contracts.mjs into ledger/artifacts/<name>.json. */
 export type ContractName = 'MeterRegistry' | 'TariffRegistry' | 'BillingLedger' | 'ReportAnchor';

@@ -5,7 +5,7 @@
  */
 import createDebug from 'debug';
 import { type AbstractSigner, HDNodeWallet, JsonRpcProvider, Network, Wallet } from 'ethers';
-import { RigError } from '../engine/errors.js';
+import { RigError } from '../core/errors.js';
 import { redact, registerSecret } from './secrets.js';
 
 const debug = createDebug('bench:ledger');

@@ -4,7 +4,7 @@
  */
 import createDebug from 'debug';
 import { type AbstractSigner, getAddress, keccak256, toUtf8Bytes, zeroPadValue } from 'ethers';
-import { RigError } from '../engine/errors.js';
+import { RigError } from '../core/errors.js';
 import type { ContractName } from './artifacts.js';
 import {
   type BillingBatch,
@@ -273,7 +273,7 @@ export class LedgerClient extends LedgerReader {
   async setTariff(t: Tariff): Promise<{ version: number; receipt: Receipt }> {
     const problems = tariffProblems(t);
     if (problems.length > 0) {
-      const { InputError } = await import('../engine/errors.js');
+      const { InputError } = await import('../core/errors.js');
       throw new InputError(`invalid tariff:\n${problems.map((p) => `  ${p}`).join('\n')}`);
     }
     const receipt = await this.ownerCall('TariffRegistry', 'setTariff', [tariffToAbi(t)], 2_000_000n);

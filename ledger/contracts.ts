@@ -5,7 +5,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AbiCoder, type AbstractSigner, getAddress, Interface, isAddress } from 'ethers';
-import { InputError, RigError } from '../engine/errors.js';
+import { InputError, RigError } from '../core/errors.js';
 import { type ContractName, loadArtifact } from './artifacts.js';
 import type { Chain } from './chain.js';
 import { defaultTariff, type Tariff } from './tariff.js';

@@ -4,7 +4,7 @@
  * the Merkle proof of each record against the batch root.
  */
 import { getAddress, type LogDescription, toQuantity, zeroPadValue } from 'ethers';
-import { RigError } from '../engine/errors.js';
+import { RigError } from '../core/errors.js';
 import { type BillingRecord, billingRecordHash, merkleLevels, merkleProof } from './billing-record.js';
 import type { Chain } from './chain.js';
 import { contractInterface, type Deployment } from './contracts.js';

@@ -18,8 +18,10 @@
  *   registry entries: the host of its first record, attested). The observed records are submitted in the order
  *   observed, and the chain is read back and verified. Refused submissions are reported with the contract's reason.
  */
+
 import { getAddress, keccak256, toUtf8Bytes } from 'ethers';
-import { InputError } from '../engine/errors.js';
+import { InputError } from '../core/errors.js';
+import { ENTRY } from '../core/record/entries.js';
 import { type SignedBillingRecord, signedBillingRecordFromJson } from './billing-record.js';
 import { type Chain, openChain } from './chain.js';
 import { LedgerClient } from './client.js';
@@ -34,11 +36,6 @@ import {
 import { type Tariff, type TariffJson, tariffFromJson } from './tariff.js';
 import { type LedgerVerificationResult, verifyLedger } from './verifier.js';
 import type { SubmissionOutcome } from './verify.js';
-
-export const BILLING_ENTRY_KIND = 'obs.meter.billing';
-/** engine/observations.ts ENTRY.identity and ENTRY.ledgerState (ledger/ does not import the engine's vocabulary). */
-const IDENTITY_ENTRY_KIND = 'identity';
-const LEDGER_STATE_ENTRY_KIND = 'obs.ledger.state';
 
 export interface RunEntryLike {
   seq: number;
@@ -56,7 +53,7 @@ export function billingObservations(entries: readonly RunEntryLike[]): ObservedB
   const observed: SignedBillingRecord[] = [];
   const malformed: ObservedBilling['malformed'] = [];
   for (const e of entries) {
-    if (e.kind !== BILLING_ENTRY_KIND) continue;
+    if (e.kind !== ENTRY.meterBilling) continue;
     try {
       const data = e.data as { signed?: unknown };
       observed.push(signedBillingRecordFromJson(data?.signed ?? data));
@@ -108,7 +105,7 @@ export function runLedgerIdentity(
 ): RunLedgerIdentity | undefined {
   let id = header?.identities?.ledger as RunLedgerIdentity | undefined;
   for (const e of entries) {
-    const l = (e.kind === IDENTITY_ENTRY_KIND ? (e.data as { ledger?: RunLedgerIdentity }) : undefined)?.ledger;
+    const l = (e.kind === ENTRY.identity ? (e.data as { ledger?: RunLedgerIdentity }) : undefined)?.ledger;
     if (l) id = l;
   }
   return id;
@@ -126,7 +123,7 @@ export function runRegistry(entries: readonly RunEntryLike[]): RunRegistry {
   const tariffs = new Map<number, Tariff>();
   const meters: RunRegistry['meters'] = new Map();
   for (const e of entries) {
-    if (e.kind !== LEDGER_STATE_ENTRY_KIND) continue;
+    if (e.kind !== ENTRY.ledgerState) continue;
     const d = e.data as {
       tariffs?: Record<string, TariffJson>;
       meters?: Array<{ meter: string; status: string; host?: string }>;
@@ -140,7 +137,7 @@ export function runRegistry(entries: readonly RunEntryLike[]): RunRegistry {
 export async function verifyRunLedger(opts: VerifyRunOptions): Promise<VerifyRunResult> {
   const { observed, malformed } = billingObservations(opts.entries);
   if (observed.length === 0 && malformed.length === 0) {
-    throw new InputError(`run ${opts.runId} has no billing observations (entries of kind ${BILLING_ENTRY_KIND})`);
+    throw new InputError(`run ${opts.runId} has no billing observations (entries of kind ${ENTRY.meterBilling})`);
   }
   const identity = runLedgerIdentity(opts.entries, opts.header);
   // A run on an external chain is verified on that chain: a replay would sign nothing the run's records were

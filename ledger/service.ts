@@ -4,7 +4,7 @@
  * for the command: useful to try things out; a lab keeps state with `bench ledger up --db DIR` and --ledger URL.
  */
 import { formatEther, getAddress, isAddress, isHexString } from 'ethers';
-import { InputError } from '../engine/errors.js';
+import { InputError } from '../core/errors.js';
 import { type BillingRecordJson, billingRecordToJson, pseudonym } from './billing-record.js';
 import { type Chain, DEFAULT_MNEMONIC, EMBEDDED_CHAIN_ID, ganacheOptions, openChain } from './chain.js';
 import { LedgerClient, LedgerReader, type MeterInfo } from './client.js';
@@ -80,7 +80,7 @@ export async function startLedgerServer(opts: LedgerUpOptions): Promise<LedgerSe
   try {
     await server.listen(opts.port, opts.host);
   } catch (e) {
-    const { RigError } = await import('../engine/errors.js');
+    const { RigError } = await import('../core/errors.js');
     throw new RigError(`cannot listen on ${opts.host}:${opts.port}: ${(e as Error).message}`, {
       code: 'LISTEN',
       device: 'ledger up',

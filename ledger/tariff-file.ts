@@ -1,6 +1,6 @@
-/** Tariff YAML files for `bench ledger tariff set`, loaded through engine/files/load-yaml.ts. */
+/** Tariff YAML files for `bench ledger tariff set`, loaded through core/files/load-yaml.ts. */
 import { z } from 'zod';
-import { loadYamlFile } from '../engine/files/load-yaml.js';
+import { loadYamlFile } from '../core/files/load-yaml.js';
 import type { Tariff } from './tariff.js';
 
 const micro = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((v) => BigInt(v));

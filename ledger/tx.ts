@@ -5,7 +5,7 @@
  */
 import createDebug from 'debug';
 import { type AbstractSigner, BaseWallet, toQuantity } from 'ethers';
-import { RigError } from '../engine/errors.js';
+import { RigError } from '../core/errors.js';
 import { type Chain, findRevertData } from './chain.js';
 
 const debug = createDebug('bench:ledger:tx');

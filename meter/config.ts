@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { loadYamlFile } from '../engine/files/load-yaml.js';
+import { loadYamlFile } from '../core/files/load-yaml.js';
 
 /** Fault knobs: all off by default. Each makes the meter misbehave in one way a suite must catch. */
 export const faultsSchema = z

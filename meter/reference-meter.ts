@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Signature as EcdsaSignature, keccak256, toUtf8Bytes, Wallet } from 'ethers';
-import type { MeasurementData, MeterEventData, MeterLogData } from '../engine/observations.js';
-import { seededRandom } from '../engine/random.js';
+import { seededRandom } from '../core/random.js';
+import type { MeasurementData, MeterEventData, MeterLogData } from '../core/record/entries.js';
 import {
   type BillingDomain,
   type BillingRecord,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import FFT from 'fft.js';
 import { stringify } from 'yaml';
-import { PACKAGE_ROOT } from '../engine/version.js';
+import { PACKAGE_ROOT } from '../core/version.js';
 import { offlineMeter } from '../meter/replay.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import { benchmarkHouse } from './household.js';

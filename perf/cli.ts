@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mean, quantile } from 'simple-statistics';
-import { PACKAGE_ROOT } from '../engine/version.js';
+import { PACKAGE_ROOT } from '../core/version.js';
 
 const RUNS = 15;
 

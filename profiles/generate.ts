@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import { InputError } from '../engine/errors.js';
-import { type Random, seededRandom } from '../engine/random.js';
+import { InputError } from '../core/errors.js';
+import { type Random, seededRandom } from '../core/random.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';
 
 /** Every option added after the first release defaults off, so a scenario once generated stays the same. */

@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
-import { FileValidationError } from '../engine/errors.js';
-import { readInputText, readJsonFile } from '../engine/files/io.js';
+import { FileValidationError } from '../core/errors.js';
+import { readInputText, readJsonFile } from '../core/files/io.js';
 import { getBuiltinProfile } from './library.js';
 import { playEvSession } from './scenario.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';

@@ -1,8 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { NotFoundError } from '../engine/errors.js';
-import { loadYamlFile } from '../engine/files/load-yaml.js';
-import { PACKAGE_ROOT } from '../engine/version.js';
+import { NotFoundError } from '../core/errors.js';
+import { loadYamlFile } from '../core/files/load-yaml.js';
+import { PACKAGE_ROOT } from '../core/version.js';
 import { type Profile, profileSchema } from './schema.js';
 
 export const LIBRARY_DIR = join(PACKAGE_ROOT, 'profiles', 'library');

@@ -1,7 +1,8 @@
 import { isAbsolute, join } from 'node:path';
-import { FileValidationError } from '../engine/errors.js';
-import { formatFieldPath, loadYamlFile } from '../engine/files/load-yaml.js';
-import { seededRandom } from '../engine/random.js';
+import { FileValidationError } from '../core/errors.js';
+import { formatFieldPath, loadYamlFile } from '../core/files/load-yaml.js';
+import { seededRandom } from '../core/random.js';
+import type { TruthEnergy, TruthEvent, TruthSession } from '../core/record/truth.js';
 import { ledgerTariffOf } from '../engine/tariffs.js';
 import { bandAt, computeCostMicro, defaultTariff, hourOfWeek, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
 import { getBuiltinProfile, signatureId } from './library.js';
@@ -29,61 +30,6 @@ export interface LoadRun {
   segments: Segment[];
   /** Set for EV charging sessions (a paused session has one run per charging stretch). */
   ev?: { evId: string; owner: string; home?: string; authorise: boolean; plugIn: number; unplug: number };
-}
-
-export interface TruthEvent {
-  t: number;
-  meterId: string;
-  loadId: string;
-  profile: string;
-  class: string;
-  direction: 'on' | 'off';
-  deltaP: number;
-  deltaQ: number;
-}
-
-export interface TruthSession {
-  sessionId: string;
-  meterId: string;
-  evId: string;
-  ownerContractId: string;
-  hostContractId: string;
-  payerContractId: string;
-  authorised: boolean;
-  roaming: boolean;
-  /** The EV is connected from plugIn to unplug (seconds); it draws from start to end (first to last charging). */
-  plugIn: number;
-  unplug: number;
-  start: number;
-  end: number;
-  importWh: number;
-  exportWh: number;
-  /** Import energy drawn in each band of the scenario's tariff (index = band), from the synthesized power. */
-  bandWh: number[];
-  /**
-   * Expected cost in currency units: the scenario's tariff (TOU bands, EV incentive, market price for export;
-   * the ledger's default tariff when it has none) applied by the one cost formula the meter bills with and the
-   * verifier recomputes (ledger/tariff.ts computeCostMicro) to the record the meter should sign: the import
-   * energy of each band at that band's price.
-   */
-  cost: number;
-  /** ISO 4217 code of the tariff's currency, the unit of `cost` and of the record's costMicro. */
-  currency: string;
-}
-
-/** The true energy of one load run (or a house's standby base). */
-export interface TruthEnergy {
-  meterId: string;
-  loadId: string;
-  class: string;
-  profile: string;
-  start: number;
-  end: number;
-  /** Signed energy in Wh (negative for export, e.g. V2G or PV). */
-  energyWh: number;
-  /** Mean apparent current in A over the run (for metrology test points). */
-  currentA: number;
-  pf: number;
 }
 
 export interface GroundTruth {

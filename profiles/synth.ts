@@ -1,4 +1,4 @@
-import { seededRandom } from '../engine/random.js';
+import { seededRandom } from '../core/random.js';
 import { BASE_LOAD_PF, expandScenario, type LoadRun } from './scenario.js';
 import type { House, Scenario } from './scenario-schema.js';
 import type { CycleBlock, MacroSample } from './waveform.js';

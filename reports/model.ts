@@ -1,9 +1,9 @@
 import { analysisSteps, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
-import { runSteps, runStepsYielding, type Steps } from '../analysis/steps.js';
+import { ENTRY } from '../core/record/entries.js';
+import type { RunRecordRead } from '../core/record/reader.js';
+import type { Integrity, RunHeader, RunStatus, Verdict } from '../core/record/types.js';
+import { runSteps, runStepsYielding, type Steps } from '../core/steps.js';
 import type { CriterionResult } from '../engine/criteria.js';
-import { ENTRY } from '../engine/observations.js';
-import type { RunRecordRead } from '../engine/record/reader.js';
-import type { Integrity, RunHeader, RunStatus, Verdict } from '../engine/record/types.js';
 
 export const REPORT_SCHEMA = 'bench.report/1';
 

@@ -1,4 +1,4 @@
-import { InputError } from '../engine/errors.js';
+import { InputError } from '../core/errors.js';
 import { renderHtml } from './html.js';
 import { renderJson } from './json.js';
 import { renderJunit } from './junit.js';

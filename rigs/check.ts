@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { RigError } from '../engine/errors.js';
-import { loadYamlFile } from '../engine/files/load-yaml.js';
+import { RigError } from '../core/errors.js';
+import { loadYamlFile } from '../core/files/load-yaml.js';
 import type { MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';

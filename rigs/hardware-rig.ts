@@ -1,5 +1,5 @@
 import createDebug from 'debug';
-import { RigError } from '../engine/errors.js';
+import { RigError } from '../core/errors.js';
 import {
   ENTRY,
   type MeasurementData,
@@ -8,8 +8,8 @@ import {
   type RigErrorData,
   type RigGapData,
   type TransportLatencyData,
-} from '../engine/observations.js';
-import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../engine/rig.js';
+} from '../core/record/entries.js';
+import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../core/rig.js';
 import { type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
 import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import type { Scenario } from '../profiles/scenario-schema.js';

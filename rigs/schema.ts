@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { CAPABILITIES } from '../engine/rig.js';
+import { CAPABILITIES } from '../core/rig.js';
 
 /** Resource data (labgrid style): where an instrument is and how to reach it. */
 const serialTransport = z

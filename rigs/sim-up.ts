@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { SerialPort } from 'serialport';
-import { InputError } from '../engine/errors.js';
+import { InputError } from '../core/errors.js';
 import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
 import { unitIdOf } from './check.js';

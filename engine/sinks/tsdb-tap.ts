@@ -1,6 +1,11 @@
 import { existsSync, readFileSync } from 'node:fs';
-import type { MeasurementData, MeterEventData, TransportLatencyData, TruthEventData } from '../observations.js';
-import { ENTRY } from '../observations.js';
+import type {
+  MeasurementData,
+  MeterEventData,
+  TransportLatencyData,
+  TruthEventData,
+} from '../../core/record/entries.js';
+import { ENTRY } from '../../core/record/entries.js';
 import { InfluxSink } from './influx.js';
 
 export interface TsdbStats {

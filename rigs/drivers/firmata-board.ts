@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createRequire } from 'node:module';
 import createDebug from 'debug';
 import { SerialPort, type SerialPortOpenOptions } from 'serialport';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import { type CpPins, type CpState, cpRelays } from '../ev-cp.js';
 import type { SerialBinding } from '../transports/serial.js';
 

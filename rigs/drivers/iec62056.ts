@@ -1,5 +1,5 @@
 import { SerialPort, type SerialPortOpenOptions } from 'serialport';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import { switchBaudRate } from '../../meter/faces/baud-switch.js';
 import type { SerialBinding } from '../transports/serial.js';
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import type { MeterIdentityLine } from '../../meter/faces/stream-commands.js';
 import type { Transport } from '../transports/transport.js';
 

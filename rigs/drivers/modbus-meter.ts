@@ -1,7 +1,7 @@
 import createDebug from 'debug';
 import Modbus from 'modbus-serial';
 import type { ModbusRTU as ModbusClient } from 'modbus-serial/ModbusRTU.js';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import type { SerialBinding } from '../transports/serial.js';
 import { REGISTER_MAPS, type RegisterMap } from './modbus-maps.js';
 

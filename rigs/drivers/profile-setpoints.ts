@@ -1,4 +1,4 @@
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import type { Profile } from '../../profiles/schema.js';
 import type { ScpiDialect } from './scpi-dialects.js';
 import type { LoadSetpoint } from './scpi-load.js';

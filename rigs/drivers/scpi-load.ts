@@ -1,4 +1,4 @@
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import type { Transport } from '../transports/transport.js';
 import { SCPI_DIALECTS, type ScpiDialect } from './scpi-dialects.js';
 

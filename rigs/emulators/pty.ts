@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 
 export interface PtyPair {
   /** Device paths of the two ends (e.g. /dev/pts/5, /dev/pts/6). */

@@ -1,6 +1,6 @@
 import type { OpenOptions as StreamOpenOptions } from '@serialport/stream';
 import createDebug from 'debug';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import { BaseTransport } from './transport.js';
 import { closeTtyPort, openTtyPort, type TtyPort } from './tty-port.js';
 

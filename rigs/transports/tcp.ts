@@ -1,5 +1,5 @@
 import { Socket } from 'node:net';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import { BaseTransport } from './transport.js';
 
 /** Raw TCP socket transport (e.g. SCPI on port 5025). */

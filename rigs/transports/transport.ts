@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 
 /** Round-trip latency samples of one instrument (ms, bounded ring). */
 export class LatencyStats {

@@ -2,9 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { RigError } from '../../engine/errors.js';
-import type { BillingSink } from '../../engine/ledger-session.js';
-import { ENTRY } from '../../engine/observations.js';
+import { RigError } from '../../core/errors.js';
+import { ENTRY } from '../../core/record/entries.js';
 import {
   CAPABILITIES,
   type Capability,
@@ -12,7 +11,8 @@ import {
   type CasePlan,
   type Rig,
   type RigIdentity,
-} from '../../engine/rig.js';
+} from '../../core/rig.js';
+import type { BillingSink } from '../../engine/ledger-session.js';
 import { type BillingDomain, pseudonym, signedBillingRecordFromJson } from '../../ledger/billing-record.js';
 import type { Tariff } from '../../ledger/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';

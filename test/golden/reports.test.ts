@@ -2,7 +2,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { readRunRecord } from '../../engine/record/reader.js';
+import { readRunRecord } from '../../core/record/reader.js';
 import { jsonReportSchema, renderJson } from '../../reports/json.js';
 import { renderJunit } from '../../reports/junit.js';
 import { renderMarkdown } from '../../reports/markdown.js';

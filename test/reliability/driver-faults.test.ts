@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import crc16 from 'modbus-serial/utils/crc16.js';
 import { SerialPort } from 'serialport';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RigError } from '../../engine/errors.js';
+import { RigError } from '../../core/errors.js';
 import { JsonlStreamDriver, type StreamLine } from '../../rigs/drivers/jsonl-stream.js';
 import { ModbusMeterDriver } from '../../rigs/drivers/modbus-meter.js';
 import { ScpiLoadDriver } from '../../rigs/drivers/scpi-load.js';

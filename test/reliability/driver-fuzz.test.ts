@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Random, seededRandom } from '../../engine/random.js';
+import { type Random, seededRandom } from '../../core/random.js';
 import { FirmataBoardDriver } from '../../rigs/drivers/firmata-board.js';
 import { readIec62056 } from '../../rigs/drivers/iec62056.js';
 import { JsonlStreamDriver, type StreamLine } from '../../rigs/drivers/jsonl-stream.js';

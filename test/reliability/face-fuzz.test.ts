@@ -3,7 +3,7 @@ import { connect, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import crc16 from 'modbus-serial/utils/crc16.js';
 import { afterAll, describe, expect, it } from 'vitest';
-import { type Random, seededRandom } from '../../engine/random.js';
+import { type Random, seededRandom } from '../../core/random.js';
 import { bcc, serveIec62056 } from '../../meter/faces/iec62056.js';
 import { LiveFaces } from '../../meter/faces/live.js';
 import { handleRtuFrame, type RtuStats, serveModbusRtu, serveModbusTcp } from '../../meter/faces/modbus.js';

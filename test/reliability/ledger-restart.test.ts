@@ -29,8 +29,8 @@ import { join } from 'node:path';
 import createDebug from 'debug';
 import { Mnemonic, sha256, toUtf8Bytes, type Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENTRY } from '../../core/record/entries.js';
 import { LedgerSession } from '../../engine/ledger-session.js';
-import { ENTRY } from '../../engine/observations.js';
 import {
   type BillingRecord,
   loadClassId,

@@ -1,5 +1,5 @@
-import type { RunHeader } from '../../engine/record/types.js';
-import { RUN_RECORD_FORMAT } from '../../engine/record/types.js';
+import type { RunHeader } from '../../core/record/types.js';
+import { RUN_RECORD_FORMAT } from '../../core/record/types.js';
 
 /** A run header for tests that create records directly. */
 export function testHeader(seed = 1): Omit<RunHeader, 'runId' | 'startedAt'> {

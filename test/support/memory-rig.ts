@@ -1,5 +1,5 @@
-import { RigError } from '../../engine/errors.js';
-import type { Capability, CaseContext, CasePlan, Rig, RigIdentity } from '../../engine/rig.js';
+import { RigError } from '../../core/errors.js';
+import type { Capability, CaseContext, CasePlan, Rig, RigIdentity } from '../../core/rig.js';
 
 /** What the in-memory rig does for a case, keyed by case id. */
 export type MemoryBehaviour =

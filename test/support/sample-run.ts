@@ -1,7 +1,6 @@
 import { Wallet } from 'ethers';
-import { landedToJson, tariffToJson } from '../../engine/ledger-json.js';
-import { createRun } from '../../engine/record/store.js';
-import type { RunRecordWriter } from '../../engine/record/writer.js';
+import { createRun } from '../../core/record/store.js';
+import type { RunRecordWriter } from '../../core/record/writer.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -10,6 +9,7 @@ import {
   RECORD_VERSION_BANDS,
   signBillingRecord,
 } from '../../ledger/billing-record.js';
+import { landedToJson, tariffToJson } from '../../ledger/record-json.js';
 import { computeCostMicro, defaultTariff } from '../../ledger/tariff.js';
 import { testHeader } from './header.js';
 

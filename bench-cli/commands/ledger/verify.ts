@@ -21,7 +21,7 @@ export default class LedgerVerify extends BenchCommand {
 
   async run(): Promise<VerifyRunResult> {
     const { args, flags } = await this.parse(LedgerVerify);
-    const { loadRun, resolveRunsDir } = await import('../../../engine/record/store.js');
+    const { loadRun, resolveRunsDir } = await import('../../../core/record/store.js');
     const { verifyRunLedger } = await import('../../../ledger/run-verify.js');
     const run = loadRun(resolveRunsDir(flags['runs-dir']), args.runId);
     const r = await verifyRunLedger({

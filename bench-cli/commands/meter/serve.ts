@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { InputError } from '../../../engine/errors.js';
+import { InputError } from '../../../core/errors.js';
 import { loadMeterConfigFile } from '../../../meter/config.js';
 import { serveMeter } from '../../../meter/serve.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';

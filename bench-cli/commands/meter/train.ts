@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { checkOutputPath } from '../../../engine/files/io.js';
+import { checkOutputPath } from '../../../core/files/io.js';
 import { saveSignatures } from '../../../meter/signatures.js';
 import { trainFromScenario } from '../../../meter/train.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { stringify } from 'yaml';
-import { writeOutputFile } from '../../../engine/files/io.js';
+import { writeOutputFile } from '../../../core/files/io.js';
 import { importPlaid } from '../../../profiles/importers.js';
 import type { Profile } from '../../../profiles/schema.js';
 import { BenchCommand } from '../../base-command.js';

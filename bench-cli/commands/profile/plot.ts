@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { writeOutputFile } from '../../../engine/files/io.js';
+import { writeOutputFile } from '../../../core/files/io.js';
 import { getBuiltinProfile, loadProfileFile } from '../../../profiles/library.js';
 import { profilePlotSpec } from '../../../profiles/plot.js';
 import { renderSvg } from '../../../reports/charts.js';

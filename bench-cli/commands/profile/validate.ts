@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { validateEach } from '../../../engine/files/io.js';
+import { validateEach } from '../../../core/files/io.js';
 import { loadProfileFile } from '../../../profiles/library.js';
 import { BenchCommand } from '../../base-command.js';
 

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { ExitCode } from '../../../engine/errors.js';
+import { ExitCode } from '../../../core/errors.js';
 import { BenchCommand } from '../../base-command.js';
 
 export interface RigCheckResult {

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { ExitCode } from '../../../engine/errors.js';
+import { ExitCode } from '../../../core/errors.js';
 import { type RunDetail, showRun } from '../../../engine/runs.js';
 import { BenchCommand } from '../../base-command.js';
 import { runsDirFlag } from '../../flags.js';

@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { readRunRecord } from '../../../engine/record/reader.js';
+import { readRunRecord } from '../../../core/record/reader.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { bench, benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { descendantsOf, stillRunning } from '../../support/processes.js';

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRunRecord } from '../../../engine/record/reader.js';
-import { RECORD_FILE } from '../../../engine/record/store.js';
+import { readRunRecord } from '../../../core/record/reader.js';
+import { RECORD_FILE } from '../../../core/record/store.js';
 import type { SweepResult } from '../../../engine/sweep.js';
 import { benchAsync } from '../../support/cli.js';
 

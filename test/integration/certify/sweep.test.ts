@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
-import { readRunRecord } from '../../../engine/record/reader.js';
-import { RECORD_FILE } from '../../../engine/record/store.js';
+import { readRunRecord } from '../../../core/record/reader.js';
+import { RECORD_FILE } from '../../../core/record/store.js';
 import type { SweepResult } from '../../../engine/sweep.js';
 import { benchAsync, benchOnTty, REPO_ROOT } from '../../support/cli.js';
 

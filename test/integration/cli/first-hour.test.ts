@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { createRun } from '../../../engine/record/store.js';
+import { createRun } from '../../../core/record/store.js';
 import { benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { testHeader } from '../../support/header.js';
 

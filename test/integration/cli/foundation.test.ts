@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { createRun } from '../../../engine/record/store.js';
+import { createRun } from '../../../core/record/store.js';
 import { bench, REPO_ROOT } from '../../support/cli.js';
 import { testHeader } from '../../support/header.js';
 

@@ -7,7 +7,7 @@ import { format } from 'node:util';
 import createDebug from 'debug';
 import { HDNodeWallet, TypedDataEncoder, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import {
   type BillingRecord,
   billingDomain,

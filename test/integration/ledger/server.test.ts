@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HDNodeWallet, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRun } from '../../../engine/record/store.js';
-import { RUN_RECORD_FORMAT } from '../../../engine/record/types.js';
+import { createRun } from '../../../core/record/store.js';
+import { RUN_RECORD_FORMAT } from '../../../core/record/types.js';
 import {
   type BillingRecord,
   billingDomain,

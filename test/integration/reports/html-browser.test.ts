@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import puppeteer from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
-import { readRunRecord } from '../../../engine/record/reader.js';
+import { readRunRecord } from '../../../core/record/reader.js';
 import { renderHtml } from '../../../reports/html.js';
 import { buildReportModel } from '../../../reports/model.js';
 import { REPO_ROOT } from '../../support/cli.js';

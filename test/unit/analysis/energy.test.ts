@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { meterAssignedEnergy } from '../../../analysis/case-analysis.js';
 import { energyAssignedAccuracy, fractionEnergyAssigned } from '../../../analysis/energy.js';
-import type { MeterEventData } from '../../../engine/observations.js';
+import type { MeterEventData } from '../../../core/record/entries.js';
 
 const ev = (t: number, direction: 'on' | 'off', cls: string, deltaP: number, energyWh?: number): MeterEventData => ({
   caseId: 'c',

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { analyseCase, analyseCaseAsync, type Entry } from '../../../analysis/case-analysis.js';
-import { runSteps, runStepsYielding, type Steps, TURN_MS } from '../../../analysis/steps.js';
-import { readRunRecord, readRunRecordAsync } from '../../../engine/record/reader.js';
+import { readRunRecord, readRunRecordAsync } from '../../../core/record/reader.js';
+import { runSteps, runStepsYielding, type Steps, TURN_MS } from '../../../core/steps.js';
 import { buildReportModel, buildReportModelAsync } from '../../../reports/model.js';
 
 const SAMPLE = join(import.meta.dirname, '../../fixtures/records/sample.jsonl');

@@ -2,9 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readRunRecord, verifyRunRecordText } from '../../../engine/record/reader.js';
-import { createRun, listRunIds } from '../../../engine/record/store.js';
-import { RunRecordWriter } from '../../../engine/record/writer.js';
+import { readRunRecord, verifyRunRecordText } from '../../../core/record/reader.js';
+import { createRun, listRunIds } from '../../../core/record/store.js';
+import { RunRecordWriter } from '../../../core/record/writer.js';
 import { testHeader } from '../../support/header.js';
 
 const header = testHeader(7);

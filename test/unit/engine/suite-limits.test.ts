@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MID_CLASSES, midMpe } from '../../../analysis/standards/mid.js';
-import { FileValidationError } from '../../../engine/errors.js';
+import { FileValidationError } from '../../../core/errors.js';
 import { listBuiltinSuiteNames, loadSuiteFile, resolveSuite } from '../../../engine/suite.js';
 import { REPO_ROOT } from '../../support/cli.js';
 

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileValidationError } from '../../../engine/errors.js';
+import { FileValidationError } from '../../../core/errors.js';
 import { loadSuiteFile } from '../../../engine/suite.js';
 
 const fixture = (name: string) => join(import.meta.dirname, '../../fixtures/suites', name);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../engine/random.js';
+import { seededRandom } from '../../../core/random.js';
 import { maxWeightAssignment } from '../../../ledger/assignment.js';
 
 /** The best total weight over every one-to-one partial assignment (exhaustive; small sizes only). */

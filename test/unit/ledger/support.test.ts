@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Interface, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { FileValidationError, InputError } from '../../../engine/errors.js';
+import { FileValidationError, InputError } from '../../../core/errors.js';
 import {
   billingDomain,
   billingRecordToJson,

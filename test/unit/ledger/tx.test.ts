@@ -1,6 +1,6 @@
 import { keccak256, Transaction, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import type { Chain } from '../../../ledger/chain.js';
 import { TxSender } from '../../../ledger/tx.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { MeasurementData, MeterLogData } from '../../../engine/observations.js';
+import type { MeasurementData, MeterLogData } from '../../../core/record/entries.js';
 import { readoutItems } from '../../../meter/faces/iec62056.js';
 import { LiveFaces } from '../../../meter/faces/live.js';
 import { registerWords, SDM630_INPUT_REGISTERS } from '../../../meter/faces/register-map.js';

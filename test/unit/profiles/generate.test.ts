@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { InputError } from '../../../engine/errors.js';
-import { seededRandom } from '../../../engine/random.js';
+import { InputError } from '../../../core/errors.js';
+import { seededRandom } from '../../../core/random.js';
 import {
   drawSessionKWh,
   type GenerateOptions,

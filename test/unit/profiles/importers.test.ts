@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileValidationError } from '../../../engine/errors.js';
+import { FileValidationError } from '../../../core/errors.js';
 import { importAcnSessions, importPlaid, importReddHouse } from '../../../profiles/importers.js';
 import { groundTruth } from '../../../profiles/scenario.js';
 import { stateQ } from '../../../profiles/schema.js';

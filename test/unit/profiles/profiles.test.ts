@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileValidationError } from '../../../engine/errors.js';
-import { ENTRY } from '../../../engine/observations.js';
+import { FileValidationError } from '../../../core/errors.js';
+import { ENTRY } from '../../../core/record/entries.js';
 import { loadCaseScenario, truthEntries } from '../../../engine/rig-provider.js';
 import { resolveSuite } from '../../../engine/suite.js';
 import { ledgerTariffOf } from '../../../engine/tariffs.js';

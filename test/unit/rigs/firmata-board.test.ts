@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import { FirmataBoardDriver } from '../../../rigs/drivers/firmata-board.js';
 import { type Exchange, hex, ProtocolScript, scriptedBinding } from './expect-protocol.js';
 

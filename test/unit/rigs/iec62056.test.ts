@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import { readIec62056 } from '../../../rigs/drivers/iec62056.js';
 import { type Exchange, ProtocolScript, scriptedBinding } from './expect-protocol.js';
 

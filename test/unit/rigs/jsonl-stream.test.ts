@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { RigError } from '../../../engine/errors.js';
+import type { RigError } from '../../../core/errors.js';
 import { JsonlStreamDriver, type StreamLine } from '../../../rigs/drivers/jsonl-stream.js';
 import { SimTransport } from '../../../rigs/transports/sim.js';
 import { expectProtocol } from './expect-protocol.js';

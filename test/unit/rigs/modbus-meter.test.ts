@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import { ModbusMeterDriver } from '../../../rigs/drivers/modbus-meter.js';
 import { type Exchange, hex, ProtocolScript, scriptedBinding, scriptedTcpServer } from './expect-protocol.js';
 

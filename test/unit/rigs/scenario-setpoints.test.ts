@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ENTRY } from '../../../engine/observations.js';
+import { ENTRY } from '../../../core/record/entries.js';
 import { STEP_EVENT_W } from '../../../profiles/scenario.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { meterEventOf, whyUnplayable } from '../../../rigs/hardware-rig.js';

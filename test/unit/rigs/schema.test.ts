@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FileValidationError } from '../../../engine/errors.js';
+import { FileValidationError } from '../../../core/errors.js';
 import { loadRigFile } from '../../../rigs/check.js';
 import { rigCapabilities } from '../../../rigs/schema.js';
 

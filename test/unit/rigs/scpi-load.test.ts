@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import { ScpiLoadDriver } from '../../../rigs/drivers/scpi-load.js';
 import { BenchPhysics } from '../../../rigs/emulators/physics.js';
 import { ScpiLoadEmulator } from '../../../rigs/emulators/scpi-load-emulator.js';

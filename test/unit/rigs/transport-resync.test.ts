@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RigError } from '../../../engine/errors.js';
+import { RigError } from '../../../core/errors.js';
 import { BaseTransport } from '../../../rigs/transports/transport.js';
 
 /** A line instrument that answers each request with its running count after `answerMs` (a slow or late answer). */

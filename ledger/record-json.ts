@@ -1,7 +1,7 @@
-import { type BillingRecordJson, billingRecordFromJson, billingRecordToJson } from '../ledger/billing-record.js';
-import type { LandedRecord } from '../ledger/logs.js';
+import { type BillingRecordJson, billingRecordFromJson, billingRecordToJson } from './billing-record.js';
+import type { LandedRecord } from './logs.js';
 
-export { type TariffJson, tariffFromJson, tariffToJson } from '../ledger/tariff.js';
+export { type TariffJson, tariffFromJson, tariffToJson } from './tariff.js';
 
 /**
  * JSON forms of ledger data as they are kept in the run record (bigints as decimal strings), so analysis can

@@ -2,7 +2,7 @@
  * The vocabulary of a run record: the entry kinds a rig and the executor write, and analysis reads.
  * Times are scenario seconds (from the scenario's start), so sim and hardware runs compare directly.
  */
-import type { TruthEnergy, TruthSession } from '../profiles/scenario.js';
+import type { TruthEnergy, TruthSession } from './truth.js';
 
 export const ENTRY = {
   header: 'header',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { runSteps, runStepsYielding, type Steps } from '../../analysis/steps.js';
+import { runSteps, runStepsYielding, type Steps } from '../steps.js';
 import { checkLine, GENESIS_HASH, looksTruncated } from './chain.js';
 import type { Integrity, RecordEntry, RunEnd, RunHeader } from './types.js';
 
