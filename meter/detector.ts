@@ -1,4 +1,4 @@
-import type { CycleFeatures } from './dsp.js';
+import type { CycleFeatures } from '../dsp/cycle.js';
 
 /** Harmonic orders whose current phasors the detector keeps for event signatures. */
 const ORDERS = [1, 3, 5, 7] as const;

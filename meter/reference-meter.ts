@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { Signature as EcdsaSignature, keccak256, toUtf8Bytes, Wallet } from 'ethers';
 import { seededRandom } from '../core/random.js';
 import type { MeasurementData, MeterEventData, MeterLogData } from '../core/record/entries.js';
+import { CycleAnalyzer, CycleFeatures } from '../dsp/cycle.js';
 import {
   type BillingDomain,
   type BillingRecord,
@@ -16,7 +17,6 @@ import { bandAt, computeCostMicro, milliWhPerBand, type Tariff } from '../ledger
 import type { CycleBlock } from '../profiles/waveform.js';
 import type { MeterConfig } from './config.js';
 import { changeBetween, newMean, StepDetector, type StepEvent, type WindowMean } from './detector.js';
-import { CycleAnalyzer, CycleFeatures } from './dsp.js';
 import type { MeterIdentityLine } from './faces/stream-commands.js';
 import { distance, nearestSignature, type Signature, type StepFeatures, UNKNOWN_DISTANCE } from './signatures.js';
 import type { BillingStore } from './store.js';

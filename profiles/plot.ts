@@ -1,4 +1,4 @@
-import { CycleAnalyzer, CycleFeatures } from '../meter/dsp.js';
+import { CycleAnalyzer, CycleFeatures } from '../dsp/cycle.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';
 import type { Profile } from './schema.js';
 import { macroSeries, synthesizeMeterSync } from './synth.js';

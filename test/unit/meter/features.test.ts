@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
+import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { listBuiltinProfiles } from '../../../profiles/library.js';
 import type { Segment } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';

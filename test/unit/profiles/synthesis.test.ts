@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CycleAnalyzer, CycleFeatures } from '../../../meter/dsp.js';
+import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { generateScenario } from '../../../profiles/generate.js';
 import { listBuiltinProfiles } from '../../../profiles/library.js';
 import { groundTruth } from '../../../profiles/scenario.js';
