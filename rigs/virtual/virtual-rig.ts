@@ -12,8 +12,12 @@ import {
   type Rig,
   type RigIdentity,
 } from '../../core/rig.js';
-import type { BillingSink } from '../../engine/ledger-session.js';
-import { type BillingDomain, pseudonym, signedBillingRecordFromJson } from '../../ledger/billing-record.js';
+import {
+  type BillingDomain,
+  pseudonym,
+  type SignedBillingRecord,
+  signedBillingRecordFromJson,
+} from '../../ledger/billing-record.js';
 import type { Tariff } from '../../ledger/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
 import {
@@ -33,6 +37,14 @@ import { type EvSignal, scenarioEvSignals } from '../scenario-setpoints.js';
 /** Longest stretch of synchronous simulation between two turns of the event loop. */
 const TURN_MS = 50;
 
+/**
+ * Where the rig relays a meter's signed records (the run's ledger session): resolves with the ledger's answer,
+ * rejects when the ledger cannot be reached. Declared here so the rig needs nothing from engine/.
+ */
+export interface RecordRelay {
+  submit(signed: SignedBillingRecord): Promise<{ status: 'landed' | 'already-landed' | 'rejected' }>;
+}
+
 /** The chain operations the virtual rig needs: register each simulated meter, relay its records. */
 export interface VirtualLedger {
   readonly domain: BillingDomain;
@@ -41,7 +53,7 @@ export interface VirtualLedger {
   registerMeter(address: string, hostPseudonym: string, firmwareHash: string, attested: boolean): Promise<void>;
   /** The last sequence the ledger holds for a key: a meter certified before on the same ledger keeps counting. */
   lastSeq(address: string): Promise<bigint>;
-  sink(observe: (kind: string, data: Record<string, unknown>) => void): BillingSink;
+  sink(observe: (kind: string, data: Record<string, unknown>) => void): RecordRelay;
 }
 
 /** One house of a case: its meter, its store-and-forward queue to the ledger and its waveform stream. */
