@@ -1,15 +1,18 @@
-import { ENTRY, type MeasurementData, type TruthSessionData } from '../core/record/entries.js';
-import { type BillingDomain, type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
-import type { LandedRecord } from '../ledger/logs.js';
-import { type LandedRecordJson, landedFromJson, type TariffJson, tariffFromJson } from '../ledger/record-json.js';
-import { bandChanges, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
+import {
+  type BillingDomain,
+  type SignedBillingRecord,
+  signedBillingRecordFromJson,
+} from '../billing/billing-record.js';
+import { type LandedRecord, type LandedRecordJson, landedFromJson } from '../billing/landed.js';
+import { bandChanges, milliWhPerBand, type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
 import {
   type ExpectedRecord,
   type LedgerVerification,
   type MeterState,
   type SubmissionOutcome,
   verifyBilling,
-} from '../ledger/verify.js';
+} from '../billing/verify.js';
+import { ENTRY, type MeasurementData, type TruthSessionData } from '../core/record/entries.js';
 import type { CaseAnalyser, CaseAnalysis, Entry } from './case-analysis.js';
 import { registerAt } from './energy.js';
 import { midMpe, parseMidClass } from './standards/mid.js';

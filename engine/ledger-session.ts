@@ -1,13 +1,13 @@
 import { existsSync } from 'node:fs';
 import createDebug from 'debug';
+import { billingDomain, type SignedBillingRecord } from '../billing/billing-record.js';
+import { landedToJson } from '../billing/landed.js';
+import { type Tariff, tariffToJson } from '../billing/tariff.js';
 import { RigError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
-import { billingDomain, type SignedBillingRecord } from '../ledger/billing-record.js';
 import type { Chain } from '../ledger/chain.js';
 import type { LedgerClient, SubmitResult } from '../ledger/client.js';
 import type { Deployment } from '../ledger/contracts.js';
-import { landedToJson, tariffToJson } from '../ledger/record-json.js';
-import type { Tariff } from '../ledger/tariff.js';
 import { DEFAULT_CURRENCY } from '../profiles/scenario-schema.js';
 
 const debug = createDebug('bench:ledger-session');
@@ -84,7 +84,7 @@ export class LedgerSession {
       import('../ledger/chain.js'),
       import('../ledger/contracts.js'),
       import('../ledger/client.js'),
-      import('../ledger/tariff.js'),
+      import('../billing/tariff.js'),
     ]);
     const chain = await openChain({ ledger: opts.ledger });
     try {

@@ -4,8 +4,6 @@
  */
 import createDebug from 'debug';
 import { type AbstractSigner, getAddress, keccak256, toUtf8Bytes, zeroPadValue } from 'ethers';
-import { RigError } from '../core/errors.js';
-import type { ContractName } from './artifacts.js';
 import {
   type BillingBatch,
   type BillingRecord,
@@ -13,7 +11,10 @@ import {
   billingRecordHash,
   type SignedBillingBatch,
   type SignedBillingRecord,
-} from './billing-record.js';
+} from '../billing/billing-record.js';
+import { type Tariff, tariffProblems } from '../billing/tariff.js';
+import { RigError } from '../core/errors.js';
+import type { ContractName } from './artifacts.js';
 import type { Chain } from './chain.js';
 import {
   contractInterface,
@@ -26,7 +27,6 @@ import {
   tariffFromAbi,
   tariffToAbi,
 } from './contracts.js';
-import { type Tariff, tariffProblems } from './tariff.js';
 import { type Receipt, type TxRequest, TxSender, withTransportRetry } from './tx.js';
 
 const debug = createDebug('bench:ledger:client');

@@ -5,10 +5,10 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { AbiCoder, type AbstractSigner, getAddress, Interface, isAddress } from 'ethers';
+import { defaultTariff, type Tariff } from '../billing/tariff.js';
 import { InputError, RigError } from '../core/errors.js';
 import { type ContractName, loadArtifact } from './artifacts.js';
 import type { Chain } from './chain.js';
-import { defaultTariff, type Tariff } from './tariff.js';
 import { type Receipt, TxSender } from './tx.js';
 
 export const CONTRACT_NAMES: readonly ContractName[] = [

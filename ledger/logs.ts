@@ -4,46 +4,12 @@
  * the Merkle proof of each record against the batch root.
  */
 import { getAddress, type LogDescription, toQuantity, zeroPadValue } from 'ethers';
+import { type BillingRecord, billingRecordHash, merkleLevels, merkleProof } from '../billing/billing-record.js';
+import type { LandedBatch, LandedRecord } from '../billing/landed.js';
 import { RigError } from '../core/errors.js';
-import { type BillingRecord, billingRecordHash, merkleLevels, merkleProof } from './billing-record.js';
 import type { Chain } from './chain.js';
 import { contractInterface, type Deployment } from './contracts.js';
 import { withTransportRetry } from './tx.js';
-
-export interface LogPosition {
-  blockNumber: number;
-  txHash: string;
-  logIndex: number;
-}
-
-export interface LandedBatchRef {
-  root: string;
-  /** Position of the record in the batch (0-based). */
-  index: number;
-  firstSeq: bigint;
-  count: number;
-  /** The meter's signature over the BillingBatch. */
-  signature: string;
-  proof: string[];
-}
-
-/** One record as it stands on the chain. */
-export interface LandedRecord extends LogPosition {
-  record: BillingRecord;
-  /** Single path: the record's own signature; batch path: see `batch`. */
-  signature?: string;
-  batch?: LandedBatchRef;
-}
-
-export interface LandedBatch extends LogPosition {
-  meter: string;
-  firstSeq: bigint;
-  count: number;
-  root: string;
-  signature: string;
-  /** Why the batch's records could not be rebuilt (calldata not a direct submitBatch call, root differs). */
-  problem?: string;
-}
 
 export interface LedgerScan {
   fromBlock: number;

@@ -20,9 +20,11 @@
  */
 
 import { getAddress, keccak256, toUtf8Bytes } from 'ethers';
+import { type SignedBillingRecord, signedBillingRecordFromJson } from '../billing/billing-record.js';
+import { type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
+import type { SubmissionOutcome } from '../billing/verify.js';
 import { InputError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
-import { type SignedBillingRecord, signedBillingRecordFromJson } from './billing-record.js';
 import { type Chain, openChain } from './chain.js';
 import { LedgerClient } from './client.js';
 import {
@@ -33,9 +35,7 @@ import {
   deployLedger,
   loadDeployment,
 } from './contracts.js';
-import { type Tariff, type TariffJson, tariffFromJson } from './tariff.js';
 import { type LedgerVerificationResult, verifyLedger } from './verifier.js';
-import type { SubmissionOutcome } from './verify.js';
 
 export interface RunEntryLike {
   seq: number;

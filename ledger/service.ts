@@ -4,8 +4,9 @@
  * for the command: useful to try things out; a lab keeps state with `bench ledger up --db DIR` and --ledger URL.
  */
 import { formatEther, getAddress, isAddress, isHexString } from 'ethers';
+import { type BillingRecordJson, billingRecordToJson, pseudonym } from '../billing/billing-record.js';
+import type { Tariff } from '../billing/tariff.js';
 import { InputError } from '../core/errors.js';
-import { type BillingRecordJson, billingRecordToJson, pseudonym } from './billing-record.js';
 import { type Chain, DEFAULT_MNEMONIC, EMBEDDED_CHAIN_ID, ganacheOptions, openChain } from './chain.js';
 import { LedgerClient, LedgerReader, type MeterInfo } from './client.js';
 import {
@@ -19,7 +20,6 @@ import {
 } from './contracts.js';
 import { scanLedger } from './logs.js';
 import { registerSecret } from './secrets.js';
-import type { Tariff } from './tariff.js';
 
 export interface LedgerConnectOptions {
   ledger?: string;
@@ -285,7 +285,7 @@ export function tariffToJson(version: number, t: Tariff): TariffJson {
 export async function ledgerTariffSet(
   opts: LedgerConnectOptions & { file: string },
 ): Promise<TariffJson & { txHash: string }> {
-  const { loadTariffFile } = await import('./tariff-file.js');
+  const { loadTariffFile } = await import('../billing/tariff-file.js');
   const tariff = loadTariffFile(opts.file);
   return withLedger(opts, async ({ chain, deployment }) => {
     const client = await LedgerClient.create(chain, deployment);

@@ -3,12 +3,8 @@
  * tariff versions the records name, then hands everything to the pure verifyBilling().
  */
 import { getAddress } from 'ethers';
-import { billingDomain, type SignedBillingRecord } from './billing-record.js';
-import type { Chain } from './chain.js';
-import { LedgerReader } from './client.js';
-import type { Deployment } from './contracts.js';
-import { type LedgerScan, type ScanOptions, scanLedger } from './logs.js';
-import type { Tariff } from './tariff.js';
+import { billingDomain, type SignedBillingRecord } from '../billing/billing-record.js';
+import type { Tariff } from '../billing/tariff.js';
 import {
   type ExpectedRecord,
   type LedgerVerification,
@@ -16,7 +12,11 @@ import {
   type SubmissionOutcome,
   type Tolerances,
   verifyBilling,
-} from './verify.js';
+} from '../billing/verify.js';
+import type { Chain } from './chain.js';
+import { LedgerReader } from './client.js';
+import type { Deployment } from './contracts.js';
+import { type LedgerScan, type ScanOptions, scanLedger } from './logs.js';
 
 export interface VerifyLedgerOptions extends ScanOptions {
   observed?: readonly SignedBillingRecord[];

@@ -1,8 +1,5 @@
 import { createHash } from 'node:crypto';
 import { Signature as EcdsaSignature, keccak256, toUtf8Bytes, Wallet } from 'ethers';
-import { seededRandom } from '../core/random.js';
-import type { MeasurementData, MeterEventData, MeterLogData } from '../core/record/entries.js';
-import { CycleAnalyzer, CycleFeatures } from '../dsp/cycle.js';
 import {
   type BillingDomain,
   type BillingRecord,
@@ -12,8 +9,11 @@ import {
   pseudonym,
   RECORD_VERSION_BANDS,
   type SignedBillingRecordJson,
-} from '../ledger/billing-record.js';
-import { bandAt, computeCostMicro, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
+} from '../billing/billing-record.js';
+import { bandAt, computeCostMicro, milliWhPerBand, type Tariff } from '../billing/tariff.js';
+import { seededRandom } from '../core/random.js';
+import type { MeasurementData, MeterEventData, MeterLogData } from '../core/record/entries.js';
+import { CycleAnalyzer, CycleFeatures } from '../dsp/cycle.js';
 import type { CycleBlock } from '../profiles/waveform.js';
 import type { MeterConfig } from './config.js';
 import { changeBetween, newMean, StepDetector, type StepEvent, type WindowMean } from './detector.js';

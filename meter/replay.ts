@@ -1,8 +1,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { billingDomain } from '../ledger/billing-record.js';
-import { defaultTariff } from '../ledger/tariff.js';
+import { billingDomain } from '../billing/billing-record.js';
+import { defaultTariff } from '../billing/tariff.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import { type MeterConfigInput, parseMeterConfig } from './config.js';

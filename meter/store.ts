@@ -3,7 +3,7 @@ import {
   type SignedBillingRecord,
   type SignedBillingRecordJson,
   signedBillingRecordFromJson,
-} from '../ledger/billing-record.js';
+} from '../billing/billing-record.js';
 
 /**
  * The meter's durable billing store: every signed record is appended and fsynced before it is forwarded; an

@@ -25,12 +25,12 @@ import {
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
-} from '../ledger/billing-record.js';
+} from '../billing/billing-record.js';
+import { computeCostMicro, defaultTariff } from '../billing/tariff.js';
 import { startEmbeddedChain } from '../ledger/chain.js';
 import { LedgerClient } from '../ledger/client.js';
 import { deployLedger } from '../ledger/contracts.js';
 import { scanLedger } from '../ledger/logs.js';
-import { computeCostMicro, defaultTariff } from '../ledger/tariff.js';
 import { TxSender } from '../ledger/tx.js';
 import { verifyScan } from '../ledger/verifier.js';
 

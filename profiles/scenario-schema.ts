@@ -118,7 +118,7 @@ const evSchema = z
   })
   .strict();
 
-/** The currency of a tariff that names none, and of the ledger's default tariff (ledger/tariff.ts defaultTariff). */
+/** The currency of a tariff that names none, and of the ledger's default tariff (billing/tariff.ts defaultTariff). */
 export const DEFAULT_CURRENCY = 'EUR';
 
 /**
@@ -166,7 +166,7 @@ export const scenarioTariffSchema = z
 
 export type ScenarioTariff = z.output<typeof scenarioTariffSchema>;
 
-/** Band names of the ledger's default tariff (ledger/tariff.ts defaultTariff), in band-index order. */
+/** Band names of the ledger's default tariff (billing/tariff.ts defaultTariff), in band-index order. */
 export const DEFAULT_TARIFF_BANDS = ['off-peak', 'day', 'peak'] as const;
 
 export const scenarioSchema = z

@@ -1,10 +1,10 @@
 import { isAbsolute, join } from 'node:path';
+import { ledgerTariffOf } from '../billing/scenario-tariff.js';
+import { bandAt, computeCostMicro, defaultTariff, hourOfWeek, milliWhPerBand, type Tariff } from '../billing/tariff.js';
 import { FileValidationError } from '../core/errors.js';
 import { formatFieldPath, loadYamlFile } from '../core/files/load-yaml.js';
 import { seededRandom } from '../core/random.js';
 import type { TruthEnergy, TruthEvent, TruthSession } from '../core/record/truth.js';
-import { ledgerTariffOf } from '../engine/tariffs.js';
-import { bandAt, computeCostMicro, defaultTariff, hourOfWeek, milliWhPerBand, type Tariff } from '../ledger/tariff.js';
 import { getBuiltinProfile, signatureId } from './library.js';
 import { DEFAULT_CURRENCY, DEFAULT_TARIFF_BANDS, type Scenario, scenarioSchema } from './scenario-schema.js';
 import { type Profile, type ProfileState, stateQ } from './schema.js';
@@ -549,7 +549,7 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
 
 /**
  * What the meter should bill for a session: its version-2 record (unix start/end, the import energy in each
- * tariff band in milli-Wh, rounded as the meter rounds them) through ledger/tariff.ts computeCostMicro, in
+ * tariff band in milli-Wh, rounded as the meter rounds them) through billing/tariff.ts computeCostMicro, in
  * currency units.
  */
 export function expectedCost(

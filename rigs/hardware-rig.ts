@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import { type SignedBillingRecord, signedBillingRecordFromJson } from '../billing/billing-record.js';
 import { RigError } from '../core/errors.js';
 import {
   ENTRY,
@@ -10,7 +11,6 @@ import {
   type TransportLatencyData,
 } from '../core/record/entries.js';
 import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../core/rig.js';
-import { type SignedBillingRecord, signedBillingRecordFromJson } from '../ledger/billing-record.js';
 import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { modbusMeterFor, transportFor, unitIdOf } from './check.js';

@@ -32,7 +32,7 @@ export interface TruthSession {
   /**
    * Expected cost in currency units: the scenario's tariff (TOU bands, EV incentive, market price for export;
    * the ledger's default tariff when it has none) applied by the one cost formula the meter bills with and the
-   * verifier recomputes (ledger/tariff.ts computeCostMicro) to the record the meter should sign: the import
+   * verifier recomputes (billing/tariff.ts computeCostMicro) to the record the meter should sign: the import
    * energy of each band at that band's price.
    */
   cost: number;

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import { billingDomain } from '../../ledger/billing-record.js';
-import { defaultTariff, tariffFromJson } from '../../ledger/tariff.js';
+import { billingDomain } from '../../billing/billing-record.js';
+import { defaultTariff, tariffFromJson } from '../../billing/tariff.js';
 import { type MeterConfig, parseMeterConfig } from '../../meter/config.js';
 import type { CommissionCommand } from '../../meter/faces/stream-commands.js';
 import { type MeterIdentity, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';

@@ -2,6 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import {
+  type BillingDomain,
+  pseudonym,
+  type SignedBillingRecord,
+  signedBillingRecordFromJson,
+} from '../../billing/billing-record.js';
+import type { Tariff } from '../../billing/tariff.js';
 import { RigError } from '../../core/errors.js';
 import { ENTRY } from '../../core/record/entries.js';
 import {
@@ -12,13 +19,6 @@ import {
   type Rig,
   type RigIdentity,
 } from '../../core/rig.js';
-import {
-  type BillingDomain,
-  pseudonym,
-  type SignedBillingRecord,
-  signedBillingRecordFromJson,
-} from '../../ledger/billing-record.js';
-import type { Tariff } from '../../ledger/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
 import {
   firmwareHash,

@@ -29,8 +29,6 @@ import { join } from 'node:path';
 import createDebug from 'debug';
 import { Mnemonic, sha256, toUtf8Bytes, type Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ENTRY } from '../../core/record/entries.js';
-import { LedgerSession } from '../../engine/ledger-session.js';
 import {
   type BillingRecord,
   loadClassId,
@@ -40,12 +38,14 @@ import {
   signBillingRecord,
   signedBillingRecordFromJson,
   signedBillingRecordToJson,
-} from '../../ledger/billing-record.js';
-import type { LandedBatch, LandedRecord } from '../../ledger/logs.js';
+} from '../../billing/billing-record.js';
+import type { LandedBatch, LandedRecord } from '../../billing/landed.js';
+import { computeCostMicro, spreadBandMilliWh } from '../../billing/tariff.js';
+import type { SubmissionOutcome } from '../../billing/verify.js';
+import { ENTRY } from '../../core/record/entries.js';
+import { LedgerSession } from '../../engine/ledger-session.js';
 import { scanLedger } from '../../ledger/logs.js';
-import { computeCostMicro, spreadBandMilliWh } from '../../ledger/tariff.js';
 import { verifyScan } from '../../ledger/verifier.js';
-import type { SubmissionOutcome } from '../../ledger/verify.js';
 import { parseMeterConfig } from '../../meter/config.js';
 import { type LedgerForwarder, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
 import { BillingStore } from '../../meter/store.js';

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { LandedRecordJson } from '../../billing/landed.js';
 import { ENTRY, type TruthSessionData } from '../../core/record/entries.js';
 import { readRunRecordAsync } from '../../core/record/reader.js';
 import { RECORD_FILE } from '../../core/record/store.js';
 import { certify } from '../../engine/certify.js';
 import { rigProvider } from '../../engine/rig-provider.js';
-import type { LandedRecordJson } from '../../ledger/record-json.js';
 
 const SUITE = join(import.meta.dirname, '../fixtures/load/week-load.yaml');
 const HOUSES = 4;

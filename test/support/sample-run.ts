@@ -1,6 +1,4 @@
 import { Wallet } from 'ethers';
-import { createRun } from '../../core/record/store.js';
-import type { RunRecordWriter } from '../../core/record/writer.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -8,9 +6,11 @@ import {
   loadClassId,
   RECORD_VERSION_BANDS,
   signBillingRecord,
-} from '../../ledger/billing-record.js';
-import { landedToJson, tariffToJson } from '../../ledger/record-json.js';
-import { computeCostMicro, defaultTariff } from '../../ledger/tariff.js';
+} from '../../billing/billing-record.js';
+import { landedToJson } from '../../billing/landed.js';
+import { computeCostMicro, defaultTariff, tariffToJson } from '../../billing/tariff.js';
+import { createRun } from '../../core/record/store.js';
+import type { RunRecordWriter } from '../../core/record/writer.js';
 import { testHeader } from './header.js';
 
 const PAYER = `0x${'a1'.repeat(32)}`;

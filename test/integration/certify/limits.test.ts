@@ -16,6 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { analyseCase } from '../../../analysis/case-analysis.js';
 import { MID_CLASSES, type MidClass, midMpe } from '../../../analysis/standards/mid.js';
+import { defaultTariff } from '../../../billing/tariff.js';
 import { readRunRecord } from '../../../core/record/reader.js';
 import { RECORD_FILE } from '../../../core/record/store.js';
 import { type CertifyResult, certify } from '../../../engine/certify.js';
@@ -24,7 +25,6 @@ import { rigProvider } from '../../../engine/rig-provider.js';
 import { BUILTIN_SUITES_DIR, resolveSuite, type SuiteCase, suiteSchema } from '../../../engine/suite.js';
 import { openChain } from '../../../ledger/chain.js';
 import { deployLedger, saveDeployment } from '../../../ledger/contracts.js';
-import { defaultTariff } from '../../../ledger/tariff.js';
 import { meterConfigSchema } from '../../../meter/config.js';
 import { freePort, startLedgerNode, stopLedgerNode } from '../../support/ledger-node.js';
 

@@ -8,7 +8,6 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadArtifact } from '../../../ledger/artifacts.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -17,11 +16,12 @@ import {
   RECORD_VERSION_BANDS,
   signBillingBatch,
   signBillingRecord,
-} from '../../../ledger/billing-record.js';
+} from '../../../billing/billing-record.js';
+import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../billing/tariff.js';
+import { loadArtifact } from '../../../ledger/artifacts.js';
 import { type Chain, connectChain, rawRpc } from '../../../ledger/chain.js';
 import { LedgerClient } from '../../../ledger/client.js';
 import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
-import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 import { REPO_ROOT } from '../../support/cli.js';
 import { freePort } from '../../support/ledger-node.js';

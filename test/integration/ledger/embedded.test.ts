@@ -7,7 +7,6 @@ import { format } from 'node:util';
 import createDebug from 'debug';
 import { HDNodeWallet, TypedDataEncoder, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RigError } from '../../../core/errors.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -19,12 +18,13 @@ import {
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
-} from '../../../ledger/billing-record.js';
+} from '../../../billing/billing-record.js';
+import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../billing/tariff.js';
+import { RigError } from '../../../core/errors.js';
 import { type Chain, connectChain, DEFAULT_MNEMONIC, startEmbeddedChain } from '../../../ledger/chain.js';
 import { LedgerClient, type SubmitResult } from '../../../ledger/client.js';
 import { contractInterface, type Deployment, deployLedger, LedgerRevertError } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
-import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 
 // Everything the ledger code logs goes here, to be scanned for secrets at the end.

@@ -9,8 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HDNodeWallet, Wallet } from 'ethers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRun } from '../../../core/record/store.js';
-import { RUN_RECORD_FORMAT } from '../../../core/record/types.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -20,12 +18,14 @@ import {
   type SignedBillingRecord,
   signBillingRecord,
   signedBillingRecordToJson,
-} from '../../../ledger/billing-record.js';
+} from '../../../billing/billing-record.js';
+import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../billing/tariff.js';
+import { createRun } from '../../../core/record/store.js';
+import { RUN_RECORD_FORMAT } from '../../../core/record/types.js';
 import { type Chain, connectChain } from '../../../ledger/chain.js';
 import { LedgerClient } from '../../../ledger/client.js';
 import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
-import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../ledger/tariff.js';
 import { verifyLedger } from '../../../ledger/verifier.js';
 import { bench, type CliResult } from '../../support/cli.js';
 import { freePort, startLedgerNode, stopLedgerNode as stopServer } from '../../support/ledger-node.js';

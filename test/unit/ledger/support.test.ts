@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Interface, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import { FileValidationError, InputError } from '../../../core/errors.js';
 import {
   billingDomain,
   billingRecordToJson,
@@ -11,7 +10,10 @@ import {
   pseudonym,
   signBillingRecord,
   signedBillingRecordToJson,
-} from '../../../ledger/billing-record.js';
+} from '../../../billing/billing-record.js';
+import { defaultTariff } from '../../../billing/tariff.js';
+import { loadTariffFile } from '../../../billing/tariff-file.js';
+import { FileValidationError, InputError } from '../../../core/errors.js';
 import {
   DEPLOYMENT_FORMAT,
   type Deployment,
@@ -21,8 +23,6 @@ import {
 } from '../../../ledger/contracts.js';
 import { billingObservations } from '../../../ledger/run-verify.js';
 import { redact, registerSecret } from '../../../ledger/secrets.js';
-import { defaultTariff } from '../../../ledger/tariff.js';
-import { loadTariffFile } from '../../../ledger/tariff-file.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ledger-unit-'));
 

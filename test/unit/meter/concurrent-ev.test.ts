@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pseudonym, type SignedBillingRecordJson } from '../../../ledger/billing-record.js';
+import { pseudonym, type SignedBillingRecordJson } from '../../../billing/billing-record.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { offlineMeter } from '../../../meter/replay.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { SignedBillingRecordJson } from '../../../billing/billing-record.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
-import type { SignedBillingRecordJson } from '../../../ledger/billing-record.js';
 import type { MeterOutputs } from '../../../meter/reference-meter.js';
 import { offlineMeter } from '../../../meter/replay.js';
 import { BillingStore } from '../../../meter/store.js';

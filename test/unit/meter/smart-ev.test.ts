@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pseudonym, RECORD_VERSION_BANDS, type SignedBillingRecordJson } from '../../../ledger/billing-record.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
+import { pseudonym, RECORD_VERSION_BANDS, type SignedBillingRecordJson } from '../../../billing/billing-record.js';
+import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
 import type { MeterConfigInput } from '../../../meter/config.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { type MeterEvent, offlineMeter } from '../../../meter/replay.js';

@@ -1,13 +1,13 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ledgerTariffOf } from '../../../billing/scenario-tariff.js';
+import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../billing/tariff.js';
 import { FileValidationError } from '../../../core/errors.js';
 import { ENTRY } from '../../../core/record/entries.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { loadCaseScenario, truthEntries } from '../../../engine/rig-provider.js';
 import { resolveSuite } from '../../../engine/suite.js';
-import { ledgerTariffOf } from '../../../engine/tariffs.js';
-import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../ledger/tariff.js';
 import { nearestSignature, signaturesFromProfiles } from '../../../meter/signatures.js';
 import { listBuiltinProfiles, loadProfileFile } from '../../../profiles/library.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';

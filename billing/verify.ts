@@ -26,7 +26,7 @@ import {
   tryRecoverBillingSigner,
   verifyMerkleProof,
 } from './billing-record.js';
-import type { LandedBatch, LandedRecord } from './logs.js';
+import type { LandedBatch, LandedRecord } from './landed.js';
 import { bandEnergyProblem, computeCostMicro, type Tariff } from './tariff.js';
 
 export type IssueKind =

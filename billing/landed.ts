@@ -1,7 +1,44 @@
-import { type BillingRecordJson, billingRecordFromJson, billingRecordToJson } from './billing-record.js';
-import type { LandedRecord } from './logs.js';
+import {
+  type BillingRecord,
+  type BillingRecordJson,
+  billingRecordFromJson,
+  billingRecordToJson,
+} from './billing-record.js';
 
-export { type TariffJson, tariffFromJson, tariffToJson } from './tariff.js';
+export interface LogPosition {
+  blockNumber: number;
+  txHash: string;
+  logIndex: number;
+}
+
+export interface LandedBatchRef {
+  root: string;
+  /** Position of the record in the batch (0-based). */
+  index: number;
+  firstSeq: bigint;
+  count: number;
+  /** The meter's signature over the BillingBatch. */
+  signature: string;
+  proof: string[];
+}
+
+/** One record as it stands on the chain. */
+export interface LandedRecord extends LogPosition {
+  record: BillingRecord;
+  /** Single path: the record's own signature; batch path: see `batch`. */
+  signature?: string;
+  batch?: LandedBatchRef;
+}
+
+export interface LandedBatch extends LogPosition {
+  meter: string;
+  firstSeq: bigint;
+  count: number;
+  root: string;
+  signature: string;
+  /** Why the batch's records could not be rebuilt (calldata not a direct submitBatch call, root differs). */
+  problem?: string;
+}
 
 /**
  * JSON forms of ledger data as they are kept in the run record (bigints as decimal strings), so analysis can

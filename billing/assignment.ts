@@ -4,7 +4,7 @@
  *
  * Written here rather than taken from npm: none of the installed packages does it, the workspace's node_modules is
  * shared and not ours to add to, and the method is short and covered by a test against brute force over every
- * assignment (test/unit/ledger/assignment.test.ts). The sets it sees are small (the billing records and sessions of
+ * assignment (test/unit/billing/assignment.test.ts). The sets it sees are small (the billing records and sessions of
  * one meter in one case), so the cubic bound is no concern.
  */
 

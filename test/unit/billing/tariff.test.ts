@@ -9,7 +9,7 @@ import {
   spreadBandMilliWh,
   type Tariff,
   tariffProblems,
-} from '../../../ledger/tariff.js';
+} from '../../../billing/tariff.js';
 
 // 2026-01-05 was a Monday.
 const MONDAY = BigInt(Date.UTC(2026, 0, 5) / 1000);

@@ -13,10 +13,10 @@ import {
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
-} from '../../../ledger/billing-record.js';
-import type { LandedRecord } from '../../../ledger/logs.js';
-import { computeCostMicro, defaultTariff } from '../../../ledger/tariff.js';
-import { type IssueKind, type VerifyInput, verifyBilling } from '../../../ledger/verify.js';
+} from '../../../billing/billing-record.js';
+import type { LandedRecord } from '../../../billing/landed.js';
+import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
+import { type IssueKind, type VerifyInput, verifyBilling } from '../../../billing/verify.js';
 
 const meter = new Wallet(`0x${'11'.repeat(32)}`);
 const intruder = new Wallet(`0x${'22'.repeat(32)}`);

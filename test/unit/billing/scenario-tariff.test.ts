@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ledgerTariffOf } from '../../../engine/tariffs.js';
-import { computeCostMicro } from '../../../ledger/tariff.js';
+import { ledgerTariffOf } from '../../../billing/scenario-tariff.js';
+import { computeCostMicro } from '../../../billing/tariff.js';
 import { scenarioTariffSchema } from '../../../profiles/scenario-schema.js';
 
 const tariff = scenarioTariffSchema.parse({

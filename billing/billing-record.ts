@@ -42,7 +42,7 @@ export interface BillingRecord {
   attributed: boolean;
   /**
    * Which form the record has: 1 = import energy only (the cost spreads it evenly over [start, end)); 2 = import
-   * energy per tariff band in `bandMilliWh`, the cost priced from that (ledger/tariff.ts computeCostMicro).
+   * energy per tariff band in `bandMilliWh`, the cost priced from that (billing/tariff.ts computeCostMicro).
    */
   version: number;
   /** Version 2: import energy drawn in each band of tariff `tariffVersion` (index = band), adding up to
@@ -422,5 +422,3 @@ function recordValue(record: BillingRecord): Record<string, unknown> {
   const { version: _v, bandMilliWh: _b, ...v1 } = record;
   return v1;
 }
-
-export { computeCostMicro, defaultTariff, hourOfWeek, type Tariff } from './tariff.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { maxWeightAssignment } from '../../../billing/assignment.js';
 import { seededRandom } from '../../../core/random.js';
-import { maxWeightAssignment } from '../../../ledger/assignment.js';
 
 /** The best total weight over every one-to-one partial assignment (exhaustive; small sizes only). */
 function bruteForceBest(w: number[][], cols: number): number {

@@ -1,5 +1,5 @@
-import type { Tariff } from '../ledger/tariff.js';
 import type { ScenarioTariff } from '../profiles/scenario-schema.js';
+import type { Tariff } from './tariff.js';
 
 const MICRO = 1_000_000;
 

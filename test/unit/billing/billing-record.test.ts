@@ -23,7 +23,7 @@ import {
   signedBillingRecordToJson,
   tryRecoverBillingSigner,
   verifyMerkleProof,
-} from '../../../ledger/billing-record.js';
+} from '../../../billing/billing-record.js';
 
 const meter = new Wallet(`0x${'42'.repeat(32)}`);
 const domain = billingDomain(1337n, '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0');
