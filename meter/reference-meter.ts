@@ -37,6 +37,9 @@ export interface MeterOutputs {
   pulse(p: { channel: string; t: number; count: number }): void;
 }
 
+/** One event as the meter sends it out. */
+export type MeterEvent = Parameters<MeterOutputs['event']>[0];
+
 /** Where signed records go once stored: the ledger relay. Rejects when the ledger cannot be reached. */
 export interface LedgerForwarder {
   submit(

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import FFT from 'fft.js';
 import { stringify } from 'yaml';
 import { PACKAGE_ROOT } from '../core/version.js';
-import { offlineMeter } from '../meter/replay.js';
+import { offlineMeter } from '../meter/factory.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import { benchmarkHouse } from './household.js';
 

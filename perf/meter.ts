@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import FFT from 'fft.js';
-import { offlineMeter } from '../meter/replay.js';
+import { offlineMeter } from '../meter/factory.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import type { CycleBlock } from '../profiles/waveform.js';
 import { benchmarkHouse } from './household.js';

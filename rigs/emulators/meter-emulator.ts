@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import { billingDomain } from '../../billing/billing-record.js';
-import { defaultTariff, tariffFromJson } from '../../billing/tariff.js';
+import { tariffFromJson } from '../../billing/tariff.js';
 import { type MeterConfig, parseMeterConfig } from '../../meter/config.js';
 import type { CommissionCommand } from '../../meter/faces/stream-commands.js';
-import { type MeterIdentity, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
-import { type Signature, signaturesFromProfiles } from '../../meter/signatures.js';
+import { createReferenceMeter, signaturesFor, uncommissioned } from '../../meter/factory.js';
+import { type MeterIdentity, type MeterOutputs, meterKey, type ReferenceMeter } from '../../meter/reference-meter.js';
+import type { Signature } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { CycleBlock } from '../../profiles/waveform.js';
 import type { CpState } from '../ev-cp.js';
@@ -57,7 +58,7 @@ export class ReferenceMeterEmulator {
   private readonly block: CycleBlock;
   private readonly store: BillingStore;
   private readonly config: MeterConfig = parseMeterConfig({});
-  private readonly signatures: Signature[] = signaturesFromProfiles();
+  private readonly signatures: Signature[] = signaturesFor(this.config);
   private identityBase: MeterIdentity;
   private readonly onLoad = (nowMs: number) => this.segments.push(this.segmentAt(nowMs));
   /**
@@ -95,25 +96,22 @@ export class ReferenceMeterEmulator {
       epochS: Math.floor(Date.now() / 1000),
       key: meterKey(0, opts.meterId),
       // Until commissioned the meter signs for no ledger in particular.
-      domain: billingDomain(1337n, '0x0000000000000000000000000000000000000000'),
-      tariff: defaultTariff(),
-      tariffVersion: 1,
+      ...uncommissioned(),
       seed: 0,
     };
     this.meter = this.newMeter(this.identityBase);
   }
 
   private newMeter(id: MeterIdentity): ReferenceMeter {
-    const m = new ReferenceMeter(
-      this.config,
-      id,
-      this.signatures,
-      this.opts.outputs,
-      this.store,
-      this.spc,
-      this.frequency,
-    );
-    return m;
+    return createReferenceMeter({
+      config: this.config,
+      identity: id,
+      signatures: this.signatures,
+      outputs: this.opts.outputs,
+      store: this.store,
+      samplesPerCycle: this.spc,
+      frequency: this.frequency,
+    });
   }
 
   /** Sets the clock to `clockUnix` now, the ledger the meter signs for and the tariff; keeps key and sequence. */

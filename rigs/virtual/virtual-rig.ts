@@ -20,14 +20,14 @@ import {
   type RigIdentity,
 } from '../../core/rig.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
+import { createReferenceMeter, signaturesFor } from '../../meter/factory.js';
 import {
   firmwareHash,
   type LedgerForwarder,
   type MeterOutputs,
   meterKey,
-  ReferenceMeter,
+  type ReferenceMeter,
 } from '../../meter/reference-meter.js';
-import { loadSignatures, signaturesFromProfiles } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../profiles/synth.js';
@@ -131,7 +131,7 @@ export class VirtualRig implements Rig {
       },
       `case ${plan.caseId} meter`,
     );
-    const signatures = config.signaturesFile ? loadSignatures(config.signaturesFile) : signaturesFromProfiles();
+    const signatures = signaturesFor(config);
     const samplesPerCycle = config.samplesPerCycle ?? this.opts.samplesPerCycle ?? 128;
     const work = mkdtempSync(join(tmpdir(), 'bench-sim-'));
     const genuine = firmwareHash(config.firmwareVersion);
@@ -166,9 +166,9 @@ export class VirtualRig implements Rig {
           },
         };
         const store = new BillingStore(join(work, `${house.id}.billing.jsonl`));
-        const meter = new ReferenceMeter(
+        const meter = createReferenceMeter({
           config,
-          {
+          identity: {
             meterId: house.id,
             hostContractId: house.contract,
             epochS: Date.parse(scenario.start) / 1000,
@@ -183,8 +183,8 @@ export class VirtualRig implements Rig {
           outputs,
           store,
           samplesPerCycle,
-          scenario.frequency,
-        );
+          frequency: scenario.frequency,
+        });
         const sink = this.opts.ledger.sink(ctx.observe);
         lanes.push({
           id: house.id,

@@ -47,7 +47,8 @@ import { LedgerSession } from '../../engine/ledger-session.js';
 import { scanLedger } from '../../ledger/logs.js';
 import { verifyScan } from '../../ledger/verifier.js';
 import { parseMeterConfig } from '../../meter/config.js';
-import { type LedgerForwarder, type MeterOutputs, meterKey, ReferenceMeter } from '../../meter/reference-meter.js';
+import { createReferenceMeter, meterOutputs } from '../../meter/factory.js';
+import { type LedgerForwarder, meterKey, type ReferenceMeter } from '../../meter/reference-meter.js';
 import { BillingStore } from '../../meter/store.js';
 import { freePort, startLedgerNode, stopLedgerNode } from '../support/ledger-node.js';
 
@@ -211,18 +212,10 @@ interface BenchMeter {
 }
 
 function powerUp(m: Omit<BenchMeter, 'store' | 'meter'> & Partial<BenchMeter>): BenchMeter {
-  const outputs: MeterOutputs = {
-    event: () => {},
-    measurement: () => {},
-    billing: () => {},
-    report: () => {},
-    pulse: () => {},
-    log: (l) => m.logs.push(l.code),
-  };
   const store = new BillingStore(m.file);
-  const meter = new ReferenceMeter(
+  const meter = createReferenceMeter({
     config,
-    {
+    identity: {
       meterId: m.id,
       hostContractId: `C-${m.id.toUpperCase()}`,
       epochS: Number(T0),
@@ -232,12 +225,10 @@ function powerUp(m: Omit<BenchMeter, 'store' | 'meter'> & Partial<BenchMeter>): 
       tariffVersion: session.tariffVersion,
       seed: SEED,
     },
-    [],
-    outputs,
+    signatures: [],
+    outputs: meterOutputs({ log: (l) => m.logs.push(l.code) }),
     store,
-    128,
-    50,
-  );
+  });
   return Object.assign(m, { store, meter });
 }
 

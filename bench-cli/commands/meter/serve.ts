@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { InputError } from '../../../core/errors.js';
+import { serveMeter } from '../../../engine/meter-serve.js';
 import { loadMeterConfigFile } from '../../../meter/config.js';
-import { serveMeter } from '../../../meter/serve.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
 import { seedFlag } from '../../flags.js';

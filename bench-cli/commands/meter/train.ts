@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import { checkOutputPath } from '../../../core/files/io.js';
+import { trainFromScenario } from '../../../engine/meter-train.js';
 import { saveSignatures } from '../../../meter/signatures.js';
-import { trainFromScenario } from '../../../meter/train.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
 import { seedFlag } from '../../flags.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { detectionMetrics } from '../../../analysis/detection.js';
 import { matchEvents } from '../../../analysis/matching.js';
-import { replayScenario } from '../../../meter/replay.js';
+import { replayScenario } from '../../../engine/meter-replay.js';
 import { loadSignatures } from '../../../meter/signatures.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
 import type { Scenario } from '../../../profiles/scenario-schema.js';

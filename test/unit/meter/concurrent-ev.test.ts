@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { pseudonym, type SignedBillingRecordJson } from '../../../billing/billing-record.js';
 import { parseMeterConfig } from '../../../meter/config.js';
-import { offlineMeter } from '../../../meter/replay.js';
+import { offlineMeter } from '../../../meter/factory.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
 import type { Scenario } from '../../../profiles/scenario-schema.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';

@@ -3,7 +3,8 @@ import { pseudonym, RECORD_VERSION_BANDS, type SignedBillingRecordJson } from '.
 import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
 import type { MeterConfigInput } from '../../../meter/config.js';
 import { parseMeterConfig } from '../../../meter/config.js';
-import { type MeterEvent, offlineMeter } from '../../../meter/replay.js';
+import { offlineMeter } from '../../../meter/factory.js';
+import type { MeterEvent } from '../../../meter/reference-meter.js';
 import { groundTruth } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';

@@ -1,8 +1,8 @@
 import { matchEvents } from '../analysis/matching.js';
+import { type Signature, type StepFeatures, signaturesFromProfiles, trainSignatures } from '../meter/signatures.js';
 import { groundTruth } from '../profiles/scenario.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
-import { replayScenario } from './replay.js';
-import { type Signature, type StepFeatures, signaturesFromProfiles, trainSignatures } from './signatures.js';
+import { replayScenario } from './meter-replay.js';
 
 /**
  * `bench meter train`: plays a labelled scenario through the meter, pairs each detected on-event with the true

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { MeterConfigInput } from '../meter/config.js';
+import { parseMeterConfig } from '../meter/config.js';
+import { serveIec62056 } from '../meter/faces/iec62056.js';
+import { LiveFaces } from '../meter/faces/live.js';
+import { type ModbusFace, serveModbusRtu, serveModbusTcp } from '../meter/faces/modbus.js';
+import { offlineMeter } from '../meter/factory.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
-import type { MeterConfigInput } from './config.js';
-import { parseMeterConfig } from './config.js';
-import { serveIec62056 } from './faces/iec62056.js';
-import { LiveFaces } from './faces/live.js';
-import { type ModbusFace, serveModbusRtu, serveModbusTcp } from './faces/modbus.js';
-import { offlineMeter } from './replay.js';
 
 export interface ServeOptions {
   scenario: Scenario;
