@@ -1,9 +1,6 @@
-import {
-  type BillingDomain,
-  type SignedBillingRecord,
-  signedBillingRecordFromJson,
-} from '../billing/billing-record.js';
+import type { BillingDomain, SignedBillingRecord } from '../billing/billing-record.js';
 import { type LandedRecord, type LandedRecordJson, landedFromJson } from '../billing/landed.js';
+import { signedBillingRecordFromJson } from '../billing/record-json.js';
 import { bandChanges, milliWhPerBand, type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
 import {
   type ExpectedRecord,

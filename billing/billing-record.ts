@@ -1,8 +1,6 @@
 import {
   concat,
   getAddress,
-  isAddress,
-  isHexString,
   keccak256,
   type TypedDataDomain,
   TypedDataEncoder,
@@ -10,6 +8,7 @@ import {
   toUtf8Bytes,
   verifyTypedData,
 } from 'ethers';
+import { merkleRoot } from './merkle.js';
 
 /**
  * The billing record: the one type the meter signs and the ledger verifies. Both sides import it from here.
@@ -229,183 +228,6 @@ export function billingBatchOf(records: BillingRecord[]): BillingBatch {
 
 export function recoverBatchSigner(domain: BillingDomain, batch: BillingBatch, signature: string): string {
   return verifyTypedData(domain, BATCH_TYPES, { ...batch }, signature);
-}
-
-// --- Merkle tree of the batched path: the same reduction as BillingLedger.merkleRoot -------------------------
-
-/** Pairs hashed with OpenZeppelin's commutative keccak256 (sorted pair); an odd last node moves up unchanged. */
-export function hashPair(a: string, b: string): string {
-  return BigInt(a) < BigInt(b) ? keccak256(concat([a, b])) : keccak256(concat([b, a]));
-}
-
-export function merkleRoot(leaves: readonly string[]): string {
-  if (leaves.length === 0) throw new RangeError('merkleRoot: no leaves');
-  let level = [...leaves];
-  while (level.length > 1) {
-    const next: string[] = [];
-    for (let i = 0; i < level.length; i += 2)
-      next.push(i + 1 < level.length ? hashPair(level[i]!, level[i + 1]!) : level[i]!);
-    level = next;
-  }
-  return level[0]!;
-}
-
-/** Every level of the tree, leaves first, root last. */
-export function merkleLevels(leaves: readonly string[]): string[][] {
-  if (leaves.length === 0) throw new RangeError('merkleLevels: no leaves');
-  const levels = [[...leaves]];
-  while (levels.at(-1)!.length > 1) {
-    const level = levels.at(-1)!;
-    const next: string[] = [];
-    for (let i = 0; i < level.length; i += 2)
-      next.push(i + 1 < level.length ? hashPair(level[i]!, level[i + 1]!) : level[i]!);
-    levels.push(next);
-  }
-  return levels;
-}
-
-/** Sibling hashes from leaf `index` up to the root (OpenZeppelin MerkleProof.verify compatible). */
-export function merkleProof(leaves: readonly string[] | string[][], index: number): string[] {
-  const levels = Array.isArray(leaves[0]) ? (leaves as string[][]) : merkleLevels(leaves as string[]);
-  if (index < 0 || index >= levels[0]!.length) throw new RangeError(`merkleProof: index ${index} out of range`);
-  const proof: string[] = [];
-  let i = index;
-  for (const level of levels.slice(0, -1)) {
-    const sibling = i % 2 === 0 ? i + 1 : i - 1;
-    if (sibling < level.length) proof.push(level[sibling]!);
-    i = Math.floor(i / 2);
-  }
-  return proof;
-}
-
-export function verifyMerkleProof(leaf: string, proof: readonly string[], root: string): boolean {
-  let h = leaf;
-  for (const p of proof) h = hashPair(h, p);
-  return h.toLowerCase() === root.toLowerCase();
-}
-
-// --- JSON form: bigints as decimal strings ------------------------------------------------------------------
-
-/** Version 1 keeps its original JSON form (no version or band fields), so records stored before still parse. */
-export type BillingRecordJson = {
-  [K in Exclude<keyof BillingRecord, 'version' | 'bandMilliWh'>]: BillingRecord[K] extends bigint
-    ? string
-    : BillingRecord[K];
-} & { version?: number; bandMilliWh?: string[] };
-
-export interface SignedBillingRecordJson {
-  record: BillingRecordJson;
-  signature: string;
-}
-
-const BIGINT_FIELDS = [
-  'seq',
-  'start',
-  'end',
-  'importMilliWh',
-  'exportMilliWh',
-  'costMicro',
-  'tariffVersion',
-] as const satisfies ReadonlyArray<keyof BillingRecord>;
-const BYTES32_FIELDS = ['payer', 'host', 'loadClass'] as const satisfies ReadonlyArray<keyof BillingRecord>;
-const UINT_BITS: Record<(typeof BIGINT_FIELDS)[number], number> = {
-  seq: 64,
-  start: 64,
-  end: 64,
-  importMilliWh: 64,
-  exportMilliWh: 64,
-  costMicro: 128,
-  tariffVersion: 32,
-};
-
-export function billingRecordToJson(record: BillingRecord): BillingRecordJson {
-  return {
-    meter: record.meter,
-    seq: record.seq.toString(),
-    payer: record.payer,
-    host: record.host,
-    start: record.start.toString(),
-    end: record.end.toString(),
-    importMilliWh: record.importMilliWh.toString(),
-    exportMilliWh: record.exportMilliWh.toString(),
-    costMicro: record.costMicro.toString(),
-    tariffVersion: record.tariffVersion.toString(),
-    loadClass: record.loadClass,
-    attributed: record.attributed,
-    ...(record.version === 1 ? {} : { version: record.version, bandMilliWh: record.bandMilliWh.map(String) }),
-  };
-}
-
-/** Parses and range-checks the JSON form; throws a TypeError naming the field on any problem. */
-export function billingRecordFromJson(json: unknown): BillingRecord {
-  if (typeof json !== 'object' || json === null || Array.isArray(json))
-    throw new TypeError('billing record: not an object');
-  const o = json as Record<string, unknown>;
-  const known = new Set(BILLING_RECORD_V2_EIP712_TYPES.BillingRecord.map((f) => f.name as string));
-  for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`billing record: unknown field "${k}"`);
-  if (typeof o.meter !== 'string' || !isAddress(o.meter))
-    throw new TypeError('billing record: meter is not an address');
-  for (const f of BYTES32_FIELDS) {
-    const v = o[f];
-    if (typeof v !== 'string' || !isHexString(v, 32)) throw new TypeError(`billing record: ${f} is not a bytes32 hex`);
-  }
-  if (typeof o.attributed !== 'boolean') throw new TypeError('billing record: attributed is not a boolean');
-  const ints = {} as Record<(typeof BIGINT_FIELDS)[number], bigint>;
-  for (const f of BIGINT_FIELDS) {
-    const v = o[f];
-    const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
-    if (typeof text !== 'string' || !/^-?\d+$/.test(text))
-      throw new TypeError(`billing record: ${f} is not a decimal integer`);
-    const n = BigInt(text);
-    const bits = UINT_BITS[f];
-    const ok = f === 'costMicro' ? n >= -(1n << 127n) && n < 1n << 127n : n >= 0n && n < 1n << BigInt(bits);
-    if (!ok) throw new TypeError(`billing record: ${f} ${text} is out of range`);
-    ints[f] = n;
-  }
-  const version = o.version ?? 1;
-  if (version !== 1 && version !== RECORD_VERSION_BANDS)
-    throw new TypeError(`billing record: version ${String(version)} is unknown (1 or ${RECORD_VERSION_BANDS})`);
-  const bands = o.bandMilliWh ?? [];
-  if (!Array.isArray(bands)) throw new TypeError('billing record: bandMilliWh is not an array');
-  if (version === 1 && bands.length > 0) throw new TypeError('billing record: version 1 has no bandMilliWh');
-  if (version === RECORD_VERSION_BANDS && (bands.length === 0 || bands.length > MAX_RECORD_BANDS))
-    throw new TypeError(`billing record: bandMilliWh needs 1 to ${MAX_RECORD_BANDS} band energies`);
-  const bandMilliWh = bands.map((v, i) => {
-    const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
-    if (typeof text !== 'string' || !/^\d+$/.test(text) || BigInt(text) >= 1n << 64n)
-      throw new TypeError(`billing record: bandMilliWh[${i}] is not a uint64 decimal`);
-    return BigInt(text);
-  });
-  return {
-    meter: getAddress(o.meter),
-    seq: ints.seq,
-    payer: (o.payer as string).toLowerCase(),
-    host: (o.host as string).toLowerCase(),
-    start: ints.start,
-    end: ints.end,
-    importMilliWh: ints.importMilliWh,
-    exportMilliWh: ints.exportMilliWh,
-    costMicro: ints.costMicro,
-    tariffVersion: ints.tariffVersion,
-    loadClass: (o.loadClass as string).toLowerCase(),
-    attributed: o.attributed,
-    version,
-    bandMilliWh,
-  };
-}
-
-export function signedBillingRecordToJson(signed: SignedBillingRecord): SignedBillingRecordJson {
-  return { record: billingRecordToJson(signed.record), signature: signed.signature };
-}
-
-/** Accepts `{ record, signature }` or the flat form `{ ...record, signature }`. */
-export function signedBillingRecordFromJson(json: unknown): SignedBillingRecord {
-  if (typeof json !== 'object' || json === null) throw new TypeError('signed billing record: not an object');
-  const { signature, record, ...rest } = json as Record<string, unknown>;
-  if (typeof signature !== 'string' || !isHexString(signature)) {
-    throw new TypeError('signed billing record: signature is not a hex string');
-  }
-  return { record: billingRecordFromJson(record ?? rest), signature };
 }
 
 /** The EIP-712 types of the record's form; throws a RangeError for a version that has none. */

@@ -1,9 +1,5 @@
-import {
-  type BillingRecord,
-  type BillingRecordJson,
-  billingRecordFromJson,
-  billingRecordToJson,
-} from './billing-record.js';
+import type { BillingRecord } from './billing-record.js';
+import { type BillingRecordJson, billingRecordFromJson, billingRecordToJson } from './record-json.js';
 
 export interface LogPosition {
   blockNumber: number;

@@ -24,9 +24,9 @@ import {
   recoverBatchSigner,
   type SignedBillingRecord,
   tryRecoverBillingSigner,
-  verifyMerkleProof,
 } from './billing-record.js';
 import type { LandedBatch, LandedRecord } from './landed.js';
+import { verifyMerkleProof } from './merkle.js';
 import { bandEnergyProblem, computeCostMicro, type Tariff } from './tariff.js';
 
 export type IssueKind =

@@ -4,8 +4,9 @@
  * the Merkle proof of each record against the batch root.
  */
 import { getAddress, type LogDescription, toQuantity, zeroPadValue } from 'ethers';
-import { type BillingRecord, billingRecordHash, merkleLevels, merkleProof } from '../billing/billing-record.js';
+import { type BillingRecord, billingRecordHash } from '../billing/billing-record.js';
 import type { LandedBatch, LandedRecord } from '../billing/landed.js';
+import { merkleLevels, merkleProof } from '../billing/merkle.js';
 import { RigError } from '../core/errors.js';
 import type { Chain } from './chain.js';
 import { contractInterface, type Deployment } from './contracts.js';

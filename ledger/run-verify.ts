@@ -20,7 +20,8 @@
  */
 
 import { getAddress, keccak256, toUtf8Bytes } from 'ethers';
-import { type SignedBillingRecord, signedBillingRecordFromJson } from '../billing/billing-record.js';
+import type { SignedBillingRecord } from '../billing/billing-record.js';
+import { signedBillingRecordFromJson } from '../billing/record-json.js';
 import { type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
 import type { SubmissionOutcome } from '../billing/verify.js';
 import { InputError } from '../core/errors.js';

@@ -4,7 +4,8 @@
  * for the command: useful to try things out; a lab keeps state with `bench ledger up --db DIR` and --ledger URL.
  */
 import { formatEther, getAddress, isAddress, isHexString } from 'ethers';
-import { type BillingRecordJson, billingRecordToJson, pseudonym } from '../billing/billing-record.js';
+import { pseudonym } from '../billing/billing-record.js';
+import { type BillingRecordJson, billingRecordToJson } from '../billing/record-json.js';
 import type { Tariff } from '../billing/tariff.js';
 import { InputError } from '../core/errors.js';
 import { type Chain, DEFAULT_MNEMONIC, EMBEDDED_CHAIN_ID, ganacheOptions, openChain } from './chain.js';

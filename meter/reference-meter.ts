@@ -4,12 +4,11 @@ import {
   type BillingDomain,
   type BillingRecord,
   billingRecordDigest,
-  billingRecordToJson,
   loadClassId,
   pseudonym,
   RECORD_VERSION_BANDS,
-  type SignedBillingRecordJson,
 } from '../billing/billing-record.js';
+import { billingRecordToJson, type SignedBillingRecordJson } from '../billing/record-json.js';
 import { bandAt, computeCostMicro, milliWhPerBand, type Tariff } from '../billing/tariff.js';
 import { seededRandom } from '../core/random.js';
 import type { MeasurementData, MeterEventData, MeterLogData } from '../core/record/entries.js';

@@ -1,9 +1,6 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import {
-  type SignedBillingRecord,
-  type SignedBillingRecordJson,
-  signedBillingRecordFromJson,
-} from '../billing/billing-record.js';
+import type { SignedBillingRecord } from '../billing/billing-record.js';
+import { type SignedBillingRecordJson, signedBillingRecordFromJson } from '../billing/record-json.js';
 
 /**
  * The meter's durable billing store: every signed record is appended and fsynced before it is forwarded; an

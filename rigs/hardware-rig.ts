@@ -1,5 +1,6 @@
 import createDebug from 'debug';
-import { type SignedBillingRecord, signedBillingRecordFromJson } from '../billing/billing-record.js';
+import type { SignedBillingRecord } from '../billing/billing-record.js';
+import { signedBillingRecordFromJson } from '../billing/record-json.js';
 import { RigError } from '../core/errors.js';
 import {
   ENTRY,

@@ -2,12 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import {
-  type BillingDomain,
-  pseudonym,
-  type SignedBillingRecord,
-  signedBillingRecordFromJson,
-} from '../../billing/billing-record.js';
+import { type BillingDomain, pseudonym, type SignedBillingRecord } from '../../billing/billing-record.js';
+import { signedBillingRecordFromJson } from '../../billing/record-json.js';
 import type { Tariff } from '../../billing/tariff.js';
 import { RigError } from '../../core/errors.js';
 import { ENTRY } from '../../core/record/entries.js';

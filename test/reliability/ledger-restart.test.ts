@@ -36,10 +36,9 @@ import {
   RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingRecord,
-  signedBillingRecordFromJson,
-  signedBillingRecordToJson,
 } from '../../billing/billing-record.js';
 import type { LandedBatch, LandedRecord } from '../../billing/landed.js';
+import { signedBillingRecordFromJson, signedBillingRecordToJson } from '../../billing/record-json.js';
 import { computeCostMicro, spreadBandMilliWh } from '../../billing/tariff.js';
 import type { SubmissionOutcome } from '../../billing/verify.js';
 import { ENTRY } from '../../core/record/entries.js';

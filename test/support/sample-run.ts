@@ -2,12 +2,12 @@ import { Wallet } from 'ethers';
 import {
   type BillingRecord,
   billingDomain,
-  billingRecordToJson,
   loadClassId,
   RECORD_VERSION_BANDS,
   signBillingRecord,
 } from '../../billing/billing-record.js';
 import { landedToJson } from '../../billing/landed.js';
+import { billingRecordToJson } from '../../billing/record-json.js';
 import { computeCostMicro, defaultTariff, tariffToJson } from '../../billing/tariff.js';
 import { createRun } from '../../core/record/store.js';
 import type { RunRecordWriter } from '../../core/record/writer.js';

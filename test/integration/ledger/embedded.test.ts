@@ -12,13 +12,13 @@ import {
   billingDomain,
   billingRecordHash,
   loadClassId,
-  merkleRoot,
   pseudonym,
   RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
 } from '../../../billing/billing-record.js';
+import { merkleRoot } from '../../../billing/merkle.js';
 import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../billing/tariff.js';
 import { RigError } from '../../../core/errors.js';
 import { type Chain, connectChain, DEFAULT_MNEMONIC, startEmbeddedChain } from '../../../ledger/chain.js';

@@ -17,8 +17,8 @@ import {
   RECORD_VERSION_BANDS,
   type SignedBillingRecord,
   signBillingRecord,
-  signedBillingRecordToJson,
 } from '../../../billing/billing-record.js';
+import { signedBillingRecordToJson } from '../../../billing/record-json.js';
 import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../billing/tariff.js';
 import { createRun } from '../../../core/record/store.js';
 import { RUN_RECORD_FORMAT } from '../../../core/record/types.js';

@@ -5,25 +5,23 @@ import {
   type BillingRecord,
   billingBatchOf,
   billingDomain,
-  billingRecordFromJson,
   billingRecordHash,
-  billingRecordToJson,
-  hashPair,
   loadClassId,
-  merkleLevels,
-  merkleProof,
-  merkleRoot,
   pseudonym,
   RECORD_VERSION_BANDS,
   recoverBatchSigner,
   recoverBillingSigner,
   signBillingBatch,
   signBillingRecord,
+  tryRecoverBillingSigner,
+} from '../../../billing/billing-record.js';
+import { hashPair, merkleLevels, merkleProof, merkleRoot, verifyMerkleProof } from '../../../billing/merkle.js';
+import {
+  billingRecordFromJson,
+  billingRecordToJson,
   signedBillingRecordFromJson,
   signedBillingRecordToJson,
-  tryRecoverBillingSigner,
-  verifyMerkleProof,
-} from '../../../billing/billing-record.js';
+} from '../../../billing/record-json.js';
 
 const meter = new Wallet(`0x${'42'.repeat(32)}`);
 const domain = billingDomain(1337n, '0x9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0');

@@ -6,8 +6,6 @@ import {
   billingDomain,
   billingRecordHash,
   loadClassId,
-  merkleLevels,
-  merkleProof,
   pseudonym,
   RECORD_VERSION_BANDS,
   type SignedBillingRecord,
@@ -15,6 +13,7 @@ import {
   signBillingRecord,
 } from '../../../billing/billing-record.js';
 import type { LandedRecord } from '../../../billing/landed.js';
+import { merkleLevels, merkleProof } from '../../../billing/merkle.js';
 import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
 import { type IssueKind, type VerifyInput, verifyBilling } from '../../../billing/verify.js';
 

@@ -3,14 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Interface, Wallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
-import {
-  billingDomain,
-  billingRecordToJson,
-  loadClassId,
-  pseudonym,
-  signBillingRecord,
-  signedBillingRecordToJson,
-} from '../../../billing/billing-record.js';
+import { billingDomain, loadClassId, pseudonym, signBillingRecord } from '../../../billing/billing-record.js';
+import { billingRecordToJson, signedBillingRecordToJson } from '../../../billing/record-json.js';
 import { defaultTariff } from '../../../billing/tariff.js';
 import { loadTariffFile } from '../../../billing/tariff-file.js';
 import { FileValidationError, InputError } from '../../../core/errors.js';

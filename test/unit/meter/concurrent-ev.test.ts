@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { pseudonym, type SignedBillingRecordJson } from '../../../billing/billing-record.js';
+import { pseudonym } from '../../../billing/billing-record.js';
+import type { SignedBillingRecordJson } from '../../../billing/record-json.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { offlineMeter } from '../../../meter/factory.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { SignedBillingRecordJson } from '../../../billing/billing-record.js';
+import type { SignedBillingRecordJson } from '../../../billing/record-json.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { offlineMeter } from '../../../meter/factory.js';
 import type { MeterOutputs } from '../../../meter/reference-meter.js';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { pseudonym, RECORD_VERSION_BANDS, type SignedBillingRecordJson } from '../../../billing/billing-record.js';
+import { pseudonym, RECORD_VERSION_BANDS } from '../../../billing/billing-record.js';
+import type { SignedBillingRecordJson } from '../../../billing/record-json.js';
 import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
 import type { MeterConfigInput } from '../../../meter/config.js';
 import { parseMeterConfig } from '../../../meter/config.js';
