@@ -2,13 +2,8 @@ import type { BillingDomain, SignedBillingRecord } from '../billing/billing-reco
 import { type LandedRecord, type LandedRecordJson, landedFromJson } from '../billing/landed.js';
 import { signedBillingRecordFromJson } from '../billing/record-json.js';
 import { bandChanges, milliWhPerBand, type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
-import {
-  type ExpectedRecord,
-  type LedgerVerification,
-  type MeterState,
-  type SubmissionOutcome,
-  verifyBilling,
-} from '../billing/verify.js';
+import { verifyBilling } from '../billing/verify.js';
+import type { ExpectedRecord, LedgerVerification, MeterState, SubmissionOutcome } from '../billing/verify-types.js';
 import { ENTRY, type MeasurementData, type TruthSessionData } from '../core/record/entries.js';
 import type { CaseAnalyser, CaseAnalysis, Entry } from './case-analysis.js';
 import { registerAt } from './energy.js';

@@ -23,7 +23,7 @@ import { getAddress, keccak256, toUtf8Bytes } from 'ethers';
 import type { SignedBillingRecord } from '../billing/billing-record.js';
 import { signedBillingRecordFromJson } from '../billing/record-json.js';
 import { type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
-import type { SubmissionOutcome } from '../billing/verify.js';
+import type { SubmissionOutcome } from '../billing/verify-types.js';
 import { InputError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
 import { type Chain, openChain } from './chain.js';

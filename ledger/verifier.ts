@@ -5,14 +5,14 @@
 import { getAddress } from 'ethers';
 import { billingDomain, type SignedBillingRecord } from '../billing/billing-record.js';
 import type { Tariff } from '../billing/tariff.js';
-import {
-  type ExpectedRecord,
-  type LedgerVerification,
-  type MeterState,
-  type SubmissionOutcome,
-  type Tolerances,
-  verifyBilling,
-} from '../billing/verify.js';
+import { verifyBilling } from '../billing/verify.js';
+import type {
+  ExpectedRecord,
+  LedgerVerification,
+  MeterState,
+  SubmissionOutcome,
+  Tolerances,
+} from '../billing/verify-types.js';
 import type { Chain } from './chain.js';
 import { LedgerReader } from './client.js';
 import type { Deployment } from './contracts.js';

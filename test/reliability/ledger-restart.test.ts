@@ -40,7 +40,7 @@ import {
 import type { LandedBatch, LandedRecord } from '../../billing/landed.js';
 import { signedBillingRecordFromJson, signedBillingRecordToJson } from '../../billing/record-json.js';
 import { computeCostMicro, spreadBandMilliWh } from '../../billing/tariff.js';
-import type { SubmissionOutcome } from '../../billing/verify.js';
+import type { SubmissionOutcome } from '../../billing/verify-types.js';
 import { ENTRY } from '../../core/record/entries.js';
 import { LedgerSession } from '../../engine/ledger-session.js';
 import { scanLedger } from '../../ledger/logs.js';

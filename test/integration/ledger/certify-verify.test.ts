@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BillingSection } from '../../../analysis/billing.js';
-import type { IssueKind } from '../../../billing/verify.js';
+import type { IssueKind } from '../../../billing/verify-types.js';
 import { loadRun } from '../../../core/record/store.js';
 import type { CertifyResult } from '../../../engine/certify.js';
 import type { VerifyRunResult } from '../../../ledger/run-verify.js';

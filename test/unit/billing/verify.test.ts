@@ -15,7 +15,8 @@ import {
 import type { LandedRecord } from '../../../billing/landed.js';
 import { merkleLevels, merkleProof } from '../../../billing/merkle.js';
 import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
-import { type IssueKind, type VerifyInput, verifyBilling } from '../../../billing/verify.js';
+import { verifyBilling } from '../../../billing/verify.js';
+import type { IssueKind, VerifyInput } from '../../../billing/verify-types.js';
 
 const meter = new Wallet(`0x${'11'.repeat(32)}`);
 const intruder = new Wallet(`0x${'22'.repeat(32)}`);
