@@ -14,9 +14,9 @@ import { seededRandom } from '../core/random.js';
 import type { MeasurementData, MeterEventData, MeterLogData } from '../core/record/entries.js';
 import { CycleAnalyzer, CycleFeatures } from '../dsp/cycle.js';
 import type { CycleBlock } from '../profiles/waveform.js';
+import type { MeterIdentityLine } from '../protocols/stream-commands.js';
 import type { MeterConfig } from './config.js';
 import { changeBetween, newMean, StepDetector, type StepEvent, type WindowMean } from './detector.js';
-import type { MeterIdentityLine } from './faces/stream-commands.js';
 import { distance, nearestSignature, type Signature, type StepFeatures, UNKNOWN_DISTANCE } from './signatures.js';
 import type { BillingStore } from './store.js';
 

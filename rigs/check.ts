@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { RigError } from '../core/errors.js';
 import { loadYamlFile } from '../core/files/load-yaml.js';
-import type { MeterIdentityLine } from '../meter/faces/stream-commands.js';
+import type { MeterIdentityLine } from '../protocols/stream-commands.js';
 import { FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
 import { JsonlStreamDriver, requireBillingIdentity } from './drivers/jsonl-stream.js';

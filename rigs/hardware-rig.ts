@@ -12,8 +12,8 @@ import {
   type TransportLatencyData,
 } from '../core/record/entries.js';
 import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../core/rig.js';
-import type { CommissionCommand, MeterIdentityLine } from '../meter/faces/stream-commands.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
+import type { CommissionCommand, MeterIdentityLine } from '../protocols/stream-commands.js';
 import { modbusMeterFor, transportFor, unitIdOf } from './check.js';
 import { edgeReportWireMs, FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SerialPort } from 'serialport';
-import { switchBaudRate } from './baud-switch.js';
+import { switchBaudRate } from '../../protocols/baud-switch.js';
 import type { LiveValues } from './register-map.js';
 
 /** Baud-rate characters of IEC 62056-21 mode C: '0'..'6' → 300..19200 baud. */

@@ -1,7 +1,11 @@
 import { SerialPort } from 'serialport';
+import {
+  type CommissionCommand,
+  type MeterIdentityLine,
+  streamCommandSchema,
+} from '../../protocols/stream-commands.js';
 import type { MeterOutputs } from '../reference-meter.js';
 import { type LiveValues, newLiveValues } from './register-map.js';
-import { type CommissionCommand, type MeterIdentityLine, streamCommandSchema } from './stream-commands.js';
 
 /** Longest command line the stream face takes (a commission command is under 1 KiB). */
 const MAX_LINE_BYTES = 64 * 1024;
@@ -60,7 +64,7 @@ export class LiveFaces {
     this.stream = port;
   }
 
-  /** Handlers of the commands the stream face accepts (see stream-commands.ts). */
+  /** Handlers of the commands the stream face accepts (see protocols/stream-commands.ts). */
   handlers: {
     authorize?: (contractId: string) => void;
     identify?: () => MeterIdentityLine;

@@ -1,6 +1,6 @@
 import { SerialPort, type SerialPortOpenOptions } from 'serialport';
 import { RigError } from '../../core/errors.js';
-import { switchBaudRate } from '../../meter/faces/baud-switch.js';
+import { switchBaudRate } from '../../protocols/baud-switch.js';
 import type { SerialBinding } from '../transports/serial.js';
 
 /** The rig-file dialect name of an IEC 62056-21 (mode C) optical port. */

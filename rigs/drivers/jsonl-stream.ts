@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { RigError } from '../../core/errors.js';
-import type { MeterIdentityLine } from '../../meter/faces/stream-commands.js';
+import type { MeterIdentityLine } from '../../protocols/stream-commands.js';
 import type { Transport } from '../transports/transport.js';
 
 /** Event names of the driver itself (and of EventEmitter): not valid as a line's type. */

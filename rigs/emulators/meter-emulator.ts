@@ -2,12 +2,12 @@ import { join } from 'node:path';
 import { billingDomain } from '../../billing/billing-record.js';
 import { tariffFromJson } from '../../billing/tariff.js';
 import { type MeterConfig, parseMeterConfig } from '../../meter/config.js';
-import type { CommissionCommand } from '../../meter/faces/stream-commands.js';
 import { createReferenceMeter, signaturesFor, uncommissioned } from '../../meter/factory.js';
 import { type MeterIdentity, type MeterOutputs, meterKey, type ReferenceMeter } from '../../meter/reference-meter.js';
 import type { Signature } from '../../meter/signatures.js';
 import { BillingStore } from '../../meter/store.js';
 import type { CycleBlock } from '../../profiles/waveform.js';
+import type { CommissionCommand } from '../../protocols/stream-commands.js';
 import type { CpState } from '../ev-cp.js';
 import type { BenchPhysics } from './physics.js';
 

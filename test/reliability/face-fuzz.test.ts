@@ -8,7 +8,7 @@ import { bcc, serveIec62056 } from '../../meter/faces/iec62056.js';
 import { LiveFaces } from '../../meter/faces/live.js';
 import { handleRtuFrame, type RtuStats, serveModbusRtu, serveModbusTcp } from '../../meter/faces/modbus.js';
 import { newLiveValues } from '../../meter/faces/register-map.js';
-import type { CommissionCommand, MeterIdentityLine } from '../../meter/faces/stream-commands.js';
+import type { CommissionCommand, MeterIdentityLine } from '../../protocols/stream-commands.js';
 import { FirmataBoardDriver } from '../../rigs/drivers/firmata-board.js';
 import {
   FirmataEmulator,
