@@ -12,7 +12,7 @@ import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '..
 import { meterKey } from '../meter/reference-meter.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
-import { loadRigFile } from '../rigs/check.js';
+import { loadRigFile } from '../rigs/rig-file.js';
 import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';

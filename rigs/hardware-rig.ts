@@ -14,14 +14,14 @@ import {
 import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../core/rig.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import type { CommissionCommand, MeterIdentityLine } from '../protocols/stream-commands.js';
-import { modbusMeterFor, transportFor, unitIdOf } from './check.js';
-import { edgeReportWireMs, FirmataBoardDriver } from './drivers/firmata-board.js';
-import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
-import { JsonlStreamDriver, requireBillingIdentity, type StreamLine } from './drivers/jsonl-stream.js';
+import type { FirmataBoardDriver } from './drivers/firmata-board.js';
+import { readIec62056 } from './drivers/iec62056.js';
+import type { JsonlStreamDriver, StreamLine } from './drivers/jsonl-stream.js';
 import type { ModbusMeterDriver } from './drivers/modbus-meter.js';
-import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
-import { ScpiLoadDriver } from './drivers/scpi-load.js';
-import { type CpPins, cpPinsOf } from './ev-cp.js';
+import type { ScpiLoadDriver } from './drivers/scpi-load.js';
+import { endpointOf } from './endpoints.js';
+import type { CpPins } from './ev-cp.js';
+import { type InstrumentHandle, runEntryFor } from './instrument-registry.js';
 import { type EvSignal, scenarioEvSignals, scenarioSetpoints, type TotalSetpoint } from './scenario-setpoints.js';
 import { type InstrumentConfig, type RigConfig, rigCapabilities } from './schema.js';
 import { LatencyStats } from './transports/transport.js';
@@ -73,13 +73,6 @@ export function whyUnplayable(scenario: Scenario, seed: number, rigName: string)
   return undefined;
 }
 
-function endpointOf(inst: InstrumentConfig) {
-  const t = inst.transport;
-  if (t.kind === 'serial') return { kind: 'serial' as const, path: t.path, baudRate: t.baudRate, parity: t.parity };
-  if (t.kind === 'tcp') return { kind: 'tcp' as const, host: t.host, port: t.port };
-  throw new RigError('hardware rigs need serial or tcp transports', { device: inst.id, code: 'TRANSPORT' });
-}
-
 /**
  * A Rig over real drivers (sim-serial and real benches). Plays a scenario's loads in (scaled) real time as power
  * setpoints on the load (rigs/scenario-setpoints.ts), polls the DUT's registers, counts the DUT's pulse output on the I/O board, and
@@ -118,64 +111,12 @@ export class HardwareRig implements Rig {
     const instruments: InstrumentIdentity[] = [];
     for (const inst of this.config.instruments) {
       const endpoint = endpointOf(inst);
-      let identity: string;
-      if (inst.role === 'load' && SCPI_DIALECTS[inst.dialect]) {
-        this.load = new ScpiLoadDriver(transportFor(inst), inst.dialect);
-        identity = await this.load.activate();
-      } else if ((inst.role === 'dut' || inst.role === 'reference') && inst.dialect === 'sdm630') {
-        const driver = modbusMeterFor(inst);
-        await driver.activate();
-        if (inst.role === 'dut') {
-          this.meter = driver;
-          this.meterInstrument = inst.id;
-        } else {
-          this.reference = driver;
-          this.referenceInstrument = inst.id;
-        }
-        identity = `${inst.role === 'reference' ? 'reference ' : ''}Modbus ${inst.dialect} unit ${unitIdOf(inst)}`;
-      } else if (inst.role === 'dut' && inst.dialect === IEC_DIALECT && endpoint.kind === 'serial') {
-        this.optical = { path: endpoint.path, timeoutMs: Math.max(inst.timeoutMs, 3000) };
-        this.meterInstrument = inst.id;
-        const r = await readIec62056(inst.id, endpoint.path, { timeoutMs: this.optical.timeoutMs });
-        identity = `IEC 62056-21 ${r.manufacturer} ${r.identification} @ ${r.baud} Bd`;
-      } else if (inst.role === 'dut' && inst.dialect === 'jsonl') {
-        this.stream = new JsonlStreamDriver(transportFor(inst));
-        this.streamInstrument = inst.id;
-        this.streamBills = inst.capabilities.includes('meter.billing');
-        await this.stream.activate();
-        this.dutIdentity = await this.stream.identify(inst.timeoutMs);
-        identity = this.dutIdentity
-          ? `${this.dutIdentity.model} ${this.dutIdentity.firmwareVersion} (${this.dutIdentity.address})`
-          : 'JSONL event/billing stream';
-        requireBillingIdentity(inst.id, this.streamBills, this.dutIdentity);
-      } else if (inst.dialect === 'firmata' && endpoint.kind === 'serial') {
-        const pulsePin = typeof inst.options?.pulsePin === 'number' ? inst.options.pulsePin : 2;
-        if (inst.capabilities.includes('ev.cp')) {
-          this.cpPins = cpPinsOf(inst.options);
-          if (!this.cpPins) {
-            throw new RigError('ev.cp needs options.cpPins { b, c }: the relay pins of the control-pilot resistors', {
-              device: inst.id,
-              code: 'CONFIG',
-            });
-          }
-        }
-        this.board = new FirmataBoardDriver(inst.id, endpoint.path, {
-          baudRate: endpoint.baudRate,
-          pulsePin,
-          // The pilot relays become outputs once, at open (pilot in A), never again before a switch.
-          outputPins: this.cpPins ? [this.cpPins.b, this.cpPins.c] : [],
-          // An Uno resets on open and blinks its version ~1.9 s before it answers.
-          timeoutMs: Math.max(inst.timeoutMs, 10_000),
-        });
-        this.boardInstrument = inst.id;
-        this.boardWireMs = edgeReportWireMs(endpoint.baudRate);
-        identity = await this.board.activate();
-      } else {
-        throw new RigError(`no hardware driver for dialect ${inst.dialect} in role ${inst.role}`, {
-          device: inst.id,
-          code: 'DIALECT',
-        });
-      }
+      const entry = runEntryFor(inst);
+      const handle = entry.driver(inst, endpoint);
+      // Held before it talks, so close() also closes a driver whose identify failed.
+      this.hold(inst, handle);
+      const identity = await entry.identify(handle, inst);
+      if (handle.kind === 'stream') this.dutIdentity = handle.dut;
       instruments.push({
         id: inst.id,
         role: inst.role,
@@ -185,6 +126,39 @@ export class HardwareRig implements Rig {
       });
     }
     return { name: this.name, instruments, dut: this.dutIdentity ? { ...this.dutIdentity } : undefined };
+  }
+
+  /** Keeps a run's driver in the slot the case loops use it from. */
+  private hold(inst: InstrumentConfig, h: InstrumentHandle): void {
+    switch (h.kind) {
+      case 'load':
+        this.load = h.driver;
+        return;
+      case 'modbus-meter':
+        if (inst.role === 'reference') {
+          this.reference = h.driver;
+          this.referenceInstrument = inst.id;
+        } else {
+          this.meter = h.driver;
+          this.meterInstrument = inst.id;
+        }
+        return;
+      case 'optical':
+        this.optical = { path: h.path, timeoutMs: h.timeoutMs };
+        this.meterInstrument = inst.id;
+        return;
+      case 'stream':
+        this.stream = h.driver;
+        this.streamInstrument = inst.id;
+        this.streamBills = h.bills;
+        return;
+      case 'board':
+        this.board = h.driver;
+        this.cpPins = h.cpPins;
+        this.boardInstrument = inst.id;
+        this.boardWireMs = h.wireMs;
+        return;
+    }
   }
 
   /** The DUT's identity from its stream face (signing address, firmware, host pseudonym), once open. */

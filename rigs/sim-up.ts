@@ -5,7 +5,6 @@ import { SerialPort } from 'serialport';
 import { InputError } from '../core/errors.js';
 import { LiveFaces } from '../meter/faces/live.js';
 import type { LiveValues } from '../meter/faces/register-map.js';
-import { unitIdOf } from './check.js';
 import { IEC_DIALECT } from './drivers/iec62056.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { FirmataEmulator } from './emulators/firmata-emulator.js';
@@ -14,6 +13,7 @@ import { BenchPhysics } from './emulators/physics.js';
 import { openPtyPair, type PtyPair } from './emulators/pty.js';
 import { ScpiLoadEmulator } from './emulators/scpi-load-emulator.js';
 import { serveLinesOnSerial } from './emulators/serve-line.js';
+import { unitIdOf } from './endpoints.js';
 import { type CpPins, cpPinsOf, cpStateOf } from './ev-cp.js';
 import type { RigConfig } from './schema.js';
 

@@ -32,7 +32,8 @@ export default class RigCheck extends BenchCommand {
 
   async run(): Promise<RigCheckResult> {
     const { args, flags } = await this.parse(RigCheck);
-    const { loadRigFile, checkRig, checkFailure } = await import('../../../rigs/check.js');
+    const { loadRigFile } = await import('../../../rigs/rig-file.js');
+    const { checkRig, checkFailure } = await import('../../../rigs/rig-check.js');
     const { builtinRigFile } = await import('../../../engine/rig-provider.js');
     const rig = loadRigFile(builtinRigFile(args.rig) ?? args.rig);
     const instruments = await checkRig(rig, flags.pings);

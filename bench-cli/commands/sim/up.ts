@@ -55,7 +55,7 @@ export default class SimUp extends BenchCommand {
     const { mkdirSync, rmSync, writeFileSync } = await import('node:fs');
     const { join, resolve } = await import('node:path');
     const { stringify } = await import('yaml');
-    const { loadRigFile } = await import('../../../rigs/check.js');
+    const { loadRigFile } = await import('../../../rigs/rig-file.js');
     const { assertPathsFree, simUp, withSerialPathsUnder } = await import('../../../rigs/sim-up.js');
     const { builtinRigFile } = await import('../../../engine/rig-provider.js');
     const { withServedTimeScale } = await import('../../../rigs/schema.js');

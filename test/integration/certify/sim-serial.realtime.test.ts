@@ -10,8 +10,8 @@ import { readRunRecord } from '../../../core/record/reader.js';
 import { RECORD_FILE } from '../../../core/record/store.js';
 import { type CertifyResult, certify } from '../../../engine/certify.js';
 import { BUILTIN_RIG_FILES, rigProvider } from '../../../engine/rig-provider.js';
-import { loadRigFile } from '../../../rigs/check.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
+import { loadRigFile } from '../../../rigs/rig-file.js';
 import { simUp } from '../../../rigs/sim-up.js';
 
 /**

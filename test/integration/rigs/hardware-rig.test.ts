@@ -8,12 +8,12 @@ import type { CaseContext } from '../../../core/rig.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { serveModbusRtu } from '../../../meter/faces/modbus.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
-import { checkRig } from '../../../rigs/check.js';
 import { BenchPhysics } from '../../../rigs/emulators/physics.js';
 import { openPtyPair, requireSocat } from '../../../rigs/emulators/pty.js';
 import { ScpiLoadEmulator } from '../../../rigs/emulators/scpi-load-emulator.js';
 import { serveLinesOnSerial } from '../../../rigs/emulators/serve-line.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
+import { checkRig } from '../../../rigs/rig-check.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
 import { liveValuesFrom, simUp } from '../../../rigs/sim-up.js';
 

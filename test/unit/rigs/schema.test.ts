@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileValidationError } from '../../../core/errors.js';
-import { loadRigFile } from '../../../rigs/check.js';
+import { loadRigFile } from '../../../rigs/rig-file.js';
 import { rigCapabilities } from '../../../rigs/schema.js';
 
 const ROOT = join(import.meta.dirname, '../../..');
