@@ -3,12 +3,12 @@ import createDebug from 'debug';
 import { billingDomain, type SignedBillingRecord } from '../billing/billing-record.js';
 import { landedToJson } from '../billing/landed.js';
 import { type Tariff, tariffToJson } from '../billing/tariff.js';
+import { DEFAULT_CURRENCY } from '../billing/tariff-file.js';
 import { RigError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
 import type { Chain } from '../ledger/chain.js';
 import type { LedgerClient, SubmitResult } from '../ledger/client.js';
 import type { Deployment } from '../ledger/contracts.js';
-import { DEFAULT_CURRENCY } from '../profiles/scenario-schema.js';
 
 const debug = createDebug('bench:ledger-session');
 

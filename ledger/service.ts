@@ -6,7 +6,7 @@
 import { formatEther, getAddress, isAddress, isHexString } from 'ethers';
 import { pseudonym } from '../billing/billing-record.js';
 import { type BillingRecordJson, billingRecordToJson } from '../billing/record-json.js';
-import type { Tariff } from '../billing/tariff.js';
+import { loadTariffFile, type TariffVersionJson, tariffVersionToJson } from '../billing/tariff-file.js';
 import { InputError } from '../core/errors.js';
 import { type Chain, DEFAULT_MNEMONIC, EMBEDDED_CHAIN_ID, ganacheOptions, openChain } from './chain.js';
 import { LedgerClient, LedgerReader, type MeterInfo } from './client.js';
@@ -261,41 +261,18 @@ export async function ledgerRevokeMeter(opts: LedgerConnectOptions & { meter: st
 
 // --- tariff ------------------------------------------------------------------------------------------------------
 
-export interface TariffJson {
-  version: number;
-  bandPrices: string[];
-  schedule: number[][];
-  evIncentive: string;
-  marketPrice: string;
-  utcOffsetSeconds: number;
-  validFrom: string;
-}
-
-export function tariffToJson(version: number, t: Tariff): TariffJson {
-  return {
-    version,
-    bandPrices: t.bandPrices.map(String),
-    schedule: Array.from({ length: 7 }, (_, d) => t.schedule.slice(d * 24, d * 24 + 24)),
-    evIncentive: t.evIncentive.toString(),
-    marketPrice: t.marketPrice.toString(),
-    utcOffsetSeconds: t.utcOffsetSeconds,
-    validFrom: t.validFrom.toString(),
-  };
-}
-
 export async function ledgerTariffSet(
   opts: LedgerConnectOptions & { file: string },
-): Promise<TariffJson & { txHash: string }> {
-  const { loadTariffFile } = await import('../billing/tariff-file.js');
+): Promise<TariffVersionJson & { txHash: string }> {
   const tariff = loadTariffFile(opts.file);
   return withLedger(opts, async ({ chain, deployment }) => {
     const client = await LedgerClient.create(chain, deployment);
     const { version, receipt } = await client.setTariff(tariff);
-    return { ...tariffToJson(version, await client.tariff(version)), txHash: receipt.transactionHash };
+    return { ...tariffVersionToJson(version, await client.tariff(version)), txHash: receipt.transactionHash };
   });
 }
 
-export async function ledgerTariffShow(opts: LedgerConnectOptions & { version?: number }): Promise<TariffJson> {
+export async function ledgerTariffShow(opts: LedgerConnectOptions & { version?: number }): Promise<TariffVersionJson> {
   return withLedger(opts, async ({ chain, deployment }) => {
     const reader = new LedgerReader(chain, deployment);
     const current = await reader.currentTariffVersion();
@@ -303,7 +280,7 @@ export async function ledgerTariffShow(opts: LedgerConnectOptions & { version?: 
     if (version < 1 || version > current) {
       throw new InputError(`tariff version ${version} does not exist (versions 1..${current})`);
     }
-    return tariffToJson(version, await reader.tariff(version));
+    return tariffVersionToJson(version, await reader.tariff(version));
   });
 }
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_TARIFF_BANDS, scenarioTariffSchema } from '../billing/tariff-file.js';
 import { profileSchema } from './schema.js';
 
 /**
@@ -117,57 +118,6 @@ const evSchema = z
     sessions: z.array(sessionSchema).min(1),
   })
   .strict();
-
-/** The currency of a tariff that names none, and of the ledger's default tariff (billing/tariff.ts defaultTariff). */
-export const DEFAULT_CURRENCY = 'EUR';
-
-/**
- * The TOU tariff in force during the scenario (prices per kWh in the currency's units): bands of hours on weekdays
- * and weekends, an EV-charging incentive subtracted from the band price, and the local-market price paid for
- * exported energy. Hours are local time at `utcOffsetHours`.
- */
-export const scenarioTariffSchema = z
-  .object({
-    bands: z
-      .array(
-        z
-          .object({
-            name: z.string(),
-            price: z.number().min(0).max(100),
-            weekdays: z.array(z.number().int().min(0).max(23)).default([]),
-            weekends: z.array(z.number().int().min(0).max(23)).default([]),
-          })
-          .strict(),
-      )
-      .min(1)
-      .max(16),
-    evIncentive: z.number().min(0).max(100).default(0),
-    marketPrice: z.number().min(0).max(100).default(0),
-    utcOffsetHours: z.number().min(-14).max(14).default(0),
-    /** ISO 4217 code of the prices' currency (the ledger stores only micro-units; reports print this code). */
-    currency: z
-      .string()
-      .regex(/^[A-Z]{3}$/, 'an ISO 4217 code such as EUR')
-      .default(DEFAULT_CURRENCY),
-  })
-  .strict()
-  .superRefine((t, ctx) => {
-    for (const key of ['weekdays', 'weekends'] as const) {
-      const hours = t.bands.flatMap((b) => b[key]);
-      if (hours.length !== 24 || new Set(hours).size !== 24) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['bands'],
-          message: `every ${key.slice(0, -1)} hour 0..23 must be in exactly one band`,
-        });
-      }
-    }
-  });
-
-export type ScenarioTariff = z.output<typeof scenarioTariffSchema>;
-
-/** Band names of the ledger's default tariff (billing/tariff.ts defaultTariff), in band-index order. */
-export const DEFAULT_TARIFF_BANDS = ['off-peak', 'day', 'peak'] as const;
 
 export const scenarioSchema = z
   .object({

@@ -1,12 +1,12 @@
 import { isAbsolute, join } from 'node:path';
-import { ledgerTariffOf } from '../billing/scenario-tariff.js';
 import { bandAt, computeCostMicro, defaultTariff, hourOfWeek, milliWhPerBand, type Tariff } from '../billing/tariff.js';
+import { DEFAULT_CURRENCY, DEFAULT_TARIFF_BANDS, ledgerTariffOf } from '../billing/tariff-file.js';
 import { FileValidationError } from '../core/errors.js';
 import { formatFieldPath, loadYamlFile } from '../core/files/load-yaml.js';
 import { seededRandom } from '../core/random.js';
 import type { TruthEnergy, TruthEvent, TruthSession } from '../core/record/truth.js';
 import { getBuiltinProfile, signatureId } from './library.js';
-import { DEFAULT_CURRENCY, DEFAULT_TARIFF_BANDS, type Scenario, scenarioSchema } from './scenario-schema.js';
+import { type Scenario, scenarioSchema } from './scenario-schema.js';
 import { type Profile, type ProfileState, stateQ } from './schema.js';
 
 /** A stretch of one load's run in which power moves linearly from (p0, q0) to (p1, q1); steady when equal. */

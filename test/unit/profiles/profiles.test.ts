@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ledgerTariffOf } from '../../../billing/scenario-tariff.js';
 import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../billing/tariff.js';
+import { ledgerTariffOf } from '../../../billing/tariff-file.js';
 import { FileValidationError } from '../../../core/errors.js';
 import { ENTRY } from '../../../core/record/entries.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ledgerTariffOf } from '../../../billing/scenario-tariff.js';
 import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../billing/tariff.js';
+import { ledgerTariffOf } from '../../../billing/tariff-file.js';
 import { getBuiltinProfile } from '../../../profiles/library.js';
 import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';

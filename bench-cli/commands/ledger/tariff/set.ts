@@ -1,6 +1,6 @@
 import { Args } from '@oclif/core';
+import type { TariffVersionJson } from '../../../../billing/tariff-file.js';
 import { ledgerFlags } from '../../../../ledger/cli-flags.js';
-import type { TariffJson } from '../../../../ledger/service.js';
 import { BenchCommand } from '../../../base-command.js';
 
 export default class LedgerTariffSet extends BenchCommand {
@@ -11,7 +11,7 @@ export default class LedgerTariffSet extends BenchCommand {
   static override args = { file: Args.string({ required: true, description: 'Tariff YAML file.' }) };
   static override flags = { ...ledgerFlags };
 
-  async run(): Promise<TariffJson & { txHash: string }> {
+  async run(): Promise<TariffVersionJson & { txHash: string }> {
     const { args, flags } = await this.parse(LedgerTariffSet);
     const { ledgerTariffSet } = await import('../../../../ledger/service.js');
     const t = await ledgerTariffSet({

@@ -1,6 +1,6 @@
 import { Flags } from '@oclif/core';
+import type { TariffVersionJson } from '../../../../billing/tariff-file.js';
 import { ledgerFlags } from '../../../../ledger/cli-flags.js';
-import type { TariffJson } from '../../../../ledger/service.js';
 import { BenchCommand } from '../../../base-command.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
@@ -9,7 +9,7 @@ export default class LedgerTariffShow extends BenchCommand {
   static override summary = 'Show a tariff version (default: the current one).';
   static override flags = { ...ledgerFlags, version: Flags.integer({ description: 'Tariff version.', min: 1 }) };
 
-  async run(): Promise<TariffJson> {
+  async run(): Promise<TariffVersionJson> {
     const { flags } = await this.parse(LedgerTariffShow);
     const { ledgerTariffShow } = await import('../../../../ledger/service.js');
     const t = await ledgerTariffShow({
