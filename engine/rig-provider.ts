@@ -173,7 +173,8 @@ const rigFileProvider: RigProvider = {
   },
   async bind({ rig: info, ledger, timeScale = 1 }) {
     let config = loadRigFile(info.file as string);
-    const { HardwareRig, realTimeSeconds, whyUnplayable } = await import('../rigs/hardware-rig.js');
+    const { HardwareRig } = await import('../rigs/hardware-rig.js');
+    const { realTimeSeconds, whyUnplayable } = await import('../rigs/hardware/playback.js');
     let emulators: { close(): Promise<void> } | undefined;
     let workDir: string | undefined;
     if (info.file === BUILTIN_RIG_FILES['sim-serial']) {

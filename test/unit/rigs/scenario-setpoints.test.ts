@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../core/record/entries.js';
 import { STEP_EVENT_W } from '../../../profiles/scenario.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
-import { meterEventOf, whyUnplayable } from '../../../rigs/hardware-rig.js';
+import { whyUnplayable } from '../../../rigs/hardware/playback.js';
+import { meterEventOf } from '../../../rigs/hardware/stream-relay.js';
 import { scenarioEvSignals, scenarioSetpoints, TOKEN_LEAD_S } from '../../../rigs/scenario-setpoints.js';
 
 const scenario = scenarioSchema.parse({
