@@ -1,12 +1,55 @@
+import { ENTRY, type MeasurementData, type MeterEventData, type TruthEventData } from '../core/record/entries.js';
+import { runSteps, runStepsYielding, type Steps } from '../core/steps.js';
+import { detectionAnalyser } from './analysers/detection.js';
+import { energyAnalyser } from './analysers/energy.js';
+import { metrologyAnalyser } from './analysers/metrology.js';
 import { aspectsAnalyser } from './aspects.js';
 import { billingAnalyser } from './billing.js';
-import type { CaseAnalyser } from './case-analysis.js';
+import {
+  type CaseAnalyser,
+  type CaseAnalysis,
+  type Entry,
+  emptyCaseAnalysis,
+  ofKind,
+  sortedMeasurements,
+} from './case-analysis.js';
 
 /**
- * Every analysis that plugs into `analyseCase`, in the order they run. It is the one list: certify measures cases
- * with it and `bench report` / `bench compare` rebuild report models with it, so a re-rendered report is the one
- * certify wrote. Each analyser adds only what the case's entries support (billing needs the ledger state, the
- * aspects need the meter's reports and logs), so running all of them on every case is correct for every suite.
- * A new analyser is added here, never passed by a caller.
+ * Every analysis of a case, in the order it runs (and so the order of the metrics in a report). It is the one list:
+ * certify measures cases with it and `bench report` / `bench compare` rebuild report models with it, so a
+ * re-rendered report is the one certify wrote. A new analyser is added here, never passed by a caller.
  */
-export const CASE_ANALYSERS: readonly CaseAnalyser[] = Object.freeze([billingAnalyser, aspectsAnalyser]);
+export const CASE_ANALYSERS: readonly CaseAnalyser[] = Object.freeze([
+  detectionAnalyser,
+  energyAnalyser,
+  metrologyAnalyser,
+  billingAnalyser,
+  aspectsAnalyser,
+]);
+
+/**
+ * Every metric the entries of one case support, with every registered analyser. Pure: the same entries always give
+ * the same analysis, whoever asks (certify while measuring, report and compare from a record).
+ */
+export function analyseCase(entries: readonly Entry[], params: Record<string, unknown>): CaseAnalysis {
+  return runSteps(analysisSteps(entries, params));
+}
+
+/** analyseCase with a turn of the event loop between its analysers; the same result. */
+export function analyseCaseAsync(entries: readonly Entry[], params: Record<string, unknown>): Promise<CaseAnalysis> {
+  return runStepsYielding(analysisSteps(entries, params));
+}
+
+/** The stages of analyseCase; each `yield` lets a caller run other work (a long case's analysis takes seconds). */
+export function* analysisSteps(entries: readonly Entry[], params: Record<string, unknown>): Steps<CaseAnalysis> {
+  const out = emptyCaseAnalysis(
+    ofKind<TruthEventData>(entries, ENTRY.truthEvent),
+    ofKind<MeterEventData>(entries, ENTRY.meterEvent),
+    sortedMeasurements(entries, ENTRY.meterMeasurement) satisfies MeasurementData[],
+  );
+  for (const analyse of CASE_ANALYSERS) {
+    yield;
+    analyse(entries, params, out);
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
-import { analyseCaseAsync } from '../analysis/case-analysis.js';
+import { analyseCaseAsync } from '../analysis/registry.js';
 import { ExitCode, InputError, isBenchError, RigError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
 import { createRun, resolveRunsDir } from '../core/record/store.js';

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
+import { type CaseEvaluation, combineVerdicts, evaluateCase, type Metrics, notRun } from '../analysis/criteria.js';
 import { isBenchError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
 import type { RunStatus, Verdict } from '../core/record/types.js';
 import type { RunRecordWriter } from '../core/record/writer.js';
 import type { Capability, CaseContext, CasePlan, Rig } from '../core/rig.js';
-import { type CaseEvaluation, combineVerdicts, evaluateCase, type Metrics, notRun } from './criteria.js';
 import type { LoadedSuite, SuiteCase } from './suite.js';
 
 const debug = createDebug('bench:executor');

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { z } from 'zod';
+import type { Criterion } from '../analysis/criteria.js';
 import { METRICS, metricInfo } from '../analysis/metric-catalog.js';
 import {
   findMidMpe,
@@ -18,7 +19,6 @@ import { PACKAGE_ROOT } from '../core/version.js';
 import { meterConfigSchema } from '../meter/config.js';
 import { loadScenarioFile, resolveScenarioPath, unknownProfiles } from '../profiles/scenario.js';
 import { scenarioSchema } from '../profiles/scenario-schema.js';
-import type { Criterion } from './criteria.js';
 
 const bound = z.union([z.number(), z.tuple([z.number(), z.number()])]);
 

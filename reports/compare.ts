@@ -1,6 +1,6 @@
 import type { BillingSection } from '../analysis/billing.js';
+import type { Comparison } from '../analysis/criteria.js';
 import type { Verdict } from '../core/record/types.js';
-import type { Comparison } from '../engine/criteria.js';
 import { fmt, type ReportModel } from './model.js';
 
 export type Direction = 'better' | 'worse' | 'same' | 'n/a';

@@ -1,9 +1,10 @@
-import { analysisSteps, type CaseAnalysis, type Entry } from '../analysis/case-analysis.js';
+import type { CaseAnalysis, Entry } from '../analysis/case-analysis.js';
+import type { CriterionResult } from '../analysis/criteria.js';
+import { analysisSteps } from '../analysis/registry.js';
 import { ENTRY } from '../core/record/entries.js';
 import type { RunRecordRead } from '../core/record/reader.js';
 import type { Integrity, RunHeader, RunStatus, Verdict } from '../core/record/types.js';
 import { runSteps, runStepsYielding, type Steps } from '../core/steps.js';
-import type { CriterionResult } from '../engine/criteria.js';
 
 export const REPORT_SCHEMA = 'bench.report/1';
 

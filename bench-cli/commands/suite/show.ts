@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { describeCriterion } from '../../../engine/criteria.js';
+import { describeCriterion } from '../../../analysis/criteria.js';
 import { resolveSuite, type Suite } from '../../../engine/suite.js';
 import { BenchCommand } from '../../base-command.js';
 

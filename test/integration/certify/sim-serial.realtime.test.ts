@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { analyseCase } from '../../../analysis/case-analysis.js';
+import { analyseCase } from '../../../analysis/registry.js';
 import { InputError } from '../../../core/errors.js';
 import { ENTRY, type MeterEventData } from '../../../core/record/entries.js';
 import { readRunRecord } from '../../../core/record/reader.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { meterAssignedEnergy } from '../../../analysis/case-analysis.js';
+import { meterAssignedEnergy } from '../../../analysis/analysers/energy.js';
 import { energyAssignedAccuracy, fractionEnergyAssigned } from '../../../analysis/energy.js';
 import type { MeterEventData } from '../../../core/record/entries.js';
 

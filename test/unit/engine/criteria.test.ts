@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import {
+  type Criterion,
+  combineVerdicts,
+  evaluateCase,
+  evaluateCriterion,
+  notRun,
+} from '../../../analysis/criteria.js';
 import type { Verdict } from '../../../core/record/types.js';
-import { type Criterion, combineVerdicts, evaluateCase, evaluateCriterion, notRun } from '../../../engine/criteria.js';
 
 const c = (op: Criterion['op'], limit: Criterion['limit'], marginal?: Criterion['marginal']): Criterion => ({
   metric: 'm',

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CaseAnalysis } from '../../../analysis/case-analysis.js';
+import type { CriterionResult } from '../../../analysis/criteria.js';
 import type { RunHeader, Verdict } from '../../../core/record/types.js';
-import type { CriterionResult } from '../../../engine/criteria.js';
 import { anchorRows, conformityStatement, dutRows, labRows } from '../../../reports/certificate.js';
 import { caseCharts, latencySpec, renderSvg } from '../../../reports/charts.js';
 import { renderHtml } from '../../../reports/html.js';
