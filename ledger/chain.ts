@@ -6,6 +6,7 @@
 import createDebug from 'debug';
 import { type AbstractSigner, HDNodeWallet, JsonRpcProvider, Network, Wallet } from 'ethers';
 import { RigError } from '../core/errors.js';
+import { withTransportRetry } from './retry.js';
 import { redact, registerSecret } from './secrets.js';
 
 const debug = createDebug('bench:ledger');
@@ -204,7 +205,6 @@ export async function connectChain(url: string, opts: AccountOptions & { timeout
   const device = `ledger ${parsed.origin}`;
   const accounts = new HdAccounts(opts);
   // A few quick retries: a pooled keep-alive socket to a restarted node fails once (UND_ERR_SOCKET).
-  const { withTransportRetry } = await import('./tx.js');
   const chainIdHex = await withTransportRetry(
     () => rawRpc<string>(url, 'eth_chainId', [], opts.timeoutMs ?? 5000, device),
     2,

@@ -27,7 +27,8 @@ import {
   tariffFromAbi,
   tariffToAbi,
 } from './contracts.js';
-import { type Receipt, type TxRequest, TxSender, withTransportRetry } from './tx.js';
+import { withTransportRetry } from './retry.js';
+import { type Receipt, type TxRequest, TxSender } from './tx.js';
 
 const debug = createDebug('bench:ledger:client');
 

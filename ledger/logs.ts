@@ -10,7 +10,7 @@ import { merkleLevels, merkleProof } from '../billing/merkle.js';
 import { RigError } from '../core/errors.js';
 import type { Chain } from './chain.js';
 import { contractInterface, type Deployment } from './contracts.js';
-import { withTransportRetry } from './tx.js';
+import { withTransportRetry } from './retry.js';
 
 export interface LedgerScan {
   fromBlock: number;

@@ -7,6 +7,7 @@ import createDebug from 'debug';
 import { type AbstractSigner, BaseWallet, toQuantity } from 'ethers';
 import { RigError } from '../core/errors.js';
 import { type Chain, findRevertData } from './chain.js';
+import { isTransportError, sleep, withTransportRetry } from './retry.js';
 
 const debug = createDebug('bench:ledger:tx');
 
@@ -41,17 +42,6 @@ interface RawReceipt {
   gasUsed: string;
   contractAddress?: string | null;
   from: string;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isTransportError(e: unknown): boolean {
-  const code = (e as { code?: string }).code;
-  const msg = String((e as Error)?.message ?? e);
-  return (
-    code === 'CHAIN_UNREACHABLE' ||
-    /ECONNREFUSED|ECONNRESET|EPIPE|socket hang up|fetch failed|timeout|network|ETIMEDOUT|connection/i.test(msg)
-  );
 }
 
 function isKnownTxError(e: unknown): boolean {
@@ -217,18 +207,6 @@ export class TxSender {
   /** Runs a read with the transport retries (used for idempotent reads). */
   async withRetry<T>(fn: () => Promise<T>): Promise<T> {
     return withTransportRetry(fn, this.opts.retries, this.opts.retryDelayMs);
-  }
-}
-
-export async function withTransportRetry<T>(fn: () => Promise<T>, retries = 8, delayMs = 250): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (!isTransportError(e) || attempt >= retries) throw e;
-      debug('read failed (%s), retrying', (e as Error).message);
-      await sleep(delayMs * (attempt + 1));
-    }
   }
 }
 

@@ -1,6 +1,6 @@
-import { ledgerFlags } from '../../../ledger/cli-flags.js';
 import type { LedgerDeployResult } from '../../../ledger/service.js';
 import { BenchCommand } from '../../base-command.js';
+import { ledgerFlags } from '../../flags.js';
 
 export default class LedgerDeploy extends BenchCommand {
   static override summary =

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { ledgerFlags } from '../../../ledger/cli-flags.js';
 import type { RegisterMeterResult } from '../../../ledger/service.js';
 import { BenchCommand } from '../../base-command.js';
+import { ledgerFlags } from '../../flags.js';
 
 export default class LedgerRegisterMeter extends BenchCommand {
   static override summary =

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
-import { ledgerFlags } from '../../../ledger/cli-flags.js';
 import type { RegisterMeterResult } from '../../../ledger/service.js';
 import { BenchCommand } from '../../base-command.js';
+import { ledgerFlags } from '../../flags.js';
 
 export default class LedgerRevokeMeter extends BenchCommand {
   static override summary = "Revoke a meter's signing address for good (owner only); it never bills again.";

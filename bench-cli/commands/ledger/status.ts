@@ -1,6 +1,6 @@
-import { ledgerFlags } from '../../../ledger/cli-flags.js';
 import type { LedgerStatusResult } from '../../../ledger/service.js';
 import { BenchCommand } from '../../base-command.js';
+import { ledgerFlags } from '../../flags.js';
 
 export default class LedgerStatus extends BenchCommand {
   static override summary =

@@ -1,8 +1,7 @@
 import { Args, Flags } from '@oclif/core';
-import { ledgerFlags } from '../../../ledger/cli-flags.js';
 import type { VerifyRunResult } from '../../../ledger/run-verify.js';
 import { BenchCommand } from '../../base-command.js';
-import { runsDirFlag } from '../../flags.js';
+import { ledgerFlags, runsDirFlag } from '../../flags.js';
 
 export default class LedgerVerify extends BenchCommand {
   static override summary = "Verify a run's billing records against the ledger (exit 1 when any record fails).";

@@ -1,7 +1,7 @@
 import { Args } from '@oclif/core';
 import type { TariffVersionJson } from '../../../../billing/tariff-file.js';
-import { ledgerFlags } from '../../../../ledger/cli-flags.js';
 import { BenchCommand } from '../../../base-command.js';
+import { ledgerFlags } from '../../../flags.js';
 
 export default class LedgerTariffSet extends BenchCommand {
   static override summary = 'Publish a new tariff version from a YAML file (owner only).';

@@ -1,7 +1,7 @@
 import { Flags } from '@oclif/core';
 import type { TariffVersionJson } from '../../../../billing/tariff-file.js';
-import { ledgerFlags } from '../../../../ledger/cli-flags.js';
 import { BenchCommand } from '../../../base-command.js';
+import { ledgerFlags } from '../../../flags.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
