@@ -230,7 +230,7 @@ describe('HardwareRig with an IEC 62056-21 optical DUT', () => {
 });
 
 describe('HardwareRig when the load line goes away mid-case', () => {
-  it('records the gap, reconnects, and plays the rest of the scenario on the same PTY path', async () => {
+  it('records the setpoint it missed, reconnects, and plays the rest of the scenario on the same PTY path', async () => {
     requireSocat();
     const dir = mkdtempSync(join(tmpdir(), 'bench-hwrig-drop-'));
     const loadPath = join(dir, 'load');
@@ -254,17 +254,19 @@ describe('HardwareRig when the load line goes away mid-case', () => {
     });
     const hw = new HardwareRig(rig);
     const observed: Array<[string, Record<string, unknown>]> = [];
+    const gaps = () => observed.filter(([k]) => k === ENTRY.rigGap).map(([, d]) => String(d.reason));
     let second: Awaited<ReturnType<typeof serveLoad>> | undefined;
     try {
       await hw.open();
+      // Heater on at scenario 2 s, off at 8 s; the case plays to 20 s, so the off has time to be retried.
       const run = hw.runCase(
-        { caseId: 'drop', scenario: heaterScenario('drop', 16, 2000, 2, 12), params: { timeScale: 2, pollMs: 100 } },
+        { caseId: 'drop', scenario: heaterScenario('drop', 20, 2000, 2, 8), params: { timeScale: 2, pollMs: 100 } },
         caseContext('drop', (kind, data) => observed.push([kind, data])),
       );
-      // Scenario 2 s (heater on) is wall 1 s; the line drops at wall 2 s and is back at wall 3.5 s.
-      await new Promise((r) => setTimeout(r, 2000));
+      // The line drops once the heater is on, and comes back once the heater's off has been missed.
+      await until('the heater went on', () => line.emulator.log.includes('LOAD ON'), run);
       await line.close();
-      await new Promise((r) => setTimeout(r, 1500));
+      await until('a setpoint was missed', () => gaps().some((g) => /setpoint not taken/.test(g)), run);
       second = await serveLoad();
       await run;
     } finally {
@@ -272,10 +274,14 @@ describe('HardwareRig when the load line goes away mid-case', () => {
       await (second ?? line).close();
       rmSync(dir, { recursive: true, force: true });
     }
-    const gaps = observed.filter(([k]) => k === ENTRY.rigGap).map(([, d]) => String(d.reason));
-    expect(gaps.some((g) => /reconnected after/.test(g))).toBe(true);
-    // The heater's off (scenario 12 s = wall 6 s) reached the load through the new line.
+    // In the record: the missed setpoint, then the reconnection.
+    const missed = gaps().findIndex((g) => /setpoint not taken/.test(g));
+    const back = gaps().findIndex((g) => /reconnected after/.test(g));
+    expect(missed).toBeGreaterThanOrEqual(0);
+    expect(back).toBeGreaterThan(missed);
+    // The heater's off reached the load through the new line (the old one saw only the standby off before the on).
     expect(second?.emulator.log).toContain('LOAD OFF');
+    expect(line.emulator.log.lastIndexOf('LOAD OFF')).toBeLessThan(line.emulator.log.indexOf('LOAD ON'));
   });
 });
 
@@ -299,8 +305,9 @@ describe('HardwareRig when the meter under test goes silent mid-case', () => {
       ],
     });
     const hw = new HardwareRig(rig);
-    const observed: Array<[string, Record<string, unknown>, number]> = [];
-    const t0 = performance.now();
+    const observed: Array<[string, Record<string, unknown>]> = [];
+    const timedOut = ([k, d]: [string, Record<string, unknown>]) =>
+      k === ENTRY.rigGap && d.instrument === 'dut' && /timed out|time ?out|no answer/i.test(String(d.reason));
     try {
       await hw.open();
       const run = hw.runCase(
@@ -309,25 +316,23 @@ describe('HardwareRig when the meter under test goes silent mid-case', () => {
           scenario: heaterScenario('silent', 16, 2000, 4, 12),
           params: { timeScale: 2, pollMs: 100 },
         },
-        caseContext('silent', (kind, data) => observed.push([kind, data, performance.now() - t0])),
+        caseContext('silent', (kind, data) => observed.push([kind, data])),
       );
-      // Silent from wall 1 s to wall 3 s; the heater goes on at scenario 4 s = wall 2 s, inside the silence.
-      await new Promise((r) => setTimeout(r, 1000));
+      // The meter goes silent once it has been read, and answers again once the load took the heater's on (scenario
+      // 4 s) and a poll timed out: the load's step happens inside the silence.
+      await until('the meter was read', () => observed.some(([k]) => k === ENTRY.meterMeasurement), run);
       await dut.close();
-      const silentFrom = performance.now() - t0;
-      await new Promise((r) => setTimeout(r, 2000));
-      const silentTo = performance.now() - t0;
+      await until('the heater went on', () => load.log.includes('LOAD ON'), run);
+      await until('a poll timed out', () => observed.some(timedOut), run);
+      const silentTo = observed.length;
       dut = await serveDut();
       await run;
-      const gaps = observed.filter(([k]) => k === ENTRY.rigGap);
-      const timeouts = gaps.filter(
-        ([, d]) => d.instrument === 'dut' && /timed out|time ?out|no answer/i.test(String(d.reason)),
-      );
-      expect(timeouts.length).toBeGreaterThan(0);
-      const measured = observed.filter(([k]) => k === ENTRY.meterMeasurement);
-      expect(measured.some(([, , at]) => at < silentFrom)).toBe(true);
+      // Record order: readings, then the timeouts of the silence, then readings again.
+      const measured = observed.flatMap(([k], i) => (k === ENTRY.meterMeasurement ? [i] : []));
+      const firstTimeout = observed.findIndex(timedOut);
+      expect(measured[0]).toBeLessThan(firstTimeout);
       // Readings resume after the meter answers again and show the heater the load switched on during the silence.
-      const after = measured.filter(([, , at]) => at > silentTo);
+      const after = observed.slice(silentTo).filter(([k]) => k === ENTRY.meterMeasurement);
       expect(after.length).toBeGreaterThan(3);
       expect(after.some(([, d]) => Math.abs((d.p as number) - 2000) < 50)).toBe(true);
       expect(load.log).toContain('LOAD OFF');
@@ -341,3 +346,23 @@ describe('HardwareRig when the meter under test goes silent mid-case', () => {
     }
   });
 });
+
+/**
+ * Waits until `what` holds, checking every few ms: the test acts on what the case did (an entry in the record, a
+ * command at an emulator), never on elapsed time. Fails when the case ends first.
+ */
+async function until(what: string, holds: () => boolean, run: Promise<unknown>): Promise<void> {
+  let ended = false;
+  run.then(
+    () => {
+      ended = true;
+    },
+    () => {
+      ended = true;
+    },
+  );
+  while (!holds()) {
+    if (ended) throw new Error(`the case ended before ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
