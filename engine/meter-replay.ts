@@ -1,6 +1,6 @@
 import type { MeterConfigInput } from '../meter/config.js';
 import { offlineMeter } from '../meter/factory.js';
-import type { MeterEvent } from '../meter/reference-meter.js';
+import type { MeterEvent } from '../meter/outputs.js';
 import type { Signature } from '../meter/signatures.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';

@@ -9,7 +9,7 @@ import { ENTRY } from '../core/record/entries.js';
 import type { Rig } from '../core/rig.js';
 import { PACKAGE_ROOT } from '../core/version.js';
 import { loadMeterConfigFile, type MeterConfigInput, parseMeterConfig } from '../meter/config.js';
-import { meterKey } from '../meter/reference-meter.js';
+import { meterKey } from '../meter/identity.js';
 import { groundTruth, loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 import { loadRigFile } from '../rigs/rig-file.js';

@@ -4,7 +4,9 @@ import { join } from 'node:path';
 import { billingDomain } from '../billing/billing-record.js';
 import { defaultTariff } from '../billing/tariff.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from './config.js';
-import { type MeterIdentity, type MeterOutputs, meterKey, ReferenceMeter } from './reference-meter.js';
+import { type MeterIdentity, meterKey } from './identity.js';
+import type { MeterOutputs } from './outputs.js';
+import { ReferenceMeter } from './reference-meter.js';
 import { loadSignatures, type Signature, signaturesFromProfiles } from './signatures.js';
 import { BillingStore } from './store.js';
 

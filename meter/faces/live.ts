@@ -4,7 +4,7 @@ import {
   type MeterIdentityLine,
   streamCommandSchema,
 } from '../../protocols/stream-commands.js';
-import type { MeterOutputs } from '../reference-meter.js';
+import type { MeterOutputs } from '../outputs.js';
 import { type LiveValues, newLiveValues } from './register-map.js';
 
 /** Longest command line the stream face takes (a commission command is under 1 KiB). */

@@ -15,15 +15,12 @@ import {
   type Rig,
   type RigIdentity,
 } from '../../core/rig.js';
+import type { LedgerForwarder } from '../../meter/billing.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
 import { createReferenceMeter, signaturesFor } from '../../meter/factory.js';
-import {
-  firmwareHash,
-  type LedgerForwarder,
-  type MeterOutputs,
-  meterKey,
-  type ReferenceMeter,
-} from '../../meter/reference-meter.js';
+import { firmwareHash, meterKey } from '../../meter/identity.js';
+import type { MeterOutputs } from '../../meter/outputs.js';
+import type { ReferenceMeter } from '../../meter/reference-meter.js';
 import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../profiles/synth.js';

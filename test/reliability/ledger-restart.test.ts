@@ -45,9 +45,11 @@ import { ENTRY } from '../../core/record/entries.js';
 import { LedgerSession } from '../../engine/ledger-session.js';
 import { scanLedger } from '../../ledger/logs.js';
 import { verifyScan } from '../../ledger/verifier.js';
+import type { LedgerForwarder } from '../../meter/billing.js';
 import { parseMeterConfig } from '../../meter/config.js';
 import { createReferenceMeter, meterOutputs } from '../../meter/factory.js';
-import { type LedgerForwarder, meterKey, type ReferenceMeter } from '../../meter/reference-meter.js';
+import { meterKey } from '../../meter/identity.js';
+import type { ReferenceMeter } from '../../meter/reference-meter.js';
 import { BillingStore } from '../../meter/store.js';
 import { freePort, startLedgerNode, stopLedgerNode } from '../support/ledger-node.js';
 

@@ -5,7 +5,7 @@ import { HDNodeWallet } from 'ethers';
 import { describe, expect, it } from 'vitest';
 import { caseSeed } from '../../../engine/executor.js';
 import { DEFAULT_MNEMONIC } from '../../../ledger/chain.js';
-import { meterKey } from '../../../meter/reference-meter.js';
+import { meterKey } from '../../../meter/identity.js';
 import type { ReportModel } from '../../../reports/model.js';
 import { ocmfKeyFor } from '../../../reports/ocmf.js';
 import { benchAsync } from '../../support/cli.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { offlineMeter } from '../../../meter/factory.js';
-import type { MeterEvent } from '../../../meter/reference-meter.js';
+import type { MeterEvent } from '../../../meter/outputs.js';
 import { groundTruth } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';

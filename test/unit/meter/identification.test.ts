@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { offlineMeter } from '../../../meter/factory.js';
-import type { MeterEvent } from '../../../meter/reference-meter.js';
+import type { MeterEvent } from '../../../meter/outputs.js';
 import { nearestSignature, signaturesFromProfiles, UNKNOWN_DISTANCE } from '../../../meter/signatures.js';
 import { getBuiltinProfile, listBuiltinProfiles, signatureId } from '../../../profiles/library.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';

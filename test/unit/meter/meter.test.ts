@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { SignedBillingRecordJson } from '../../../billing/record-json.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { offlineMeter } from '../../../meter/factory.js';
-import type { MeterOutputs } from '../../../meter/reference-meter.js';
+import type { MeterOutputs } from '../../../meter/outputs.js';
 import { BillingStore } from '../../../meter/store.js';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { synthesizeMeterSync } from '../../../profiles/synth.js';

@@ -5,7 +5,7 @@ import { computeCostMicro, defaultTariff } from '../../../billing/tariff.js';
 import type { MeterConfigInput } from '../../../meter/config.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { offlineMeter } from '../../../meter/factory.js';
-import type { MeterEvent } from '../../../meter/reference-meter.js';
+import type { MeterEvent } from '../../../meter/outputs.js';
 import { groundTruth } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';
