@@ -31,7 +31,7 @@ export abstract class BenchCommand extends Command {
     out: string | undefined,
   ): Promise<{ file?: string; houses: number; sessions: number; events: number; scenario?: Scenario }> {
     const { scenarioToYaml } = await import('../profiles/generate.js');
-    const { truthCounts } = await import('../profiles/scenario.js');
+    const { truthCounts } = await import('../profiles/ground-truth.js');
     if (out) checkOutputPath('--out', out);
     const yaml = scenarioToYaml(s);
     const counts = { houses: s.houses.length, ...truthCounts(s, seed) };

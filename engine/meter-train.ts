@@ -1,6 +1,6 @@
 import { matchEvents } from '../analysis/matching.js';
 import { type Signature, type StepFeatures, signaturesFromProfiles, trainSignatures } from '../meter/signatures.js';
-import { groundTruth } from '../profiles/scenario.js';
+import { groundTruth } from '../profiles/ground-truth.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import { replayScenario } from './meter-replay.js';
 

@@ -1,8 +1,8 @@
 import { basename, join } from 'node:path';
 import { FileValidationError } from '../core/errors.js';
 import { readInputText, readJsonFile } from '../core/files/io.js';
+import { playEvSession } from './ev-charging.js';
 import { getBuiltinProfile } from './library.js';
-import { playEvSession } from './scenario.js';
 import { type Scenario, scenarioSchema } from './scenario-schema.js';
 import { type Profile, profileSchema } from './schema.js';
 

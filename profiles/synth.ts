@@ -1,5 +1,5 @@
 import { seededRandom } from '../core/random.js';
-import { BASE_LOAD_PF, expandScenario, type LoadRun } from './scenario.js';
+import { BASE_LOAD_PF, expandScenario, type LoadRun } from './expansion.js';
 import type { House, Scenario } from './scenario-schema.js';
 import type { CycleBlock, MacroSample } from './waveform.js';
 

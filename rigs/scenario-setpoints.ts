@@ -1,4 +1,5 @@
-import { BASE_LOAD_PF, expandScenario, type LoadRun, STEP_EVENT_W } from '../profiles/scenario.js';
+import { BASE_LOAD_PF, expandScenario, type LoadRun } from '../profiles/expansion.js';
+import { STEP_EVENT_W } from '../profiles/ground-truth.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import type { CpState } from './ev-cp.js';
 

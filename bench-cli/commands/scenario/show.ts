@@ -1,5 +1,6 @@
 import { Args } from '@oclif/core';
-import { type GroundTruth, groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
+import { type GroundTruth, groundTruth } from '../../../profiles/ground-truth.js';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { BenchCommand } from '../../base-command.js';
 import { seedFlag } from '../../flags.js';
 

@@ -8,7 +8,8 @@ import { replayScenario } from '../../../engine/meter-replay.js';
 import { trainFromScenario } from '../../../engine/meter-train.js';
 import { loadSignatures, type Signature, saveSignatures } from '../../../meter/signatures.js';
 import { generateScenario } from '../../../profiles/generate.js';
-import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
 import type { Scenario } from '../../../profiles/scenario-schema.js';
 
 async function score(scenario: Scenario, seed: number, signatures?: Signature[]) {

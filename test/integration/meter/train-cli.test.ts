@@ -6,7 +6,8 @@ import { detectionMetrics } from '../../../analysis/detection.js';
 import { matchEvents } from '../../../analysis/matching.js';
 import { replayScenario } from '../../../engine/meter-replay.js';
 import { loadSignatures } from '../../../meter/signatures.js';
-import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
 import type { Scenario } from '../../../profiles/scenario-schema.js';
 import { bench } from '../../support/cli.js';
 

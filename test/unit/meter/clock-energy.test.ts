@@ -5,7 +5,7 @@ import { LiveFaces } from '../../../meter/faces/live.js';
 import { registerWords, SDM630_INPUT_REGISTERS } from '../../../meter/faces/register-map.js';
 import { offlineMeter } from '../../../meter/factory.js';
 import type { MeterOutputs } from '../../../meter/outputs.js';
-import { groundTruth } from '../../../profiles/scenario.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { meterRuns, synthesizeMeterSync } from '../../../profiles/synth.js';
 

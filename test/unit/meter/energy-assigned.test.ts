@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { offlineMeter } from '../../../meter/factory.js';
 import type { MeterEvent } from '../../../meter/outputs.js';
-import { groundTruth } from '../../../profiles/scenario.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';
 import { playIntoMeter } from '../../support/meter-play.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { listBuiltinProfiles } from '../../../profiles/library.js';
-import type { Segment } from '../../../profiles/scenario.js';
+import type { Segment } from '../../../profiles/play.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import type { Profile } from '../../../profiles/schema.js';
 import { meterRuns, synthesizeMeterSync } from '../../../profiles/synth.js';

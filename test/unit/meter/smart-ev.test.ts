@@ -6,7 +6,7 @@ import type { MeterConfigInput } from '../../../meter/config.js';
 import { parseMeterConfig } from '../../../meter/config.js';
 import { offlineMeter } from '../../../meter/factory.js';
 import type { MeterEvent } from '../../../meter/outputs.js';
-import { groundTruth } from '../../../profiles/scenario.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { scenarioEvSignals } from '../../../rigs/scenario-setpoints.js';
 import { playIntoMeter } from '../../support/meter-play.js';

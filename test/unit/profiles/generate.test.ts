@@ -9,7 +9,7 @@ import {
   SESSION_ENERGY,
   scenarioToYaml,
 } from '../../../profiles/generate.js';
-import { groundTruth, truthCounts } from '../../../profiles/scenario.js';
+import { groundTruth, truthCounts } from '../../../profiles/ground-truth.js';
 
 /** sha256 of the YAML generated for BASE before the default-off options existed. */
 const GOLDEN_BASE_SHA = '484a08d5becc03f74b67dcbaedc05ca06bafb2ca319045d81e70feb1d5fd7d68';

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileValidationError } from '../../../core/errors.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
 import { importAcnSessions, importPlaid, importReddHouse } from '../../../profiles/importers.js';
-import { groundTruth } from '../../../profiles/scenario.js';
 import { stateQ } from '../../../profiles/schema.js';
 
 const FIX = join(import.meta.dirname, '../../fixtures/profiles');

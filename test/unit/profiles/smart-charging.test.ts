@@ -2,8 +2,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { computeCostMicro, defaultTariff, milliWhPerBand } from '../../../billing/tariff.js';
 import { ledgerTariffOf } from '../../../billing/tariff-file.js';
+import { groundTruth } from '../../../profiles/ground-truth.js';
 import { getBuiltinProfile } from '../../../profiles/library.js';
-import { groundTruth, loadScenarioFile } from '../../../profiles/scenario.js';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../../profiles/synth.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ENTRY } from '../../../core/record/entries.js';
-import { STEP_EVENT_W } from '../../../profiles/scenario.js';
+import { STEP_EVENT_W } from '../../../profiles/ground-truth.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { whyUnplayable } from '../../../rigs/hardware/playback.js';
 import { meterEventOf } from '../../../rigs/hardware/stream-relay.js';
