@@ -12,7 +12,7 @@ import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
 import { type CaseEntry, type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
 import type { LabIdentity } from './lab.js';
 import { type LedgerIdentity, LedgerSession } from './ledger-session.js';
-import { resolveReportsDir, type WrittenReport, writeAnchorReceipt, writeReports } from './reporting.js';
+import { type WrittenReport, writeAnchorReceipt, writeReports } from './reporting.js';
 import { type TsdbStats, TsdbTap } from './sinks/tsdb-tap.js';
 import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
 
@@ -280,7 +280,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
           ),
       })),
       reports: written.reports,
-      reportsDir: resolveReportsDir(opts.reportsDir),
+      reportsDir: written.dir,
       anchor,
       tsdb,
       ledger: {

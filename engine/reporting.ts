@@ -74,9 +74,16 @@ export interface ReportsResult {
   reports: WrittenReport[];
 }
 
-/** Where a run's reports go: --reports-dir, else $BENCH_REPORTS_DIR, else ./reports. */
-export function resolveReportsDir(flag?: string): string {
-  return resolve(flag ?? process.env.BENCH_REPORTS_DIR ?? 'reports');
+/** The folder inside a run's directory that holds its reports when no reports directory is named. */
+export const RUN_REPORTS_FOLDER = 'reports';
+
+/**
+ * Where one run's reports go: `<reports-dir>/<run-id>` when a reports directory is named (--reports-dir or
+ * $BENCH_REPORTS_DIR), else inside the run's own directory, `<runs-dir>/<run-id>/reports`. Run output then lives
+ * under one root and never lands among the sources (`reports/` is also the renderers' source folder).
+ */
+export function reportsDirFor(runsDir: string, runId: string, reportsDir = process.env.BENCH_REPORTS_DIR): string {
+  return reportsDir ? resolve(reportsDir, runId) : join(resolveRunsDir(runsDir), runId, RUN_REPORTS_FOLDER);
 }
 
 /** Renders reports from a run record alone and writes each atomically (temp file, then rename). */
@@ -90,7 +97,7 @@ export async function writeReports(opts: {
   const read = await readRunRecordAsync(runRecordPath(runsDir, opts.runId));
   // Async: a long run's analysis takes seconds, and certify's process must keep serving Ctrl-C and progress.
   const model = await buildReportModelAsync(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
-  const dir = join(resolveReportsDir(opts.reportsDir), opts.runId);
+  const dir = reportsDirFor(runsDir, opts.runId, opts.reportsDir);
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];
   for (const format of opts.formats) {
