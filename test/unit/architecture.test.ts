@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { cruise, type ICruiseResult } from 'dependency-cruiser';
 import { beforeAll, describe, expect, it } from 'vitest';
 import config, { readLayerTable } from '../../.dependency-cruiser.mjs';
@@ -18,6 +18,18 @@ describe('ARCHITECTURE.md layer table', () => {
       }
       seen.add(row.folder);
     }
+  });
+
+  it('names only files and folders that exist', () => {
+    const topFolders = new Set(
+      readdirSync('.', { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name),
+    );
+    const named = [...readFileSync('ARCHITECTURE.md', 'utf8').matchAll(/`([a-z][\w.-]*\/[\w./-]*)`/g)].map((m) => m[1]);
+    const paths = named.filter((p) => topFolders.has(p.split('/')[0]));
+    expect(paths.length).toBeGreaterThan(40);
+    expect(paths.filter((p) => !existsSync(p))).toEqual([]);
   });
 });
 
