@@ -99,15 +99,22 @@ describe('Ganache server process (bench ledger up)', () => {
   const meter = newMeter();
   const signed: SignedBillingRecord[] = [];
 
-  it('takes records from the client over JSON-RPC (local relayer key from the mnemonic)', async () => {
+  beforeAll(async () => {
     chain = await connectChain(url, { mnemonic: MNEMONIC });
-    expect(chain.chainId).toBe(1337n);
     deployment = await deployLedger(chain);
     client = await LedgerClient.create(chain, deployment);
     await client.setFirmwareApproval(FIRMWARE, true);
     await client.registerMeter(meter.address, host, FIRMWARE);
     const domain = billingDomain(chain.chainId, deployment.contracts.BillingLedger);
     for (let i = 1n; i <= 40n; i++) signed.push(await signBillingRecord(meter, domain, record(meter.address, i)));
+  });
+
+  afterAll(async () => {
+    await chain?.close();
+  });
+
+  it('takes records from the client over JSON-RPC (local relayer key from the mnemonic)', async () => {
+    expect(chain.chainId).toBe(1337n);
     const results = await client.submitRecords(signed.slice(0, 30));
     expect(results.every((r) => r.status === 'landed')).toBe(true);
   });
@@ -149,10 +156,6 @@ describe('Ganache server process (bench ledger up)', () => {
     } finally {
       await nodeChain.close();
     }
-  });
-
-  it('closes the client chain', async () => {
-    await chain.close();
   });
 });
 
