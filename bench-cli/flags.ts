@@ -8,7 +8,8 @@ export const runsDirFlag = Flags.string({
 });
 
 export const reportsDirFlag = Flags.string({
-  description: 'Directory for reports, one folder per run under it (default: the run\'s own <runs-dir>/<run-id>/reports).',
+  description:
+    "Directory for reports, one folder per run under it (default: the run's own <runs-dir>/<run-id>/reports).",
   env: 'BENCH_REPORTS_DIR',
 });
 

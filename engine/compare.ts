@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import { loadRun, resolveRunsDir } from '../core/record/store.js';
-import { type Comparison_, compareRuns, renderCompareHtml, renderCompareMarkdown } from '../reports/compare.js';
+import { compareRuns, type RunComparison, renderCompareHtml, renderCompareMarkdown } from '../reports/compare.js';
 import { buildReportModel } from '../reports/model.js';
 
-export interface CompareResult extends Comparison_ {
+export interface CompareResult extends RunComparison {
   files: string[];
 }
 

@@ -32,7 +32,7 @@ import { LedgerClient } from '../ledger/client.js';
 import { deployLedger } from '../ledger/contracts.js';
 import { scanLedger } from '../ledger/logs.js';
 import { TxSender } from '../ledger/tx.js';
-import { verifyScan } from '../ledger/verifier.js';
+import { verifyScan } from '../ledger/verify-chain.js';
 
 export interface LedgerBenchResult {
   transfers: number;

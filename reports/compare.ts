@@ -40,7 +40,7 @@ export interface BillingCompareRow {
   runs: Array<BillingTotals | undefined>;
 }
 
-export interface Comparison_ {
+export interface RunComparison {
   runs: Array<{ runId: string; outcome: string; suite?: string; dut?: unknown; recordHash: string }>;
   verdicts: VerdictRow[];
   metrics: MetricRow[];
@@ -64,7 +64,7 @@ function direction(op: Comparison, base: number, value: number): Direction {
  * Compares runs: the first is the baseline (a lab's previous run, or the reference vendor). Metrics are the ones
  * criteria judge, so "better" and "worse" follow each criterion's direction.
  */
-export function compareRuns(models: readonly ReportModel[]): Comparison_ {
+export function compareRuns(models: readonly ReportModel[]): RunComparison {
   const caseIds = [...new Set(models.flatMap((m) => m.cases.map((c) => c.id)))];
   const verdicts: VerdictRow[] = caseIds.map((id) => {
     const vs = models.map((m) => m.cases.find((c) => c.id === id)?.verdict);
@@ -135,7 +135,7 @@ function billingText(b: BillingTotals | undefined): string {
 
 const ARROW: Record<Direction, string> = { better: '▲ better', worse: '▼ worse', same: '=', 'n/a': '' };
 
-export function renderCompareMarkdown(c: Comparison_): string {
+export function renderCompareMarkdown(c: RunComparison): string {
   const head = `| Case | ${c.runs.map((r) => r.runId).join(' | ')} |`;
   const sep = `|---|${c.runs.map(() => '---').join('|')}|`;
   const out = [
@@ -179,7 +179,7 @@ export function renderCompareMarkdown(c: Comparison_): string {
   return `${out.join('\n')}\n`;
 }
 
-export function renderCompareHtml(c: Comparison_): string {
+export function renderCompareHtml(c: RunComparison): string {
   const esc = (s: unknown) =>
     String(s ?? '')
       .replace(/&/g, '&amp;')

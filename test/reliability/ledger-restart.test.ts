@@ -44,7 +44,7 @@ import type { SubmissionOutcome } from '../../billing/verify-types.js';
 import { ENTRY } from '../../core/record/entries.js';
 import { LedgerSession } from '../../engine/ledger-session.js';
 import { scanLedger } from '../../ledger/logs.js';
-import { verifyScan } from '../../ledger/verifier.js';
+import { verifyScan } from '../../ledger/verify-chain.js';
 import type { LedgerForwarder } from '../../meter/billing.js';
 import { parseMeterConfig } from '../../meter/config.js';
 import { createReferenceMeter, meterOutputs } from '../../meter/factory.js';

@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import type { VerifyRunResult } from '../../../ledger/run-verify.js';
+import type { VerifyRunResult } from '../../../ledger/verify-run.js';
 import { BenchCommand } from '../../base-command.js';
 import { ledgerFlags, runsDirFlag } from '../../flags.js';
 
@@ -21,7 +21,7 @@ export default class LedgerVerify extends BenchCommand {
   async run(): Promise<VerifyRunResult> {
     const { args, flags } = await this.parse(LedgerVerify);
     const { loadRun, resolveRunsDir } = await import('../../../core/record/store.js');
-    const { verifyRunLedger } = await import('../../../ledger/run-verify.js');
+    const { verifyRunLedger } = await import('../../../ledger/verify-run.js');
     const run = loadRun(resolveRunsDir(flags['runs-dir']), args.runId);
     const r = await verifyRunLedger({
       runId: args.runId,

@@ -22,7 +22,7 @@ import { loadArtifact } from '../../../ledger/artifacts.js';
 import { type Chain, connectChain, rawRpc } from '../../../ledger/chain.js';
 import { LedgerClient } from '../../../ledger/client.js';
 import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
-import { verifyLedger } from '../../../ledger/verifier.js';
+import { verifyLedger } from '../../../ledger/verify-chain.js';
 import { REPO_ROOT } from '../../support/cli.js';
 import { freePort } from '../../support/ledger-node.js';
 

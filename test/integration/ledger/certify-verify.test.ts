@@ -13,7 +13,7 @@ import type { BillingSection } from '../../../analysis/billing.js';
 import type { IssueKind } from '../../../billing/verify-types.js';
 import { loadRun } from '../../../core/record/store.js';
 import type { CertifyResult } from '../../../engine/certify.js';
-import type { VerifyRunResult } from '../../../ledger/run-verify.js';
+import type { VerifyRunResult } from '../../../ledger/verify-run.js';
 import { buildReportModel } from '../../../reports/model.js';
 import { benchAsync } from '../../support/cli.js';
 import { freePort, startLedgerNode, stopLedgerNode } from '../../support/ledger-node.js';

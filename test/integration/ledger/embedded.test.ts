@@ -25,7 +25,7 @@ import { type Chain, connectChain, DEFAULT_MNEMONIC, startEmbeddedChain } from '
 import { LedgerClient, type SubmitResult } from '../../../ledger/client.js';
 import { contractInterface, type Deployment, deployLedger, LedgerRevertError } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
-import { verifyLedger } from '../../../ledger/verifier.js';
+import { verifyLedger } from '../../../ledger/verify-chain.js';
 
 // Everything the ledger code logs goes here, to be scanned for secrets at the end.
 const logs: string[] = [];

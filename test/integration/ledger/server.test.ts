@@ -26,7 +26,7 @@ import { type Chain, connectChain } from '../../../ledger/chain.js';
 import { LedgerClient } from '../../../ledger/client.js';
 import { type Deployment, deployLedger } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
-import { verifyLedger } from '../../../ledger/verifier.js';
+import { verifyLedger } from '../../../ledger/verify-chain.js';
 import { bench, type CliResult } from '../../support/cli.js';
 import { freePort, startLedgerNode, stopLedgerNode as stopServer } from '../../support/ledger-node.js';
 

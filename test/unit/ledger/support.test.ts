@@ -15,8 +15,8 @@ import {
   loadDeployment,
   saveDeployment,
 } from '../../../ledger/contracts.js';
-import { billingObservations } from '../../../ledger/run-verify.js';
 import { redact, registerSecret } from '../../../ledger/secrets.js';
+import { billingObservations } from '../../../ledger/verify-run.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'ledger-unit-'));
 

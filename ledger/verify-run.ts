@@ -36,7 +36,7 @@ import {
   deployLedger,
   loadDeployment,
 } from './contracts.js';
-import { type LedgerVerificationResult, verifyLedger } from './verifier.js';
+import { type LedgerVerificationResult, verifyLedger } from './verify-chain.js';
 
 export interface RunEntryLike {
   seq: number;
