@@ -10,12 +10,13 @@ import { serveModbusRtu } from '../../../meter/faces/modbus.js';
 import { scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { BenchPhysics } from '../../../rigs/emulators/physics.js';
 import { openPtyPair, requireSocat } from '../../../rigs/emulators/pty.js';
+import { liveValuesFrom } from '../../../rigs/emulators/registry.js';
 import { ScpiLoadEmulator } from '../../../rigs/emulators/scpi-load-emulator.js';
 import { serveLinesOnSerial } from '../../../rigs/emulators/serve-line.js';
 import { HardwareRig } from '../../../rigs/hardware-rig.js';
 import { checkRig } from '../../../rigs/rig-check.js';
 import { type RigConfig, rigSchema } from '../../../rigs/schema.js';
-import { liveValuesFrom, simUp } from '../../../rigs/sim-up.js';
+import { simUp } from '../../../rigs/sim-up.js';
 
 /** A rig instrument on a PTY link `dir/<id>` (the emulators serve the other end). */
 function serial(

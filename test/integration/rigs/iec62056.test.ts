@@ -6,7 +6,7 @@ import { serveIec62056 } from '../../../meter/faces/iec62056.js';
 import { parseObis, readIec62056 } from '../../../rigs/drivers/iec62056.js';
 import { BenchPhysics } from '../../../rigs/emulators/physics.js';
 import { openPtyPair, type PtyPair, requireSocat } from '../../../rigs/emulators/pty.js';
-import { liveValuesFrom } from '../../../rigs/sim-up.js';
+import { liveValuesFrom } from '../../../rigs/emulators/registry.js';
 
 describe('IEC 62056-21 mode C driver against the meter face on a PTY', () => {
   let dir: string;
