@@ -83,6 +83,7 @@ export interface VerifyRunOptions {
   ledger?: string;
   deploymentFile?: string;
   fromBlock?: number;
+  toBlock?: number;
   mnemonic?: string;
   relayerKey?: string;
 }
@@ -110,6 +111,16 @@ export function runLedgerIdentity(
     if (l) id = l;
   }
   return id;
+}
+
+/** The last block the run read back from the ledger (its `obs.ledger.state` entries), if it read any. */
+export function runLastBlock(entries: readonly RunEntryLike[]): number | undefined {
+  let last: number | undefined;
+  for (const e of entries) {
+    const toBlock = e.kind === ENTRY.ledgerState ? (e.data as { toBlock?: unknown }).toBlock : undefined;
+    if (typeof toBlock === 'number') last = Math.max(last ?? toBlock, toBlock);
+  }
+  return last;
 }
 
 export interface RunRegistry {
@@ -141,6 +152,17 @@ export async function verifyRunLedger(opts: VerifyRunOptions): Promise<VerifyRun
     throw new InputError(`run ${opts.runId} has no billing observations (entries of kind ${ENTRY.meterBilling})`);
   }
   const identity = runLedgerIdentity(opts.entries, opts.header);
+  if (opts.ledger && identity?.kind === 'embedded') {
+    // Meter keys and contract addresses repeat from chain to chain (same seed, same deployer nonce), so another
+    // ledger would look like the run's own and its records would read as tampered.
+    throw new InputError(
+      `run ${opts.runId} ran on the embedded chain, which ended with the run: --ledger ${opts.ledger} never held its records`,
+      [],
+      [
+        `Run \`bench ledger verify ${opts.runId}\` without --ledger: its records are replayed on a fresh embedded chain.`,
+      ],
+    );
+  }
   // A run on an external chain is verified on that chain: a replay would sign nothing the run's records were
   // signed for (another chain id or contract address, so every signature would read as forged).
   const url = opts.ledger ?? (identity?.kind === 'external' ? identity.url : undefined);
@@ -153,7 +175,9 @@ export async function verifyRunLedger(opts: VerifyRunOptions): Promise<VerifyRun
       const ownRun = identity?.contracts?.BillingLedger === deployment.contracts.BillingLedger;
       const fromBlock =
         opts.fromBlock ?? (ownRun && identity?.runFromBlock !== undefined ? identity.runFromBlock + 1 : undefined);
-      const result = await verifyLedger(chain, deployment, { observed, fromBlock });
+      // …and up to the last block the run read back: later runs' records on the same contracts are not this run's.
+      const toBlock = opts.toBlock ?? (ownRun ? runLastBlock(opts.entries) : undefined);
+      const result = await verifyLedger(chain, deployment, { observed, fromBlock, toBlock });
       return { runId: opts.runId, mode: 'external', url, malformed, ...result };
     }
     return await replay(chain, opts.runId, observed, malformed, runRegistry(opts.entries));

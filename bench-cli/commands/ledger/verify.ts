@@ -15,7 +15,16 @@ export default class LedgerVerify extends BenchCommand {
   static override flags = {
     ...ledgerFlags,
     'runs-dir': runsDirFlag,
-    'from-block': Flags.integer({ description: 'First block to read (default: the deployment block).', min: 0 }),
+    'from-block': Flags.integer({
+      description:
+        "First block to read (default: the run's first block on its own contracts, else the deployment block).",
+      min: 0,
+    }),
+    'to-block': Flags.integer({
+      description:
+        'Last block to read (default: the last block the run read back on its own contracts, else the latest).',
+      min: 0,
+    }),
   };
 
   async run(): Promise<VerifyRunResult> {
@@ -30,6 +39,7 @@ export default class LedgerVerify extends BenchCommand {
       ledger: flags.ledger,
       deploymentFile: flags.deployment,
       fromBlock: flags['from-block'],
+      toBlock: flags['to-block'],
       mnemonic: flags.mnemonic,
     });
     this.say(

@@ -236,9 +236,23 @@ describe('certify on an external ledger uses the saved deployment', () => {
     const again = await certifyRun('ev-billing', ['ev-tou-boundary'], ['--ledger', url], work);
     expect(again.result.verdict).toBe('PASS');
     expect(again.result.ledger.deployment).toEqual({ source: 'saved', file: saved.deploymentFile });
+    // Each verifies in its own blocks: the first run's check sees none of the second run's records.
+    const verified: VerifyRunResult[] = [];
     for (const id of [runId, again.result.runId]) {
       const v = await verifyRun(id, [], work);
       expect(v.code, v.stdout).toBe(0);
+      const r = v.json<VerifyRunResult>();
+      expect(r.counts.landed).toBe(r.counts.observed);
+      verified.push(r);
     }
+    expect(verified[0]!.toBlock).toBeLessThan(verified[1]!.fromBlock);
+  });
+
+  it('refuses --ledger for a run on the embedded chain (exit 2): that chain ended with the run', async () => {
+    const { result } = await certifyRun('smoke', ['ev-and-kettle']);
+    const v = await verifyRun(result.runId, ['--ledger', url]);
+    expect(v.code, v.stdout + v.stderr).toBe(2);
+    expect(v.stdout + v.stderr).toContain(`run ${result.runId} ran on the embedded chain`);
+    expect(v.stdout + v.stderr).toContain('without --ledger');
   });
 });
