@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RigError } from '../core/errors.js';
 import type { MeterConfigInput } from '../meter/config.js';
 import { parseMeterConfig } from '../meter/config.js';
 import { serveIec62056 } from '../meter/faces/iec62056.js';
@@ -24,6 +25,22 @@ export interface ServeOptions {
   onReady?: (faces: string[]) => void;
 }
 
+/** Opens a serial face; a port that cannot be opened is a RigError naming the flag and the path, with what to do. */
+async function opening<T>(flag: string, path: string, open: () => Promise<T>): Promise<T> {
+  try {
+    return await open();
+  } catch (e) {
+    throw new RigError(`${flag} ${path}: cannot open the port (${(e as Error).message.replace(/^Error: /, '')})`, {
+      device: path,
+      code: 'NO_DEVICE',
+      cause: e,
+      actions: [
+        'Name a serial port that exists: a USB adapter (/dev/ttyUSB0) or one end of a PTY pair, e.g. `socat -d -d pty,raw,echo=0,link=/tmp/meter pty,raw,echo=0,link=/tmp/client` and serve on /tmp/meter.',
+      ],
+    });
+  }
+}
+
 /**
  * Runs the reference meter on a scenario in (scaled) real time and serves its faces: Modbus TCP, Modbus RTU, the
  * IEC 62056-21 optical readout and the JSONL event/billing stream, which also takes authorize, identify and sync
@@ -41,7 +58,8 @@ export async function serveMeter(
   const epochS = Date.parse(scenario.start) / 1000;
   try {
     if (o.stream) {
-      await live.openStream(o.stream.path, o.stream.baudRate);
+      const stream = o.stream;
+      await opening('--stream', stream.path, () => live.openStream(stream.path, stream.baudRate));
       described.push(`jsonl stream on ${o.stream.path}`);
     }
     if (o.modbusTcp) {
@@ -49,23 +67,20 @@ export async function serveMeter(
       described.push(`modbus tcp ${o.modbusTcp.host}:${o.modbusTcp.port}`);
     }
     if (o.modbusRtu) {
-      faces.push(await serveModbusRtu(() => live.values, o.modbusRtu));
+      const rtu = o.modbusRtu;
+      faces.push(await opening('--modbus-rtu', rtu.path, () => serveModbusRtu(() => live.values, rtu)));
       described.push(`modbus rtu on ${o.modbusRtu.path}`);
     }
     if (o.optical) {
-      faces.push(
-        await serveIec62056(
-          () => live.values,
-          {
-            manufacturer: 'BEN',
-            identification: 'RM1',
-            serial: `RM-${house.id}`,
-            firmware: parsed.firmwareVersion,
-            maxBaud: '5',
-          },
-          o.optical,
-        ),
-      );
+      const optical = o.optical;
+      const identity = {
+        manufacturer: 'BEN',
+        identification: 'RM1',
+        serial: `RM-${house.id}`,
+        firmware: parsed.firmwareVersion,
+        maxBaud: '5',
+      };
+      faces.push(await opening('--optical', optical.path, () => serveIec62056(() => live.values, identity, optical)));
       described.push(`iec 62056-21 optical readout on ${o.optical.path}`);
     }
     const { meter, store } = offlineMeter({

@@ -32,6 +32,13 @@ export default class MeterServe extends BenchCommand {
 
   async run(): Promise<{ seconds: number; events: number; billingRecords: number }> {
     const { flags } = await this.parse(MeterServe);
+    const faces = ['modbus-tcp', 'modbus-rtu', 'stream', 'optical'] as const;
+    if (!faces.some((f) => flags[f]))
+      throw new InputError(
+        'meter serve: no face to serve',
+        faces.map((f) => ({ file: `--${f}`, message: 'not given' })),
+        ['Name at least one face, e.g. `--modbus-tcp 127.0.0.1:5020` or `--stream /dev/ttyX`.'],
+      );
     const controller = new AbortController();
     process.once('SIGINT', () => controller.abort());
     const result = await serveMeter({

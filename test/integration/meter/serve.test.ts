@@ -11,7 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { macroSeries } from '../../../profiles/synth.js';
 import { readIec62056 } from '../../../rigs/drivers/iec62056.js';
-import { REPO_ROOT } from '../../support/cli.js';
+import { bench, REPO_ROOT } from '../../support/cli.js';
 import { ptyPair } from '../../support/pty.js';
 
 const ModbusRTU = Modbus as unknown as new () => ModbusClient;
@@ -167,5 +167,19 @@ describe('bench meter serve', () => {
       await new Promise<void>((r) => reader.close(() => r()));
       for (const p of [rtu, optical, stream]) p.close();
     }
+  });
+
+  it('refuses to start with no face (exit 2) and names the flag and path of a port it cannot open (exit 3)', () => {
+    const smoke = join(REPO_ROOT, 'suites/scenarios/smoke.yaml');
+    const none = bench(['meter', 'serve', '--scenario', smoke]);
+    expect(none.code, none.stderr).toBe(2);
+    expect(none.stderr).toContain('no face to serve');
+    expect(none.stderr).toContain('--modbus-tcp');
+    const missing = join(mkdtempSync(join(tmpdir(), 'serve-')), 'ttyX');
+    const bad = bench(['meter', 'serve', '--scenario', smoke, '--modbus-rtu', missing]);
+    expect(bad.code, bad.stderr).toBe(3);
+    expect(bad.stderr).toContain(`--modbus-rtu ${missing}: cannot open the port`);
+    expect(bad.stderr).not.toMatch(/Error: Error/);
+    expect(bad.stderr).toContain('socat');
   });
 });
