@@ -30,8 +30,8 @@ async function opening<T>(flag: string, path: string, open: () => Promise<T>): P
   try {
     return await open();
   } catch (e) {
-    throw new RigError(`${flag} ${path}: cannot open the port (${(e as Error).message.replace(/^Error: /, '')})`, {
-      device: path,
+    throw new RigError(`${path}: cannot open the port (${(e as Error).message.replace(/^Error: /, '')})`, {
+      device: flag,
       code: 'NO_DEVICE',
       cause: e,
       actions: [

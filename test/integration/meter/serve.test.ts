@@ -178,7 +178,7 @@ describe('bench meter serve', () => {
     const missing = join(mkdtempSync(join(tmpdir(), 'serve-')), 'ttyX');
     const bad = bench(['meter', 'serve', '--scenario', smoke, '--modbus-rtu', missing]);
     expect(bad.code, bad.stderr).toBe(3);
-    expect(bad.stderr).toContain(`--modbus-rtu ${missing}: cannot open the port`);
+    expect(bad.stderr).toContain(`--modbus-rtu: ${missing}: cannot open the port`);
     expect(bad.stderr).not.toMatch(/Error: Error/);
     expect(bad.stderr).toContain('socat');
   });
