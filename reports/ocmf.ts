@@ -1,24 +1,17 @@
 import { createHash } from 'node:crypto';
-import { p256 } from '@noble/curves/p256';
 import type { BillingRow, BillingSection } from '../analysis/billing.js';
+import { ocmfTime, p256PublicKeyHex, signOcmf } from '../protocols/ocmf.js';
 import type { ReportModel } from './model.js';
 
 /**
- * OCMF (S.A.F.E. Open Charge Metering Format) export of billing records: `OCMF|{payload}|{signature}`, signed
- * ECDSA-secp256r1-SHA256 with the meter's P-256 key (separate from its Ethereum key). @noble/curves signs
- * deterministically (RFC 6979), so the export of a record is reproducible.
+ * OCMF export of billing records (the format in protocols/ocmf.ts), signed ECDSA-secp256r1-SHA256 with the meter's
+ * P-256 key (separate from its Ethereum key), deterministically, so the export of a record is reproducible.
  */
 export interface OcmfMeterIdentity {
   vendor: string;
   model: string;
   serial: string;
   firmware: string;
-}
-
-function ocmfTime(unixSeconds: number): string {
-  // OCMF wants local time with offset and a sync status; the bench reports UTC with the meter's sync flag S.
-  const iso = new Date(unixSeconds * 1000).toISOString(); // 2026-11-24T15:20:40.123Z
-  return `${iso.slice(0, 19)},${iso.slice(20, 23)}+0000 S`;
 }
 
 export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, pagination: number): Record<string, unknown> {
@@ -56,26 +49,6 @@ export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, paginatio
   };
 }
 
-export function signOcmf(payload: Record<string, unknown>, privateKeyHex: string): string {
-  const json = JSON.stringify(payload);
-  const digest = createHash('sha256').update(json).digest();
-  const signature = p256.sign(digest, privateKeyHex).toDERHex();
-  return `OCMF|${json}|${JSON.stringify({ SA: 'ECDSA-secp256r1-SHA256', SD: signature.toUpperCase() })}`;
-}
-
-export function verifyOcmf(line: string, publicKeyHex: string): boolean {
-  const m = /^OCMF\|(\{.*\})\|(\{.*\})$/.exec(line);
-  if (!m) return false;
-  const sig = JSON.parse(m[2]!) as { SA: string; SD: string };
-  if (sig.SA !== 'ECDSA-secp256r1-SHA256') return false;
-  const digest = createHash('sha256').update(m[1]!).digest();
-  return p256.verify(Buffer.from(sig.SD, 'hex'), digest, Buffer.from(publicKeyHex, 'hex'));
-}
-
-export function ocmfPublicKey(privateKeyHex: string): string {
-  return Buffer.from(p256.getPublicKey(privateKeyHex, false)).toString('hex');
-}
-
 /**
  * The P-256 key the export is signed with: derived from the run's seed, so the same record always exports the
  * same signed file (the simulated meter's OCMF key; a real meter's OCMF data comes signed from the meter).
@@ -97,5 +70,5 @@ export function renderOcmf(model: ReportModel, meter: OcmfMeterIdentity, private
       lines.push(signOcmf(ocmfPayload(row, meter, page++), privateKeyHex));
     }
   }
-  return `# OCMF export of run ${model.runId}; ECDSA-secp256r1 public key ${ocmfPublicKey(privateKeyHex)}\n${lines.map((l) => `${l}\n`).join('')}`;
+  return `# OCMF export of run ${model.runId}; ECDSA-secp256r1 public key ${p256PublicKeyHex(privateKeyHex)}\n${lines.map((l) => `${l}\n`).join('')}`;
 }
