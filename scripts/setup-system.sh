@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (real PTYs, a real time-series server, a real browser, a real AVR
-# running StandardFirmata). As root it installs what is missing; otherwise it fails and names what to install.
+# running StandardFirmata, openssl for the OCPP test's TLS certificate). As root it installs what is missing; otherwise it fails and names what to install.
 set -euo pipefail
 # command → package
 declare -A NEED=(
@@ -8,6 +8,7 @@ declare -A NEED=(
   [victoria-metrics]=victoria-metrics
   [chromium]=chromium
   [script]=bsdutils
+  [openssl]=openssl
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

@@ -1,0 +1,442 @@
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import createDebug from 'debug';
+import { RPCServer } from 'ocpp-rpc';
+import { RigError } from '../../core/errors.js';
+import {
+  type MeterSample,
+  type MeterValue16,
+  type MeterValue201,
+  type OcppVersion,
+  samplesFrom16,
+  samplesFrom201,
+} from '../../protocols/ocpp-meter-values.js';
+
+const debug = createDebug('bench:ocpp');
+
+/**
+ * The bench as an OCPP-J central system (CSMS): charging stations under test connect to it over WebSocket (ws://,
+ * or wss:// with HTTP Basic Auth: security profiles 1 and 2), speaking OCPP 1.6-J or 2.0.1. ocpp-rpc does the RPC
+ * framing and validates every call and answer against the official JSON schemas of the version agreed (strict
+ * mode), so a malformed frame, an unknown action or a schema violation gets the CALLERROR the library's reading of
+ * the specification names, and the connection stays up. Every frame in and out reaches `onFrame` (the run
+ * record's wire log) and every error sent is counted by code.
+ */
+
+export interface OcppStationSpec {
+  /** The station's identity: the last path segment of its connection URL, and the Basic Auth user name. */
+  identity: string;
+  version: OcppVersion;
+  /** Basic Auth password (security profiles 1 and 2); none = the station connects without. */
+  password?: string;
+}
+
+export interface WireFrame {
+  /** Unix seconds on the bench's clock. */
+  t: number;
+  station: string;
+  direction: 'in' | 'out';
+  frame: string;
+}
+
+export interface BootInfo {
+  vendor: string;
+  model: string;
+  serial?: string;
+  firmware?: string;
+  meterSerial?: string;
+  t: number;
+}
+
+/** Token statuses common to both versions' Authorize answers. */
+export type TokenStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'Unknown';
+
+export interface OcppTransaction {
+  station: string;
+  version: OcppVersion;
+  transactionId: string;
+  idToken: string;
+  connector: number;
+  /** Unix seconds, the station's clock. */
+  start: number;
+  end?: number;
+  meterStartWh?: number;
+  meterStopWh?: number;
+  stopReason?: string;
+  samples: MeterSample[];
+  /** Messages the station marked as sent from its offline queue (2.0.1 `offline`). */
+  offlineMessages: number;
+  /** Messages that repeated one already taken (same 2.0.1 seqNo, same 1.6 start or stop): taken once. */
+  duplicates: number;
+  remoteStartId?: number;
+}
+
+export interface CentralSystemOptions {
+  host?: string;
+  /** 0 = any free port. */
+  port?: number;
+  /** TLS certificate and key (PEM): wss:// (security profile 2). */
+  tls?: { cert: string; key: string };
+  stations: readonly OcppStationSpec[];
+  /** The status of a token; default Accepted. 1.6 has no Unknown: it is answered Invalid there. */
+  authorize?: (station: string, idToken: string) => TokenStatus;
+  onFrame?: (frame: WireFrame) => void;
+  /** The bench's clock (unix seconds) for wire-log times and currentTime answers. */
+  now?: () => number;
+  heartbeatIntervalS?: number;
+}
+
+interface StationLink {
+  spec: OcppStationSpec;
+  client?: ConnectedStation;
+  boot?: BootInfo;
+  connections: number;
+}
+
+/** The slice of ocpp-rpc's server-side client the bench uses (its typings declare most of it loosely). */
+interface ConnectedStation {
+  identity: string;
+  protocol: string;
+  handle(method: string, handler: (call: { params: unknown; method: string }) => unknown): void;
+  handle(handler: (call: { params: unknown; method: string }) => unknown): void;
+  call(method: string, params?: unknown, options?: Record<string, unknown>): Promise<unknown>;
+  close(options?: Record<string, unknown>): Promise<unknown>;
+  on(event: string, listener: (...args: never[]) => void): void;
+}
+
+export class CentralSystem {
+  private readonly server: RPCServer;
+  private http?: Server;
+  private readonly links = new Map<string, StationLink>();
+  private readonly txs = new Map<string, OcppTransaction>();
+  /** 1.6 StartTransaction identity (connector, token, time, register) → transaction id, so a repeat gets the same id. */
+  private readonly starts16 = new Map<string, string>();
+  /** 2.0.1 seqNos taken per transaction. */
+  private readonly seqNos = new Map<string, Set<number>>();
+  private next16Id = 1;
+  private nextRemoteStartId = 1;
+  /** CALLERRORs sent, by code; calls the bench answered, by action. */
+  readonly errorsSent = new Map<string, number>();
+  readonly callsTaken = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CentralSystemOptions) {
+    this.now = opts.now ?? (() => Date.now() / 1000);
+    for (const spec of opts.stations) this.links.set(spec.identity, { spec, connections: 0 });
+    this.server = new RPCServer({
+      protocols: ['ocpp2.0.1', 'ocpp1.6'],
+      strictMode: true,
+      // A station that sends garbage stays connected: every bad frame is answered and counted, never fatal.
+      maxBadMessages: Number.POSITIVE_INFINITY,
+      callTimeoutMs: 30_000,
+    });
+    this.server.auth((accept, reject, handshake) => {
+      const link = this.links.get(handshake.identity);
+      if (!link) return reject(404, `no station ${handshake.identity} on this bench`);
+      if (link.spec.password !== undefined && handshake.password?.toString('utf8') !== link.spec.password)
+        return reject(401, 'wrong or missing password');
+      if (!handshake.protocols.has(link.spec.version))
+        return reject(400, `station ${handshake.identity} is set up for ${link.spec.version}`);
+      accept({ identity: handshake.identity }, link.spec.version);
+    });
+    this.server.on('client', (client: ConnectedStation) => this.attach(client));
+  }
+
+  /** Listens; resolves with the URL stations connect to (their identity appended). */
+  async start(): Promise<string> {
+    const server = this.opts.tls ? createHttpsServer({ ...this.opts.tls, minVersion: 'TLSv1.2' }) : createHttpServer();
+    server.on('upgrade', this.server.handleUpgrade);
+    server.on('request', (_req, res) => res.writeHead(404).end());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          new RigError(`cannot listen on ${this.opts.host ?? '127.0.0.1'}:${this.opts.port ?? 0}: ${e.message}`, {
+            code: 'LISTEN',
+            device: 'ocpp',
+          }),
+        ),
+      );
+      server.listen(this.opts.port ?? 0, this.opts.host ?? '127.0.0.1', resolve);
+    });
+    this.http = server;
+    const { port } = server.address() as AddressInfo;
+    return `${this.opts.tls ? 'wss' : 'ws'}://${this.opts.host ?? '127.0.0.1'}:${port}/`;
+  }
+
+  async close(): Promise<void> {
+    await this.server.close({ force: true }).catch(() => undefined);
+    await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+  }
+
+  boot(identity: string): BootInfo | undefined {
+    return this.links.get(identity)?.boot;
+  }
+
+  connected(identity: string): boolean {
+    return this.links.get(identity)?.client !== undefined;
+  }
+
+  /** Connections the station opened so far (a reconnect counts). */
+  connections(identity: string): number {
+    return this.links.get(identity)?.connections ?? 0;
+  }
+
+  /** Waits for the station's BootNotification (or returns the one it sent). */
+  async waitForBoot(identity: string, signal?: AbortSignal): Promise<BootInfo> {
+    for (;;) {
+      const boot = this.boot(identity);
+      if (boot) return boot;
+      await sleep(20, undefined, { signal });
+    }
+  }
+
+  transactions(station?: string): OcppTransaction[] {
+    return [...this.txs.values()].filter((t) => station === undefined || t.station === station);
+  }
+
+  /** RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1): the station's answer status. */
+  async remoteStart(identity: string, idToken: string, connector = 1): Promise<string> {
+    const link = this.linkOf(identity);
+    if (link.spec.version === 'ocpp1.6') {
+      const r = (await link.client!.call('RemoteStartTransaction', { idTag: idToken, connectorId: connector })) as {
+        status: string;
+      };
+      return r.status;
+    }
+    const r = (await link.client!.call('RequestStartTransaction', {
+      idToken: { idToken, type: 'eMAID' },
+      remoteStartId: this.nextRemoteStartId++,
+      evseId: connector,
+    })) as { status: string };
+    return r.status;
+  }
+
+  /** RemoteStopTransaction (1.6) / RequestStopTransaction (2.0.1). */
+  async remoteStop(identity: string, transactionId: string): Promise<string> {
+    const link = this.linkOf(identity);
+    const r = (
+      link.spec.version === 'ocpp1.6'
+        ? await link.client!.call('RemoteStopTransaction', { transactionId: Number(transactionId) })
+        : await link.client!.call('RequestStopTransaction', { transactionId })
+    ) as { status: string };
+    return r.status;
+  }
+
+  private linkOf(identity: string): StationLink {
+    const link = this.links.get(identity);
+    if (!link?.client)
+      throw new RigError(`station ${identity} is not connected`, { device: identity, code: 'NO_DEVICE' });
+    return link;
+  }
+
+  private attach(client: ConnectedStation): void {
+    const link = this.links.get(client.identity)!;
+    link.client = client;
+    link.connections++;
+    debug('%s connected (%s)', client.identity, client.protocol);
+    client.on('message', (({ message, outbound }: { message: Buffer | string; outbound: boolean }) => {
+      const frame = message.toString();
+      this.opts.onFrame?.({ t: this.now(), station: client.identity, direction: outbound ? 'out' : 'in', frame });
+      // Errors are counted as they went out on the wire (the library maps some codes per version after its events).
+      if (outbound && frame.startsWith('[4')) {
+        const code = String((JSON.parse(frame) as unknown[])[2]);
+        this.errorsSent.set(code, (this.errorsSent.get(code) ?? 0) + 1);
+      }
+    }) as never);
+    client.on('close', (() => {
+      if (link.client === client) link.client = undefined;
+    }) as never);
+    const v16 = client.protocol === 'ocpp1.6';
+    const take = (method: string, fn: (params: never) => unknown) =>
+      client.handle(method, ({ params }) => {
+        this.callsTaken.set(method, (this.callsTaken.get(method) ?? 0) + 1);
+        return fn(params as never);
+      });
+    const currentTime = () => new Date(this.now() * 1000).toISOString();
+    const interval = this.opts.heartbeatIntervalS ?? 300;
+    take('BootNotification', (p: Boot16 & Boot201) => {
+      link.boot = v16
+        ? {
+            vendor: p.chargePointVendor,
+            model: p.chargePointModel,
+            serial: p.chargePointSerialNumber,
+            firmware: p.firmwareVersion,
+            meterSerial: p.meterSerialNumber,
+            t: this.now(),
+          }
+        : {
+            vendor: p.chargingStation.vendorName,
+            model: p.chargingStation.model,
+            serial: p.chargingStation.serialNumber,
+            firmware: p.chargingStation.firmwareVersion,
+            t: this.now(),
+          };
+      return { status: 'Accepted', currentTime: currentTime(), interval };
+    });
+    take('Heartbeat', () => ({ currentTime: currentTime() }));
+    take('StatusNotification', () => ({}));
+    if (v16) {
+      take('Authorize', (p: { idTag: string }) => ({ idTagInfo: { status: this.status16(client.identity, p.idTag) } }));
+      take('StartTransaction', (p: Start16) => this.start16(client.identity, p));
+      take('MeterValues', (p: { transactionId?: number; meterValue: MeterValue16[] }) => {
+        const tx =
+          p.transactionId !== undefined ? this.txs.get(key(client.identity, String(p.transactionId))) : undefined;
+        if (tx) addSamples(tx, samplesFrom16(p.meterValue));
+        return {};
+      });
+      take('StopTransaction', (p: Stop16) => this.stop16(client.identity, p));
+    } else {
+      take('Authorize', (p: { idToken: { idToken: string } }) => ({
+        idTokenInfo: { status: this.status(client.identity, p.idToken.idToken) },
+      }));
+      take('TransactionEvent', (p: TxEvent201) => this.event201(client.identity, p));
+      take('MeterValues', () => ({}));
+      take('NotifyEvent', () => ({}));
+      take('SecurityEventNotification', () => ({}));
+    }
+    // No wildcard handler: ocpp-rpc answers an action with no handler NotImplemented, as the specification says
+    // (a wildcard would first meet strict validation, which answers an action it has no schema for ProtocolError).
+  }
+
+  private status(station: string, idToken: string): TokenStatus {
+    return this.opts.authorize?.(station, idToken) ?? 'Accepted';
+  }
+
+  private status16(station: string, idToken: string): Exclude<TokenStatus, 'Unknown'> {
+    const s = this.status(station, idToken);
+    return s === 'Unknown' ? 'Invalid' : s;
+  }
+
+  private start16(station: string, p: Start16): { transactionId: number; idTagInfo: { status: string } } {
+    const status = this.status16(station, p.idTag);
+    const identity = `${station}|${p.connectorId}|${p.idTag}|${p.timestamp}|${p.meterStart}`;
+    const known = this.starts16.get(identity);
+    if (known) {
+      this.txs.get(key(station, known))!.duplicates++;
+      return { transactionId: Number(known), idTagInfo: { status } };
+    }
+    const id = String(this.next16Id++);
+    this.starts16.set(identity, id);
+    this.txs.set(key(station, id), {
+      station,
+      version: 'ocpp1.6',
+      transactionId: id,
+      idToken: p.idTag,
+      connector: p.connectorId,
+      start: Date.parse(p.timestamp) / 1000,
+      meterStartWh: p.meterStart,
+      samples: [],
+      offlineMessages: 0,
+      duplicates: 0,
+    });
+    return { transactionId: Number(id), idTagInfo: { status } };
+  }
+
+  private stop16(station: string, p: Stop16): { idTagInfo?: { status: string } } {
+    const tx = this.txs.get(key(station, String(p.transactionId)));
+    if (tx) {
+      if (tx.end !== undefined) tx.duplicates++;
+      else {
+        tx.end = Date.parse(p.timestamp) / 1000;
+        tx.meterStopWh = p.meterStop;
+        tx.stopReason = p.reason ?? 'Local';
+        addSamples(tx, samplesFrom16(p.transactionData ?? []));
+      }
+    }
+    return p.idTag ? { idTagInfo: { status: this.status16(station, p.idTag) } } : {};
+  }
+
+  private event201(station: string, p: TxEvent201): { idTokenInfo?: { status: TokenStatus } } {
+    const id = p.transactionInfo.transactionId;
+    const k = key(station, id);
+    const seen = this.seqNos.get(k) ?? new Set<number>();
+    this.seqNos.set(k, seen);
+    let tx = this.txs.get(k);
+    const t = Date.parse(p.timestamp) / 1000;
+    if (!tx) {
+      tx = {
+        station,
+        version: 'ocpp2.0.1',
+        transactionId: id,
+        idToken: p.idToken?.idToken ?? '',
+        connector: p.evse?.id ?? 1,
+        start: t,
+        samples: [],
+        offlineMessages: 0,
+        duplicates: 0,
+        remoteStartId: p.transactionInfo.remoteStartId,
+      };
+      this.txs.set(k, tx);
+    }
+    if (seen.has(p.seqNo)) tx.duplicates++;
+    else {
+      seen.add(p.seqNo);
+      if (p.offline) tx.offlineMessages++;
+      if (p.idToken && !tx.idToken) tx.idToken = p.idToken.idToken;
+      const samples = samplesFrom201(p.meterValue ?? []);
+      addSamples(tx, samples);
+      if (p.eventType === 'Started') {
+        tx.start = t;
+        tx.meterStartWh ??= samples.find((s) => s.energyWh !== undefined)?.energyWh;
+      }
+      if (p.eventType === 'Ended') {
+        tx.end = t;
+        tx.stopReason = p.transactionInfo.stoppedReason ?? 'Local';
+        tx.meterStopWh = [...samples].reverse().find((s) => s.energyWh !== undefined)?.energyWh ?? tx.meterStopWh;
+      }
+    }
+    return p.idToken ? { idTokenInfo: { status: this.status(station, p.idToken.idToken) } } : {};
+  }
+}
+
+const key = (station: string, transactionId: string) => `${station}\u0000${transactionId}`;
+
+/** Adds samples a station sent, once each (a repeat of the same time and register is not a second reading). */
+function addSamples(tx: OcppTransaction, samples: readonly MeterSample[]): void {
+  for (const s of samples) {
+    const same = tx.samples.find((o) => o.t === s.t && o.energyWh === s.energyWh && o.context === s.context);
+    if (same) {
+      for (const sv of s.signed) if (!same.signed.some((o) => o.data === sv.data)) same.signed.push(sv);
+      continue;
+    }
+    tx.samples.push(s);
+  }
+  tx.samples.sort((a, b) => a.t - b.t);
+}
+
+interface Boot16 {
+  chargePointVendor: string;
+  chargePointModel: string;
+  chargePointSerialNumber?: string;
+  firmwareVersion?: string;
+  meterSerialNumber?: string;
+}
+interface Boot201 {
+  chargingStation: { vendorName: string; model: string; serialNumber?: string; firmwareVersion?: string };
+}
+interface Start16 {
+  connectorId: number;
+  idTag: string;
+  meterStart: number;
+  timestamp: string;
+}
+interface Stop16 {
+  transactionId: number;
+  idTag?: string;
+  meterStop: number;
+  timestamp: string;
+  reason?: string;
+  transactionData?: MeterValue16[];
+}
+interface TxEvent201 {
+  eventType: 'Started' | 'Updated' | 'Ended';
+  timestamp: string;
+  seqNo: number;
+  offline?: boolean;
+  transactionInfo: { transactionId: string; stoppedReason?: string; remoteStartId?: number };
+  idToken?: { idToken: string; type: string };
+  evse?: { id: number; connectorId?: number };
+  meterValue?: MeterValue201[];
+}

@@ -1,0 +1,268 @@
+import createDebug from 'debug';
+import { RPCClient } from 'ocpp-rpc';
+import { ocaPublicKey, ocmfPublicKey, ocmfTime, p256PublicKeyHex, signOcmf } from '../../protocols/ocmf.js';
+import { meterValueOf, type OcppVersion } from '../../protocols/ocpp-meter-values.js';
+
+const debug = createDebug('bench:ocpp-station');
+
+/**
+ * An emulated charging station: an OCPP-J client (ocpp-rpc, the library the bench's central system uses, with the
+ * same strict schema validation) around a meter register, signing its begin and end readings in OCMF with a P-256
+ * key as an Eichrecht station does. It authorises a token, runs transactions locally or on the central system's
+ * remote start/stop, and reports meter values in the form of its protocol version.
+ */
+export interface StationOptions {
+  url: string;
+  identity: string;
+  version: OcppVersion;
+  password?: string;
+  vendor?: string;
+  model?: string;
+  serial?: string;
+  firmware?: string;
+  meterSerial?: string;
+  /** P-256 private key (hex) the meter signs OCMF with. */
+  ocmfKeyHex: string;
+  /** The meter's register (Wh) and power (W) now. */
+  energyWh: () => number;
+  powerW?: () => number;
+  /** The station's clock, unix seconds. */
+  now?: () => number;
+  /** TLS options for wss:// (e.g. the CA that signed the bench's certificate). */
+  tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
+  reconnect?: boolean;
+}
+
+export interface StationTransaction {
+  id: string;
+  idToken: string;
+  meterStartWh: number;
+  start: number;
+  seqNo: number;
+  /** The signed begin record, once started. */
+  beginOcmf: string;
+}
+
+export class EmulatedStation {
+  readonly client: RPCClient;
+  private readonly now: () => number;
+  private pagination = 1;
+  private txCounter = 1;
+  transaction?: StationTransaction;
+  /** Set by the central system's remote start: the token the next transaction is for. */
+  onRemoteStart?: (idToken: string) => void;
+  onRemoteStop?: () => void;
+
+  constructor(private readonly o: StationOptions) {
+    this.now = o.now ?? (() => Date.now() / 1000);
+    this.client = new RPCClient({
+      endpoint: o.url,
+      identity: o.identity,
+      protocols: [o.version],
+      password: o.password ?? null,
+      strictMode: true,
+      reconnect: o.reconnect ?? false,
+      wsOpts: o.tls ?? {},
+    } as never);
+    const remoteStart = ({ params }: { params: { idTag?: string; idToken?: { idToken: string } } }) => {
+      const token = params.idTag ?? params.idToken?.idToken;
+      const ok = token !== undefined && !this.transaction && this.onRemoteStart !== undefined;
+      if (ok) setImmediate(() => this.onRemoteStart?.(token));
+      return { status: ok ? 'Accepted' : 'Rejected' };
+    };
+    const remoteStop = ({ params }: { params: { transactionId: number | string } }) => {
+      const ok =
+        this.transaction !== undefined &&
+        String(params.transactionId) === this.transaction.id &&
+        this.onRemoteStop !== undefined;
+      if (ok) setImmediate(() => this.onRemoteStop?.());
+      return { status: ok ? 'Accepted' : 'Rejected' };
+    };
+    this.client.handle('RemoteStartTransaction', remoteStart as never);
+    this.client.handle('RequestStartTransaction', remoteStart as never);
+    this.client.handle('RemoteStopTransaction', remoteStop as never);
+    this.client.handle('RequestStopTransaction', remoteStop as never);
+  }
+
+  get publicKey(): string {
+    return ocaPublicKey(ocmfPublicKey(p256PublicKeyHex(this.o.ocmfKeyHex)));
+  }
+
+  /** Connects and boots; resolves with the central system's BootNotification answer. */
+  async connect(): Promise<{ status: string; interval: number }> {
+    await this.client.connect();
+    const o = this.o;
+    const params =
+      o.version === 'ocpp1.6'
+        ? {
+            chargePointVendor: o.vendor ?? 'bench',
+            chargePointModel: o.model ?? 'emulated-station',
+            chargePointSerialNumber: o.serial ?? o.identity,
+            firmwareVersion: o.firmware ?? '1.0.0',
+            meterSerialNumber: o.meterSerial ?? `M-${o.identity}`,
+          }
+        : {
+            reason: 'PowerUp',
+            chargingStation: {
+              vendorName: o.vendor ?? 'bench',
+              model: o.model ?? 'emulated-station',
+              serialNumber: o.serial ?? o.identity,
+              firmwareVersion: o.firmware ?? '1.0.0',
+            },
+          };
+    return (await this.client.call('BootNotification', params)) as { status: string; interval: number };
+  }
+
+  async authorize(idToken: string): Promise<string> {
+    const r = (await (this.o.version === 'ocpp1.6'
+      ? this.client.call('Authorize', { idTag: idToken })
+      : this.client.call('Authorize', { idToken: { idToken, type: 'eMAID' } }))) as {
+      idTagInfo?: { status: string };
+      idTokenInfo?: { status: string };
+    };
+    return (r.idTagInfo ?? r.idTokenInfo)!.status;
+  }
+
+  /** Authorises the token and starts a transaction; undefined when the token is refused. */
+  async startTransaction(idToken: string, connector = 1): Promise<StationTransaction | undefined> {
+    if ((await this.authorize(idToken)) !== 'Accepted') return undefined;
+    const start = this.now();
+    const meterStartWh = this.o.energyWh();
+    const beginOcmf = this.sign(idToken, [{ t: start, tx: 'B', wh: meterStartWh }]);
+    if (this.o.version === 'ocpp1.6') {
+      const r = (await this.client.call('StartTransaction', {
+        connectorId: connector,
+        idTag: idToken,
+        meterStart: Math.round(meterStartWh),
+        timestamp: iso(start),
+      })) as { transactionId: number };
+      this.transaction = { id: String(r.transactionId), idToken, meterStartWh, start, seqNo: 0, beginOcmf };
+      await this.client.call('MeterValues', {
+        connectorId: connector,
+        transactionId: r.transactionId,
+        meterValue: [this.meterValue(start, meterStartWh, 'Transaction.Begin', beginOcmf)],
+      });
+    } else {
+      this.transaction = {
+        id: `${this.o.identity}-${this.txCounter++}`,
+        idToken,
+        meterStartWh,
+        start,
+        seqNo: 0,
+        beginOcmf,
+      };
+      await this.event('Started', 'Authorized', start, {
+        idToken: { idToken, type: 'eMAID' },
+        evse: { id: connector, connectorId: 1 },
+        meterValue: [this.meterValue(start, meterStartWh, 'Transaction.Begin', beginOcmf)],
+      });
+    }
+    debug('%s started %s for %s at %d Wh', this.o.identity, this.transaction.id, idToken, meterStartWh);
+    return this.transaction;
+  }
+
+  /** A periodic meter value of the running transaction. */
+  async sample(): Promise<void> {
+    const tx = this.transaction;
+    if (!tx) return;
+    const t = this.now();
+    const mv = this.meterValue(t, this.o.energyWh(), 'Sample.Periodic');
+    if (this.o.version === 'ocpp1.6')
+      await this.client.call('MeterValues', { connectorId: 1, transactionId: Number(tx.id), meterValue: [mv] });
+    else await this.event('Updated', 'MeterValuePeriodic', t, { meterValue: [mv] });
+  }
+
+  /** Stops the running transaction with a signed end record (begin and end readings). */
+  async stopTransaction(reason = 'Local'): Promise<void> {
+    const tx = this.transaction;
+    if (!tx) return;
+    const end = this.now();
+    const meterStopWh = this.o.energyWh();
+    const endOcmf = this.sign(tx.idToken, [
+      { t: tx.start, tx: 'B', wh: tx.meterStartWh },
+      { t: end, tx: 'E', wh: meterStopWh },
+    ]);
+    const mv = this.meterValue(end, meterStopWh, 'Transaction.End', endOcmf);
+    if (this.o.version === 'ocpp1.6')
+      await this.client.call('StopTransaction', {
+        transactionId: Number(tx.id),
+        idTag: tx.idToken,
+        meterStop: Math.round(meterStopWh),
+        timestamp: iso(end),
+        reason,
+        transactionData: [mv],
+      });
+    else
+      await this.event('Ended', reason === 'Remote' ? 'RemoteStop' : 'StopAuthorized', end, {
+        meterValue: [mv],
+        stoppedReason: reason,
+      });
+    this.transaction = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.client.close({ force: true }).catch(() => undefined);
+  }
+
+  private async event(
+    eventType: 'Started' | 'Updated' | 'Ended',
+    triggerReason: string,
+    t: number,
+    extra: { meterValue?: unknown[]; idToken?: unknown; evse?: unknown; stoppedReason?: string },
+  ): Promise<void> {
+    const tx = this.transaction!;
+    const { stoppedReason, ...rest } = extra;
+    await this.client.call('TransactionEvent', {
+      eventType,
+      timestamp: iso(t),
+      triggerReason,
+      seqNo: tx.seqNo++,
+      transactionInfo: { transactionId: tx.id, ...(stoppedReason ? { stoppedReason } : {}) },
+      ...rest,
+    });
+  }
+
+  private meterValue(t: number, energyWh: number, context: string, ocmf?: string) {
+    return meterValueOf(this.o.version, {
+      t,
+      energyWh,
+      powerW: this.o.powerW?.(),
+      context,
+      ocmf,
+      publicKey: ocmf ? this.publicKey : undefined,
+    });
+  }
+
+  private sign(idToken: string, readings: Array<{ t: number; tx: 'B' | 'E'; wh: number }>): string {
+    const o = this.o;
+    return signOcmf(
+      {
+        FV: '1.0',
+        GI: `${o.vendor ?? 'bench'} ${o.model ?? 'emulated-station'}`,
+        GS: o.serial ?? o.identity,
+        GV: o.firmware ?? '1.0.0',
+        PG: `T${this.pagination++}`,
+        MV: o.vendor ?? 'bench',
+        MM: 'reference-meter',
+        MS: o.meterSerial ?? `M-${o.identity}`,
+        MF: '1.0.0',
+        IS: true,
+        IL: 'VERIFIED',
+        IT: 'EMAID',
+        ID: idToken,
+        RD: readings.map((r) => ({
+          TM: ocmfTime(r.t),
+          TX: r.tx,
+          RV: Number((r.wh / 1000).toFixed(3)),
+          RI: '1-b:1.8.0',
+          RU: 'kWh',
+          RT: 'AC',
+          ST: 'G',
+        })),
+      },
+      o.ocmfKeyHex,
+    );
+  }
+}
+
+const iso = (t: number) => new Date(t * 1000).toISOString();
