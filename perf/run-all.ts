@@ -10,6 +10,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   ledger: async () => (await import('./ledger.js')).benchLedger(),
   rigs: async () => (await import('./rigs.js')).benchRigs(),
   certify: async () => (await import('./certify.js')).benchCertify(),
+  ocpp: async () => (await import('./ocpp.js')).benchOcpp(),
 };
 
 const wanted = process.argv.slice(2);
