@@ -129,7 +129,7 @@ describe('OCMF transaction check', () => {
       [
         'an end before its begin',
         { ...good(), signed: [{ data: record(1, [begin]) }, { data: record(2, [begin, { ...end, t: T0 - 60 }]) }] },
-        ['order', 'energy'],
+        ['order'],
         ['order'],
       ],
     ];
