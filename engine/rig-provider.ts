@@ -13,6 +13,7 @@ import { meterKey } from '../meter/identity.js';
 import { groundTruth } from '../profiles/ground-truth.js';
 import { loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
+import { instrumentEntryFor } from '../rigs/instrument-registry.js';
 import { loadRigFile } from '../rigs/rig-file.js';
 import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
@@ -158,6 +159,23 @@ const rigFileProvider: RigProvider = {
           message: 'in-process instruments exist only in the built-in rig sim; use serial or tcp',
         },
       ]);
+    }
+    // An instrument a run cannot open in its role is found here, before the run exists, not when it opens.
+    for (const [index, inst] of config.instruments.entries()) {
+      const entry = instrumentEntryFor(inst);
+      if (!entry || entry.roles.includes(inst.role)) continue;
+      throw new InputError(
+        entry.roles.length
+          ? `rig ${config.name}: instrument ${inst.id} (${inst.dialect}) cannot be the ${inst.role}`
+          : `rig ${config.name}: instrument ${inst.id} (${inst.dialect}) is checked with \`bench rig check\`; this version of bench plays no case at it`,
+        [
+          {
+            file,
+            field: `instruments.${index}.${entry.roles.length ? 'role' : 'dialect'}`,
+            message: `roles a run takes: ${entry.roles.join(', ') || 'none'}`,
+          },
+        ],
+      );
     }
     if (meterConfig) {
       throw new InputError(

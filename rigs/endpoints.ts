@@ -7,14 +7,16 @@ import type { Transport } from './transports/transport.js';
 /** Where a hardware instrument is: a serial line (path, line settings) or a TCP socket. */
 export type Endpoint =
   | { kind: 'serial'; path: string; baudRate: number; parity: 'none' | 'even' | 'odd' }
-  | { kind: 'tcp'; host: string; port: number };
+  | { kind: 'tcp'; host: string; port: number }
+  | { kind: 'listen'; host: string; port: number; tls?: { cert: string; key: string } };
 
 /** An instrument's endpoint from its rig-file transport; the sim transport is in-process and has none. */
 export function endpointOf(inst: InstrumentConfig): Endpoint {
   const t = inst.transport;
   if (t.kind === 'serial') return { kind: 'serial', path: t.path, baudRate: t.baudRate, parity: t.parity };
   if (t.kind === 'tcp') return { kind: 'tcp', host: t.host, port: t.port };
-  throw new RigError('hardware rigs need serial or tcp transports', { device: inst.id, code: 'TRANSPORT' });
+  if (t.kind === 'listen') return { kind: 'listen', host: t.host, port: t.port, tls: t.tls };
+  throw new RigError('hardware rigs need serial, tcp or listen transports', { device: inst.id, code: 'TRANSPORT' });
 }
 
 /** Resource data → transport (labgrid: resource → protocol). Sim transports are built by the sim rig itself. */
@@ -33,7 +35,7 @@ export function transportFor(inst: InstrumentConfig, terminator: string | null =
     });
   }
   if (t.kind === 'tcp') return new TcpTransport(inst.id, t.host, t.port, { terminator, timeoutMs: inst.timeoutMs });
-  throw new RigError('the sim transport is in-process; the sim rig builds it', { device: inst.id, code: 'TRANSPORT' });
+  throw new RigError(`a ${t.kind} transport has no request/answer line`, { device: inst.id, code: 'TRANSPORT' });
 }
 
 /** A Modbus instrument's unit id: `options.unitId`, else 1. */

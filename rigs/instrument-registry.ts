@@ -1,10 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { RigError } from '../core/errors.js';
+import type { OcppVersion } from '../protocols/ocpp-meter-values.js';
 import type { MeterIdentityLine } from '../protocols/stream-commands.js';
 import { edgeReportWireMs, FirmataBoardDriver } from './drivers/firmata-board.js';
 import { IEC_DIALECT, readIec62056 } from './drivers/iec62056.js';
 import { JsonlStreamDriver, requireBillingIdentity } from './drivers/jsonl-stream.js';
 import { REGISTER_MAPS } from './drivers/modbus-maps.js';
 import { ModbusMeterDriver } from './drivers/modbus-meter.js';
+import { type BootInfo, CentralSystem } from './drivers/ocpp-central.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
 import { type Endpoint, transportFor, unitIdOf } from './endpoints.js';
@@ -42,7 +46,9 @@ export type InstrumentHandle =
   /** A JSONL stream; `dut` is its identify answer once identified. */
   | { kind: 'stream'; driver: JsonlStreamDriver; bills: boolean; dut?: MeterIdentityLine }
   /** A Firmata I/O board: S0 pulse input, and the EV simulator's pilot relays when it offers ev.cp. */
-  | { kind: 'board'; driver: FirmataBoardDriver; cpPins?: CpPins; wireMs: number };
+  | { kind: 'board'; driver: FirmataBoardDriver; cpPins?: CpPins; wireMs: number }
+  /** A charging station that dials the bench's OCPP central system. */
+  | { kind: 'ocpp'; central: CentralSystem; station: OcppStationOptions; url: string };
 
 /** What a probe found. `unidentified`: a JSONL stream that did not answer identify (a plain event stream need not). */
 export interface ProbeResult {
@@ -52,6 +58,15 @@ export interface ProbeResult {
 }
 
 type Handle<K extends InstrumentHandle['kind']> = Extract<InstrumentHandle, { kind: K }>;
+
+/** The endpoint of an instrument the bench dials (serial or TCP); a listening one is for stations that dial in. */
+const dialledEndpointOf = (inst: InstrumentConfig, endpoint: Endpoint): Exclude<Endpoint, { kind: 'listen' }> => {
+  if (endpoint.kind !== 'listen') return endpoint;
+  throw new RigError(`dialect ${inst.dialect} is dialled by the bench: a serial or tcp transport`, {
+    device: inst.id,
+    code: 'TRANSPORT',
+  });
+};
 
 const serialPathOf = (inst: InstrumentConfig, endpoint: Endpoint): Extract<Endpoint, { kind: 'serial' }> => {
   if (endpoint.kind === 'serial') return endpoint;
@@ -94,14 +109,26 @@ const modbusMeter: InstrumentEntry<Handle<'modbus-meter'>> = {
   roles: ['dut', 'reference'],
   driver: (inst, endpoint) => ({
     kind: 'modbus-meter',
-    driver: new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitIdOf(inst), inst.timeoutMs),
+    driver: new ModbusMeterDriver(
+      inst.id,
+      dialledEndpointOf(inst, endpoint),
+      inst.dialect,
+      unitIdOf(inst),
+      inst.timeoutMs,
+    ),
   }),
   async identify(h, inst) {
     await h.driver.activate();
     return `${inst.role === 'reference' ? 'reference ' : ''}Modbus ${inst.dialect} unit ${unitIdOf(inst)}`;
   },
   async probe(inst, endpoint, pings) {
-    const meter = new ModbusMeterDriver(inst.id, endpoint, inst.dialect, unitIdOf(inst), inst.timeoutMs);
+    const meter = new ModbusMeterDriver(
+      inst.id,
+      dialledEndpointOf(inst, endpoint),
+      inst.dialect,
+      unitIdOf(inst),
+      inst.timeoutMs,
+    );
     const latency = new LatencyStats();
     try {
       await meter.activate();
@@ -244,8 +271,93 @@ const firmataBoard: InstrumentEntry<Handle<'board'>> = {
   },
 };
 
+/** A charging station under test, speaking OCPP 1.6-J or 2.0.1 to the bench's central system (rigs/drivers/ocpp-central.ts). */
+const ocppStation: InstrumentEntry<Handle<'ocpp'>> = {
+  dialects: ['ocpp1.6', 'ocpp2.0.1'],
+  transports: ['listen'],
+  // Checked by `bench rig check`; playing a case's sessions at a station is not in this version of bench.
+  roles: [],
+  driver(inst, endpoint) {
+    const station = ocppStationOptions(inst);
+    const listen = endpoint as Extract<Endpoint, { kind: 'listen' }>;
+    const central = new CentralSystem({
+      host: listen.host,
+      port: listen.port,
+      tls: listen.tls && { cert: readFileSync(listen.tls.cert, 'utf8'), key: readFileSync(listen.tls.key, 'utf8') },
+      stations: [{ identity: station.identity, version: inst.dialect as OcppVersion, password: station.password }],
+    });
+    const url = `${listen.tls ? 'wss' : 'ws'}://${listen.host}:${listen.port}/${station.identity}`;
+    return { kind: 'ocpp', central, station, url };
+  },
+  async identify(h, inst) {
+    await h.central.start();
+    return bootIdentity(await waitForStationBoot(h, inst), inst.dialect);
+  },
+  async probe(inst, endpoint) {
+    const h = ocppStation.driver(inst, endpoint);
+    try {
+      await h.central.start();
+      return { status: 'ok', identity: bootIdentity(await waitForStationBoot(h, inst), inst.dialect) };
+    } finally {
+      await h.central.close();
+    }
+  },
+};
+
+const ocppOptionsSchema = z
+  .object({
+    /** The station's OCPP identity (the last segment of the URL it dials); default the instrument id. */
+    identity: z.string().min(1).optional(),
+    /** Basic Auth password (security profiles 1 and 2). */
+    password: z.string().min(1).optional(),
+    /** The station meter's OCMF public key (oca:base16:asn1:…, SPKI hex/Base64 or PEM); without it, the key the station sends. */
+    stationKey: z.string().min(1).optional(),
+    meterSerial: z.string().min(1).optional(),
+    evse: z.number().int().min(1).default(1),
+    /** How long rig check and a run wait for the station's BootNotification. */
+    bootTimeoutS: z.number().positive().default(120),
+  })
+  .strict();
+export type OcppStationOptions = z.output<typeof ocppOptionsSchema> & { identity: string };
+
+function ocppStationOptions(inst: InstrumentConfig): OcppStationOptions {
+  const parsed = ocppOptionsSchema.safeParse(inst.options ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new RigError(`options.${issue.path.join('.')}: ${issue.message}`, { device: inst.id, code: 'CONFIG' });
+  }
+  return { ...parsed.data, identity: parsed.data.identity ?? inst.id };
+}
+
+async function waitForStationBoot(h: Handle<'ocpp'>, inst: InstrumentConfig): Promise<BootInfo> {
+  const seconds = h.station.bootTimeoutS;
+  try {
+    return await h.central.waitForBoot(h.station.identity, AbortSignal.timeout(seconds * 1000));
+  } catch {
+    throw new RigError(`no BootNotification from station ${h.station.identity} within ${seconds} s`, {
+      device: inst.id,
+      code: 'NO_DEVICE',
+      actions: [
+        `Point the station's central-system URL at ${h.url} (${inst.dialect}) and power it up, or raise options.bootTimeoutS.`,
+      ],
+    });
+  }
+}
+
+const bootIdentity = (b: BootInfo, dialect: string) =>
+  [b.vendor, b.model, b.serial && `serial ${b.serial}`, b.firmware && `firmware ${b.firmware}`, `(${dialect})`]
+    .filter(Boolean)
+    .join(' ');
+
 /** Every instrument family the bench drives. */
-export const INSTRUMENTS: readonly InstrumentEntry[] = [scpiLoad, modbusMeter, iecOptical, jsonlStream, firmataBoard];
+export const INSTRUMENTS: readonly InstrumentEntry[] = [
+  scpiLoad,
+  modbusMeter,
+  iecOptical,
+  jsonlStream,
+  firmataBoard,
+  ocppStation,
+];
 
 /** The entry that speaks an instrument's dialect over its transport, if any (rig check: `no-driver` without one). */
 export function instrumentEntryFor(inst: InstrumentConfig): InstrumentEntry | undefined {
@@ -257,6 +369,14 @@ export function instrumentEntryFor(inst: InstrumentConfig): InstrumentEntry | un
 export function runEntryFor(inst: InstrumentConfig): InstrumentEntry {
   const entry = instrumentEntryFor(inst);
   if (entry?.roles.includes(inst.role)) return entry;
+  if (entry && entry.roles.length === 0)
+    throw new RigError(
+      `dialect ${inst.dialect} is checked with \`bench rig check\`; this version of bench plays no case at it`,
+      {
+        device: inst.id,
+        code: 'DIALECT',
+      },
+    );
   throw new RigError(`no hardware driver for dialect ${inst.dialect} in role ${inst.role}`, {
     device: inst.id,
     code: 'DIALECT',

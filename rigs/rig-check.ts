@@ -46,7 +46,9 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
           ? `serial:${inst.transport.path}@${inst.transport.baudRate}`
           : inst.transport.kind === 'tcp'
             ? `tcp:${inst.transport.host}:${inst.transport.port}`
-            : 'sim',
+            : inst.transport.kind === 'listen'
+              ? `listen:${inst.transport.host}:${inst.transport.port}`
+              : 'sim',
     };
     if (inst.transport.kind === 'sim') {
       out.push({ ...base, status: 'in-process' });
@@ -77,7 +79,8 @@ export async function checkRig(rig: RigConfig, pings = 20): Promise<InstrumentCh
  */
 export function checkFailure(checks: readonly InstrumentCheck[], rigRef?: string): RigError | undefined {
   const failed = checks.flatMap((c) => (c.error ? [c.error] : []));
-  const missing = failed.filter((e) => e.code === 'NO_DEVICE');
+  // A device that says itself what to do (a station that never called) keeps its own advice.
+  const missing = failed.filter((e) => e.code === 'NO_DEVICE' && e.actions.length === 0);
   // Missing device paths are what an emulated bench looks like before `bench sim up`: say what to run.
   const actions = missing.length
     ? [

@@ -21,16 +21,42 @@ const tcpTransport = z
   })
   .strict();
 
+/** The bench listens and the instrument connects to it: a charging station dialling the bench's OCPP central system. */
+const listenTransport = z
+  .object({
+    kind: z.literal('listen'),
+    host: z
+      .string()
+      .min(1)
+      .default('127.0.0.1')
+      .describe('address to listen on (0.0.0.0 for a station on the lab network)'),
+    port: z.number().int().min(1).max(65535),
+    /** TLS certificate and key files (PEM): wss:// (OCPP security profile 2, with a password). */
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 const simTransport = z.object({ kind: z.literal('sim') }).strict();
 
-export const transportSchema = z.discriminatedUnion('kind', [serialTransport, tcpTransport, simTransport]);
+export const transportSchema = z.discriminatedUnion('kind', [
+  serialTransport,
+  tcpTransport,
+  listenTransport,
+  simTransport,
+]);
 export type TransportConfig = z.output<typeof transportSchema>;
 
 export const instrumentSchema = z
   .object({
     id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case id'),
     role: z.enum(['load', 'dut', 'reference', 'io']),
-    dialect: z.string().min(1).describe('protocol dialect: chroma-63800, sdm630, iec62056-21, jsonl, firmata, sim'),
+    dialect: z
+      .string()
+      .min(1)
+      .describe('protocol dialect: chroma-63800, sdm630, iec62056-21, jsonl, firmata, ocpp1.6, ocpp2.0.1, sim'),
     transport: transportSchema,
     capabilities: z.array(z.enum(CAPABILITIES)).default([]),
     /** Per-request timeout in ms. */
