@@ -5,14 +5,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
 import { RPCServer } from 'ocpp-rpc';
 import { RigError } from '../../core/errors.js';
+import type { MeterValue16, OcppVersion } from '../../protocols/ocpp-meter-values.js';
 import {
-  type MeterSample,
-  type MeterValue16,
-  type MeterValue201,
-  type OcppVersion,
-  samplesFrom16,
-  samplesFrom201,
-} from '../../protocols/ocpp-meter-values.js';
+  type OcppTransaction,
+  type Start16,
+  type Stop16,
+  TransactionBook,
+  type TxEvent201,
+} from './ocpp-transactions.js';
 
 const debug = createDebug('bench:ocpp');
 
@@ -53,26 +53,6 @@ export interface BootInfo {
 /** Token statuses common to both versions' Authorize answers. */
 export type TokenStatus = 'Accepted' | 'Blocked' | 'Expired' | 'Invalid' | 'Unknown';
 
-export interface OcppTransaction {
-  station: string;
-  version: OcppVersion;
-  transactionId: string;
-  idToken: string;
-  connector: number;
-  /** Unix seconds, the station's clock. */
-  start: number;
-  end?: number;
-  meterStartWh?: number;
-  meterStopWh?: number;
-  stopReason?: string;
-  samples: MeterSample[];
-  /** Messages the station marked as sent from its offline queue (2.0.1 `offline`). */
-  offlineMessages: number;
-  /** Messages that repeated one already taken (same 2.0.1 seqNo, same 1.6 start or stop): taken once. */
-  duplicates: number;
-  remoteStartId?: number;
-}
-
 export interface CentralSystemOptions {
   host?: string;
   /** 0 = any free port. */
@@ -110,12 +90,7 @@ export class CentralSystem {
   private readonly server: RPCServer;
   private http?: Server;
   private readonly links = new Map<string, StationLink>();
-  private readonly txs = new Map<string, OcppTransaction>();
-  /** 1.6 StartTransaction identity (connector, token, time, register) → transaction id, so a repeat gets the same id. */
-  private readonly starts16 = new Map<string, string>();
-  /** 2.0.1 seqNos taken per transaction. */
-  private readonly seqNos = new Map<string, Set<number>>();
-  private next16Id = 1;
+  private readonly book = new TransactionBook();
   private nextRemoteStartId = 1;
   /** CALLERRORs sent, by code; calls the bench answered, by action. */
   readonly errorsSent = new Map<string, number>();
@@ -193,7 +168,7 @@ export class CentralSystem {
   }
 
   transactions(station?: string): OcppTransaction[] {
-    return [...this.txs.values()].filter((t) => station === undefined || t.station === station);
+    return this.book.all(station);
   }
 
   /** RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1): the station's answer status. */
@@ -279,19 +254,27 @@ export class CentralSystem {
     take('StatusNotification', () => ({}));
     if (v16) {
       take('Authorize', (p: { idTag: string }) => ({ idTagInfo: { status: this.status16(client.identity, p.idTag) } }));
-      take('StartTransaction', (p: Start16) => this.start16(client.identity, p));
+      take('StartTransaction', (p: Start16) => ({
+        transactionId: this.book.start16(client.identity, p),
+        idTagInfo: { status: this.status16(client.identity, p.idTag) },
+      }));
       take('MeterValues', (p: { transactionId?: number; meterValue: MeterValue16[] }) => {
-        const tx =
-          p.transactionId !== undefined ? this.txs.get(key(client.identity, String(p.transactionId))) : undefined;
-        if (tx) addSamples(tx, samplesFrom16(p.meterValue));
+        this.book.meterValues16(client.identity, p.transactionId, p.meterValue);
         return {};
       });
-      take('StopTransaction', (p: Stop16) => this.stop16(client.identity, p));
+      take('StopTransaction', (p: Stop16) => {
+        this.book.stop16(client.identity, p);
+        return p.idTag ? { idTagInfo: { status: this.status16(client.identity, p.idTag) } } : {};
+      });
     } else {
       take('Authorize', (p: { idToken: { idToken: string } }) => ({
         idTokenInfo: { status: this.status(client.identity, p.idToken.idToken) },
       }));
-      take('TransactionEvent', (p: TxEvent201) => this.event201(client.identity, p));
+      // An event that carries a token is answered with the token's status.
+      take('TransactionEvent', (p: TxEvent201) => {
+        this.book.event201(client.identity, p);
+        return p.idToken ? { idTokenInfo: { status: this.status(client.identity, p.idToken.idToken) } } : {};
+      });
       take('MeterValues', () => ({}));
       take('NotifyEvent', () => ({}));
       take('SecurityEventNotification', () => ({}));
@@ -308,102 +291,6 @@ export class CentralSystem {
     const s = this.status(station, idToken);
     return s === 'Unknown' ? 'Invalid' : s;
   }
-
-  private start16(station: string, p: Start16): { transactionId: number; idTagInfo: { status: string } } {
-    const status = this.status16(station, p.idTag);
-    const identity = `${station}|${p.connectorId}|${p.idTag}|${p.timestamp}|${p.meterStart}`;
-    const known = this.starts16.get(identity);
-    if (known) {
-      this.txs.get(key(station, known))!.duplicates++;
-      return { transactionId: Number(known), idTagInfo: { status } };
-    }
-    const id = String(this.next16Id++);
-    this.starts16.set(identity, id);
-    this.txs.set(key(station, id), {
-      station,
-      version: 'ocpp1.6',
-      transactionId: id,
-      idToken: p.idTag,
-      connector: p.connectorId,
-      start: Date.parse(p.timestamp) / 1000,
-      meterStartWh: p.meterStart,
-      samples: [],
-      offlineMessages: 0,
-      duplicates: 0,
-    });
-    return { transactionId: Number(id), idTagInfo: { status } };
-  }
-
-  private stop16(station: string, p: Stop16): { idTagInfo?: { status: string } } {
-    const tx = this.txs.get(key(station, String(p.transactionId)));
-    if (tx) {
-      if (tx.end !== undefined) tx.duplicates++;
-      else {
-        tx.end = Date.parse(p.timestamp) / 1000;
-        tx.meterStopWh = p.meterStop;
-        tx.stopReason = p.reason ?? 'Local';
-        addSamples(tx, samplesFrom16(p.transactionData ?? []));
-      }
-    }
-    return p.idTag ? { idTagInfo: { status: this.status16(station, p.idTag) } } : {};
-  }
-
-  private event201(station: string, p: TxEvent201): { idTokenInfo?: { status: TokenStatus } } {
-    const id = p.transactionInfo.transactionId;
-    const k = key(station, id);
-    const seen = this.seqNos.get(k) ?? new Set<number>();
-    this.seqNos.set(k, seen);
-    let tx = this.txs.get(k);
-    const t = Date.parse(p.timestamp) / 1000;
-    if (!tx) {
-      tx = {
-        station,
-        version: 'ocpp2.0.1',
-        transactionId: id,
-        idToken: p.idToken?.idToken ?? '',
-        connector: p.evse?.id ?? 1,
-        start: t,
-        samples: [],
-        offlineMessages: 0,
-        duplicates: 0,
-        remoteStartId: p.transactionInfo.remoteStartId,
-      };
-      this.txs.set(k, tx);
-    }
-    if (seen.has(p.seqNo)) tx.duplicates++;
-    else {
-      seen.add(p.seqNo);
-      if (p.offline) tx.offlineMessages++;
-      if (p.idToken && !tx.idToken) tx.idToken = p.idToken.idToken;
-      const samples = samplesFrom201(p.meterValue ?? []);
-      addSamples(tx, samples);
-      if (p.eventType === 'Started') {
-        tx.start = t;
-        tx.meterStartWh ??= samples.find((s) => s.energyWh !== undefined)?.energyWh;
-      }
-      if (p.eventType === 'Ended') {
-        tx.end = t;
-        tx.stopReason = p.transactionInfo.stoppedReason ?? 'Local';
-        tx.meterStopWh = [...samples].reverse().find((s) => s.energyWh !== undefined)?.energyWh ?? tx.meterStopWh;
-      }
-    }
-    return p.idToken ? { idTokenInfo: { status: this.status(station, p.idToken.idToken) } } : {};
-  }
-}
-
-const key = (station: string, transactionId: string) => `${station}\u0000${transactionId}`;
-
-/** Adds samples a station sent, once each (a repeat of the same time and register is not a second reading). */
-function addSamples(tx: OcppTransaction, samples: readonly MeterSample[]): void {
-  for (const s of samples) {
-    const same = tx.samples.find((o) => o.t === s.t && o.energyWh === s.energyWh && o.context === s.context);
-    if (same) {
-      for (const sv of s.signed) if (!same.signed.some((o) => o.data === sv.data)) same.signed.push(sv);
-      continue;
-    }
-    tx.samples.push(s);
-  }
-  tx.samples.sort((a, b) => a.t - b.t);
 }
 
 interface Boot16 {
@@ -415,28 +302,4 @@ interface Boot16 {
 }
 interface Boot201 {
   chargingStation: { vendorName: string; model: string; serialNumber?: string; firmwareVersion?: string };
-}
-interface Start16 {
-  connectorId: number;
-  idTag: string;
-  meterStart: number;
-  timestamp: string;
-}
-interface Stop16 {
-  transactionId: number;
-  idTag?: string;
-  meterStop: number;
-  timestamp: string;
-  reason?: string;
-  transactionData?: MeterValue16[];
-}
-interface TxEvent201 {
-  eventType: 'Started' | 'Updated' | 'Ended';
-  timestamp: string;
-  seqNo: number;
-  offline?: boolean;
-  transactionInfo: { transactionId: string; stoppedReason?: string; remoteStartId?: number };
-  idToken?: { idToken: string; type: string };
-  evse?: { id: number; connectorId?: number };
-  meterValue?: MeterValue201[];
 }
