@@ -190,6 +190,24 @@ export function ocmfTime(unixSeconds: number, clock: 'U' | 'I' | 'S' | 'R' = 'S'
   return `${iso.slice(0, 19)},${iso.slice(20, 23)}+0000 ${clock}`;
 }
 
+/** An AC import-register reading in kWh (OBIS 1-b:1.8.0) at a unix time, as the bench's meters sign them. */
+export function ocmfReading(
+  unixSeconds: number,
+  tx: OcmfReading['TX'],
+  kwh: number,
+  clock: 'U' | 'I' | 'S' | 'R' = 'S',
+) {
+  return {
+    TM: ocmfTime(unixSeconds, clock),
+    TX: tx,
+    RV: Number(kwh.toFixed(3)),
+    RI: '1-b:1.8.0',
+    RU: 'kWh',
+    RT: 'AC',
+    ST: 'G',
+  };
+}
+
 /** A reading's time (unix seconds) and clock status. */
 export function readingTime(reading: Pick<OcmfReading, 'TM'>): { unix: number; clock: 'U' | 'I' | 'S' | 'R' } {
   const m = OCMF_TIME.exec(reading.TM);

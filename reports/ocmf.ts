@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { BillingRow, BillingSection } from '../analysis/billing.js';
-import { ocmfTime, p256PublicKeyHex, signOcmf } from '../protocols/ocmf.js';
+import { ocmfReading, p256PublicKeyHex, signOcmf } from '../protocols/ocmf.js';
 import type { ReportModel } from './model.js';
 
 /**
@@ -17,16 +17,6 @@ export interface OcmfMeterIdentity {
 export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, pagination: number): Record<string, unknown> {
   const begin = row.registerBeginKWh ?? 0;
   const end = row.registerEndKWh ?? begin + row.importWh / 1000;
-  // TX per the OCMF spec (readings table): B begin, T tariff change, E end of the transaction.
-  const reading = (tm: number, tx: 'B' | 'T' | 'E', rv: number) => ({
-    TM: ocmfTime(tm),
-    TX: tx,
-    RV: Number(rv.toFixed(3)),
-    RI: '1-b:1.8.0',
-    RU: 'kWh',
-    RT: 'AC',
-    ST: 'G',
-  });
   return {
     FV: '1.0',
     GI: `${meter.vendor} ${meter.model}`,
@@ -41,10 +31,11 @@ export function ocmfPayload(row: BillingRow, meter: OcmfMeterIdentity, paginatio
     IT: 'UNDEFINED',
     ID: row.payer,
     RD: [
-      reading(row.start, 'B', begin),
+      // TX per the OCMF spec (readings table): B begin, T tariff change, E end of the transaction.
+      ocmfReading(row.start, 'B', begin),
       // A reading at each tariff change the session crosses, so the energy of each band can be read off the file.
-      ...(row.tariffChanges ?? []).map((c) => reading(c.t, 'T', c.registerKWh)),
-      reading(row.end, 'E', end),
+      ...(row.tariffChanges ?? []).map((c) => ocmfReading(c.t, 'T', c.registerKWh)),
+      ocmfReading(row.end, 'E', end),
     ],
   };
 }

@@ -149,10 +149,6 @@ export class CentralSystem {
     return this.links.get(identity)?.boot;
   }
 
-  connected(identity: string): boolean {
-    return this.links.get(identity)?.client !== undefined;
-  }
-
   /** Connections the station opened so far (a reconnect counts). */
   connections(identity: string): number {
     return this.links.get(identity)?.connections ?? 0;

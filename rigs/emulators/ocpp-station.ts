@@ -1,6 +1,6 @@
 import createDebug from 'debug';
 import { RPCClient } from 'ocpp-rpc';
-import { ocaPublicKey, ocmfPublicKey, ocmfTime, p256PublicKeyHex, signOcmf } from '../../protocols/ocmf.js';
+import { ocaPublicKey, ocmfPublicKey, ocmfReading, p256PublicKeyHex, signOcmf } from '../../protocols/ocmf.js';
 import { meterValueOf, type OcppVersion } from '../../protocols/ocpp-meter-values.js';
 
 const debug = createDebug('bench:ocpp-station');
@@ -250,15 +250,7 @@ export class EmulatedStation {
         IL: 'VERIFIED',
         IT: 'EMAID',
         ID: idToken,
-        RD: readings.map((r) => ({
-          TM: ocmfTime(r.t),
-          TX: r.tx,
-          RV: Number((r.wh / 1000).toFixed(3)),
-          RI: '1-b:1.8.0',
-          RU: 'kWh',
-          RT: 'AC',
-          ST: 'G',
-        })),
+        RD: readings.map((r) => ocmfReading(r.t, r.tx, r.wh / 1000)),
       },
       o.ocmfKeyHex,
     );

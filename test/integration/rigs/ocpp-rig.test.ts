@@ -4,7 +4,6 @@
  * calls, a wrong password and a run on the rig are refused with what to do.
  */
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +12,7 @@ import { stringify } from 'yaml';
 import { EmulatedStation } from '../../../rigs/emulators/ocpp-station.js';
 import { rigSchema } from '../../../rigs/schema.js';
 import { benchAsync } from '../../support/cli.js';
+import { freePort } from '../../support/ledger-node.js';
 
 const KEY = 'c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721';
 const dir = mkdtempSync(join(tmpdir(), 'ocpp-rig-'));
@@ -20,14 +20,6 @@ const stations: EmulatedStation[] = [];
 afterEach(async () => {
   for (const s of stations.splice(0)) await s.close();
 });
-
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 
 function rigFile(port: number, dialect: 'ocpp1.6' | 'ocpp2.0.1', options: Record<string, unknown>): string {
   const rig = {
