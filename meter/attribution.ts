@@ -4,7 +4,14 @@ import { changeBetween, newMean, type StepDetector, type StepEvent, type WindowM
 import type { EvSessions } from './ev-sessions.js';
 import type { MeterFaults } from './faults.js';
 import type { DecidedEvent } from './outputs.js';
-import { distance, nearestSignature, type Signature, type StepFeatures, UNKNOWN_DISTANCE } from './signatures.js';
+import {
+  distance,
+  nearestPair,
+  nearestSignature,
+  type Signature,
+  type StepFeatures,
+  UNKNOWN_DISTANCE,
+} from './signatures.js';
 import type { ActiveLoad } from './tracked-load.js';
 
 /**
@@ -28,6 +35,13 @@ const EV_CHANGE_DISTANCE = 2;
 /** An EV charges between this fraction of its charger's full power (IEC 61851-1: 6 A of 16-32 A) and full power. */
 const EV_MIN_LEVEL = 0.05;
 const EV_MAX_LEVEL = 1.05;
+/**
+ * A step is taken as two loads switching on together only when the pair fits it this much better than the best
+ * single load (distance ratio), and the single match is not already close: a pair of the library's many loads can
+ * always come near a step, so the single load keeps the benefit of the doubt.
+ */
+const PAIR_MARGIN = 0.5;
+const PAIR_WHEN_SINGLE_BEYOND = 1;
 /** Margin below its soft start's end power at which a load counts as ramped up (the window lags the ramp). */
 const SOFT_START_DONE = 0.01;
 
@@ -239,7 +253,7 @@ export class StepAttribution {
     const transient = { peakA: step.peakA, durationMs: step.durationMs };
     const harmonics = { r3: step.r3, r5: step.r5, r7: step.r7 };
     /** The event; for a load already tracked, with the energy assigned to it since its previous event. */
-    const emit = (load: ActiveLoad | undefined, direction: 'on' | 'off', tracked = false) => {
+    const emit = (load: ActiveLoad | undefined, direction: 'on' | 'off', tracked = false, part?: ActiveLoad) => {
       const energyWh = tracked && load ? load.wh : undefined;
       if (load) load.wh = 0;
       this.parts.emit(t + latency, {
@@ -247,8 +261,8 @@ export class StepAttribution {
         direction,
         class: load?.cls ?? 'unknown',
         profile: load?.sig?.id,
-        deltaP: step.dp,
-        deltaQ: step.dq,
+        deltaP: part?.p ?? step.dp,
+        deltaQ: part?.q ?? step.dq,
         transient,
         harmonics,
         ...(energyWh !== undefined ? { energyWh } : {}),
@@ -287,6 +301,34 @@ export class StepAttribution {
         sessions.stopped(load!, step.t, t + latency);
       }
       return;
+    }
+    // Two loads on at once (no EV expected here: a plug-in waiting makes an EV-like step an EV's).
+    const single = on.sig ? on.d : Number.POSITIVE_INFINITY;
+    const expectEv = on.sig?.class === 'ev' && sessions.plugWaiting;
+    if (step.dp > 0 && single > PAIR_WHEN_SINGLE_BEYOND && !expectEv) {
+      const both = nearestPair(features, this.parts.signatures);
+      if (both.pair && both.d < single * PAIR_MARGIN) {
+        const [a, b] = both.pair;
+        const share = (x: number, y: number) => (x + y === 0 ? 0.5 : x / (x + y));
+        for (const [sig, other] of [
+          [a, b],
+          [b, a],
+        ] as const) {
+          const load: ActiveLoad = {
+            sig,
+            cls: sig.class,
+            p: step.dp * share(sig.p, other.p),
+            q: step.dq * share(sig.q, other.q),
+            r3: sig.r3,
+            r5: sig.r5,
+            r7: sig.r7,
+            wh: 0,
+          };
+          this.active.push(load);
+          emit(load, 'on', false, load);
+        }
+        return;
+      }
     }
     if (on.sig) {
       const load: ActiveLoad = {

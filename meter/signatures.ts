@@ -96,6 +96,43 @@ export function nearestSignature(
 }
 
 /**
+ * Two loads switching on within one detection window make one step: a microwave and a kettle started together read
+ * as 3.4 kW, close to an EV charger. The step is matched against every pair of non-EV signatures too: powers add,
+ * and each harmonic ratio is the pair's ratios weighted by each load's fundamental current (its apparent power at
+ * the same voltage), as if the harmonic currents were in phase. EVs are left out: an EV's start is a session, and
+ * a pair that looks like one is exactly the confusion this resolves.
+ */
+export function nearestPair(
+  f: StepFeatures,
+  library: readonly Signature[],
+): { pair?: readonly [Signature, Signature]; d: number } {
+  const loads = library.filter((s) => s.class !== 'ev' && s.p > 0);
+  let best: readonly [Signature, Signature] | undefined;
+  let bestD = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < loads.length; i++) {
+    for (let j = i; j < loads.length; j++) {
+      const a = loads[i]!;
+      const b = loads[j]!;
+      const sa = Math.hypot(a.p, a.q);
+      const sb = Math.hypot(b.p, b.q);
+      const mix = (ra: number, rb: number) => (ra * sa + rb * sb) / (sa + sb);
+      const d = distance(f, {
+        p: a.p + b.p,
+        q: a.q + b.q,
+        r3: mix(a.r3, b.r3),
+        r5: mix(a.r5, b.r5),
+        r7: mix(a.r7, b.r7),
+      });
+      if (d < bestD) {
+        bestD = d;
+        best = [a, b];
+      }
+    }
+  }
+  return bestD <= UNKNOWN_DISTANCE && best ? { pair: best, d: bestD } : { d: bestD };
+}
+
+/**
  * Learns signatures from a labelled run (`bench meter train`): the mean measured step of every labelled on-event
  * per signature id replaces or adds the library entry.
  */

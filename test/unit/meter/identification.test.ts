@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { offlineMeter } from '../../../meter/factory.js';
 import type { MeterEvent } from '../../../meter/outputs.js';
-import { nearestSignature, signaturesFromProfiles, UNKNOWN_DISTANCE } from '../../../meter/signatures.js';
+import { nearestPair, nearestSignature, signaturesFromProfiles, UNKNOWN_DISTANCE } from '../../../meter/signatures.js';
 import { getBuiltinProfile, listBuiltinProfiles, signatureId } from '../../../profiles/library.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { type Profile, stateQ } from '../../../profiles/schema.js';
@@ -155,4 +155,79 @@ describe('load identification from synthesized waveforms', () => {
     }
     expect(ids[0]).not.toBe(ids[1]);
   });
+});
+
+describe('two loads switching on together', () => {
+  const library = listBuiltinProfiles();
+
+  it.each([0.1, 0.3, 0.68])(
+    'a microwave and a kettle %s s apart beside a fridge (one 3.4 kW step, near an EV charger) are both named and go off',
+    (gap) => {
+      const scenario: Scenario = scenarioSchema.parse({
+        name: 'two-at-once',
+        start: '2026-03-02T12:00:00Z',
+        durationS: 60,
+        // A 300 W base and 2 % third harmonic on the supply: the step read as an EV until pairs were matched.
+        voltage: { nominal: V, h3: 0.02, h5: 0 },
+        profiles: library,
+        houses: [
+          {
+            id: 'h',
+            contract: 'C',
+            baseLoadW: 300,
+            loads: [
+              { id: 'f', profile: 'fridge', on: 1, off: 55 },
+              { id: 'm', profile: 'microwave', on: 10, off: 40 },
+              { id: 'k', profile: 'kettle', on: 10 + gap, off: 30 },
+            ],
+          },
+        ],
+      });
+      const got: MeterEvent[] = [];
+      const { meter, store } = offlineMeter({ meterId: 'h', seed: 63, outputs: { event: (e) => got.push(e) } });
+      for (const b of synthesizeMeterSync(scenario, 'h', { seed: 63, samplesPerCycle: SPC })) meter.processBlock(b);
+      meter.finish();
+      store.close();
+      expect(got.map((e) => `${e.direction} ${e.class}`)).toEqual([
+        'on fridge',
+        'on kettle',
+        'on microwave',
+        'off kettle',
+        'off microwave',
+        'off fridge',
+      ]);
+      const both = got.filter((e) => e.direction === 'on' && e.class !== 'fridge');
+      expect(both.reduce((s, e) => s + e.deltaP, 0)).toBeCloseTo(3400, -2);
+    },
+  );
+
+  it('nearestPair finds the pair in the summed step, and never takes an EV into a pair', () => {
+    const sigs = signaturesFromProfiles();
+    const kettle = sigs.find((s) => s.class === 'kettle')!;
+    const microwave = sigs.find((s) => s.class === 'microwave')!;
+    const sa = Math.hypot(kettle.p, kettle.q);
+    const sb = Math.hypot(microwave.p, microwave.q);
+    const mix = (a: number, b: number) => (a * sa + b * sb) / (sa + sb);
+    const step = {
+      dp: kettle.p + microwave.p,
+      dq: kettle.q + microwave.q,
+      r3: mix(kettle.r3, microwave.r3),
+      r5: mix(kettle.r5, microwave.r5),
+      r7: mix(kettle.r7, microwave.r7),
+    };
+    const { pair, d } = nearestPair(step, sigs);
+    expect(pair?.map((s) => s.class).sort()).toEqual(['kettle', 'microwave']);
+    expect(d).toBeCloseTo(0, 6);
+    const ev = sigs.find((s) => s.class === 'ev')!;
+    const evStep = { dp: ev.p, dq: ev.q, r3: ev.r3, r5: ev.r5, r7: ev.r7 };
+    expect(nearestPair(evStep, sigs).pair?.some((s) => s.class === 'ev') ?? false).toBe(false);
+  });
+
+  it.each(library.filter((p) => p.class === 'ev' && p.states[0]!.kind !== 'ramp').map((p) => p.name))(
+    '%s alone is still an EV',
+    (name) => {
+      const on = events(library, [{ profile: name, on: 5, off: 25 }]).filter((e) => e.direction === 'on');
+      expect(on.map((e) => e.class)).toEqual(['ev']);
+    },
+  );
 });
