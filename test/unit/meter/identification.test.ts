@@ -11,19 +11,24 @@ const F = 50;
 const SPC = 128;
 const V = 230;
 
-/** One house on a clean supply with `loads`; the meter's events. */
-function events(profiles: Profile[], loads: Array<{ profile: string; on: number; off: number }>, seed = 1) {
+/** One house with `loads` (on a clean supply with no base load unless `house` says otherwise); the meter's events. */
+function events(
+  profiles: Profile[],
+  loads: Array<{ profile: string; on: number; off: number }>,
+  seed = 1,
+  house: { baseLoadW?: number; supplyH3?: number } = {},
+) {
   const scenario: Scenario = scenarioSchema.parse({
     name: 'identification',
     start: '2026-03-02T12:00:00Z',
     durationS: Math.max(...loads.map((l) => l.off)) + 10,
-    voltage: { nominal: V, h3: 0, h5: 0 },
+    voltage: { nominal: V, h3: house.supplyH3 ?? 0, h5: 0 },
     profiles,
     houses: [
       {
         id: 'h',
         contract: 'C',
-        baseLoadW: 0,
+        baseLoadW: house.baseLoadW ?? 0,
         loads: loads.map((l, i) => ({ id: `l${i}`, ...l })),
       },
     ],
@@ -163,31 +168,17 @@ describe('two loads switching on together', () => {
   it.each([0.1, 0.3, 0.68])(
     'a microwave and a kettle %s s apart beside a fridge (one 3.4 kW step, near an EV charger) are both named and go off',
     (gap) => {
-      const scenario: Scenario = scenarioSchema.parse({
-        name: 'two-at-once',
-        start: '2026-03-02T12:00:00Z',
-        durationS: 60,
-        // A 300 W base and 2 % third harmonic on the supply: the step read as an EV until pairs were matched.
-        voltage: { nominal: V, h3: 0.02, h5: 0 },
-        profiles: library,
-        houses: [
-          {
-            id: 'h',
-            contract: 'C',
-            baseLoadW: 300,
-            loads: [
-              { id: 'f', profile: 'fridge', on: 1, off: 55 },
-              { id: 'm', profile: 'microwave', on: 10, off: 40 },
-              { id: 'k', profile: 'kettle', on: 10 + gap, off: 30 },
-            ],
-          },
+      // A 300 W base and 2 % third harmonic on the supply: the step read as an EV until pairs were matched.
+      const got = events(
+        library,
+        [
+          { profile: 'fridge', on: 1, off: 55 },
+          { profile: 'microwave', on: 10, off: 40 },
+          { profile: 'kettle', on: 10 + gap, off: 30 },
         ],
-      });
-      const got: MeterEvent[] = [];
-      const { meter, store } = offlineMeter({ meterId: 'h', seed: 63, outputs: { event: (e) => got.push(e) } });
-      for (const b of synthesizeMeterSync(scenario, 'h', { seed: 63, samplesPerCycle: SPC })) meter.processBlock(b);
-      meter.finish();
-      store.close();
+        63,
+        { baseLoadW: 300, supplyH3: 0.02 },
+      );
       expect(got.map((e) => `${e.direction} ${e.class}`)).toEqual([
         'on fridge',
         'on kettle',
