@@ -302,10 +302,12 @@ export class StepAttribution {
       }
       return;
     }
-    // Two loads on at once (no EV expected here: a plug-in waiting makes an EV-like step an EV's).
-    const single = on.sig ? on.d : Number.POSITIVE_INFINITY;
+    // Two loads on at once. Only a step some single signature roughly fits is a candidate: a step nothing in the
+    // library fits is an unknown load (`bench meter train` learns it), not two halves of known ones. A plug-in
+    // waiting makes an EV-like step an EV's.
     const expectEv = on.sig?.class === 'ev' && sessions.plugWaiting;
-    if (step.dp > 0 && single > PAIR_WHEN_SINGLE_BEYOND && !expectEv) {
+    if (on.sig && step.dp > 0 && on.d > PAIR_WHEN_SINGLE_BEYOND && !expectEv) {
+      const single = on.d;
       const both = nearestPair(features, this.parts.signatures);
       if (both.pair && both.d < single * PAIR_MARGIN) {
         const [a, b] = both.pair;

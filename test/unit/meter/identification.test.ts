@@ -192,6 +192,33 @@ describe('two loads switching on together', () => {
     },
   );
 
+  it('a load nothing in the library fits stays one unknown load, never two halves of known ones', () => {
+    // A 300 W compressor dehumidifier (pf 0.8, 20 % third): `bench meter train` must see one 300 W step to learn it.
+    const dehumidifier: Profile = {
+      ...getBuiltinProfile('fridge'),
+      name: 'dehumidifier',
+      class: 'dehumidifier',
+      inrush: { peakMultiple: 3, decayMs: 120 },
+      states: [{ name: 'run', kind: 'steady', p: 300, pf: 0.8, harmonics: [{ order: 3, ratio: 0.2, phaseDeg: 30 }] }],
+    };
+    const got = events(
+      [...library, dehumidifier],
+      [
+        { profile: 'fridge', on: 1, off: 45 },
+        { profile: 'dehumidifier', on: 10, off: 35 },
+      ],
+      1,
+      { baseLoadW: 120 },
+    );
+    expect(got.map((e) => `${e.direction} ${e.class}`)).toEqual([
+      'on fridge',
+      'on unknown',
+      'off unknown',
+      'off fridge',
+    ]);
+    expect(got[1]!.deltaP).toBeCloseTo(300, -1);
+  });
+
   it('nearestPair finds the pair in the summed step, and never takes an EV into a pair', () => {
     const sigs = signaturesFromProfiles();
     const kettle = sigs.find((s) => s.class === 'kettle')!;
