@@ -34,6 +34,39 @@ export const METRICS = {
   },
   'metrology.max_error_pct': { unit: '%', description: 'Worst |energy error| over the test points.' },
   'metrology.creep_pulses': { unit: 'count', description: 'Pulses counted at no load during the creep test.' },
+  'ocpp.transactions': { unit: 'count', description: 'Charging transactions the station reported.' },
+  'ocpp.sessions_missing': {
+    unit: 'count',
+    description: 'EV sessions with an accepted token that the station ran no transaction for.',
+  },
+  'ocpp.sessions_double': { unit: 'count', description: 'Sessions the station reported as more than one transaction.' },
+  'ocpp.unexpected_transactions': { unit: 'count', description: 'Transactions that match no EV session.' },
+  'ocpp.refused_token_charged': {
+    unit: 'count',
+    description: 'Transactions for a token the back office did not accept (Blocked, Expired, Invalid, Unknown).',
+  },
+  'ocpp.not_ended': { unit: 'count', description: 'Transactions never ended (no StopTransaction or Ended event).' },
+  'ocpp.ocmf_conformance_failures': {
+    unit: 'count',
+    description: 'Transactions whose signed meter values break the OCMF specification (any issue).',
+  },
+  'ocpp.ocmf_compatibility_failures': {
+    unit: 'count',
+    description:
+      'Transactions a transparency verifier could not show as verified (unreadable, key, signature, begin/end, identification).',
+  },
+  'ocpp.call_errors': {
+    unit: 'count',
+    description: 'CALLERRORs the bench sent the station (malformed or invalid calls).',
+  },
+  'ocpp.duplicate_messages': {
+    unit: 'count',
+    description: 'Transaction messages the station repeated (taken once; informative).',
+  },
+  'ocpp.energy_error_pct_max': {
+    unit: '%',
+    description: 'Worst per-transaction error of the signed energy (end − begin) against the true session energy.',
+  },
   'billing.expected': { unit: 'count', description: 'Billing records the ground truth expects.' },
   'billing.missing': { unit: 'count', description: 'Expected records never seen on the ledger.' },
   'billing.duplicates': { unit: 'count', description: 'Records that landed more than once.' },

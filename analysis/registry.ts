@@ -13,6 +13,7 @@ import {
   ofKind,
   sortedMeasurements,
 } from './case-analysis.js';
+import { ocppAnalyser } from './ocpp.js';
 
 /**
  * Every analysis of a case, in the order it runs (and so the order of the metrics in a report). It is the one list:
@@ -25,6 +26,7 @@ export const CASE_ANALYSERS: readonly CaseAnalyser[] = Object.freeze([
   metrologyAnalyser,
   billingAnalyser,
   aspectsAnalyser,
+  ocppAnalyser,
 ]);
 
 /**

@@ -25,10 +25,13 @@ const BUILTIN_RIGS: Record<string, string> = {
   sim: 'bench built-in rig "sim": in-process waveform synthesis, reference meter, virtual clock',
 };
 
-/** Built-in rig files: `sim-serial` is the coupled emulators on PTYs, brought up by the run itself. */
-export const BUILTIN_RIG_FILES: Record<string, string> = {
-  'sim-serial': join(PACKAGE_ROOT, 'rigs', 'builtin', 'sim-serial.yaml'),
-};
+/**
+ * Built-in rig files, each a bench of coupled emulators brought up by the run itself: `sim-serial` (a meter on
+ * PTYs), `sim-ocpp` and `sim-ocpp16` (a charging station dialling the bench over OCPP 2.0.1 / 1.6-J).
+ */
+export const BUILTIN_RIG_FILES: Record<string, string> = Object.fromEntries(
+  ['sim-serial', 'sim-ocpp', 'sim-ocpp16'].map((name) => [name, join(PACKAGE_ROOT, 'rigs', 'builtin', `${name}.yaml`)]),
+);
 
 export function builtinRigFile(ref: string): string | undefined {
   return BUILTIN_RIG_FILES[ref];
@@ -196,11 +199,12 @@ const rigFileProvider: RigProvider = {
     const { realTimeSeconds, whyUnplayable } = await import('../rigs/hardware/playback.js');
     let emulators: { close(): Promise<void> } | undefined;
     let workDir: string | undefined;
-    if (info.file === BUILTIN_RIG_FILES['sim-serial']) {
-      // The built-in emulated bench is brought up for this run on PTYs of its own, so runs never share devices.
-      const { simUp, withSerialPathsUnder } = await import('../rigs/sim-up.js');
-      workDir = mkdtempSync(join(tmpdir(), 'bench-sim-serial-'));
-      config = withSerialPathsUnder(config, workDir);
+    if (Object.values(BUILTIN_RIG_FILES).includes(info.file as string)) {
+      // A built-in emulated bench is brought up for this run on PTYs and ports of its own, so runs never share
+      // devices.
+      const { simUp, withFreeListenPorts, withSerialPathsUnder } = await import('../rigs/sim-up.js');
+      workDir = mkdtempSync(join(tmpdir(), `bench-${config.name}-`));
+      config = await withFreeListenPorts(withSerialPathsUnder(config, workDir));
       emulators = await simUp(config, { timeScale });
     }
     const hardware = new HardwareRig(config, { relayFor: (observe) => ledger.sink(observe) });

@@ -15,7 +15,16 @@ export interface LoadRun {
   end: number;
   segments: Segment[];
   /** Set for EV charging sessions (a paused session has one run per charging stretch). */
-  ev?: { evId: string; owner: string; home?: string; authorise: boolean; plugIn: number; unplug: number };
+  ev?: {
+    evId: string;
+    owner: string;
+    home?: string;
+    authorise: boolean;
+    /** The back office's answer for the owner's token (scenario `tokenStatus`). */
+    tokenStatus: 'Accepted' | 'Blocked' | 'Expired' | 'Invalid';
+    plugIn: number;
+    unplug: number;
+  };
 }
 
 /** Power factor of every house's standby load (see synth.ts). */
@@ -73,6 +82,7 @@ export function eachRun(scenario: Scenario, seed: number, visit: (run: LoadRun) 
         owner: ev.owner,
         home: ev.home,
         authorise: s.authorise,
+        tokenStatus: ev.tokenStatus ?? 'Accepted',
         plugIn: start,
         unplug: end,
       });

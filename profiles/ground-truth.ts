@@ -138,6 +138,8 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
           hostContractId: host,
           payerContractId: r.ev.authorise ? r.ev.owner : host,
           authorised: r.ev.authorise,
+          // Only a refused token is written, so records of scenarios without one are unchanged.
+          ...(r.ev.tokenStatus !== 'Accepted' && { tokenStatus: r.ev.tokenStatus }),
           roaming: r.meterId !== r.ev.home,
           plugIn: r.ev.plugIn,
           unplug: r.ev.unplug,

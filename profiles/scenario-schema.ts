@@ -105,6 +105,12 @@ const evSchema = z
     /** Contract id of the EV's owner (the payer when it authorises). */
     owner: z.string().min(1),
     /**
+     * What the operator's back office answers for the owner's token (OCPP Authorize: idTagInfo / idTokenInfo).
+     * A charging station must refuse a token that is not Accepted: its sessions are expected to start no
+     * transaction. Left out: Accepted. A token no EV of the scenario carries is Unknown (Invalid in OCPP 1.6).
+     */
+    tokenStatus: z.enum(['Accepted', 'Blocked', 'Expired', 'Invalid']).optional(),
+    /**
      * The owner's house in this scenario. Left out for a visitor from outside it: every session is then roaming,
      * which lets a one-meter bench certify roaming billing (the EV's owner pays, the DUT's household hosts).
      */

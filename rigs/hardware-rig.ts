@@ -13,6 +13,7 @@ import type { CpPins } from './ev-cp.js';
 import { CaseRun } from './hardware/case-run.js';
 import { Playback, playbackOf, whyUnplayable } from './hardware/playback.js';
 import { Polling } from './hardware/polling.js';
+import { StationCase } from './hardware/station.js';
 import { type RelayFor, StreamRelay } from './hardware/stream-relay.js';
 import { type InstrumentHandle, runEntryFor } from './instrument-registry.js';
 import { scenarioEvSignals, scenarioSetpoints } from './scenario-setpoints.js';
@@ -44,6 +45,9 @@ export class HardwareRig implements Rig {
   private meterInstrument = 'dut';
   private boardInstrument = 'board';
   private boardWireMs = 0;
+  /** A charging station under test and its central system (one for the run: the station stays connected). */
+  private station?: Extract<InstrumentHandle, { kind: 'ocpp' }>;
+  private readonly recordedTransactions = new Set<string>();
 
   private dutIdentity?: MeterIdentityLine;
 
@@ -106,6 +110,10 @@ export class HardwareRig implements Rig {
         this.boardInstrument = inst.id;
         this.boardWireMs = h.wireMs;
         return;
+      case 'ocpp':
+        this.station = h;
+        this.meterInstrument = inst.id;
+        return;
     }
   }
 
@@ -142,7 +150,17 @@ export class HardwareRig implements Rig {
       this.opts.relayFor,
     );
     const { load, board, cpPins } = this;
-    const playback = new Playback(run, { load, board, cpPins, stream: this.stream }, schedule, signals, endT, pollMs);
+    const station =
+      this.station && new StationCase(run, this.station.central, this.station.station, this.recordedTransactions);
+    station?.begin(scenario);
+    const playback = new Playback(
+      run,
+      { load, board, cpPins, stream: this.stream, station },
+      schedule,
+      signals,
+      endT,
+      pollMs,
+    );
     await playback.settle();
     if (commission && this.stream) await this.stream.send({ type: 'commission', ...commission });
     run.startClock();
@@ -170,6 +188,8 @@ export class HardwareRig implements Rig {
         () => polling.loop(),
       );
     } finally {
+      // What the station started in the case is recorded, ended or not, before the case ends.
+      await station?.end(meterId);
       run.end();
       this.load?.transport.off('reconnect', onReconnect);
       await stream.stop();
@@ -211,6 +231,7 @@ export class HardwareRig implements Rig {
     await this.reference?.deactivate().catch(() => undefined);
     await this.board?.deactivate().catch(() => undefined);
     await this.stream?.deactivate().catch(() => undefined);
+    await this.station?.central.close();
   }
 }
 

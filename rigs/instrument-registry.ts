@@ -275,8 +275,8 @@ const firmataBoard: InstrumentEntry<Handle<'board'>> = {
 const ocppStation: InstrumentEntry<Handle<'ocpp'>> = {
   dialects: ['ocpp1.6', 'ocpp2.0.1'],
   transports: ['listen'],
-  // Checked by `bench rig check`; playing a case's sessions at a station is not in this version of bench.
-  roles: [],
+  // The station is the DUT: its meter signs what it bills (OCMF) and the bench's central system takes it.
+  roles: ['dut'],
   driver(inst, endpoint) {
     const station = ocppStationOptions(inst);
     const listen = endpoint as Extract<Endpoint, { kind: 'listen' }>;
@@ -316,11 +316,15 @@ const ocppOptionsSchema = z
     evse: z.number().int().min(1).default(1),
     /** How long rig check and a run wait for the station's BootNotification. */
     bootTimeoutS: z.number().positive().default(120),
+    /** Read by the emulated station only (`sim-ocpp`): its meter's gain error, a fault knob; ignored by the bench. */
+    emulatedGainErrorPct: z.number().min(-50).max(50).optional(),
+    /** Read by the emulated station only: scenario seconds between its periodic meter values. */
+    emulatedSampleIntervalS: z.number().positive().optional(),
   })
   .strict();
 export type OcppStationOptions = z.output<typeof ocppOptionsSchema> & { identity: string };
 
-function ocppStationOptions(inst: InstrumentConfig): OcppStationOptions {
+export function ocppStationOptions(inst: InstrumentConfig): OcppStationOptions {
   const parsed = ocppOptionsSchema.safeParse(inst.options ?? {});
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

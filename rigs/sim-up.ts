@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { InputError } from '../core/errors.js';
 import type { ReferenceMeterEmulator } from './emulators/meter-emulator.js';
 import { BenchPhysics } from './emulators/physics.js';
 import { openPtyPair, type PtyPair } from './emulators/pty.js';
-import { type EmulatorBench, emulatorFor } from './emulators/registry.js';
+import { diallingEmulatorFor, type EmulatorBench, emulatorFor } from './emulators/registry.js';
 import type { RigConfig } from './schema.js';
 
 export interface ServedInstrument {
@@ -12,7 +13,7 @@ export interface ServedInstrument {
   dialect: string;
   /** Path the driver opens (the rig file's path, a socat link). */
   path: string;
-  /** The emulator's end of the PTY pair. */
+  /** The emulator's end of the PTY pair; for an instrument that dials the bench (a station), the URL it dials. */
   emulatorPath: string;
   status: 'served' | 'no-emulator';
 }
@@ -32,6 +33,28 @@ export function withSerialPathsUnder(config: RigConfig, dir: string): RigConfig 
         : i,
     ),
   };
+}
+
+/** The rig with each listening instrument on a port free now, so emulated benches never share a port. */
+export async function withFreeListenPorts(config: RigConfig): Promise<RigConfig> {
+  const instruments = [];
+  for (const i of config.instruments)
+    instruments.push(
+      i.transport.kind === 'listen' ? { ...i, transport: { ...i.transport, port: await freePort() } } : i,
+    );
+  return { ...config, instruments };
+}
+
+/** A TCP port the OS has free now (it gives one for port 0; the listener is closed again at once). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }
 
 /** How often the physics integrates on its own (ms) so pulses flow even when no instrument is asked. */
@@ -83,6 +106,21 @@ export async function simUp(
   };
   try {
     for (const inst of rig.instruments) {
+      if (inst.transport.kind === 'listen') {
+        // A charging station dials the bench's central system, which listens once a run opens the rig.
+        const t = inst.transport;
+        const url = `${t.tls ? 'wss' : 'ws'}://${t.host === '0.0.0.0' ? '127.0.0.1' : t.host}:${t.port}/`;
+        const dial = diallingEmulatorFor(inst.dialect);
+        if (dial) closers.push(dial(inst, url, bench));
+        instruments.push({
+          id: inst.id,
+          dialect: inst.dialect,
+          path: `${t.host}:${t.port}`,
+          emulatorPath: url,
+          status: dial ? 'served' : 'no-emulator',
+        });
+        continue;
+      }
       if (inst.transport.kind !== 'serial') continue;
       const path = inst.transport.path;
       mkdirSync(dirname(path), { recursive: true });

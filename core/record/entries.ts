@@ -31,6 +31,10 @@ export const ENTRY = {
   rigCp: 'rig.cp',
   /** The bench presented an EV's contract token to the meter's authorisation channel. */
   rigAuth: 'rig.auth',
+  /** A frame between the bench's OCPP central system and a charging station under test (the wire log). */
+  ocppFrame: 'obs.ocpp.frame',
+  /** A charging transaction as the central system took it from a station, with its signed meter values. */
+  ocppTransaction: 'obs.ocpp.transaction',
   end: 'end',
 } as const;
 
@@ -161,4 +165,41 @@ export interface TruthSessionData extends CaseScoped, TruthSession {
   /** On-chain pseudonyms (bytes32) the record must carry for payer and host. */
   payerPseudonym: string;
   hostPseudonym: string;
+}
+
+/** One OCPP-J frame on the wire, as sent or received (the text exactly as it went). */
+export interface OcppFrameData extends CaseScoped {
+  station: string;
+  /** Case time (scenario seconds) the bench sent or received it. */
+  t: number;
+  direction: 'in' | 'out';
+  frame: string;
+}
+
+/** A charging transaction a station reported, in one form for OCPP 1.6 and 2.0.1. */
+export interface OcppTransactionData extends CaseScoped {
+  meterId: string;
+  station: string;
+  version: string;
+  transactionId: string;
+  idToken: string;
+  /** Case times (scenario seconds) the bench received the transaction's start and its end, if it ended. */
+  tStart: number;
+  tEnd?: number;
+  /** The station's own times (unix seconds) and register readings (Wh) for the start and the end. */
+  stationStart: number;
+  stationEnd?: number;
+  meterStartWh?: number;
+  meterStopWh?: number;
+  stopReason?: string;
+  /** Meter values sampled during the transaction (Sample.Periodic and the rest), by the station's clock. */
+  samples: Array<{ t: number; energyWh?: number; powerW?: number; context?: string }>;
+  /** What the rig file says the station signs with and its meter's serial, when it says. */
+  stationKey?: string;
+  meterSerial?: string;
+  /** Signed meter values (OCMF text, with the public key sent beside each), in the order they came. */
+  signed: Array<{ data: string; publicKey?: string }>;
+  /** Messages that repeated one already taken; messages the station sent from its offline queue. */
+  duplicates: number;
+  offlineMessages: number;
 }

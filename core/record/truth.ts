@@ -19,6 +19,8 @@ export interface TruthSession {
   hostContractId: string;
   payerContractId: string;
   authorised: boolean;
+  /** The back office's answer for the EV's token when it is not Accepted: a charging station must refuse it. */
+  tokenStatus?: 'Blocked' | 'Expired' | 'Invalid';
   roaming: boolean;
   /** The EV is connected from plugIn to unplug (seconds); it draws from start to end (first to last charging). */
   plugIn: number;

@@ -1,5 +1,6 @@
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
+import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
@@ -15,6 +16,48 @@ import {
 } from './ocpp-transactions.js';
 
 const debug = createDebug('bench:ocpp');
+
+/** Every action the central system takes or sends, in either version (the schemas to compile before a run). */
+const ACTIONS = [
+  'BootNotification',
+  'Heartbeat',
+  'StatusNotification',
+  'Authorize',
+  'StartTransaction',
+  'StopTransaction',
+  'MeterValues',
+  'TransactionEvent',
+  'RemoteStartTransaction',
+  'RemoteStopTransaction',
+  'RequestStartTransaction',
+  'RequestStopTransaction',
+];
+
+/**
+ * ocpp-rpc compiles each JSON schema the first time a message needs it, which holds the event loop for tens of
+ * milliseconds per schema: a bench that compiled them during a case would stop polling its reference meter right as
+ * a transaction starts. They are compiled here, once per process, before any case (validating an empty payload
+ * compiles the schema and fails, which is all that is wanted). The validators are the library's own module, so
+ * the stations emulated in this process share them.
+ */
+const compiled = new Set<string>();
+function compileSchemas(versions: Iterable<string>): void {
+  const validators = createRequire(import.meta.url)('ocpp-rpc/lib/standard-validators.js') as Array<{
+    subprotocol: string;
+    validate(schemaId: string, params: unknown): unknown;
+  }>;
+  for (const v of validators) {
+    if (compiled.has(v.subprotocol) || ![...versions].includes(v.subprotocol)) continue;
+    compiled.add(v.subprotocol);
+    for (const action of ACTIONS)
+      for (const kind of ['req', 'conf'])
+        try {
+          v.validate(`urn:${action}.${kind}`, {});
+        } catch {
+          // An action this version does not have, or the empty payload's violation: either way, compiled.
+        }
+  }
+}
 
 /**
  * The bench as an OCPP-J central system (CSMS): charging stations under test connect to it over WebSocket (ws://,
@@ -65,6 +108,8 @@ export interface CentralSystemOptions {
   onFrame?: (frame: WireFrame) => void;
   /** The bench's clock (unix seconds) for wire-log times and currentTime answers. */
   now?: () => number;
+  /** The clock transactions are stamped with as they arrive (default `now`): a run's case time. */
+  receivedClock?: () => number;
   heartbeatIntervalS?: number;
 }
 
@@ -90,7 +135,9 @@ export class CentralSystem {
   private readonly server: RPCServer;
   private http?: Server;
   private readonly links = new Map<string, StationLink>();
-  private readonly book = new TransactionBook();
+  private readonly book: TransactionBook;
+  /** What a run changes per case: the tokens it knows, where the wire log goes, the clock arrivals are stamped by. */
+  private hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'receivedClock'>;
   private nextRemoteStartId = 1;
   /** CALLERRORs sent, by code; calls the bench answered, by action. */
   readonly errorsSent = new Map<string, number>();
@@ -99,6 +146,8 @@ export class CentralSystem {
 
   constructor(private readonly opts: CentralSystemOptions) {
     this.now = opts.now ?? (() => Date.now() / 1000);
+    this.hooks = { authorize: opts.authorize, onFrame: opts.onFrame, receivedClock: opts.receivedClock };
+    this.book = new TransactionBook(() => (this.hooks.receivedClock ?? this.now)());
     for (const spec of opts.stations) this.links.set(spec.identity, { spec, connections: 0 });
     this.server = new RPCServer({
       protocols: ['ocpp2.0.1', 'ocpp1.6'],
@@ -121,6 +170,7 @@ export class CentralSystem {
 
   /** Listens; resolves with the URL stations connect to (their identity appended). */
   async start(): Promise<string> {
+    compileSchemas(this.opts.stations.map((s) => s.version));
     const server = this.opts.tls ? createHttpsServer({ ...this.opts.tls, minVersion: 'TLSv1.2' }) : createHttpServer();
     server.on('upgrade', this.server.handleUpgrade);
     server.on('request', (_req, res) => res.writeHead(404).end());
@@ -143,6 +193,14 @@ export class CentralSystem {
   async close(): Promise<void> {
     await this.server.close({ force: true }).catch(() => undefined);
     await new Promise<void>((r) => (this.http ? this.http.close(() => r()) : r()));
+  }
+
+  /**
+   * Sets what one case of a run needs (a central system stays up for the whole run, so a station keeps its
+   * connection between cases): its tokens, its wire log and its clock. Options left out keep their value.
+   */
+  useCaseHooks(hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'receivedClock'>): void {
+    this.hooks = { ...this.hooks, ...hooks };
   }
 
   boot(identity: string): BootInfo | undefined {
@@ -209,7 +267,7 @@ export class CentralSystem {
     debug('%s connected (%s)', client.identity, client.protocol);
     client.on('message', (({ message, outbound }: { message: Buffer | string; outbound: boolean }) => {
       const frame = message.toString();
-      this.opts.onFrame?.({ t: this.now(), station: client.identity, direction: outbound ? 'out' : 'in', frame });
+      this.hooks.onFrame?.({ t: this.now(), station: client.identity, direction: outbound ? 'out' : 'in', frame });
       // Errors are counted as they went out on the wire (the library maps some codes per version after its events).
       if (outbound && frame.startsWith('[4')) {
         const code = String((JSON.parse(frame) as unknown[])[2]);
@@ -280,7 +338,7 @@ export class CentralSystem {
   }
 
   private status(station: string, idToken: string): TokenStatus {
-    return this.opts.authorize?.(station, idToken) ?? 'Accepted';
+    return this.hooks.authorize?.(station, idToken) ?? 'Accepted';
   }
 
   private status16(station: string, idToken: string): Exclude<TokenStatus, 'Unknown'> {

@@ -16,6 +16,9 @@ export interface OcppTransaction {
   connector: number;
   /** Unix seconds, the station's clock. */
   start: number;
+  /** When the central system took the start and the end (its received clock: a run's case time). */
+  receivedStart: number;
+  receivedEnd?: number;
   end?: number;
   meterStartWh?: number;
   meterStopWh?: number;
@@ -66,6 +69,9 @@ export class TransactionBook {
   private readonly seqNos = new Map<string, Set<number>>();
   private next16Id = 1;
 
+  /** `received`: the clock each transaction's first and ending messages are stamped with as they arrive. */
+  constructor(private readonly received: () => number = () => Date.now() / 1000) {}
+
   all(station?: string): OcppTransaction[] {
     return [...this.txs.values()].filter((t) => station === undefined || t.station === station);
   }
@@ -87,6 +93,7 @@ export class TransactionBook {
       idToken: p.idTag,
       connector: p.connectorId,
       start: Date.parse(p.timestamp) / 1000,
+      receivedStart: this.received(),
       meterStartWh: p.meterStart,
       samples: [],
       offlineMessages: 0,
@@ -108,6 +115,7 @@ export class TransactionBook {
       return;
     }
     tx.end = Date.parse(p.timestamp) / 1000;
+    tx.receivedEnd = this.received();
     tx.meterStopWh = p.meterStop;
     tx.stopReason = p.reason ?? 'Local';
     addSamples(tx, samplesFrom16(p.transactionData ?? []));
@@ -128,6 +136,7 @@ export class TransactionBook {
         idToken: p.idToken?.idToken ?? '',
         connector: p.evse?.id ?? 1,
         start: t,
+        receivedStart: this.received(),
         samples: [],
         offlineMessages: 0,
         duplicates: 0,
@@ -150,6 +159,7 @@ export class TransactionBook {
     }
     if (p.eventType === 'Ended') {
       tx.end = t;
+      tx.receivedEnd = this.received();
       tx.stopReason = p.transactionInfo.stoppedReason ?? 'Local';
       tx.meterStopWh = [...samples].reverse().find((s) => s.energyWh !== undefined)?.energyWh ?? tx.meterStopWh;
     }

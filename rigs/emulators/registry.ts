@@ -4,12 +4,15 @@ import { join } from 'node:path';
 import { SerialPort } from 'serialport';
 import { LiveFaces } from '../../meter/faces/live.js';
 import type { LiveValues } from '../../meter/faces/register-map.js';
+import type { OcppVersion } from '../../protocols/ocpp-meter-values.js';
 import { IEC_DIALECT } from '../drivers/iec62056.js';
 import { REGISTER_MAPS } from '../drivers/modbus-maps.js';
 import { SCPI_DIALECTS } from '../drivers/scpi-dialects.js';
 import { unitIdOf } from '../endpoints.js';
 import { type CpPins, cpPinsOf, cpStateOf } from '../ev-cp.js';
+import { ocppStationOptions } from '../instrument-registry.js';
 import type { InstrumentConfig } from '../schema.js';
+import { serveBenchStation } from './bench-station.js';
 import { FirmataEmulator } from './firmata-emulator.js';
 import { ReferenceMeterEmulator } from './meter-emulator.js';
 import type { BenchPhysics } from './physics.js';
@@ -124,6 +127,33 @@ const EMULATORS: ReadonlyArray<{ speaks(dialect: string): boolean; serve: ServeE
 /** The emulator of a dialect, if the bench has one. */
 export function emulatorFor(dialect: string): ServeEmulator | undefined {
   return EMULATORS.find((e) => e.speaks(dialect))?.serve;
+}
+
+/** Starts the emulator of an instrument that dials the bench at `url` (a charging station), returning how to stop it. */
+type DialBench = (inst: InstrumentConfig, url: string, bench: EmulatorBench) => () => Promise<void>;
+
+/** Emulators of instruments that dial the bench instead of waiting on a line: charging stations, by OCPP version. */
+const DIALLING: ReadonlyArray<{ speaks(dialect: string): boolean; serve: DialBench }> = [
+  {
+    speaks: (d) => d === 'ocpp1.6' || d === 'ocpp2.0.1',
+    serve: (inst, url, { physics }) => {
+      const o = ocppStationOptions(inst);
+      return serveBenchStation({
+        url,
+        identity: o.identity,
+        version: inst.dialect as OcppVersion,
+        password: o.password,
+        physics,
+        gainErrorPct: o.emulatedGainErrorPct,
+        sampleIntervalS: o.emulatedSampleIntervalS,
+      });
+    },
+  },
+];
+
+/** The emulator of a dialect whose instrument dials the bench, if the bench has one. */
+export function diallingEmulatorFor(dialect: string): DialBench | undefined {
+  return DIALLING.find((e) => e.speaks(dialect))?.serve;
 }
 
 /** Serves a Firmata board emulator whose pulse pin follows the physics, on one end of a PTY. */

@@ -7,6 +7,7 @@ import type { ScpiLoadDriver } from '../drivers/scpi-load.js';
 import type { CpPins } from '../ev-cp.js';
 import { type EvSignal, scenarioSetpoints, type TotalSetpoint } from '../scenario-setpoints.js';
 import type { CaseRun } from './case-run.js';
+import type { StationCase } from './station.js';
 
 /** Knobs of a hardware run, from the suite/case parameters and `bench certify --time-scale`. */
 export interface HardwarePlayback {
@@ -62,6 +63,8 @@ export interface PlaybackDrivers {
   board?: FirmataBoardDriver;
   cpPins?: CpPins;
   stream?: JsonlStreamDriver;
+  /** A charging station under test: it gets the token from the bench's central system (remote start). */
+  station?: StationCase;
 }
 
 /**
@@ -147,7 +150,7 @@ export class Playback {
   }
 
   private async signal(sg: EvSignal): Promise<void> {
-    const { board, cpPins, stream } = this.drivers;
+    const { board, cpPins, stream, station } = this.drivers;
     const { meterId, ctx } = this.run;
     if (sg.kind === 'cp' && board && cpPins) {
       board.setCp(sg.state, cpPins);
@@ -155,6 +158,10 @@ export class Playback {
     } else if (sg.kind === 'authorize' && stream) {
       await stream.send({ type: 'authorize', contractId: sg.contractId });
       ctx.observe(ENTRY.rigAuth, { meterId, evId: sg.evId, t: this.run.benchT(), contractId: sg.contractId });
+    } else if (sg.kind === 'authorize' && station) {
+      const t = this.run.benchT();
+      const answer = await station.presentToken(sg.contractId);
+      ctx.observe(ENTRY.rigAuth, { meterId, evId: sg.evId, t, contractId: sg.contractId, remoteStart: answer });
     }
   }
 }

@@ -3,23 +3,13 @@
  * for tests that stop, kill and restart the node under a client.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { REPO_ROOT } from './cli.js';
 
 const BIN = join(REPO_ROOT, 'bin/run.js');
 
-/** A TCP port nobody listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
+/** A TCP port nobody listens on right now (the one emulated benches take theirs from). */
+export { freePort } from '../../rigs/sim-up.js';
 
 export interface LedgerNodeOptions {
   port: number;

@@ -1,0 +1,167 @@
+import { maxWeightAssignment } from '../billing/assignment.js';
+import { ENTRY, type OcppFrameData, type OcppTransactionData, type TruthSessionData } from '../core/record/entries.js';
+import { type CaseAnalyser, ofKind, sortedMeasurements } from './case-analysis.js';
+import { registerAt } from './energy.js';
+import { checkOcmfTransaction, type OcmfIssue } from './ocmf-transaction.js';
+import { midMpe, parseMidClass } from './standards/mid.js';
+
+/**
+ * A charging station under test (OCPP): its transactions against the scenario's EV sessions, one to one, each
+ * transaction's signed meter values (OCMF) checked for conformance and compatibility, its signed energy within
+ * the MID class of the reference (the bench's reference meter over the transaction; the scenario's session
+ * energy on a rig with no reference meter), and the
+ * CALLERRORs the bench had to send it. Only cases with a station have these metrics.
+ */
+
+/** One transaction with the session it was assigned to and what its check found. */
+export interface OcppRow {
+  transactionId: string;
+  station: string;
+  version: string;
+  idToken: string;
+  session?: string;
+  tStart: number;
+  tEnd?: number;
+  stopReason?: string;
+  /** End minus begin of the signed readings, else of the transaction's start/stop registers (Wh). */
+  energyWh?: number;
+  signedEnergy: boolean;
+  /** The reference energy over the transaction (see above). */
+  truthWh?: number;
+  errorPct?: number;
+  conformance: boolean;
+  compatibility: boolean;
+  issues: OcmfIssue[];
+  records: Array<{ pg: string; sha256: string; keyFingerprint?: string }>;
+  duplicates: number;
+  offlineMessages: number;
+  /** Why this transaction counts against the station, if it does. */
+  problem?: 'refused token' | 'double' | 'unexpected' | 'not ended';
+}
+
+export interface OcppSection {
+  rows: OcppRow[];
+  /** Sessions the station should have run a transaction for and did not. */
+  missing: string[];
+  frames: { in: number; out: number };
+  /** CALLERRORs the bench sent the station, by error code. */
+  callErrors: Record<string, number>;
+  mpePct: number;
+}
+
+/** Seconds a transaction may start before the plug-in (a token presented before the cable) or end after unplug. */
+const SESSION_SLACK_S = 30;
+
+export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
+  const txs = ofKind<OcppTransactionData>(entries, ENTRY.ocppTransaction);
+  const frames = ofKind<OcppFrameData>(entries, ENTRY.ocppFrame);
+  if (txs.length === 0 && frames.length === 0) return;
+  const sessions = ofKind<TruthSessionData>(entries, ENTRY.truthSession);
+  const reference = sortedMeasurements(entries, ENTRY.referenceMeasurement);
+  /** The energy the bench's reference measured over a transaction; without one, the session's true energy. */
+  const referenceWh = (tx: OcppTransactionData, session?: TruthSessionData) => {
+    const readings = reference.filter((m) => m.meterId === tx.meterId);
+    if (readings.length < 2 || tx.tEnd === undefined) return session?.importWh;
+    // The window ends when the end message arrived (it leaves right after the end reading) and spans what the
+    // station's clock says lay between its two readings: the begin reading came before an Authorize and a start
+    // message, whose round trips would otherwise count as charging time.
+    const from = tx.stationEnd !== undefined ? tx.tEnd - (tx.stationEnd - tx.stationStart) : tx.tStart;
+    return registerAt(readings, tx.tEnd, 'importWh') - registerAt(readings, from, 'importWh');
+  };
+  const mpePct = midMpe({ midClass: parseMidClass(params.midClass ?? 'B'), current: 'itr-imax' }).mpePct;
+
+  // A session's owner token opened it, at a time that overlaps it: the best overlap wins, each used once.
+  const overlap = (s: TruthSessionData, tx: OcppTransactionData) => {
+    if (tx.idToken !== s.ownerContractId || !s.authorised) return 0;
+    const from = Math.max(s.plugIn - SESSION_SLACK_S, tx.tStart);
+    const to = Math.min(s.unplug + SESSION_SLACK_S, tx.tEnd ?? Number.POSITIVE_INFINITY);
+    return to > from ? 1 + (to - from) : 0;
+  };
+  const assigned = maxWeightAssignment(sessions.length, txs.length, (r, c) => overlap(sessions[r]!, txs[c]!));
+  const sessionOfTx = new Map<number, TruthSessionData>();
+  assigned.forEach((c, r) => {
+    if (c >= 0) sessionOfTx.set(c, sessions[r]!);
+  });
+
+  const rows: OcppRow[] = txs.map((tx, c) => {
+    const session = sessionOfTx.get(c);
+    const check = checkOcmfTransaction({
+      idToken: tx.idToken,
+      signed: tx.signed,
+      stationKey: tx.stationKey,
+      meterSerial: tx.meterSerial,
+      // The energy is judged by its own metric against the class, so conformance stays the specification's.
+    });
+    const registers =
+      tx.meterStartWh !== undefined && tx.meterStopWh !== undefined ? tx.meterStopWh - tx.meterStartWh : undefined;
+    const energyWh = check.energyWh ?? registers;
+    const truthWh = session && referenceWh(tx, session);
+    const errorPct =
+      energyWh !== undefined && truthWh !== undefined && truthWh > 0
+        ? ((energyWh - truthWh) / truthWh) * 100
+        : undefined;
+    let problem: OcppRow['problem'];
+    if (session?.tokenStatus) problem = 'refused token';
+    else if (!session) problem = sessions.some((s) => overlap(s, tx) > 0) ? 'double' : 'unexpected';
+    else if (tx.tEnd === undefined) problem = 'not ended';
+    return {
+      transactionId: tx.transactionId,
+      station: tx.station,
+      version: tx.version,
+      idToken: tx.idToken,
+      session: session?.sessionId,
+      tStart: tx.tStart,
+      tEnd: tx.tEnd,
+      stopReason: tx.stopReason,
+      energyWh,
+      signedEnergy: check.energyWh !== undefined,
+      truthWh,
+      errorPct,
+      conformance: check.conformance.ok,
+      compatibility: check.compatibility.ok,
+      issues: check.conformance.issues,
+      records: check.records,
+      duplicates: tx.duplicates,
+      offlineMessages: tx.offlineMessages,
+      ...(problem && { problem }),
+    };
+  });
+
+  // Sessions a station must run: an authorised session whose token the back office accepts, that drew energy.
+  const expected = sessions.filter((s) => s.authorised && !s.tokenStatus && s.importWh > 0);
+  const billed = new Set(rows.flatMap((r) => (r.session ? [r.session] : [])));
+  const missing = expected.filter((s) => !billed.has(s.sessionId)).map((s) => s.sessionId);
+  const callErrors: Record<string, number> = {};
+  for (const f of frames) {
+    if (f.direction !== 'out' || !f.frame.startsWith('[4')) continue;
+    const code = String((JSON.parse(f.frame) as unknown[])[2]);
+    callErrors[code] = (callErrors[code] ?? 0) + 1;
+  }
+  const counted = rows.filter((r) => r.session && !r.problem);
+  const count = (p: OcppRow['problem']) => rows.filter((r) => r.problem === p).length;
+  Object.assign(out.metrics, {
+    'ocpp.transactions': rows.length,
+    'ocpp.sessions_missing': missing.length,
+    'ocpp.sessions_double': count('double'),
+    'ocpp.unexpected_transactions': count('unexpected'),
+    'ocpp.refused_token_charged': count('refused token'),
+    'ocpp.not_ended': count('not ended'),
+    'ocpp.ocmf_conformance_failures': counted.filter((r) => !r.conformance).length,
+    'ocpp.ocmf_compatibility_failures': counted.filter((r) => !r.compatibility).length,
+    'ocpp.call_errors': Object.values(callErrors).reduce((a, b) => a + b, 0),
+    'ocpp.duplicate_messages': rows.reduce((a, r) => a + r.duplicates, 0),
+  });
+  const errors = counted.flatMap((r) => (r.errorPct === undefined ? [] : [Math.abs(r.errorPct)]));
+  if (errors.length) out.metrics['ocpp.energy_error_pct_max'] = Math.max(...errors);
+  const section: OcppSection = {
+    rows,
+    missing,
+    frames: {
+      in: frames.filter((f) => f.direction === 'in').length,
+      out: frames.filter((f) => f.direction === 'out').length,
+    },
+    callErrors,
+    mpePct,
+  };
+  out.sections.ocpp = section;
+};

@@ -1,0 +1,103 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ENTRY, type OcppFrameData, type OcppTransactionData } from '../../core/record/entries.js';
+import type { Scenario } from '../../profiles/scenario-schema.js';
+import type { CentralSystem, TokenStatus } from '../drivers/ocpp-central.js';
+import type { OcppTransaction } from '../drivers/ocpp-transactions.js';
+import type { OcppStationOptions } from '../instrument-registry.js';
+import type { CaseRun } from './case-run.js';
+
+/** Wall milliseconds a case waits, after its last scenario second, for the station to end what it started. */
+const DRAIN_MS = 10_000;
+
+/**
+ * A charging station under test during one case: the bench's central system answers its tokens from the
+ * scenario's EVs, every frame goes to the record as the wire log, an EV's token is presented by remote start
+ * (the way an app or a roaming platform starts a session, which every OCPP station takes), and the transactions
+ * the station reported are recorded when the case ends.
+ */
+export class StationCase {
+  constructor(
+    private readonly run: CaseRun,
+    private readonly central: CentralSystem,
+    private readonly station: OcppStationOptions,
+    /** Transaction ids recorded by earlier cases of the run (the central system lives as long as the run). */
+    private readonly recorded: Set<string>,
+  ) {}
+
+  /** From now on the central system answers with this scenario's tokens and logs frames into this case. */
+  begin(scenario: Scenario): void {
+    const { run } = this;
+    const statusOf = new Map<string, TokenStatus>(scenario.evs.map((ev) => [ev.owner, ev.tokenStatus ?? 'Accepted']));
+    this.central.useCaseHooks({
+      authorize: (_station, token) => statusOf.get(token) ?? 'Unknown',
+      onFrame: (f) => {
+        const d: OcppFrameData = {
+          caseId: run.caseId,
+          station: f.station,
+          t: run.benchT(),
+          direction: f.direction,
+          frame: f.frame,
+        };
+        run.ctx.observe(ENTRY.ocppFrame, { ...d });
+      },
+      receivedClock: () => run.benchT(),
+    });
+  }
+
+  /** Presents an EV's token: RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1). */
+  async presentToken(contractId: string): Promise<string> {
+    try {
+      return await this.central.remoteStart(this.station.identity, contractId, this.station.evse);
+    } catch (e) {
+      this.run.rigError(this.station.identity, 'REMOTE_START', (e as Error).message);
+      return 'Failed';
+    }
+  }
+
+  /**
+   * Waits (a bounded time) for the transactions of this case to end, records each, and stops logging into the
+   * case. A transaction still open is recorded as it stands: the analysis counts it as not ended.
+   */
+  async end(meterId: string): Promise<void> {
+    const mine = () =>
+      this.central.transactions(this.station.identity).filter((t) => !this.recorded.has(t.transactionId));
+    const until = performance.now() + DRAIN_MS;
+    while (mine().some((t) => t.end === undefined) && performance.now() < until) await sleep(50);
+    for (const tx of mine()) {
+      this.recorded.add(tx.transactionId);
+      this.run.ctx.observe(ENTRY.ocppTransaction, { ...this.entryOf(tx, meterId) });
+    }
+    this.central.useCaseHooks({ authorize: () => 'Unknown', onFrame: () => undefined, receivedClock: undefined });
+  }
+
+  private entryOf(tx: OcppTransaction, meterId: string): OcppTransactionData {
+    return {
+      caseId: this.run.caseId,
+      meterId,
+      station: tx.station,
+      version: tx.version,
+      transactionId: tx.transactionId,
+      idToken: tx.idToken,
+      tStart: tx.receivedStart,
+      ...(tx.receivedEnd !== undefined && { tEnd: tx.receivedEnd }),
+      stationStart: tx.start,
+      ...(tx.end !== undefined && { stationEnd: tx.end }),
+      ...(tx.meterStartWh !== undefined && { meterStartWh: tx.meterStartWh }),
+      ...(tx.meterStopWh !== undefined && { meterStopWh: tx.meterStopWh }),
+      ...(tx.stopReason !== undefined && { stopReason: tx.stopReason }),
+      ...(this.station.stationKey && { stationKey: this.station.stationKey }),
+      ...(this.station.meterSerial && { meterSerial: this.station.meterSerial }),
+      samples: tx.samples.map((s) => ({
+        t: s.t,
+        ...(s.energyWh !== undefined && { energyWh: s.energyWh }),
+        ...(s.powerW !== undefined && { powerW: s.powerW }),
+        ...(s.context !== undefined && { context: s.context }),
+      })),
+      signed: tx.samples.flatMap((s) =>
+        s.signed.map((sv) => ({ data: sv.data, ...(sv.publicKey && { publicKey: sv.publicKey }) })),
+      ),
+      duplicates: tx.duplicates,
+      offlineMessages: tx.offlineMessages,
+    };
+  }
+}

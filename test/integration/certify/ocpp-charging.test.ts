@@ -1,0 +1,167 @@
+/**
+ * Charging stations as devices under test, through the built CLI: `bench certify --rig sim-ocpp` (OCPP 2.0.1) and
+ * `--rig sim-ocpp16` (1.6-J) bring up the SCPI load and the EV simulator on PTYs and an emulated station that dials
+ * the bench's central system over a real WebSocket; the ocpp-charging suite PASSes under both versions with its
+ * transactions, signed meter values and wire log in the run record. A station whose meter is out of its class,
+ * served by `bench sim up` from a rig file of the lab's own, FAILs the energy criterion.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { ENTRY, type OcppFrameData, type OcppTransactionData } from '../../../core/record/entries.js';
+import { requireSocat } from '../../../rigs/emulators/pty.js';
+import { benchAsync, REPO_ROOT } from '../../support/cli.js';
+import { freePort } from '../../support/ledger-node.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ocpp-charging-'));
+
+interface Report {
+  verdict: string;
+  cases: Array<{ id: string; verdict: string; metrics: Record<string, number> }>;
+}
+
+function runOf(runsDir: string, stdout: string) {
+  const runId = /run\s+(\S+)/.exec(stdout)?.[1] as string;
+  const report = JSON.parse(readFileSync(join(runsDir, runId, 'reports', 'report.json'), 'utf8')) as Report;
+  const entries = readFileSync(join(runsDir, runId, 'record.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; data: Record<string, unknown> });
+  const ofKind = <T>(kind: string) => entries.filter((e) => e.kind === kind).map((e) => e.data as unknown as T);
+  return { runId, report, ofKind };
+}
+
+describe('bench certify --suite ocpp-charging on an emulated charging station', () => {
+  it.each([
+    ['sim-ocpp', 'ocpp2.0.1'],
+    ['sim-ocpp16', 'ocpp1.6'],
+  ])('%s (%s): every case PASSes, with the transactions and the wire log in the record', async (rig, version) => {
+    requireSocat();
+    const runsDir = join(dir, `runs-${rig}`);
+    const r = await benchAsync([
+      'certify',
+      '--rig',
+      rig,
+      '--suite',
+      'ocpp-charging',
+      '--time-scale',
+      '30',
+      '--runs-dir',
+      runsDir,
+    ]);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const { report, ofKind } = runOf(runsDir, r.stdout);
+    expect(report.cases.map((c) => [c.id, c.verdict])).toEqual([
+      ['authorised-session', 'PASS'],
+      ['refused-token', 'PASS'],
+      ['two-drivers', 'PASS'],
+    ]);
+    const metrics = Object.fromEntries(report.cases.map((c) => [c.id, c.metrics]));
+    expect(metrics['authorised-session']!['ocpp.transactions']).toBe(1);
+    expect(metrics['refused-token']!['ocpp.transactions']).toBe(0);
+    expect(metrics['two-drivers']!['ocpp.transactions']).toBe(2);
+    for (const id of ['authorised-session', 'two-drivers']) {
+      expect(metrics[id]!['ocpp.energy_error_pct_max']).toBeLessThan(0.5);
+      expect(metrics[id]!['ocpp.ocmf_conformance_failures']).toBe(0);
+    }
+
+    const txs = ofKind<OcppTransactionData>(ENTRY.ocppTransaction);
+    expect(txs.map((t) => [t.caseId, t.version, t.idToken, t.stopReason])).toEqual([
+      ['authorised-session', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
+      ['two-drivers', version, 'DE-BEN-CAAAAAAAA-1', 'EVDisconnected'],
+      ['two-drivers', version, 'DE-BEN-CBBBBBBBB-2', 'EVDisconnected'],
+    ]);
+    // Each transaction carries its signed begin and end records (OCMF), as the station sent them.
+    for (const t of txs) {
+      expect(t.signed.length).toBeGreaterThanOrEqual(2);
+      expect(t.signed.every((s) => s.data.startsWith('OCMF|'))).toBe(true);
+    }
+    // The wire log: every frame both ways, including the blocked token's Authorize and its answer.
+    const frames = ofKind<OcppFrameData>(ENTRY.ocppFrame);
+    const refused = frames.filter((f) => f.caseId === 'refused-token');
+    const auth = refused.find((f) => f.direction === 'in' && f.frame.includes('"Authorize"'));
+    expect(auth?.frame).toContain('DE-BEN-C00000000-1');
+    const blocked = refused.find((f) => f.direction === 'out' && f.frame.includes('"Blocked"'));
+    expect(blocked, 'the bench answered the blocked token Blocked').toBeDefined();
+    expect(frames.some((f) => f.frame.includes(version === 'ocpp1.6' ? '"StopTransaction"' : '"Ended"'))).toBe(true);
+  });
+
+  it("a station whose meter reads 1.5 % high, served by `bench sim up` from the lab's rig file, FAILs the energy criterion (MID class B: 1 %)", async () => {
+    requireSocat();
+    const port = await freePort();
+    const rig = parse(readFileSync(join(REPO_ROOT, 'rigs/builtin/sim-ocpp.yaml'), 'utf8')) as {
+      name: string;
+      instruments: Array<{ id: string; transport: Record<string, unknown>; options?: Record<string, unknown> }>;
+    };
+    rig.name = 'lab-station';
+    const station = rig.instruments.find((i) => i.id === 'station')!;
+    station.transport.port = port;
+    station.options = { ...station.options, emulatedGainErrorPct: 1.5 };
+    const rigFile = join(dir, 'lab-station.yaml');
+    writeFileSync(rigFile, stringify(rig));
+    const servedDir = join(dir, 'served');
+    const proc = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/run.js'),
+        'sim',
+        'up',
+        '--rig',
+        rigFile,
+        '--dir',
+        servedDir,
+        '--time-scale',
+        '30',
+        '--json',
+      ],
+      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    try {
+      const lines: Array<{ event: string; id?: string; status?: string; emulatorPath?: string }> = [];
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: proc.stdout }).on('line', (l) => {
+          const doc = JSON.parse(l) as (typeof lines)[number];
+          lines.push(doc);
+          if (doc.event === 'serving') resolve();
+        });
+        void exited.then(() => reject(new Error('sim up exited before serving')));
+      });
+      expect(lines.find((l) => l.id === 'station')).toMatchObject({
+        status: 'served',
+        emulatorPath: `ws://127.0.0.1:${port}/`,
+      });
+      const runsDir = join(dir, 'runs-lab');
+      const r = await benchAsync([
+        'certify',
+        '--rig',
+        join(servedDir, 'rig.yaml'),
+        '--suite',
+        'ocpp-charging',
+        '--case',
+        'authorised-session',
+        '--time-scale',
+        '30',
+        '--runs-dir',
+        runsDir,
+      ]);
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const { report } = runOf(runsDir, r.stdout);
+      const [c] = report.cases;
+      expect(c!.verdict).toBe('FAIL');
+      expect(c!.metrics['ocpp.energy_error_pct_max']).toBeGreaterThan(1);
+      expect(c!.metrics['ocpp.energy_error_pct_max']).toBeLessThan(2);
+      // What failed is the energy, not the protocol: the transaction itself was right.
+      expect(c!.metrics['ocpp.sessions_missing']).toBe(0);
+      expect(c!.metrics['ocpp.ocmf_conformance_failures']).toBe(0);
+      expect(r.stdout).toContain('ocpp.energy_error_pct_max');
+    } finally {
+      proc.kill('SIGINT');
+      await exited;
+    }
+  });
+});
