@@ -47,7 +47,12 @@ export interface OcppSection {
   /** CALLERRORs the bench sent the station, by error code. */
   callErrors: Record<string, number>;
   mpePct: number;
+  /** The wire log for the report: the first WIRE_LOG_FRAMES frames of the case (all of them are in the record). */
+  wire: Array<{ t: number; station: string; direction: 'in' | 'out'; frame: string }>;
 }
+
+/** Frames a report shows; a long case's MeterValues stay in the record, which holds every frame. */
+export const WIRE_LOG_FRAMES = 400;
 
 /** Seconds a transaction may start before the plug-in (a token presented before the cable) or end after unplug. */
 const SESSION_SLACK_S = 30;
@@ -162,6 +167,9 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     },
     callErrors,
     mpePct,
+    wire: frames
+      .slice(0, WIRE_LOG_FRAMES)
+      .map((f) => ({ t: f.t, station: f.station, direction: f.direction, frame: f.frame })),
   };
   out.sections.ocpp = section;
 };

@@ -1,14 +1,10 @@
 import type { BillingSection } from '../analysis/billing.js';
+import type { OcppSection } from '../analysis/ocpp.js';
 import { anchorRows, casesNotRun, conformityStatement, dutRows, type IdentityRow, labRows } from './certificate.js';
 import { caseCharts, renderSvg, type VegaLiteSpec } from './charts.js';
+import { esc } from './html-text.js';
 import { fmt, limitText, marginalText, type ReportCase, type ReportModel } from './model.js';
-
-const esc = (s: unknown) =>
-  String(s ?? '')
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/"/g, '&quot;');
+import { ocppHtml } from './ocpp-html.js';
 
 const COLOURS: Record<string, string> = {
   PASS: '#1b7f3b',
@@ -80,7 +76,7 @@ async function caseSection(c: ReportCase): Promise<string> {
   return `<section class="case" id="case-${esc(c.id)}"><h2>${badge(c.verdict)} ${esc(c.id)} — ${esc(c.title)}</h2>
 ${c.reason ? `<p class="note">${esc(c.reason)}</p>` : ''}
 ${rows ? `<table><tr><th>metric</th><th>measured</th><th>limit</th><th>marginal</th><th>verdict</th><th>clause</th></tr>${rows}</table>` : ''}
-${charts}${billingTable}</section>`;
+${charts}${billingTable}${ocppHtml(a?.sections.ocpp as OcppSection | undefined)}</section>`;
 }
 
 /** A cost in its tariff's currency (`1.66 EUR`); a record without one says so rather than guess. */

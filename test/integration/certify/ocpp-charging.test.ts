@@ -32,7 +32,8 @@ function runOf(runsDir: string, stdout: string) {
     .split('\n')
     .map((l) => JSON.parse(l) as { kind: string; data: Record<string, unknown> });
   const ofKind = <T>(kind: string) => entries.filter((e) => e.kind === kind).map((e) => e.data as unknown as T);
-  return { runId, report, ofKind };
+  const html = readFileSync(join(runsDir, runId, 'reports', 'report.html'), 'utf8');
+  return { runId, report, ofKind, html };
 }
 
 describe('bench certify --suite ocpp-charging on an emulated charging station', () => {
@@ -54,7 +55,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       runsDir,
     ]);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const { report, ofKind } = runOf(runsDir, r.stdout);
+    const { report, ofKind, html } = runOf(runsDir, r.stdout);
     expect(report.cases.map((c) => [c.id, c.verdict])).toEqual([
       ['authorised-session', 'PASS'],
       ['refused-token', 'PASS'],
@@ -88,6 +89,11 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
     const blocked = refused.find((f) => f.direction === 'out' && f.frame.includes('"Blocked"'));
     expect(blocked, 'the bench answered the blocked token Blocked').toBeDefined();
     expect(frames.some((f) => f.frame.includes(version === 'ocpp1.6' ? '"StopTransaction"' : '"Ended"'))).toBe(true);
+    // The HTML report shows each case's transactions and its wire log, frame by frame.
+    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(3);
+    expect(html).toContain('DE-BEN-CBBBBBBBB-2');
+    expect(html).toMatch(/Wire log: \d+ frames in, \d+ out/);
+    expect(html).toContain('&quot;Authorize&quot;');
   });
 
   it("a station whose meter reads 1.5 % high, served by `bench sim up` from the lab's rig file, FAILs the energy criterion (MID class B: 1 %)", async () => {
