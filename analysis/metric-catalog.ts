@@ -55,6 +55,10 @@ export const METRICS = {
     description:
       'Transactions a transparency verifier could not show as verified (unreadable, key, signature, begin/end, identification).',
   },
+  'ocpp.register_not_monotonic': {
+    unit: 'count',
+    description: 'Transactions whose energy register went back between meter values (OCPP MeterValues).',
+  },
   'ocpp.call_errors': {
     unit: 'count',
     description: 'CALLERRORs the bench sent the station (malformed or invalid calls).',

@@ -35,6 +35,8 @@ export interface OcppRow {
   records: Array<{ pg: string; sha256: string; keyFingerprint?: string }>;
   duplicates: number;
   offlineMessages: number;
+  /** The station's register went back between two of the transaction's meter values. */
+  registerWentBack: boolean;
   /** Why this transaction counts against the station, if it does. */
   problem?: 'refused token' | 'double' | 'unexpected' | 'not ended';
 }
@@ -128,6 +130,7 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
       records: check.records,
       duplicates: tx.duplicates,
       offlineMessages: tx.offlineMessages,
+      registerWentBack: wentBack(tx),
       ...(problem && { problem }),
     };
   });
@@ -153,6 +156,7 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     'ocpp.not_ended': count('not ended'),
     'ocpp.ocmf_conformance_failures': counted.filter((r) => !r.conformance).length,
     'ocpp.ocmf_compatibility_failures': counted.filter((r) => !r.compatibility).length,
+    'ocpp.register_not_monotonic': rows.filter((r) => r.registerWentBack).length,
     'ocpp.call_errors': Object.values(callErrors).reduce((a, b) => a + b, 0),
     'ocpp.duplicate_messages': rows.reduce((a, r) => a + r.duplicates, 0),
   });
@@ -173,3 +177,11 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   };
   out.sections.ocpp = section;
 };
+
+/** Whether the energy register of a transaction's meter values (in the station's time order) ever went back. */
+function wentBack(tx: OcppTransactionData): boolean {
+  const registers = [...tx.samples]
+    .sort((a, b) => a.t - b.t)
+    .flatMap((s) => (s.energyWh === undefined ? [] : [s.energyWh]));
+  return registers.some((wh, i) => i > 0 && wh < registers[i - 1]!);
+}

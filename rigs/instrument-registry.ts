@@ -11,6 +11,7 @@ import { ModbusMeterDriver } from './drivers/modbus-meter.js';
 import { type BootInfo, CentralSystem } from './drivers/ocpp-central.js';
 import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 import { ScpiLoadDriver } from './drivers/scpi-load.js';
+import { STATION_FAULTS } from './emulators/ocpp-station.js';
 import { type Endpoint, transportFor, unitIdOf } from './endpoints.js';
 import { type CpPins, cpPinsOf } from './ev-cp.js';
 import type { InstrumentConfig } from './schema.js';
@@ -320,6 +321,8 @@ const ocppOptionsSchema = z
     emulatedGainErrorPct: z.number().min(-50).max(50).optional(),
     /** Read by the emulated station only: scenario seconds between its periodic meter values. */
     emulatedSampleIntervalS: z.number().positive().optional(),
+    /** Read by the emulated station only: the faults it has (fault knobs, to show the bench catches each). */
+    emulatedFaults: z.array(z.enum(STATION_FAULTS)).optional(),
   })
   .strict();
 export type OcppStationOptions = z.output<typeof ocppOptionsSchema> & { identity: string };

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
 import type { OcppVersion } from '../../protocols/ocpp-meter-values.js';
-import { EmulatedStation } from './ocpp-station.js';
+import { EmulatedStation, type StationFault } from './ocpp-station.js';
 import type { BenchPhysics } from './physics.js';
 
 const debug = createDebug('bench:bench-station');
@@ -27,6 +27,7 @@ export interface BenchStationOptions {
   sampleIntervalS?: number;
   /** The CA of a wss:// bench's certificate. */
   ca?: string;
+  faults?: readonly StationFault[];
 }
 
 /** The emulated station's OCMF signing key: fixed by its identity, so its public key is the same in every run. */
@@ -59,6 +60,7 @@ export function serveBenchStation(o: BenchStationOptions): () => Promise<void> {
     now,
     reconnect: true,
     tls: o.ca ? { ca: o.ca } : undefined,
+    faults: o.faults,
   });
   let closed = false;
   let pendingToken: string | undefined;

@@ -31,7 +31,30 @@ export interface StationOptions {
   /** TLS options for wss:// (e.g. the CA that signed the bench's certificate). */
   tls?: { ca?: string | Buffer; rejectUnauthorized?: boolean };
   reconnect?: boolean;
+  /** Faults a station under test can have, so the bench can be shown to catch each (see STATION_FAULTS). */
+  faults?: readonly StationFault[];
 }
+
+/**
+ * What can be wrong with a charging station, one knob each: signing with a key other than the one it sends, a
+ * reading changed after signing, no signed values at all, a meter clock not synchronised, the end of a
+ * transaction never sent, a second transaction for one session, a transaction under another token than the one
+ * authorised, and a register going back between periodic meter values.
+ */
+export const STATION_FAULTS = [
+  'wrong-key',
+  'tampered-reading',
+  'no-signature',
+  'clock-unsynchronised',
+  'stop-lost',
+  'transaction-twice',
+  'wrong-idtag',
+  'non-monotonic',
+] as const;
+export type StationFault = (typeof STATION_FAULTS)[number];
+
+/** Another P-256 key than any station's: what a `wrong-key` station signs with. */
+const OTHER_KEY_HEX = '0f'.repeat(32);
 
 export interface StationTransaction {
   id: string;
@@ -52,8 +75,11 @@ export class EmulatedStation {
   /** Set by the central system's remote start: the token the next transaction is for. */
   onRemoteStart?: (idToken: string) => void;
   onRemoteStop?: () => void;
+  private faults: ReadonlySet<StationFault>;
+  private samplesSent = 0;
 
   constructor(private readonly o: StationOptions) {
+    this.faults = new Set(o.faults ?? []);
     this.now = o.now ?? (() => Date.now() / 1000);
     this.client = new RPCClient({
       endpoint: o.url,
@@ -126,6 +152,7 @@ export class EmulatedStation {
   /** Authorises the token and starts a transaction; undefined when the token is refused. */
   async startTransaction(idToken: string, connector = 1): Promise<StationTransaction | undefined> {
     if ((await this.authorize(idToken)) !== 'Accepted') return undefined;
+    if (this.faults.has('wrong-idtag')) idToken = `${idToken}-X`;
     const start = this.now();
     const meterStartWh = this.o.energyWh();
     const beginOcmf = this.sign(idToken, [{ t: start, tx: 'B', wh: meterStartWh }]);
@@ -158,7 +185,15 @@ export class EmulatedStation {
       });
     }
     debug('%s started %s for %s at %d Wh', this.o.identity, this.transaction.id, idToken, meterStartWh);
-    return this.transaction;
+    const started = this.transaction;
+    if (this.faults.has('transaction-twice')) {
+      // The same session reported again as a transaction of its own, which is then left open.
+      this.faults = new Set([...this.faults].filter((f) => f !== 'transaction-twice'));
+      this.transaction = undefined;
+      await this.startTransaction(idToken, connector);
+      this.transaction = started;
+    }
+    return started;
   }
 
   /** A periodic meter value of the running transaction. */
@@ -166,7 +201,9 @@ export class EmulatedStation {
     const tx = this.transaction;
     if (!tx) return;
     const t = this.now();
-    const mv = this.meterValue(t, this.o.energyWh(), 'Sample.Periodic');
+    // A register that goes back by 10 Wh more at every sample.
+    const back = this.faults.has('non-monotonic') ? 10 * ++this.samplesSent : 0;
+    const mv = this.meterValue(t, this.o.energyWh() - back, 'Sample.Periodic');
     if (this.o.version === 'ocpp1.6')
       await this.client.call('MeterValues', { connectorId: 1, transactionId: Number(tx.id), meterValue: [mv] });
     else await this.event('Updated', 'MeterValuePeriodic', t, { meterValue: [mv] });
@@ -176,6 +213,10 @@ export class EmulatedStation {
   async stopTransaction(reason = 'Local'): Promise<void> {
     const tx = this.transaction;
     if (!tx) return;
+    if (this.faults.has('stop-lost')) {
+      this.transaction = undefined;
+      return;
+    }
     const end = this.now();
     const meterStopWh = this.o.energyWh();
     const endOcmf = this.sign(tx.idToken, [
@@ -222,7 +263,8 @@ export class EmulatedStation {
     });
   }
 
-  private meterValue(t: number, energyWh: number, context: string, ocmf?: string) {
+  private meterValue(t: number, energyWh: number, context: string, signed?: string) {
+    const ocmf = this.faults.has('no-signature') ? undefined : signed;
     return meterValueOf(this.o.version, {
       t,
       energyWh,
@@ -235,7 +277,7 @@ export class EmulatedStation {
 
   private sign(idToken: string, readings: Array<{ t: number; tx: 'B' | 'E'; wh: number }>): string {
     const o = this.o;
-    return signOcmf(
+    const record = signOcmf(
       {
         FV: '1.0',
         GI: `${o.vendor ?? 'bench'} ${o.model ?? 'emulated-station'}`,
@@ -250,10 +292,16 @@ export class EmulatedStation {
         IL: 'VERIFIED',
         IT: 'EMAID',
         ID: idToken,
-        RD: readings.map((r) => ocmfReading(r.t, r.tx, r.wh / 1000)),
+        RD: readings.map((r) =>
+          ocmfReading(r.t, r.tx, r.wh / 1000, this.faults.has('clock-unsynchronised') ? 'U' : 'S'),
+        ),
       },
-      o.ocmfKeyHex,
+      this.faults.has('wrong-key') ? OTHER_KEY_HEX : o.ocmfKeyHex,
     );
+    // A reading changed after it was signed: the end register one kWh higher.
+    return this.faults.has('tampered-reading') && readings.some((r) => r.tx === 'E')
+      ? record.replace(/("TX":"E","RV":)([0-9.]+)/, (_m, head: string, rv: string) => `${head}${Number(rv) + 1}`)
+      : record;
   }
 }
 

@@ -146,6 +146,7 @@ const DIALLING: ReadonlyArray<{ speaks(dialect: string): boolean; serve: DialBen
         physics,
         gainErrorPct: o.emulatedGainErrorPct,
         sampleIntervalS: o.emulatedSampleIntervalS,
+        faults: o.emulatedFaults,
       });
     },
   },

@@ -13,6 +13,7 @@ import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ENTRY, type OcppFrameData, type OcppTransactionData } from '../../../core/record/entries.js';
+import { STATION_FAULTS, type StationFault } from '../../../rigs/emulators/ocpp-station.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { freePort } from '../../support/ledger-node.js';
@@ -34,6 +35,71 @@ function runOf(runsDir: string, stdout: string) {
   const ofKind = <T>(kind: string) => entries.filter((e) => e.kind === kind).map((e) => e.data as unknown as T);
   const html = readFileSync(join(runsDir, runId, 'reports', 'report.html'), 'utf8');
   return { runId, report, ofKind, html };
+}
+
+/**
+ * A lab's rig file with the emulated station (on a free port, with `options`), served by `bench sim up --dir` at
+ * `timeScale`, and certified with `--case`: the run's report and exit code.
+ */
+async function certifyServedStation(name: string, options: Record<string, unknown>, caseId: string, timeScale: number) {
+  const port = await freePort();
+  const rig = parse(readFileSync(join(REPO_ROOT, 'rigs/builtin/sim-ocpp.yaml'), 'utf8')) as {
+    name: string;
+    instruments: Array<{ id: string; transport: Record<string, unknown>; options?: Record<string, unknown> }>;
+  };
+  rig.name = name;
+  const station = rig.instruments.find((i) => i.id === 'station')!;
+  station.transport.port = port;
+  station.options = { ...station.options, ...options };
+  const rigFile = join(dir, `${name}.yaml`);
+  writeFileSync(rigFile, stringify(rig));
+  const servedDir = join(dir, `served-${name}`);
+  const proc = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin/run.js'),
+      'sim',
+      'up',
+      '--rig',
+      rigFile,
+      '--dir',
+      servedDir,
+      '--time-scale',
+      String(timeScale),
+      '--json',
+    ],
+    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  try {
+    const lines: Array<{ event: string; id?: string; status?: string; emulatorPath?: string }> = [];
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: proc.stdout }).on('line', (l) => {
+        const doc = JSON.parse(l) as (typeof lines)[number];
+        lines.push(doc);
+        if (doc.event === 'serving') resolve();
+      });
+      void exited.then(() => reject(new Error('sim up exited before serving')));
+    });
+    const runsDir = join(dir, `runs-${name}`);
+    const r = await benchAsync([
+      'certify',
+      '--rig',
+      join(servedDir, 'rig.yaml'),
+      '--suite',
+      'ocpp-charging',
+      '--case',
+      caseId,
+      '--time-scale',
+      String(timeScale),
+      '--runs-dir',
+      runsDir,
+    ]);
+    return { ...r, served: lines, port, ...runOf(runsDir, r.stdout) };
+  } finally {
+    proc.kill('SIGINT');
+    await exited;
+  }
 }
 
 describe('bench certify --suite ocpp-charging on an emulated charging station', () => {
@@ -98,76 +164,45 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
 
   it("a station whose meter reads 1.5 % high, served by `bench sim up` from the lab's rig file, FAILs the energy criterion (MID class B: 1 %)", async () => {
     requireSocat();
-    const port = await freePort();
-    const rig = parse(readFileSync(join(REPO_ROOT, 'rigs/builtin/sim-ocpp.yaml'), 'utf8')) as {
-      name: string;
-      instruments: Array<{ id: string; transport: Record<string, unknown>; options?: Record<string, unknown> }>;
-    };
-    rig.name = 'lab-station';
-    const station = rig.instruments.find((i) => i.id === 'station')!;
-    station.transport.port = port;
-    station.options = { ...station.options, emulatedGainErrorPct: 1.5 };
-    const rigFile = join(dir, 'lab-station.yaml');
-    writeFileSync(rigFile, stringify(rig));
-    const servedDir = join(dir, 'served');
-    const proc = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'bin/run.js'),
-        'sim',
-        'up',
-        '--rig',
-        rigFile,
-        '--dir',
-        servedDir,
-        '--time-scale',
-        '30',
-        '--json',
-      ],
-      { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    try {
-      const lines: Array<{ event: string; id?: string; status?: string; emulatorPath?: string }> = [];
-      await new Promise<void>((resolve, reject) => {
-        createInterface({ input: proc.stdout }).on('line', (l) => {
-          const doc = JSON.parse(l) as (typeof lines)[number];
-          lines.push(doc);
-          if (doc.event === 'serving') resolve();
-        });
-        void exited.then(() => reject(new Error('sim up exited before serving')));
-      });
-      expect(lines.find((l) => l.id === 'station')).toMatchObject({
-        status: 'served',
-        emulatorPath: `ws://127.0.0.1:${port}/`,
-      });
-      const runsDir = join(dir, 'runs-lab');
-      const r = await benchAsync([
-        'certify',
-        '--rig',
-        join(servedDir, 'rig.yaml'),
-        '--suite',
-        'ocpp-charging',
-        '--case',
-        'authorised-session',
-        '--time-scale',
-        '30',
-        '--runs-dir',
-        runsDir,
-      ]);
-      expect(r.code, r.stdout + r.stderr).toBe(1);
-      const { report } = runOf(runsDir, r.stdout);
-      const [c] = report.cases;
-      expect(c!.verdict).toBe('FAIL');
-      expect(c!.metrics['ocpp.energy_error_pct_max']).toBeGreaterThan(1);
-      expect(c!.metrics['ocpp.energy_error_pct_max']).toBeLessThan(2);
-      // What failed is the energy, not the protocol: the transaction itself was right.
-      expect(c!.metrics['ocpp.sessions_missing']).toBe(0);
-      expect(c!.metrics['ocpp.ocmf_conformance_failures']).toBe(0);
-      expect(r.stdout).toContain('ocpp.energy_error_pct_max');
-    } finally {
-      proc.kill('SIGINT');
-      await exited;
-    }
+    const r = await certifyServedStation('lab-station', { emulatedGainErrorPct: 1.5 }, 'authorised-session', 30);
+    expect(r.served.find((l) => l.id === 'station')).toMatchObject({
+      status: 'served',
+      emulatorPath: `ws://127.0.0.1:${r.port}/`,
+    });
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const [c] = r.report.cases;
+    expect(c!.verdict).toBe('FAIL');
+    expect(c!.metrics['ocpp.energy_error_pct_max']).toBeGreaterThan(1);
+    expect(c!.metrics['ocpp.energy_error_pct_max']).toBeLessThan(2);
+    // What failed is the energy, not the protocol: the transaction itself was right.
+    expect(c!.metrics['ocpp.sessions_missing']).toBe(0);
+    expect(c!.metrics['ocpp.ocmf_conformance_failures']).toBe(0);
+    expect(r.stdout).toContain('ocpp.energy_error_pct_max');
+  });
+});
+
+describe('station fault knobs: each FAILs the criterion that checks it', () => {
+  /** The fault, and the metrics it must move off their limit (every other criterion of the case may pass). */
+  const KNOBS: Array<[StationFault, Record<string, number>]> = [
+    ['wrong-key', { 'ocpp.ocmf_compatibility_failures': 1, 'ocpp.ocmf_conformance_failures': 1 }],
+    ['tampered-reading', { 'ocpp.ocmf_compatibility_failures': 1 }],
+    ['no-signature', { 'ocpp.ocmf_compatibility_failures': 1 }],
+    // A verifier still shows the transaction; the specification's clock status is what it breaks.
+    ['clock-unsynchronised', { 'ocpp.ocmf_conformance_failures': 1, 'ocpp.ocmf_compatibility_failures': 0 }],
+    ['stop-lost', { 'ocpp.not_ended': 1 }],
+    ['transaction-twice', { 'ocpp.sessions_double': 1 }],
+    ['wrong-idtag', { 'ocpp.unexpected_transactions': 1, 'ocpp.sessions_missing': 1 }],
+    ['non-monotonic', { 'ocpp.register_not_monotonic': 1 }],
+  ];
+  expect(KNOBS.map(([f]) => f).sort()).toEqual([...STATION_FAULTS].sort());
+
+  // Stations are waited on, not computed: four benches at a time share the two cores.
+  it.concurrent.each(KNOBS)('%s', async (fault, expected) => {
+    requireSocat();
+    const r = await certifyServedStation(`faulty-${fault}`, { emulatedFaults: [fault] }, 'authorised-session', 60);
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const [c] = r.report.cases;
+    expect(c!.verdict).toBe('FAIL');
+    expect(c!.metrics).toMatchObject(expected);
   });
 });
