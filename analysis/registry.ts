@@ -3,6 +3,7 @@ import { runSteps, runStepsYielding, type Steps } from '../core/steps.js';
 import { detectionAnalyser } from './analysers/detection.js';
 import { energyAnalyser } from './analysers/energy.js';
 import { metrologyAnalyser } from './analysers/metrology.js';
+import { ocppAnalyser } from './analysers/ocpp.js';
 import { aspectsAnalyser } from './aspects.js';
 import { billingAnalyser } from './billing.js';
 import {
@@ -13,7 +14,6 @@ import {
   ofKind,
   sortedMeasurements,
 } from './case-analysis.js';
-import { ocppAnalyser } from './ocpp.js';
 
 /**
  * Every analysis of a case, in the order it runs (and so the order of the metrics in a report). It is the one list:

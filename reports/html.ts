@@ -1,5 +1,5 @@
+import type { OcppSection } from '../analysis/analysers/ocpp.js';
 import type { BillingSection } from '../analysis/billing.js';
-import type { OcppSection } from '../analysis/ocpp.js';
 import { anchorRows, casesNotRun, conformityStatement, dutRows, type IdentityRow, labRows } from './certificate.js';
 import { caseCharts, renderSvg, type VegaLiteSpec } from './charts.js';
 import { esc } from './html-text.js';

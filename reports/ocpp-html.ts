@@ -1,4 +1,4 @@
-import { type OcppSection, WIRE_LOG_FRAMES } from '../analysis/ocpp.js';
+import { type OcppSection, WIRE_LOG_FRAMES } from '../analysis/analysers/ocpp.js';
 import { esc } from './html-text.js';
 import { fmt } from './model.js';
 

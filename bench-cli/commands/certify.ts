@@ -19,11 +19,15 @@ export default class Certify extends BenchCommand {
     '<%= config.bin %> certify --suite smoke --seed 7',
     '<%= config.bin %> certify --seeds 1-100 --format json',
     '<%= config.bin %> certify --rig sim-serial --suite metrology-mid --time-scale 30',
+    '<%= config.bin %> certify --rig sim-ocpp --suite ocpp-charging --time-scale 30',
     '<%= config.bin %> certify --rig rigs/lab-a.yaml --suite ev-billing --ledger http://127.0.0.1:8545',
   ];
   static override flags = {
     suite: Flags.string({ description: 'Built-in suite name or suite YAML file.', default: 'ev-billing' }),
-    rig: Flags.string({ description: 'Built-in rig name (sim, sim-serial) or rig YAML file.', default: 'sim' }),
+    rig: Flags.string({
+      description: 'Built-in rig name (sim, sim-serial, sim-ocpp, sim-ocpp16) or rig YAML file.',
+      default: 'sim',
+    }),
     seed: seedFlag('Seed of every random choice in the run.'),
     seeds: Flags.string({
       description:
@@ -40,7 +44,7 @@ export default class Certify extends BenchCommand {
     }),
     'time-scale': Flags.integer({
       description:
-        'Scenario seconds per wall second on rigs with instruments. Real hardware runs at 1; the built-in sim-serial emulators follow the scale (for a rig file, start them with the same `bench sim up --time-scale`).',
+        'Scenario seconds per wall second on rigs with instruments. Real hardware runs at 1; the built-in emulated rigs follow the scale (for a rig file, start them with the same `bench sim up --time-scale`).',
       min: 1,
     }),
     ledger: Flags.string({

@@ -24,7 +24,10 @@ export default class RigCheck extends BenchCommand {
   static override description =
     'Every instrument is checked, even after one fails; any failure (wrong identity, no answer, cannot open) exits 3 naming the instrument.';
   static override args = {
-    rig: Args.string({ required: true, description: 'Rig YAML file or built-in rig name (sim-serial).' }),
+    rig: Args.string({
+      required: true,
+      description: 'Rig YAML file or built-in rig name (sim-serial, sim-ocpp, sim-ocpp16).',
+    }),
   };
   static override flags = {
     pings: Flags.integer({ default: 20, min: 1, description: 'Queries per instrument for the latency figures.' }),

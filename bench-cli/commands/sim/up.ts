@@ -32,7 +32,8 @@ export default class SimUp extends BenchCommand {
   static override flags = {
     rig: Flags.string({
       default: 'sim-serial',
-      description: 'Built-in rig name (sim-serial) or rig YAML file with serial instruments.',
+      description:
+        'Built-in rig name (sim-serial, sim-ocpp, sim-ocpp16) or rig YAML file with serial or station instruments.',
     }),
     dir: Flags.string({
       description:

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { type OcppSection, ocppAnalyser } from '../../../analysis/analysers/ocpp.js';
 import type { Entry } from '../../../analysis/case-analysis.js';
-import { type OcppSection, ocppAnalyser } from '../../../analysis/ocpp.js';
 import { analyseCase } from '../../../analysis/registry.js';
 import { ENTRY, type OcppTransactionData, type TruthSessionData } from '../../../core/record/entries.js';
 import { ocaPublicKey, ocmfPublicKey, ocmfReading, p256PublicKeyHex, signOcmf } from '../../../protocols/ocmf.js';

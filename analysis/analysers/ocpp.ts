@@ -1,9 +1,14 @@
-import { maxWeightAssignment } from '../billing/assignment.js';
-import { ENTRY, type OcppFrameData, type OcppTransactionData, type TruthSessionData } from '../core/record/entries.js';
-import { type CaseAnalyser, ofKind, sortedMeasurements } from './case-analysis.js';
-import { registerAt } from './energy.js';
-import { checkOcmfTransaction, type OcmfIssue } from './ocmf-transaction.js';
-import { midMpe, parseMidClass } from './standards/mid.js';
+import { maxWeightAssignment } from '../../billing/assignment.js';
+import {
+  ENTRY,
+  type OcppFrameData,
+  type OcppTransactionData,
+  type TruthSessionData,
+} from '../../core/record/entries.js';
+import { type CaseAnalyser, ofKind, sortedMeasurements } from '../case-analysis.js';
+import { registerAt } from '../energy.js';
+import { checkOcmfTransaction, type OcmfIssue } from '../ocmf-transaction.js';
+import { midMpe, parseMidClass } from '../standards/mid.js';
 
 /**
  * A charging station under test (OCPP): its transactions against the scenario's EV sessions, one to one, each
