@@ -67,6 +67,12 @@ export const METRICS = {
     unit: 'count',
     description: 'Transaction messages the station repeated (taken once; informative).',
   },
+  'ocpp.offline_messages': {
+    unit: 'count',
+    description: 'Transaction messages the station marked as sent from its offline queue (2.0.1 offline).',
+  },
+  'ocpp.outages': { unit: 'count', description: 'Network outages the bench staged (the station cut off).' },
+  'ocpp.reconnections': { unit: 'count', description: 'Times the station connected again during the case.' },
   'ocpp.energy_error_pct_max': {
     unit: '%',
     description: 'Worst per-transaction error of the signed energy (end − begin) against the true session energy.',

@@ -152,7 +152,7 @@ export class HardwareRig implements Rig {
     const { load, board, cpPins } = this;
     const station =
       this.station && new StationCase(run, this.station.central, this.station.station, this.recordedTransactions);
-    station?.begin(scenario);
+    station?.begin(scenario, plan.params);
     const playback = new Playback(
       run,
       { load, board, cpPins, stream: this.stream, station },
@@ -164,6 +164,7 @@ export class HardwareRig implements Rig {
     await playback.settle();
     if (commission && this.stream) await this.stream.send({ type: 'commission', ...commission });
     run.startClock();
+    station?.stageOutage(plan.params);
     const polling = new Polling(
       run,
       {

@@ -2,6 +2,7 @@ import { maxWeightAssignment } from '../../billing/assignment.js';
 import {
   ENTRY,
   type OcppFrameData,
+  type OcppLinkData,
   type OcppTransactionData,
   type TruthSessionData,
 } from '../../core/record/entries.js';
@@ -67,6 +68,7 @@ const SESSION_SLACK_S = 30;
 export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   const txs = ofKind<OcppTransactionData>(entries, ENTRY.ocppTransaction);
   const frames = ofKind<OcppFrameData>(entries, ENTRY.ocppFrame);
+  const links = ofKind<OcppLinkData>(entries, ENTRY.ocppLink);
   if (txs.length === 0 && frames.length === 0) return;
   const sessions = ofKind<TruthSessionData>(entries, ENTRY.truthSession);
   const reference = sortedMeasurements(entries, ENTRY.referenceMeasurement);
@@ -164,6 +166,9 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     'ocpp.register_not_monotonic': rows.filter((r) => r.registerWentBack).length,
     'ocpp.call_errors': Object.values(callErrors).reduce((a, b) => a + b, 0),
     'ocpp.duplicate_messages': rows.reduce((a, r) => a + r.duplicates, 0),
+    'ocpp.offline_messages': rows.reduce((a, r) => a + r.offlineMessages, 0),
+    'ocpp.outages': links.filter((l) => l.event === 'cut').length,
+    'ocpp.reconnections': links.filter((l) => l.event === 'connected').length,
   });
   const errors = counted.flatMap((r) => (r.errorPct === undefined ? [] : [Math.abs(r.errorPct)]));
   if (errors.length) out.metrics['ocpp.energy_error_pct_max'] = Math.max(...errors);

@@ -35,6 +35,8 @@ export const ENTRY = {
   ocppFrame: 'obs.ocpp.frame',
   /** A charging transaction as the central system took it from a station, with its signed meter values. */
   ocppTransaction: 'obs.ocpp.transaction',
+  /** A station's connection came up or went down; or the bench cut it off (a network outage it stages). */
+  ocppLink: 'obs.ocpp.link',
   end: 'end',
 } as const;
 
@@ -202,4 +204,12 @@ export interface OcppTransactionData extends CaseScoped {
   /** Messages that repeated one already taken; messages the station sent from its offline queue. */
   duplicates: number;
   offlineMessages: number;
+}
+
+export interface OcppLinkData extends CaseScoped {
+  station: string;
+  t: number;
+  event: 'connected' | 'disconnected' | 'cut';
+  /** On a cut: how long the bench keeps the station off (scenario seconds). */
+  forS?: number;
 }

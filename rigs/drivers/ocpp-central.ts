@@ -17,6 +17,9 @@ import {
 
 const debug = createDebug('bench:ocpp');
 
+/** How long the station stays cut off after the bench loses an answer on purpose (wall ms). */
+const LOST_ANSWER_OUTAGE_MS = 1000;
+
 /** Every action the central system takes or sends, in either version (the schemas to compile before a run). */
 const ACTIONS = [
   'BootNotification',
@@ -106,6 +109,13 @@ export interface CentralSystemOptions {
   /** The status of a token; default Accepted. 1.6 has no Unknown: it is answered Invalid there. */
   authorize?: (station: string, idToken: string) => TokenStatus;
   onFrame?: (frame: WireFrame) => void;
+  /**
+   * Whether to lose the answer to a transaction's end (the connection drops right after the bench took it), so
+   * the station, never answered, must send it again: the bench must still take it once.
+   */
+  loseEndAnswer?: (station: string) => boolean;
+  /** A station connected or lost its connection. */
+  onLink?: (station: string, event: 'connected' | 'disconnected') => void;
   /** The bench's clock (unix seconds) for wire-log times and currentTime answers. */
   now?: () => number;
   /** The clock transactions are stamped with as they arrive (default `now`): a run's case time. */
@@ -118,6 +128,8 @@ interface StationLink {
   client?: ConnectedStation;
   boot?: BootInfo;
   connections: number;
+  /** Until when (performance.now() ms) the bench refuses the station, as if its network were down. */
+  cutUntil?: number;
 }
 
 /** The slice of ocpp-rpc's server-side client the bench uses (its typings declare most of it loosely). */
@@ -137,7 +149,7 @@ export class CentralSystem {
   private readonly links = new Map<string, StationLink>();
   private readonly book: TransactionBook;
   /** What a run changes per case: the tokens it knows, where the wire log goes, the clock arrivals are stamped by. */
-  private hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'receivedClock'>;
+  private hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'onLink' | 'loseEndAnswer' | 'receivedClock'>;
   private nextRemoteStartId = 1;
   /** CALLERRORs sent, by code; calls the bench answered, by action. */
   readonly errorsSent = new Map<string, number>();
@@ -146,7 +158,13 @@ export class CentralSystem {
 
   constructor(private readonly opts: CentralSystemOptions) {
     this.now = opts.now ?? (() => Date.now() / 1000);
-    this.hooks = { authorize: opts.authorize, onFrame: opts.onFrame, receivedClock: opts.receivedClock };
+    this.hooks = {
+      authorize: opts.authorize,
+      onFrame: opts.onFrame,
+      onLink: opts.onLink,
+      loseEndAnswer: opts.loseEndAnswer,
+      receivedClock: opts.receivedClock,
+    };
     this.book = new TransactionBook(() => (this.hooks.receivedClock ?? this.now)());
     for (const spec of opts.stations) this.links.set(spec.identity, { spec, connections: 0 });
     this.server = new RPCServer({
@@ -163,6 +181,8 @@ export class CentralSystem {
         return reject(401, 'wrong or missing password');
       if (!handshake.protocols.has(link.spec.version))
         return reject(400, `station ${handshake.identity} is set up for ${link.spec.version}`);
+      if (link.cutUntil !== undefined && performance.now() < link.cutUntil)
+        return reject(503, 'the bench has cut this station off');
       accept({ identity: handshake.identity }, link.spec.version);
     });
     this.server.on('client', (client: ConnectedStation) => this.attach(client));
@@ -199,7 +219,9 @@ export class CentralSystem {
    * Sets what one case of a run needs (a central system stays up for the whole run, so a station keeps its
    * connection between cases): its tokens, its wire log and its clock. Options left out keep their value.
    */
-  useCaseHooks(hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'receivedClock'>): void {
+  useCaseHooks(
+    hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'onLink' | 'loseEndAnswer' | 'receivedClock'>,
+  ): void {
     this.hooks = { ...this.hooks, ...hooks };
   }
 
@@ -223,6 +245,18 @@ export class CentralSystem {
 
   transactions(station?: string): OcppTransaction[] {
     return this.book.all(station);
+  }
+
+  /**
+   * Cuts the station off for `forMs` wall milliseconds, as a network outage would: its connection is dropped
+   * without a close handshake and every reconnection is refused (HTTP 503) until then. A station must queue what
+   * happens meanwhile and send it when it is back.
+   */
+  async cut(identity: string, forMs: number): Promise<void> {
+    const link = this.links.get(identity);
+    if (!link) return;
+    link.cutUntil = performance.now() + forMs;
+    await link.client?.close({ force: true }).catch(() => undefined);
   }
 
   /** RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1): the station's answer status. */
@@ -274,8 +308,10 @@ export class CentralSystem {
         this.errorsSent.set(code, (this.errorsSent.get(code) ?? 0) + 1);
       }
     }) as never);
+    this.hooks.onLink?.(client.identity, 'connected');
     client.on('close', (() => {
       if (link.client === client) link.client = undefined;
+      this.hooks.onLink?.(client.identity, 'disconnected');
     }) as never);
     const v16 = client.protocol === 'ocpp1.6';
     const take = (method: string, fn: (params: never) => unknown) =>
@@ -318,6 +354,7 @@ export class CentralSystem {
       });
       take('StopTransaction', (p: Stop16) => {
         this.book.stop16(client.identity, p);
+        if (this.hooks.loseEndAnswer?.(client.identity)) return this.loseAnswer(client);
         return p.idTag ? { idTagInfo: { status: this.status16(client.identity, p.idTag) } } : {};
       });
     } else {
@@ -327,6 +364,7 @@ export class CentralSystem {
       // An event that carries a token is answered with the token's status.
       take('TransactionEvent', (p: TxEvent201) => {
         this.book.event201(client.identity, p);
+        if (p.eventType === 'Ended' && this.hooks.loseEndAnswer?.(client.identity)) return this.loseAnswer(client);
         return p.idToken ? { idTokenInfo: { status: this.status(client.identity, p.idToken.idToken) } } : {};
       });
       take('MeterValues', () => ({}));
@@ -335,6 +373,12 @@ export class CentralSystem {
     }
     // No wildcard handler: ocpp-rpc answers an action with no handler NotImplemented, as the specification says
     // (a wildcard would first meet strict validation, which answers an action it has no schema for ProtocolError).
+  }
+
+  /** Drops the connection before answering (the answer is lost on the way): a short outage of one second. */
+  private async loseAnswer(client: ConnectedStation): Promise<never> {
+    await this.cut(client.identity, LOST_ANSWER_OUTAGE_MS);
+    throw new Error('answer lost with the connection');
   }
 
   private status(station: string, idToken: string): TokenStatus {

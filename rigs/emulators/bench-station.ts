@@ -90,7 +90,11 @@ export function serveBenchStation(o: BenchStationOptions): () => Promise<void> {
   physics.on('cp', onCp);
   const sampleMs = ((o.sampleIntervalS ?? 60) / physics.timeScale) * 1000;
   const sampler = setInterval(() => {
-    if (station.transaction) act('sample', () => station.sample());
+    // Read now, send in order: while the station is offline its samples queue with their own times and registers.
+    if (station.transaction) {
+      const sent = station.sample();
+      act('sample', () => sent);
+    }
   }, sampleMs);
   sampler.unref();
   const dial = (async () => {

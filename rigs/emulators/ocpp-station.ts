@@ -77,6 +77,9 @@ export class EmulatedStation {
   onRemoteStop?: () => void;
   private faults: ReadonlySet<StationFault>;
   private samplesSent = 0;
+  /** Whether the connection is up; a message made while it is down is marked offline (2.0.1) and sent when back. */
+  private online = false;
+  private closed = false;
 
   constructor(private readonly o: StationOptions) {
     this.faults = new Set(o.faults ?? []);
@@ -88,6 +91,8 @@ export class EmulatedStation {
       password: o.password ?? null,
       strictMode: true,
       reconnect: o.reconnect ?? false,
+      // Back within two seconds of the network returning (a station's own backoff is its maker's choice).
+      backoff: { initialDelay: 100, maxDelay: 2000 },
       wsOpts: o.tls ?? {},
     } as never);
     const remoteStart = ({ params }: { params: { idTag?: string; idToken?: { idToken: string } } }) => {
@@ -104,6 +109,12 @@ export class EmulatedStation {
       if (ok) setImmediate(() => this.onRemoteStop?.());
       return { status: ok ? 'Accepted' : 'Rejected' };
     };
+    this.client.on('open', () => {
+      this.online = true;
+    });
+    this.client.on('disconnect', () => {
+      this.online = false;
+    });
     this.client.handle('RemoteStartTransaction', remoteStart as never);
     this.client.handle('RequestStartTransaction', remoteStart as never);
     this.client.handle('RemoteStopTransaction', remoteStop as never);
@@ -157,14 +168,14 @@ export class EmulatedStation {
     const meterStartWh = this.o.energyWh();
     const beginOcmf = this.sign(idToken, [{ t: start, tx: 'B', wh: meterStartWh }]);
     if (this.o.version === 'ocpp1.6') {
-      const r = (await this.client.call('StartTransaction', {
+      const r = (await this.transactionCall('StartTransaction', {
         connectorId: connector,
         idTag: idToken,
         meterStart: Math.round(meterStartWh),
         timestamp: iso(start),
       })) as { transactionId: number };
       this.transaction = { id: String(r.transactionId), idToken, meterStartWh, start, seqNo: 0, beginOcmf };
-      await this.client.call('MeterValues', {
+      await this.transactionCall('MeterValues', {
         connectorId: connector,
         transactionId: r.transactionId,
         meterValue: [this.meterValue(start, meterStartWh, 'Transaction.Begin', beginOcmf)],
@@ -205,7 +216,7 @@ export class EmulatedStation {
     const back = this.faults.has('non-monotonic') ? 10 * ++this.samplesSent : 0;
     const mv = this.meterValue(t, this.o.energyWh() - back, 'Sample.Periodic');
     if (this.o.version === 'ocpp1.6')
-      await this.client.call('MeterValues', { connectorId: 1, transactionId: Number(tx.id), meterValue: [mv] });
+      await this.transactionCall('MeterValues', { connectorId: 1, transactionId: Number(tx.id), meterValue: [mv] });
     else await this.event('Updated', 'MeterValuePeriodic', t, { meterValue: [mv] });
   }
 
@@ -225,7 +236,7 @@ export class EmulatedStation {
     ]);
     const mv = this.meterValue(end, meterStopWh, 'Transaction.End', endOcmf);
     if (this.o.version === 'ocpp1.6')
-      await this.client.call('StopTransaction', {
+      await this.transactionCall('StopTransaction', {
         transactionId: Number(tx.id),
         idTag: tx.idToken,
         meterStop: Math.round(meterStopWh),
@@ -241,7 +252,27 @@ export class EmulatedStation {
     this.transaction = undefined;
   }
 
+  /**
+   * A transaction-related message (OCPP: TransactionMessageAttempts): one the connection lost before its answer is
+   * sent again once the station is back, so nothing is lost; the central system takes a repeat once.
+   */
+  private async transactionCall(method: string, params: unknown): Promise<unknown> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.client.call(method, params);
+      } catch (e) {
+        if (this.closed || attempt >= TRANSACTION_MESSAGE_ATTEMPTS) throw e;
+        debug('%s %s attempt %d: %s', this.o.identity, method, attempt, (e as Error).message);
+        await new Promise<void>((resolve) => {
+          if (this.online) setTimeout(resolve, 100);
+          else this.client.once('open', () => resolve());
+        });
+      }
+    }
+  }
+
   async close(): Promise<void> {
+    this.closed = true;
     await this.client.close({ force: true }).catch(() => undefined);
   }
 
@@ -253,11 +284,12 @@ export class EmulatedStation {
   ): Promise<void> {
     const tx = this.transaction!;
     const { stoppedReason, ...rest } = extra;
-    await this.client.call('TransactionEvent', {
+    await this.transactionCall('TransactionEvent', {
       eventType,
       timestamp: iso(t),
       triggerReason,
       seqNo: tx.seqNo++,
+      ...(this.online ? {} : { offline: true }),
       transactionInfo: { transactionId: tx.id, ...(stoppedReason ? { stoppedReason } : {}) },
       ...rest,
     });
@@ -304,5 +336,8 @@ export class EmulatedStation {
       : record;
   }
 }
+
+/** How many times a transaction message is sent before the station gives up on it. */
+const TRANSACTION_MESSAGE_ATTEMPTS = 5;
 
 const iso = (t: number) => new Date(t * 1000).toISOString();

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ENTRY, type OcppFrameData, type OcppTransactionData } from '../../core/record/entries.js';
+import { ENTRY, type OcppFrameData, type OcppLinkData, type OcppTransactionData } from '../../core/record/entries.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import type { CentralSystem, TokenStatus } from '../drivers/ocpp-central.js';
 import type { OcppTransaction } from '../drivers/ocpp-transactions.js';
@@ -24,9 +24,13 @@ export class StationCase {
     private readonly recorded: Set<string>,
   ) {}
 
-  /** From now on the central system answers with this scenario's tokens and logs frames into this case. */
-  begin(scenario: Scenario): void {
+  /**
+   * From now on the central system answers with this scenario's tokens and logs frames into this case. With the
+   * case param `stationLoseEndAnswer`, the answer to the case's first transaction end is lost with the connection.
+   */
+  begin(scenario: Scenario, params: Record<string, unknown> = {}): void {
     const { run } = this;
+    let loseEndAnswer = params.stationLoseEndAnswer === true;
     const statusOf = new Map<string, TokenStatus>(scenario.evs.map((ev) => [ev.owner, ev.tokenStatus ?? 'Accepted']));
     this.central.useCaseHooks({
       authorize: (_station, token) => statusOf.get(token) ?? 'Unknown',
@@ -40,8 +44,38 @@ export class StationCase {
         };
         run.ctx.observe(ENTRY.ocppFrame, { ...d });
       },
+      loseEndAnswer: () => {
+        const lose = loseEndAnswer;
+        loseEndAnswer = false;
+        return lose;
+      },
+      onLink: (station, event) => this.link({ caseId: run.caseId, station, t: run.benchT(), event }),
       receivedClock: () => run.benchT(),
     });
+  }
+
+  /**
+   * Once the case's clock runs: a network outage the case asks for (params `stationOfflineAtS`, `stationOfflineForS`,
+   * scenario seconds), staged by the central system dropping the station and refusing it until the outage ends.
+   */
+  stageOutage(params: Record<string, unknown>): void {
+    const at = params.stationOfflineAtS;
+    const forS = params.stationOfflineForS;
+    if (typeof at !== 'number' || typeof forS !== 'number') return;
+    const { run } = this;
+    this.outage = setTimeout(
+      () => {
+        this.link({ caseId: run.caseId, station: this.station.identity, t: run.benchT(), event: 'cut', forS });
+        void this.central.cut(this.station.identity, (forS / run.timeScale) * 1000);
+      },
+      Math.max(0, ((at - run.benchT()) / run.timeScale) * 1000),
+    );
+  }
+
+  private outage?: NodeJS.Timeout;
+
+  private link(d: OcppLinkData): void {
+    this.run.ctx.observe(ENTRY.ocppLink, { ...d });
   }
 
   /** Presents an EV's token: RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1). */
@@ -59,6 +93,7 @@ export class StationCase {
    * case. A transaction still open is recorded as it stands: the analysis counts it as not ended.
    */
   async end(meterId: string): Promise<void> {
+    clearTimeout(this.outage);
     const mine = () =>
       this.central.transactions(this.station.identity).filter((t) => !this.recorded.has(t.transactionId));
     const until = performance.now() + DRAIN_MS;
@@ -67,7 +102,13 @@ export class StationCase {
       this.recorded.add(tx.transactionId);
       this.run.ctx.observe(ENTRY.ocppTransaction, { ...this.entryOf(tx, meterId) });
     }
-    this.central.useCaseHooks({ authorize: () => 'Unknown', onFrame: () => undefined, receivedClock: undefined });
+    this.central.useCaseHooks({
+      authorize: () => 'Unknown',
+      onFrame: () => undefined,
+      onLink: () => undefined,
+      loseEndAnswer: () => false,
+      receivedClock: undefined,
+    });
   }
 
   private entryOf(tx: OcppTransaction, meterId: string): OcppTransactionData {
