@@ -11,6 +11,8 @@ export const CAPABILITIES = [
   'pulse.count',
   'relay.switch',
   'ev.cp',
+  /** A charging station under test speaking OCPP to the bench's central system (rig files, sim-ocpp). */
+  'station.ocpp',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 

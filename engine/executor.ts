@@ -127,7 +127,10 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   const missing = c.requires.filter((cap: Capability) => !rig.capabilities.has(cap));
   writer.append(ENTRY.caseStart, { caseId: c.id, title: c.title, seed, params, requires: c.requires });
   if (missing.length > 0) {
-    return finish(notRun(c.criteria, `rig ${rig.name} lacks ${missing.join(', ')}`), 'NOT RUN');
+    const hint = missing.includes('station.ocpp')
+      ? ' (a charging station: --rig sim-ocpp, sim-ocpp16, or a rig file with an ocpp instrument)'
+      : '';
+    return finish(notRun(c.criteria, `rig ${rig.name} lacks ${missing.join(', ')}${hint}`), 'NOT RUN');
   }
 
   const entries: CaseEntry[] = [];

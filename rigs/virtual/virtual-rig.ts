@@ -77,7 +77,8 @@ export interface VirtualRigOptions {
  */
 export class VirtualRig implements Rig {
   readonly name = 'sim';
-  readonly capabilities: ReadonlySet<Capability> = new Set(CAPABILITIES);
+  /** Everything but a charging station: the in-process meter is not one (sim-ocpp is). */
+  readonly capabilities: ReadonlySet<Capability> = new Set(CAPABILITIES.filter((c) => c !== 'station.ocpp'));
   private readonly base: MeterConfig;
 
   constructor(private readonly opts: VirtualRigOptions) {

@@ -197,6 +197,16 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
   });
 });
 
+describe('ocpp-charging on a rig with no charging station', () => {
+  it('the built-in sim rig: every case NOT RUN naming the rigs that have a station, exit 1', async () => {
+    const r = await benchAsync(['certify', '--suite', 'ocpp-charging', '--runs-dir', join(dir, 'runs-sim')]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('NOT RUN  ocpp-charging on sim');
+    expect(r.stdout).toContain('rig sim lacks station.ocpp (a charging station: --rig sim-ocpp, sim-ocpp16');
+    expect(r.stdout).not.toMatch(/^\s+(PASS|FAIL|ERROR)\s/m);
+  });
+});
+
 describe('station fault knobs: each FAILs the criterion that checks it', () => {
   /** The fault, and the metrics it must move off their limit (every other criterion of the case may pass). */
   const KNOBS: Array<[StationFault, Record<string, number>]> = [
