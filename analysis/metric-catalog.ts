@@ -67,6 +67,10 @@ export const METRICS = {
     unit: 'count',
     description: 'Transaction messages the station repeated (taken once; informative).',
   },
+  'ocpp.meter_values_interval_ratio_max': {
+    unit: '1',
+    description: 'Longest gap between a transaction’s meter values ÷ the interval the bench set the station to.',
+  },
   'ocpp.offline_messages': {
     unit: 'count',
     description: 'Transaction messages the station marked as sent from its offline queue (2.0.1 offline).',

@@ -153,6 +153,7 @@ export class HardwareRig implements Rig {
     const station =
       this.station && new StationCase(run, this.station.central, this.station.station, this.recordedTransactions);
     station?.begin(scenario, plan.params);
+    await station?.configure(plan.params);
     const playback = new Playback(
       run,
       { load, board, cpPins, stream: this.stream, station },

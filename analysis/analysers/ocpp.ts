@@ -170,6 +170,12 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     'ocpp.outages': links.filter((l) => l.event === 'cut').length,
     'ocpp.reconnections': links.filter((l) => l.event === 'connected').length,
   });
+  // The meter values' cadence against the interval the bench set the station to (the case's meterValuesIntervalS).
+  const interval = params.meterValuesIntervalS;
+  if (typeof interval === 'number' && interval > 0) {
+    const gaps = txs.filter((_, c) => sessionOfTx.has(c)).flatMap((tx) => sampleGaps(tx));
+    if (gaps.length) out.metrics['ocpp.meter_values_interval_ratio_max'] = Math.max(...gaps) / interval;
+  }
   const errors = counted.flatMap((r) => (r.errorPct === undefined ? [] : [Math.abs(r.errorPct)]));
   if (errors.length) out.metrics['ocpp.energy_error_pct_max'] = Math.max(...errors);
   const section: OcppSection = {
@@ -194,4 +200,10 @@ function wentBack(tx: OcppTransactionData): boolean {
     .sort((a, b) => a.t - b.t)
     .flatMap((s) => (s.energyWh === undefined ? [] : [s.energyWh]));
   return registers.some((wh, i) => i > 0 && wh < registers[i - 1]!);
+}
+
+/** Seconds between consecutive meter values of a transaction (begin, periodic, end), by the station's clock. */
+function sampleGaps(tx: OcppTransactionData): number[] {
+  const times = [...new Set(tx.samples.map((s) => s.t))].sort((a, b) => a - b);
+  return times.slice(1).map((t, i) => t - times[i]!);
 }

@@ -22,6 +22,8 @@ const LOST_ANSWER_OUTAGE_MS = 1000;
 
 /** Every action the central system takes or sends, in either version (the schemas to compile before a run). */
 const ACTIONS = [
+  'ChangeConfiguration',
+  'SetVariables',
   'BootNotification',
   'Heartbeat',
   'StatusNotification',
@@ -274,6 +276,31 @@ export class CentralSystem {
       evseId: connector,
     })) as { status: string };
     return r.status;
+  }
+
+  /**
+   * Sets the interval of the station's meter values during a transaction: ChangeConfiguration
+   * MeterValueSampleInterval (1.6) or SetVariables SampledDataCtrlr.TxUpdatedInterval (2.0.1). The station's answer.
+   */
+  async setMeterValuesInterval(identity: string, seconds: number): Promise<string> {
+    const link = this.linkOf(identity);
+    if (link.spec.version === 'ocpp1.6') {
+      const r = (await link.client!.call('ChangeConfiguration', {
+        key: 'MeterValueSampleInterval',
+        value: String(seconds),
+      })) as { status: string };
+      return r.status;
+    }
+    const r = (await link.client!.call('SetVariables', {
+      setVariableData: [
+        {
+          component: { name: 'SampledDataCtrlr' },
+          variable: { name: 'TxUpdatedInterval' },
+          attributeValue: String(seconds),
+        },
+      ],
+    })) as { setVariableResult: Array<{ attributeStatus: string }> };
+    return r.setVariableResult[0]?.attributeStatus ?? 'Rejected';
   }
 
   /** RemoteStopTransaction (1.6) / RequestStopTransaction (2.0.1). */

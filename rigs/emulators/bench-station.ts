@@ -7,6 +7,9 @@ import type { BenchPhysics } from './physics.js';
 
 const debug = createDebug('bench:bench-station');
 
+/** The emulated station's own meter-values interval, until the central system sets one (a common factory value). */
+const DEFAULT_SAMPLE_INTERVAL_S = 300;
+
 /**
  * The emulated charging station of an emulated bench (`sim-ocpp`): an OCPP client (rigs/emulators/ocpp-station.ts)
  * whose meter measures what the emulated load draws, whose cable is the EV simulator's control pilot, and which
@@ -23,7 +26,7 @@ export interface BenchStationOptions {
   physics: BenchPhysics;
   /** Fault knob: the station meter's gain error (%). */
   gainErrorPct?: number;
-  /** Scenario seconds between periodic meter values during a transaction. */
+  /** Scenario seconds between periodic meter values during a transaction until the bench sets them (default 300). */
   sampleIntervalS?: number;
   /** The CA of a wss:// bench's certificate. */
   ca?: string;
@@ -88,15 +91,23 @@ export function serveBenchStation(o: BenchStationOptions): () => Promise<void> {
     } else start();
   };
   physics.on('cp', onCp);
-  const sampleMs = ((o.sampleIntervalS ?? 60) / physics.timeScale) * 1000;
-  const sampler = setInterval(() => {
+  const sample = () => {
     // Read now, send in order: while the station is offline its samples queue with their own times and registers.
     if (station.transaction) {
       const sent = station.sample();
       act('sample', () => sent);
     }
-  }, sampleMs);
-  sampler.unref();
+  };
+  const every = (seconds: number) => {
+    const timer = setInterval(sample, (seconds / physics.timeScale) * 1000);
+    timer.unref();
+    return timer;
+  };
+  let sampler = every(o.sampleIntervalS ?? DEFAULT_SAMPLE_INTERVAL_S);
+  station.onSampleInterval = (seconds) => {
+    clearInterval(sampler);
+    sampler = every(seconds);
+  };
   const dial = (async () => {
     while (!closed) {
       try {

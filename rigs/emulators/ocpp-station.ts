@@ -39,7 +39,8 @@ export interface StationOptions {
  * What can be wrong with a charging station, one knob each: signing with a key other than the one it sends, a
  * reading changed after signing, no signed values at all, a meter clock not synchronised, the end of a
  * transaction never sent, a second transaction for one session, a transaction under another token than the one
- * authorised, and a register going back between periodic meter values.
+ * authorised, a register going back between periodic meter values, and a meter-values interval accepted but not
+ * applied.
  */
 export const STATION_FAULTS = [
   'wrong-key',
@@ -50,6 +51,7 @@ export const STATION_FAULTS = [
   'transaction-twice',
   'wrong-idtag',
   'non-monotonic',
+  'interval-ignored',
 ] as const;
 export type StationFault = (typeof STATION_FAULTS)[number];
 
@@ -75,6 +77,8 @@ export class EmulatedStation {
   /** Set by the central system's remote start: the token the next transaction is for. */
   onRemoteStart?: (idToken: string) => void;
   onRemoteStop?: () => void;
+  /** The central system set the interval of meter values during a transaction (seconds). */
+  onSampleInterval?: (seconds: number) => void;
   private faults: ReadonlySet<StationFault>;
   private samplesSent = 0;
   /** Whether the connection is up; a message made while it is down is marked offline (2.0.1) and sent when back. */
@@ -115,6 +119,28 @@ export class EmulatedStation {
     this.client.on('disconnect', () => {
       this.online = false;
     });
+    const interval = (value: string | undefined) => {
+      const seconds = Number(value);
+      if (!Number.isInteger(seconds) || seconds <= 0 || !this.onSampleInterval) return false;
+      if (!this.faults.has('interval-ignored')) this.onSampleInterval(seconds);
+      return true;
+    };
+    this.client.handle('ChangeConfiguration', (({ params }: { params: { key: string; value: string } }) => ({
+      status: params.key === 'MeterValueSampleInterval' && interval(params.value) ? 'Accepted' : 'NotSupported',
+    })) as never);
+    type SetVariable = { component: { name: string }; variable: { name: string }; attributeValue: string };
+    this.client.handle('SetVariables', (({ params }: { params: { setVariableData: SetVariable[] } }) => ({
+      setVariableResult: params.setVariableData.map((d) => ({
+        attributeStatus:
+          d.component.name === 'SampledDataCtrlr' &&
+          d.variable.name === 'TxUpdatedInterval' &&
+          interval(d.attributeValue)
+            ? 'Accepted'
+            : 'UnknownVariable',
+        component: d.component,
+        variable: d.variable,
+      })),
+    })) as never);
     this.client.handle('RemoteStartTransaction', remoteStart as never);
     this.client.handle('RequestStartTransaction', remoteStart as never);
     this.client.handle('RemoteStopTransaction', remoteStop as never);

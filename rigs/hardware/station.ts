@@ -55,6 +55,24 @@ export class StationCase {
   }
 
   /**
+   * Configures the station for the case: the interval of its meter values during a transaction when the case asks
+   * (param `meterValuesIntervalS`). A station that refuses is recorded as a rig error; the interval it keeps is
+   * then what the analysis measures.
+   */
+  async configure(params: Record<string, unknown>): Promise<void> {
+    const seconds = params.meterValuesIntervalS;
+    if (typeof seconds !== 'number') return;
+    const id = this.station.identity;
+    try {
+      const status = await this.central.setMeterValuesInterval(id, seconds);
+      if (status !== 'Accepted')
+        this.run.rigError(id, 'CONFIG_REJECTED', `meter values interval ${seconds} s: ${status}`);
+    } catch (e) {
+      this.run.rigError(id, 'CONFIG_REJECTED', `meter values interval ${seconds} s: ${(e as Error).message}`);
+    }
+  }
+
+  /**
    * Once the case's clock runs: a network outage the case asks for (params `stationOfflineAtS`, `stationOfflineForS`,
    * scenario seconds), staged by the central system dropping the station and refusing it until the outage ends.
    */
