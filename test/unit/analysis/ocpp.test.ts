@@ -165,6 +165,25 @@ describe('OCPP analysis: a station’s transactions against the scenario’s ses
     expect(section.callErrors).toEqual({ FormatViolation: 2, NotImplemented: 1 });
   });
 
+  it('meter values against the interval the bench set, and the outages and reconnections of the case', () => {
+    const tx = transaction('TOKEN-A', 1000, {
+      samples: [0, 60, 120, 200, 260].map((t) => ({ t: T0 + 31 + t, energyWh: t })),
+    });
+    const link = (event: string, t: number): Entry => ({
+      kind: ENTRY.ocppLink,
+      data: { caseId: 'c', station: 'CS-1', t, event },
+    });
+    const a = analyseCase([session(), tx, link('cut', 200), link('disconnected', 200), link('connected', 500)], {
+      midClass: 'B',
+      meterValuesIntervalS: 60,
+    });
+    // The longest gap is 80 s of a 60 s interval.
+    expect(a.metrics['ocpp.meter_values_interval_ratio_max']).toBeCloseTo(80 / 60, 9);
+    expect(a.metrics).toMatchObject({ 'ocpp.outages': 1, 'ocpp.reconnections': 1, 'ocpp.register_not_monotonic': 0 });
+    // No interval set: nothing to hold the station to.
+    expect(analyse([session(), tx]).metrics['ocpp.meter_values_interval_ratio_max']).toBeUndefined();
+  });
+
   it('adds nothing to a case with no station', () => {
     const out = { metrics: {}, timeline: { power: [], truth: [], detected: [] }, sections: {} };
     ocppAnalyser([session()], {}, out);
