@@ -76,11 +76,13 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   const referenceWh = (tx: OcppTransactionData, session?: TruthSessionData) => {
     const readings = reference.filter((m) => m.meterId === tx.meterId);
     if (readings.length < 2 || tx.tEnd === undefined) return session?.importWh;
-    // The window ends when the end message arrived (it leaves right after the end reading) and spans what the
-    // station's clock says lay between its two readings: the begin reading came before an Authorize and a start
-    // message, whose round trips would otherwise count as charging time.
-    const from = tx.stationEnd !== undefined ? tx.tEnd - (tx.stationEnd - tx.stationStart) : tx.tStart;
-    return registerAt(readings, tx.tEnd, 'importWh') - registerAt(readings, from, 'importWh');
+    const offset = stationClockOffset(tx);
+    if (offset === undefined || tx.stationEnd === undefined)
+      return registerAt(readings, tx.tEnd, 'importWh') - registerAt(readings, tx.tStart, 'importWh');
+    return (
+      registerAt(readings, tx.stationEnd + offset, 'importWh') -
+      registerAt(readings, tx.stationStart + offset, 'importWh')
+    );
   };
   const mpePct = midMpe({ midClass: parseMidClass(params.midClass ?? 'B'), current: 'itr-imax' }).mpePct;
 
@@ -206,4 +208,16 @@ function wentBack(tx: OcppTransactionData): boolean {
 function sampleGaps(tx: OcppTransactionData): number[] {
   const times = [...new Set(tx.samples.map((s) => s.t))].sort((a, b) => a - b);
   return times.slice(1).map((t, i) => t - times[i]!);
+}
+
+/**
+ * Case time minus station time, from the meter value that reached the bench soonest after the station stamped it
+ * (every message arrives late by its delay, so the least delay is the best estimate: NTP's rule). The reference
+ * window is then the station's begin and end readings placed on the case's clock: the begin reading precedes an
+ * Authorize and a start message, and every message waits on a loaded bench, whose delays must not count as
+ * charging time. Undefined when no sample carries its arrival time (a record from before arrival times).
+ */
+function stationClockOffset(tx: OcppTransactionData): number | undefined {
+  const delays = tx.samples.flatMap((s) => (s.received === undefined ? [] : [s.received - s.t]));
+  return delays.length ? Math.min(...delays) : undefined;
 }

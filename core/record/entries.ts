@@ -194,8 +194,11 @@ export interface OcppTransactionData extends CaseScoped {
   meterStartWh?: number;
   meterStopWh?: number;
   stopReason?: string;
-  /** Meter values sampled during the transaction (Sample.Periodic and the rest), by the station's clock. */
-  samples: Array<{ t: number; energyWh?: number; powerW?: number; context?: string }>;
+  /**
+   * Meter values sampled during the transaction (Sample.Periodic and the rest), by the station's clock, each with
+   * the case time the bench received it.
+   */
+  samples: Array<{ t: number; received?: number; energyWh?: number; powerW?: number; context?: string }>;
   /** What the rig file says the station signs with and its meter's serial, when it says. */
   stationKey?: string;
   meterSerial?: string;

@@ -23,7 +23,8 @@ export interface OcppTransaction {
   meterStartWh?: number;
   meterStopWh?: number;
   stopReason?: string;
-  samples: MeterSample[];
+  /** Each with the time the central system took the message that carried it first (its received clock). */
+  samples: Array<MeterSample & { received: number }>;
   /** Messages the station marked as sent from its offline queue (2.0.1 `offline`). */
   offlineMessages: number;
   /** Messages that repeated one already taken (same 2.0.1 seqNo, same 1.6 start or stop): taken once. */
@@ -104,7 +105,7 @@ export class TransactionBook {
 
   meterValues16(station: string, transactionId: number | undefined, values: readonly MeterValue16[]): void {
     const tx = transactionId !== undefined ? this.txs.get(key(station, String(transactionId))) : undefined;
-    if (tx) addSamples(tx, samplesFrom16(values));
+    if (tx) addSamples(tx, samplesFrom16(values), this.received());
   }
 
   stop16(station: string, p: Stop16): void {
@@ -118,7 +119,7 @@ export class TransactionBook {
     tx.receivedEnd = this.received();
     tx.meterStopWh = p.meterStop;
     tx.stopReason = p.reason ?? 'Local';
-    addSamples(tx, samplesFrom16(p.transactionData ?? []));
+    addSamples(tx, samplesFrom16(p.transactionData ?? []), this.received());
   }
 
   event201(station: string, p: TxEvent201): void {
@@ -152,7 +153,7 @@ export class TransactionBook {
     if (p.offline) tx.offlineMessages++;
     if (p.idToken && !tx.idToken) tx.idToken = p.idToken.idToken;
     const samples = samplesFrom201(p.meterValue ?? []);
-    addSamples(tx, samples);
+    addSamples(tx, samples, this.received());
     if (p.eventType === 'Started') {
       tx.start = t;
       tx.meterStartWh ??= samples.find((s) => s.energyWh !== undefined)?.energyWh;
@@ -169,14 +170,14 @@ export class TransactionBook {
 const key = (station: string, transactionId: string) => `${station}\u0000${transactionId}`;
 
 /** Adds samples a station sent, once each (a repeat of the same time and register is not a second reading). */
-function addSamples(tx: OcppTransaction, samples: readonly MeterSample[]): void {
+function addSamples(tx: OcppTransaction, samples: readonly MeterSample[], received: number): void {
   for (const s of samples) {
     const same = tx.samples.find((o) => o.t === s.t && o.energyWh === s.energyWh && o.context === s.context);
     if (same) {
       for (const sv of s.signed) if (!same.signed.some((o) => o.data === sv.data)) same.signed.push(sv);
       continue;
     }
-    tx.samples.push(s);
+    tx.samples.push({ ...s, received });
   }
   tx.samples.sort((a, b) => a.t - b.t);
 }

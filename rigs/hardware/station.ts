@@ -115,7 +115,9 @@ export class StationCase {
     const mine = () =>
       this.central.transactions(this.station.identity).filter((t) => !this.recorded.has(t.transactionId));
     const until = performance.now() + DRAIN_MS;
-    while (mine().some((t) => t.end === undefined) && performance.now() < until) await sleep(50);
+    // An aborted run (Ctrl-C, the case's time limit) records what it has at once.
+    const aborted = () => this.run.ctx.signal.aborted;
+    while (mine().some((t) => t.end === undefined) && performance.now() < until && !aborted()) await sleep(50);
     for (const tx of mine()) {
       this.recorded.add(tx.transactionId);
       this.run.ctx.observe(ENTRY.ocppTransaction, { ...this.entryOf(tx, meterId) });
@@ -148,6 +150,7 @@ export class StationCase {
       ...(this.station.meterSerial && { meterSerial: this.station.meterSerial }),
       samples: tx.samples.map((s) => ({
         t: s.t,
+        received: s.received,
         ...(s.energyWh !== undefined && { energyWh: s.energyWh }),
         ...(s.powerW !== undefined && { powerW: s.powerW }),
         ...(s.context !== undefined && { context: s.context }),
