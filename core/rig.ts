@@ -16,6 +16,11 @@ export const CAPABILITIES = [
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
+/** Where to find a capability the built-in sim rig lacks, for the reason a case is NOT RUN without it. */
+export const CAPABILITY_WHERE: Partial<Record<Capability, string>> = {
+  'station.ocpp': 'a charging station: --rig sim-ocpp, sim-ocpp16, or a rig file with an ocpp instrument',
+};
+
 export interface InstrumentIdentity {
   id: string;
   role: 'load' | 'dut' | 'reference' | 'io';

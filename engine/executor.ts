@@ -5,7 +5,7 @@ import { isBenchError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
 import type { RunStatus, Verdict } from '../core/record/types.js';
 import type { RunRecordWriter } from '../core/record/writer.js';
-import type { Capability, CaseContext, CasePlan, Rig } from '../core/rig.js';
+import { CAPABILITY_WHERE, type Capability, type CaseContext, type CasePlan, type Rig } from '../core/rig.js';
 import type { LoadedSuite, SuiteCase } from './suite.js';
 
 const debug = createDebug('bench:executor');
@@ -127,9 +127,8 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   const missing = c.requires.filter((cap: Capability) => !rig.capabilities.has(cap));
   writer.append(ENTRY.caseStart, { caseId: c.id, title: c.title, seed, params, requires: c.requires });
   if (missing.length > 0) {
-    const hint = missing.includes('station.ocpp')
-      ? ' (a charging station: --rig sim-ocpp, sim-ocpp16, or a rig file with an ocpp instrument)'
-      : '';
+    const where = missing.flatMap((cap) => CAPABILITY_WHERE[cap] ?? []);
+    const hint = where.length ? ` (${where.join('; ')})` : '';
     return finish(notRun(c.criteria, `rig ${rig.name} lacks ${missing.join(', ')}${hint}`), 'NOT RUN');
   }
 

@@ -125,6 +125,12 @@ export interface CentralSystemOptions {
   heartbeatIntervalS?: number;
 }
 
+/** What a run sets on the central system per case (it lives for the whole run). */
+export type CaseHooks = Pick<
+  CentralSystemOptions,
+  'authorize' | 'onFrame' | 'onLink' | 'loseEndAnswer' | 'receivedClock'
+>;
+
 interface StationLink {
   spec: OcppStationSpec;
   client?: ConnectedStation;
@@ -151,7 +157,7 @@ export class CentralSystem {
   private readonly links = new Map<string, StationLink>();
   private readonly book: TransactionBook;
   /** What a run changes per case: the tokens it knows, where the wire log goes, the clock arrivals are stamped by. */
-  private hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'onLink' | 'loseEndAnswer' | 'receivedClock'>;
+  private hooks: CaseHooks;
   private nextRemoteStartId = 1;
   /** CALLERRORs sent, by code; calls the bench answered, by action. */
   readonly errorsSent = new Map<string, number>();
@@ -221,9 +227,7 @@ export class CentralSystem {
    * Sets what one case of a run needs (a central system stays up for the whole run, so a station keeps its
    * connection between cases): its tokens, its wire log and its clock. Options left out keep their value.
    */
-  useCaseHooks(
-    hooks: Pick<CentralSystemOptions, 'authorize' | 'onFrame' | 'onLink' | 'loseEndAnswer' | 'receivedClock'>,
-  ): void {
+  useCaseHooks(hooks: CaseHooks): void {
     this.hooks = { ...this.hooks, ...hooks };
   }
 
