@@ -1,10 +1,16 @@
 import type { BillingDomain, SignedBillingRecord } from '../billing/billing-record.js';
 import { type LandedRecord, type LandedRecordJson, landedFromJson } from '../billing/landed.js';
 import { signedBillingRecordFromJson } from '../billing/record-json.js';
+import { stationEvidence } from '../billing/station-record.js';
 import { bandChanges, milliWhPerBand, type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
 import { verifyBilling } from '../billing/verify.js';
 import type { ExpectedRecord, LedgerVerification, MeterState, SubmissionOutcome } from '../billing/verify-types.js';
-import { ENTRY, type MeasurementData, type TruthSessionData } from '../core/record/entries.js';
+import {
+  ENTRY,
+  type MeasurementData,
+  type OcppTransactionData,
+  type TruthSessionData,
+} from '../core/record/entries.js';
 import type { CaseAnalyser, CaseAnalysis, Entry } from './case-analysis.js';
 import { registerAt } from './energy.js';
 import { midMpe, parseMidClass } from './standards/mid.js';
@@ -62,6 +68,7 @@ export const billingAnalyser: CaseAnalyser = (
   const observed: SignedBillingRecord[] = [];
   const submissions: SubmissionOutcome[] = [];
   const registers = new Map<string, MeasurementData[]>();
+  const stationTransactions: OcppTransactionData[] = [];
   let state: LedgerState | undefined;
   for (const e of entries) {
     const d = e.data;
@@ -83,6 +90,9 @@ export const billingAnalyser: CaseAnalyser = (
           reason: d.reason as string | undefined,
         });
         break;
+      case ENTRY.ocppTransaction:
+        stationTransactions.push(d as unknown as OcppTransactionData);
+        break;
       case ENTRY.ledgerState:
         state = d as unknown as LedgerState;
         break;
@@ -103,16 +113,21 @@ export const billingAnalyser: CaseAnalyser = (
   );
   // EV charging draws amperes (6 A and up, IEC 61851-1), far above any meter's Itr: the Itr ≤ I ≤ Imax MPE applies.
   const energyPct = midMpe({ midClass: parseMidClass(params.midClass ?? 'B'), current: 'itr-imax' }).mpePct;
-  const expected: ExpectedRecord[] = sessions.map((s) => ({
+  // A session whose token the back office refused (a station answered Blocked, Invalid…) is billed to nobody.
+  const billable = sessions.filter((s) => !s.tokenStatus);
+  // At a charging station the record runs by the station's clock, which is not the scenario's (a real station keeps
+  // wall time): its times and band split are checked against what the station signed and reported (the evidence
+  // check), its payer, host and energy against the truth here.
+  const atStation = stationTransactions.length > 0;
+  const expected: ExpectedRecord[] = billable.map((s) => ({
     meter: s.meterAddress,
     payer: s.payerPseudonym,
     host: s.hostPseudonym,
-    start: BigInt(Math.round(s.startUnix)),
-    end: BigInt(Math.round(s.endUnix)),
+    ...(!atStation && { start: BigInt(Math.round(s.startUnix)), end: BigInt(Math.round(s.endUnix)) }),
     importMilliWh: BigInt(Math.round(s.importWh * 1000)),
     exportMilliWh: BigInt(Math.round(s.exportWh * 1000)),
     // Run records from before per-band ground truth have no bandWh.
-    bandMilliWh: s.bandWh && milliWhPerBand(s.bandWh),
+    bandMilliWh: atStation ? undefined : s.bandWh && milliWhPerBand(s.bandWh),
     label: s.sessionId,
   }));
   const verification = verifyBilling({
@@ -123,6 +138,7 @@ export const billingAnalyser: CaseAnalyser = (
     expected,
     meters: state.meters,
     tariffs,
+    ...(stationTransactions.length && { stationEvidence: stationEvidence(stationTransactions) }),
     tolerances: {
       timeSeconds: BigInt(Math.round(Number(params.billingTimeToleranceS ?? 2))),
       energyPpm: BigInt(Math.round(energyPct * 10_000)),
@@ -134,7 +150,7 @@ export const billingAnalyser: CaseAnalyser = (
   // The verifier's one-to-one assignment of records to sessions is the one every per-session figure below uses.
   const sessionOf = new Map<string, TruthSessionData>();
   for (const [i, a] of verification.assignment.entries()) {
-    if (a.seq !== undefined) sessionOf.set(`${a.meter.toLowerCase()}#${a.seq}`, sessions[i]!);
+    if (a.seq !== undefined) sessionOf.set(`${a.meter.toLowerCase()}#${a.seq}`, billable[i]!);
   }
   const rows: BillingRow[] = landed.map((l) => {
     const r = l.record;
@@ -175,7 +191,7 @@ export const billingAnalyser: CaseAnalyser = (
   // Billed EV energy per expected session against the truth, through the same assignment.
   const recordOf = new Map(landed.map((l) => [`${l.record.meter.toLowerCase()}#${l.record.seq}`, l.record]));
   let worstEvErrorPct = Number.NaN;
-  for (const [i, s] of sessions.entries()) {
+  for (const [i, s] of billable.entries()) {
     const a = verification.assignment[i];
     const rec = a?.seq !== undefined ? recordOf.get(`${a.meter.toLowerCase()}#${a.seq}`) : undefined;
     if (!rec) continue;
@@ -188,7 +204,7 @@ export const billingAnalyser: CaseAnalyser = (
   out.sections.billing = { rows, verification } satisfies BillingSection;
   const c = verification.counts;
   Object.assign(out.metrics, {
-    'billing.expected': sessions.length,
+    'billing.expected': billable.length,
     'billing.missing': c.missing,
     'billing.duplicates': c.duplicates,
     'billing.rejected': c.rejected,
@@ -202,5 +218,6 @@ export const billingAnalyser: CaseAnalyser = (
     'billing.v2g_uncredited': c.v2gUncredited,
     'billing.unattested': c.unattested + c.unregistered + c.revoked,
     'billing.tampered': c.tampered,
+    'billing.evidence_mismatch': c.evidenceMismatch,
   });
 };

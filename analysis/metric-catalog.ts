@@ -98,6 +98,11 @@ export const METRICS = {
     description: 'Landed records whose content differs from what the meter signed.',
   },
   'billing.unattested': { unit: 'count', description: 'Records from a meter whose firmware is not attested.' },
+  'billing.evidence_mismatch': {
+    unit: 'count',
+    description:
+      "A charging station's records that cite no verified OCMF transaction of the run, another station key, or other energy or times than the station signed.",
+  },
   'reports.missing': { unit: 'count', description: 'Periodic reports missing against the configured interval.' },
   'clock.max_offset_s': { unit: 's', description: 'Worst meter clock offset from the bench clock.' },
   'privacy.leaks': { unit: 'count', description: 'Outputs carrying raw waveforms or clear-text payer ids.' },

@@ -47,10 +47,20 @@ export interface BillingRecord {
   /** Version 2: import energy drawn in each band of tariff `tariffVersion` (index = band), adding up to
    * importMilliWh; version 1: empty. */
   bandMilliWh: bigint[];
+  /**
+   * Version 3 only (a charging station's transaction, billed by the bench as its central system once the station's
+   * signed meter values verified): SHA-256 of the station key's SPKI DER (protocols/ocmf.ts keyFingerprint) and the
+   * transaction's OCMF digest (protocols/ocmf.ts ocmfTransactionDigest), each as bytes32. Whoever holds the run's
+   * OCMF records can check that the billed energy is the one the station signed.
+   */
+  stationKey?: string;
+  ocmfHash?: string;
 }
 
 /** The record form the meter signs now: per-band import energy. */
 export const RECORD_VERSION_BANDS = 2;
+/** The record form for a charging station's transaction: version 2 plus the station key and OCMF digest it bills. */
+export const RECORD_VERSION_STATION = 3;
 /** At most this many band energies in a record (the TariffRegistry's band limit). */
 export const MAX_RECORD_BANDS = 16;
 
@@ -93,6 +103,20 @@ export const BILLING_RECORD_V2_EIP712_TYPES = {
     { name: 'bandMilliWh', type: 'uint64[]' },
   ],
 } as const;
+
+/** EIP-712 struct of a version-3 record: the version-2 fields, then the station key fingerprint and OCMF digest. */
+export const BILLING_RECORD_V3_EIP712_TYPES = {
+  BillingRecord: [
+    ...BILLING_RECORD_V2_EIP712_TYPES.BillingRecord,
+    { name: 'stationKey', type: 'bytes32' },
+    { name: 'ocmfHash', type: 'bytes32' },
+  ],
+} as const;
+
+/** Whether a record form carries band energies (versions 2 and 3). */
+export function hasBands(version: number): boolean {
+  return version === RECORD_VERSION_BANDS || version === RECORD_VERSION_STATION;
+}
 
 export interface BillingDomain {
   name: string;
@@ -144,6 +168,7 @@ export interface TypedDataSigner {
 
 const RECORD_TYPES_V1 = BILLING_RECORD_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const RECORD_TYPES_V2 = BILLING_RECORD_V2_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
+const RECORD_TYPES_V3 = BILLING_RECORD_V3_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const BATCH_TYPES = BILLING_BATCH_EIP712_TYPES as unknown as Record<string, TypedDataField[]>;
 const PSEUDONYM_TAG = keccak256(toUtf8Bytes('bench.pseudonym/1'));
 const recordEncoders = new Map<number, TypedDataEncoder>();
@@ -234,13 +259,22 @@ export function recoverBatchSigner(domain: BillingDomain, batch: BillingBatch, s
 function recordTypes(record: BillingRecord): Record<string, TypedDataField[]> {
   if (record.version === 1) return RECORD_TYPES_V1;
   if (record.version === RECORD_VERSION_BANDS) return RECORD_TYPES_V2;
+  if (record.version === RECORD_VERSION_STATION) return RECORD_TYPES_V3;
   throw new RangeError(`billing record: unknown version ${record.version}`);
 }
 
-/** The value signed: version 1 has neither the version nor band fields (ethers rejects fields not in the type). */
+/**
+ * The value signed: each version has exactly the fields of its type (ethers rejects others): version 1 neither the
+ * version nor band fields, only version 3 the station key and OCMF digest.
+ */
 function recordValue(record: BillingRecord): Record<string, unknown> {
-  if (record.version !== 1) return { ...record };
+  const { stationKey, ocmfHash, ...common } = record;
+  const station = record.version === RECORD_VERSION_STATION;
+  if (station !== (stationKey !== undefined && ocmfHash !== undefined))
+    throw new RangeError('billing record: the station key and OCMF digest belong to version 3, and only there');
+  if (station) return { ...common, stationKey, ocmfHash };
+  if (record.version !== 1) return common;
   if (record.bandMilliWh.length > 0) throw new RangeError('billing record: a version-1 record has no band energies');
-  const { version: _v, bandMilliWh: _b, ...v1 } = record;
+  const { version: _v, bandMilliWh: _b, ...v1 } = common;
   return v1;
 }

@@ -1,19 +1,22 @@
 /** JSON forms of the billing record (run records, stream lines, CLI output): bigints as decimal strings. */
 import { getAddress, isAddress, isHexString } from 'ethers';
 import {
-  BILLING_RECORD_V2_EIP712_TYPES,
+  BILLING_RECORD_V3_EIP712_TYPES,
   type BillingRecord,
+  hasBands,
   MAX_RECORD_BANDS,
   RECORD_VERSION_BANDS,
+  RECORD_VERSION_STATION,
   type SignedBillingRecord,
 } from './billing-record.js';
 
 /** Version 1 keeps its original JSON form (no version or band fields), so records stored before still parse. */
 export type BillingRecordJson = {
-  [K in Exclude<keyof BillingRecord, 'version' | 'bandMilliWh'>]: BillingRecord[K] extends bigint
-    ? string
-    : BillingRecord[K];
-} & { version?: number; bandMilliWh?: string[] };
+  [K in Exclude<
+    keyof BillingRecord,
+    'version' | 'bandMilliWh' | 'stationKey' | 'ocmfHash'
+  >]: BillingRecord[K] extends bigint ? string : BillingRecord[K];
+} & { version?: number; bandMilliWh?: string[]; stationKey?: string; ocmfHash?: string };
 
 export interface SignedBillingRecordJson {
   record: BillingRecordJson;
@@ -55,6 +58,7 @@ export function billingRecordToJson(record: BillingRecord): BillingRecordJson {
     loadClass: record.loadClass,
     attributed: record.attributed,
     ...(record.version === 1 ? {} : { version: record.version, bandMilliWh: record.bandMilliWh.map(String) }),
+    ...(record.version === RECORD_VERSION_STATION ? { stationKey: record.stationKey, ocmfHash: record.ocmfHash } : {}),
   };
 }
 
@@ -63,7 +67,7 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
   if (typeof json !== 'object' || json === null || Array.isArray(json))
     throw new TypeError('billing record: not an object');
   const o = json as Record<string, unknown>;
-  const known = new Set(BILLING_RECORD_V2_EIP712_TYPES.BillingRecord.map((f) => f.name as string));
+  const known = new Set(BILLING_RECORD_V3_EIP712_TYPES.BillingRecord.map((f) => f.name as string));
   for (const k of Object.keys(o)) if (!known.has(k)) throw new TypeError(`billing record: unknown field "${k}"`);
   if (typeof o.meter !== 'string' || !isAddress(o.meter))
     throw new TypeError('billing record: meter is not an address');
@@ -85,12 +89,14 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
     ints[f] = n;
   }
   const version = o.version ?? 1;
-  if (version !== 1 && version !== RECORD_VERSION_BANDS)
-    throw new TypeError(`billing record: version ${String(version)} is unknown (1 or ${RECORD_VERSION_BANDS})`);
+  if (version !== 1 && version !== RECORD_VERSION_BANDS && version !== RECORD_VERSION_STATION)
+    throw new TypeError(
+      `billing record: version ${String(version)} is unknown (1, ${RECORD_VERSION_BANDS} or ${RECORD_VERSION_STATION})`,
+    );
   const bands = o.bandMilliWh ?? [];
   if (!Array.isArray(bands)) throw new TypeError('billing record: bandMilliWh is not an array');
   if (version === 1 && bands.length > 0) throw new TypeError('billing record: version 1 has no bandMilliWh');
-  if (version === RECORD_VERSION_BANDS && (bands.length === 0 || bands.length > MAX_RECORD_BANDS))
+  if (hasBands(version) && (bands.length === 0 || bands.length > MAX_RECORD_BANDS))
     throw new TypeError(`billing record: bandMilliWh needs 1 to ${MAX_RECORD_BANDS} band energies`);
   const bandMilliWh = bands.map((v, i) => {
     const text = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : v;
@@ -98,6 +104,13 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
       throw new TypeError(`billing record: bandMilliWh[${i}] is not a uint64 decimal`);
     return BigInt(text);
   });
+  const station = version === RECORD_VERSION_STATION;
+  for (const f of ['stationKey', 'ocmfHash'] as const) {
+    if (!station && o[f] !== undefined)
+      throw new TypeError(`billing record: ${f} belongs to version ${RECORD_VERSION_STATION}`);
+    if (station && (typeof o[f] !== 'string' || !isHexString(o[f], 32)))
+      throw new TypeError(`billing record: ${f} is not a bytes32 hex`);
+  }
   return {
     meter: getAddress(o.meter),
     seq: ints.seq,
@@ -113,6 +126,9 @@ export function billingRecordFromJson(json: unknown): BillingRecord {
     attributed: o.attributed,
     version,
     bandMilliWh,
+    ...(station
+      ? { stationKey: (o.stationKey as string).toLowerCase(), ocmfHash: (o.ocmfHash as string).toLowerCase() }
+      : {}),
   };
 }
 

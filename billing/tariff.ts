@@ -3,7 +3,7 @@
  * verifier (when it recomputes) use. Pure integer arithmetic on bigints; no imports.
  *
  * Cost of a record, in micro-units of the currency:
- * - a version-2 record carries its import energy per tariff band (`bandMilliWh[b]`, measured by the meter as it
+ * - a version-2 or -3 record carries its import energy per tariff band (`bandMilliWh[b]`, measured by the meter as it
  *   drew it): band b's energy is priced at max(0, bandPrice[b] − evIncentive) per kWh. So a smart EV that pauses
  *   through the peak pays no peak price. The band energies must add up to the import energy and there is one per
  *   band of the tariff;
@@ -144,9 +144,9 @@ export interface CostInput {
   end: bigint;
   importMilliWh: bigint;
   exportMilliWh: bigint;
-  /** Version-2 records: import energy per tariff band (index = band), adding up to importMilliWh. */
+  /** Version-2/3 records: import energy per tariff band (index = band), adding up to importMilliWh. */
   bandMilliWh?: readonly bigint[];
-  /** 2 = priced from bandMilliWh; 1 (or absent with no bandMilliWh) = energy spread over [start, end). */
+  /** 2 or 3 = priced from bandMilliWh; 1 (or absent with no bandMilliWh) = energy spread over [start, end). */
   version?: number;
 }
 
@@ -154,7 +154,8 @@ export function computeCostMicro(t: Tariff, r: CostInput): bigint {
   if (r.end < r.start) throw new RangeError('computeCostMicro: end before start');
   const version = r.version ?? (r.bandMilliWh?.length ? 2 : 1);
   let bands: readonly bigint[];
-  if (version === 2) {
+  // Versions 2 and 3 (a station's record) carry band energies (billing-record.ts hasBands; this file imports nothing).
+  if (version === 2 || version === 3) {
     const problem = bandEnergyProblem(t, r.bandMilliWh ?? [], r.importMilliWh);
     if (problem) throw new RangeError(problem);
     bands = r.bandMilliWh!;

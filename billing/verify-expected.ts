@@ -5,7 +5,7 @@
  */
 
 import { maxWeightAssignment } from './assignment.js';
-import type { BillingRecord } from './billing-record.js';
+import { type BillingRecord, hasBands } from './billing-record.js';
 import type { LandedRecord } from './landed.js';
 import { abs, type IssueFn, key, safeAddress } from './verify-issues.js';
 import type { ExpectationMatch, ExpectedRecord, Tolerances, VerifyInput } from './verify-types.js';
@@ -65,7 +65,7 @@ export function checkExpectations(
         l.txHash,
       );
     }
-    if (e.bandMilliWh !== undefined && r.version === 2) {
+    if (e.bandMilliWh !== undefined && hasBands(r.version)) {
       const total = e.bandMilliWh.reduce((a, b) => a + b, 0n);
       const allowed = (total * energyPpm!) / 1_000_000n;
       const limit = allowed > tol.energyMinMilliWh ? allowed : tol.energyMinMilliWh;
@@ -97,8 +97,10 @@ export function checkExpectations(
       (e, i) =>
         assigned[i] !== undefined &&
         e.meter.toLowerCase() === r.meter.toLowerCase() &&
-        e.start !== undefined &&
-        intervalsOverlap(e.start, e.end ?? e.start, r.start, r.end, tol.timeSeconds),
+        // An expectation without times (a station's, on its own clock) is billed again by another record for its payer.
+        (e.start === undefined
+          ? e.payer !== undefined && e.payer.toLowerCase() === r.payer.toLowerCase()
+          : intervalsOverlap(e.start, e.end ?? e.start, r.start, r.end, tol.timeSeconds)),
     );
     if (twin < 0) continue;
     const e = input.expected![twin]!;

@@ -19,6 +19,7 @@ const COUNT_OF: Record<IssueKind, keyof VerificationCounts> = {
   'cost-mismatch': 'costMismatch',
   'v2g-uncredited': 'v2gUncredited',
   'batch-invalid': 'batchInvalid',
+  'evidence-mismatch': 'evidenceMismatch',
 };
 
 export const key = (meter: string, seq: bigint) => `${meter.toLowerCase()}#${seq}`;

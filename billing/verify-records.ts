@@ -3,7 +3,7 @@
  * each meter's sequence, the registry state, costs recomputed from the tariff, and what the meters emitted.
  */
 import type { BillingBatch, BillingDomain, BillingRecord } from './billing-record.js';
-import { billingRecordHash, recoverBatchSigner, tryRecoverBillingSigner } from './billing-record.js';
+import { billingRecordHash, hasBands, recoverBatchSigner, tryRecoverBillingSigner } from './billing-record.js';
 import type { LandedRecord } from './landed.js';
 import { verifyMerkleProof } from './merkle.js';
 import { bandEnergyProblem, computeCostMicro } from './tariff.js';
@@ -141,7 +141,7 @@ export function checkCosts(
       }
       // A version-2 cost is priced from the band energies, so they must be whole: one per band, adding up to the
       // import energy the record states.
-      const bandProblem = r.version === 2 ? bandEnergyProblem(t, r.bandMilliWh, r.importMilliWh) : undefined;
+      const bandProblem = hasBands(r.version) ? bandEnergyProblem(t, r.bandMilliWh, r.importMilliWh) : undefined;
       if (bandProblem) {
         issue('energy-mismatch', r.meter, r.seq, `band energies: ${bandProblem}`, l.txHash);
         continue;

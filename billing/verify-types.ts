@@ -1,6 +1,7 @@
 /** The data of billing verification (billing/verify.ts): its input, issues, counts and result. */
 import type { BillingDomain, SignedBillingRecord } from './billing-record.js';
 import type { LandedBatch, LandedRecord } from './landed.js';
+import type { StationEvidence } from './station-record.js';
 import type { Tariff } from './tariff.js';
 
 export type IssueKind =
@@ -19,7 +20,8 @@ export type IssueKind =
   | 'energy-mismatch'
   | 'cost-mismatch'
   | 'v2g-uncredited'
-  | 'batch-invalid';
+  | 'batch-invalid'
+  | 'evidence-mismatch';
 
 export interface VerificationIssue {
   kind: IssueKind;
@@ -104,6 +106,12 @@ export interface VerifyInput {
    * checked from the first record seen rather than from 1.
    */
   partialRange?: boolean;
+  /**
+   * The OCMF evidence of the run's station transactions (billing/station-record.ts stationEvidence): each version-3
+   * record must cite one, under the key that signed it, with the energy and times it signed; no transaction billed
+   * twice. Left out (no OCMF records at hand), version-3 records are checked like any other.
+   */
+  stationEvidence?: StationEvidence;
 }
 
 export interface VerificationCounts {
@@ -127,6 +135,7 @@ export interface VerificationCounts {
   costMismatch: number;
   v2gUncredited: number;
   batchInvalid: number;
+  evidenceMismatch: number;
 }
 
 export interface LedgerVerification {

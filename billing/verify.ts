@@ -13,7 +13,11 @@
  * - unregistered / revoked / unattested: the meter's registry state
  * - payer / host / time / energy / cost / v2g-uncredited mismatch: against expectations and the recomputed tariff
  * - batch-invalid: a batch whose records cannot be rebuilt or whose proof fails
+ * - evidence-mismatch: a station's record (version 3) that cites no OCMF transaction of the run, another key, or
+ *   other energy or times than the station signed (a transaction billed twice is a duplicate)
  */
+
+import { checkStationEvidence } from './verify-evidence.js';
 import { checkExpectations } from './verify-expected.js';
 import { IssueLog } from './verify-issues.js';
 import { checkCosts, checkLanded, checkObserved, checkRegistry, checkSequences } from './verify-records.js';
@@ -30,6 +34,7 @@ export function verifyBilling(input: VerifyInput): LedgerVerification {
   checkRegistry(input, index.byMeter, log.issue);
   checkCosts(input, index.byKey, tol, log.issue);
   checkObserved(input, index, log.issue);
+  checkStationEvidence(input, index.byKey, log.issue);
   const assignment = checkExpectations(input, index.byKey, index.byMeter, tol, log.issue);
 
   const counts = log.counts();

@@ -179,6 +179,22 @@ export class LedgerSession {
     await this.client.setFirmwareApproval(firmwareHash, attested);
   }
 
+  /**
+   * The bench's billing key for a charging station it is the central system of: the records of the station's
+   * verified transactions are signed with it (version 3, billing/station-record.ts). Derived from the relayer
+   * account's signature over the station's identity (deterministic ECDSA), so the same ledger account gives the same
+   * key run after run, whatever kind of account it is (mnemonic, --relayer-key or the node's own), and a station's
+   * sequence goes on across runs.
+   */
+  async stationSigner(identity: string): Promise<import('ethers').Wallet> {
+    const { Wallet, keccak256 } = await import('ethers');
+    const { registerSecret } = await import('../ledger/secrets.js');
+    const relayer = await this.chain.account(0);
+    const seed = keccak256(await relayer.signMessage(`bench station billing key v1: ${identity}`));
+    registerSecret(seed);
+    return new Wallet(seed);
+  }
+
   /** The last sequence number the ledger holds for a meter key (0 for a key that never billed here). */
   lastSeq(address: string): Promise<bigint> {
     return this.client.lastSeq(address);

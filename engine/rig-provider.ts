@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { keccak256, toUtf8Bytes } from 'ethers';
 import { pseudonym } from '../billing/billing-record.js';
 import { tariffToJson } from '../billing/tariff.js';
 import { FileValidationError, InputError, NotFoundError } from '../core/errors.js';
@@ -13,7 +14,7 @@ import { meterKey } from '../meter/identity.js';
 import { groundTruth } from '../profiles/ground-truth.js';
 import { loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
-import { instrumentEntryFor } from '../rigs/instrument-registry.js';
+import { instrumentEntryFor, ocppStationOptions } from '../rigs/instrument-registry.js';
 import { loadRigFile } from '../rigs/rig-file.js';
 import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
@@ -207,10 +208,22 @@ const rigFileProvider: RigProvider = {
       config = await withFreeListenPorts(withSerialPathsUnder(config, workDir));
       emulators = await simUp(config, { timeScale });
     }
-    const hardware = new HardwareRig(config, { relayFor: (observe) => ledger.sink(observe) });
+    const defaultSalt = parseMeterConfig({}).pseudonymSalt;
+    // A charging station under test: the bench, as its central system, bills its verified transactions with a key
+    // of its own for the station, registered like a meter for the station's site (its identity as the host account).
+    const stationInstrument = config.instruments.find((i) => i.capabilities.includes('station.ocpp'));
+    const stationId = stationInstrument && ocppStationOptions(stationInstrument).identity;
+    const stationSigner = stationId === undefined ? undefined : await ledger.stationSigner(stationId);
+    const station =
+      stationSigner && stationId !== undefined
+        ? { address: stationSigner.address, host: pseudonym(stationId, defaultSalt) }
+        : undefined;
+    const hardware = new HardwareRig(config, {
+      relayFor: (observe) => ledger.sink(observe),
+      ...(stationSigner && { stationSigner }),
+    });
     const streamDut = config.instruments.find((i) => i.role === 'dut' && i.capabilities.includes('meter.billing'));
     let registered = false;
-    const defaultSalt = parseMeterConfig({}).pseudonymSalt;
     const rig: Rig = {
       name: hardware.name,
       capabilities: hardware.capabilities,
@@ -231,6 +244,10 @@ const rigFileProvider: RigProvider = {
         const tariff = scenarioLedgerTariff(scenario);
         await ledger.useTariff(tariff, scenario.tariff?.currency);
         const dut = hardware.dut;
+        if (station && !registered) {
+          await ledger.registerMeter(station.address, station.host, CENTRAL_SYSTEM_FIRMWARE, true);
+          registered = true;
+        }
         if (dut && streamDut && !registered) {
           // The utility's side of installing the DUT: its key, host account and firmware on the registry. A rig
           // may pin the firmware build it attests; otherwise the lab attests what the meter reports.
@@ -243,10 +260,22 @@ const rigFileProvider: RigProvider = {
           );
           registered = true;
         }
-        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, dut);
+        // The truth's records are expected from whoever signs them: the DUT meter, else the station's billing key.
+        const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, dut ?? station);
         prepared.plan.params = {
           ...params,
           timeScale,
+          ...(station && {
+            stationBilling: {
+              chainId: ledger.identity.chainId,
+              verifyingContract: ledger.identity.contracts.BillingLedger,
+              tariffVersion: ledger.tariffVersion,
+              tariff: tariffToJson(tariff),
+              lastSeq: (await ledger.lastSeq(station.address)).toString(),
+              host: station.host,
+              salt: defaultSalt,
+            },
+          }),
           // Commissioning for the case: clock at the scenario's start, the run's ledger, the tariff in force.
           commission: dut && {
             clockUnix: Date.parse(scenario.start) / 1000,
@@ -263,6 +292,9 @@ const rigFileProvider: RigProvider = {
     };
   },
 };
+
+/** The firmware the ledger attests for the bench's station billing keys: the bench's central system signs them. */
+const CENTRAL_SYSTEM_FIRMWARE = keccak256(toUtf8Bytes('bench.central-system/1'));
 
 /** Built-in rigs by name, and rig files (YAML) by path: the `--rig` of `bench certify`. */
 export const rigProvider: RigProvider = {

@@ -3,7 +3,7 @@
  * plus the owner operations (register/revoke meters, firmware attestation, tariffs, report anchors) and reads.
  */
 import createDebug from 'debug';
-import { type AbstractSigner, getAddress, keccak256, toUtf8Bytes, zeroPadValue } from 'ethers';
+import { type AbstractSigner, getAddress, keccak256, toUtf8Bytes, ZeroHash, zeroPadValue } from 'ethers';
 import {
   type BillingBatch,
   type BillingRecord,
@@ -170,7 +170,7 @@ export class LedgerClient extends LedgerReader {
     for (const signed of list) {
       const req = {
         to: ledger,
-        data: iface.encodeFunctionData('submit', [signed.record, signed.signature]),
+        data: iface.encodeFunctionData('submit', [recordToAbi(signed.record), signed.signature]),
         gasLimit: SINGLE_GAS_LIMIT,
       };
       sent.push({ signed, req, hash: await this.sender.send(req) });
@@ -239,7 +239,10 @@ export class LedgerClient extends LedgerReader {
 
   /** The revert a signed record would meet now (eth_call), or undefined when it would land. */
   async preflightRecord(signed: SignedBillingRecord): Promise<DecodedRevert | undefined> {
-    const data = contractInterface('BillingLedger').encodeFunctionData('submit', [signed.record, signed.signature]);
+    const data = contractInterface('BillingLedger').encodeFunctionData('submit', [
+      recordToAbi(signed.record),
+      signed.signature,
+    ]);
     return preflight(this.chain, this.relayer, { to: this.addr('BillingLedger'), data });
   }
 
@@ -308,8 +311,15 @@ export function batchCallArgs(batch: SignedBillingBatch): unknown[] {
     attributed: r.attributed,
     version: r.version,
     bandMilliWh: r.bandMilliWh,
+    stationKey: r.stationKey ?? ZeroHash,
+    ocmfHash: r.ocmfHash ?? ZeroHash,
   }));
   return [first.meter, first.seq, first.host, entries, batch.signature];
+}
+
+/** The record as the contract's struct: versions 1 and 2 carry zero words for the station fields only version 3 has. */
+export function recordToAbi(r: BillingRecord): BillingRecord {
+  return { ...r, stationKey: r.stationKey ?? ZeroHash, ocmfHash: r.ocmfHash ?? ZeroHash };
 }
 
 /** bytes32 key of a run id in the ReportAnchor. */

@@ -4,7 +4,7 @@
  * the Merkle proof of each record against the batch root.
  */
 import { getAddress, type LogDescription, toQuantity, zeroPadValue } from 'ethers';
-import { type BillingRecord, billingRecordHash } from '../billing/billing-record.js';
+import { type BillingRecord, billingRecordHash, RECORD_VERSION_STATION } from '../billing/billing-record.js';
 import type { LandedBatch, LandedRecord } from '../billing/landed.js';
 import { merkleLevels, merkleProof } from '../billing/merkle.js';
 import { RigError } from '../core/errors.js';
@@ -59,6 +59,10 @@ export function recordFromAbi(r: BillingRecord | Record<string, unknown>): Billi
     attributed: Boolean(o.attributed),
     version: Number(o.version),
     bandMilliWh: Array.from(o.bandMilliWh as ArrayLike<bigint>, (e) => BigInt(e)),
+    // Versions 1 and 2 carry zero words here (the contract refuses anything else); only version 3 names them.
+    ...(Number(o.version) === RECORD_VERSION_STATION
+      ? { stationKey: String(o.stationKey).toLowerCase(), ocmfHash: String(o.ocmfHash).toLowerCase() }
+      : {}),
   };
 }
 

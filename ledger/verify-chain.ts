@@ -4,6 +4,7 @@
  */
 import { getAddress } from 'ethers';
 import { billingDomain, type SignedBillingRecord } from '../billing/billing-record.js';
+import type { StationEvidence } from '../billing/station-record.js';
 import type { Tariff } from '../billing/tariff.js';
 import { verifyBilling } from '../billing/verify.js';
 import type {
@@ -23,6 +24,8 @@ export interface VerifyLedgerOptions extends ScanOptions {
   submissions?: readonly SubmissionOutcome[];
   expected?: readonly ExpectedRecord[];
   tolerances?: Partial<Tolerances>;
+  /** The OCMF evidence of a run's station transactions (billing/station-record.ts), for its version-3 records. */
+  stationEvidence?: StationEvidence;
 }
 
 export interface LedgerVerificationResult extends LedgerVerification {
@@ -74,6 +77,7 @@ export async function verifyScan(
     meters: states,
     tariffs,
     tolerances: opts.tolerances,
+    stationEvidence: opts.stationEvidence,
     partialRange: scan.fromBlock > deployment.deployedAtBlock,
   });
   return {

@@ -22,6 +22,7 @@
 import { getAddress, keccak256, toUtf8Bytes } from 'ethers';
 import type { SignedBillingRecord } from '../billing/billing-record.js';
 import { signedBillingRecordFromJson } from '../billing/record-json.js';
+import { type StationEvidence, type StationTransactionLike, stationEvidence } from '../billing/station-record.js';
 import { type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
 import type { SubmissionOutcome } from '../billing/verify-types.js';
 import { InputError } from '../core/errors.js';
@@ -152,6 +153,11 @@ export async function verifyRunLedger(opts: VerifyRunOptions): Promise<VerifyRun
     throw new InputError(`run ${opts.runId} has no billing observations (entries of kind ${ENTRY.meterBilling})`);
   }
   const identity = runLedgerIdentity(opts.entries, opts.header);
+  // A station's records cite its signed meter values: the run's transactions are the evidence they are checked on.
+  const transactions = opts.entries.filter((e) => e.kind === ENTRY.ocppTransaction);
+  const evidence = transactions.length
+    ? stationEvidence(transactions.map((e) => e.data as unknown as StationTransactionLike))
+    : undefined;
   if (opts.ledger && identity?.kind === 'embedded') {
     // Meter keys and contract addresses repeat from chain to chain (same seed, same deployer nonce), so another
     // ledger would look like the run's own and its records would read as tampered.
@@ -177,10 +183,15 @@ export async function verifyRunLedger(opts: VerifyRunOptions): Promise<VerifyRun
         opts.fromBlock ?? (ownRun && identity?.runFromBlock !== undefined ? identity.runFromBlock + 1 : undefined);
       // …and up to the last block the run read back: later runs' records on the same contracts are not this run's.
       const toBlock = opts.toBlock ?? (ownRun ? runLastBlock(opts.entries) : undefined);
-      const result = await verifyLedger(chain, deployment, { observed, fromBlock, toBlock });
+      const result = await verifyLedger(chain, deployment, {
+        observed,
+        fromBlock,
+        toBlock,
+        stationEvidence: evidence,
+      });
       return { runId: opts.runId, mode: 'external', url, malformed, ...result };
     }
-    return await replay(chain, opts.runId, observed, malformed, runRegistry(opts.entries));
+    return await replay(chain, opts.runId, observed, malformed, runRegistry(opts.entries), evidence);
   } finally {
     await chain.close();
   }
@@ -224,6 +235,7 @@ async function replay(
   observed: SignedBillingRecord[],
   malformed: ObservedBilling['malformed'],
   registry: RunRegistry,
+  stationEvidence?: StationEvidence,
 ): Promise<VerifyRunResult> {
   // The run's tariff versions are published in order, so version n here is the run's version n.
   const versions = [...registry.tariffs.keys()].sort((a, b) => a - b);
@@ -260,7 +272,7 @@ async function replay(
     status: r.status,
     reason: r.revert?.text,
   }));
-  const result = await verifyLedger(chain, deployment, { observed, submissions });
+  const result = await verifyLedger(chain, deployment, { observed, submissions, stationEvidence });
   return {
     runId,
     mode: 'replay',

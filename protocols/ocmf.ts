@@ -217,3 +217,88 @@ export function readingTime(reading: Pick<OcmfReading, 'TM'>): { unix: number; c
   const iso = `${local}.${ms}${sign}${offset!.slice(1, 3)}:${offset!.slice(3, 5)}`;
   return { unix: Date.parse(iso) / 1000, clock: clock as 'U' | 'I' | 'S' | 'R' };
 }
+
+/**
+ * The digest a billing record cites for a transaction's OCMF: SHA-256 over the SHA-256 of each distinct signed
+ * record, in pagination order (a one-record transaction gives SHA-256 of its record's hash). Anyone holding the
+ * station's records recomputes it; the order makes it independent of how the records arrived (an offline queue).
+ */
+export function ocmfTransactionDigest(records: ReadonlyArray<{ pg: string; sha256: string }>): string {
+  const ordered = [...new Map(records.map((r) => [r.sha256, r])).values()].sort(
+    (a, b) => Number(a.pg.slice(1)) - Number(b.pg.slice(1)) || a.sha256.localeCompare(b.sha256),
+  );
+  const h = createHash('sha256');
+  for (const r of ordered) h.update(Buffer.from(r.sha256, 'hex'));
+  return `0x${h.digest('hex')}`;
+}
+
+/** What a billing record can cite of a transaction: its signed begin and end, under one key. */
+export interface OcmfEvidence {
+  /** ocmfTransactionDigest of its records (bytes32, 0x…). */
+  digest: string;
+  /** keyFingerprint of the key every record verified under (bytes32, 0x…). */
+  keyFingerprint: string;
+  begin: { unix: number; wh: number };
+  end: { unix: number; wh: number };
+}
+
+/**
+ * A transaction's signed values as billing evidence, or why they are none: every record readable and signed under
+ * the station's key (the rig file's, else the one sent beside it), one begin and one end reading, the register not
+ * going back. This is what a central system needs before it bills; the stricter conformance checks are the
+ * analysis's (analysis/ocmf-transaction.ts).
+ */
+export function ocmfEvidence(
+  signed: ReadonlyArray<{ data: string; publicKey?: string }>,
+  stationKey?: string,
+): OcmfEvidence | { problem: string } {
+  const records: Array<{ pg: string; sha256: string; record: OcmfRecord }> = [];
+  const fingerprints = new Set<string>();
+  for (const sv of signed) {
+    let record: OcmfRecord;
+    try {
+      record = parseOcmf(sv.data);
+    } catch (e) {
+      return { problem: `unreadable signed value: ${(e as Error).message}` };
+    }
+    if (records.some((r) => r.sha256 === record.sha256)) continue;
+    const wire = stationKey ?? sv.publicKey;
+    if (!wire) return { problem: `record ${record.payload.PG} has no key to verify it with` };
+    let key: KeyObject;
+    try {
+      key = ocmfPublicKey(wire);
+    } catch (e) {
+      return { problem: `the station key is unreadable: ${(e as Error).message}` };
+    }
+    const problem = ocmfSignatureProblem(record, key);
+    if (problem) return { problem: `record ${record.payload.PG}: ${problem}` };
+    fingerprints.add(keyFingerprint(key));
+    records.push({ pg: record.payload.PG, sha256: record.sha256, record });
+  }
+  if (fingerprints.size > 1) return { problem: `records signed under ${fingerprints.size} different keys` };
+  const readings = (tx: 'B' | 'E') => [
+    ...new Map(
+      records
+        .flatMap((r) => r.record.payload.RD.filter((rd) => rd.TX === tx))
+        .map((rd) => [`${rd.TM}|${rd.RV}|${rd.RU}`, rd]),
+    ).values(),
+  ];
+  const point = (tx: 'B' | 'E') => {
+    const rds = readings(tx);
+    if (rds.length !== 1) return `${rds.length} ${tx === 'B' ? 'begin' : 'end'} readings, not one`;
+    const rd = rds[0]!;
+    if (rd.RU !== 'kWh' && rd.RU !== 'Wh') return `unit ${rd.RU} is not an energy`;
+    try {
+      return { unix: readingTime(rd).unix, wh: rd.RV * (rd.RU === 'kWh' ? 1000 : 1) };
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+  const begin = point('B');
+  const end = point('E');
+  if (typeof begin === 'string') return { problem: begin };
+  if (typeof end === 'string') return { problem: end };
+  if (end.wh < begin.wh) return { problem: `the register went back from ${begin.wh} to ${end.wh} Wh` };
+  if (end.unix < begin.unix) return { problem: 'the end reading is stamped before the begin' };
+  return { digest: ocmfTransactionDigest(records), keyFingerprint: `0x${[...fingerprints][0]}`, begin, end };
+}

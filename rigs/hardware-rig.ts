@@ -1,4 +1,5 @@
 import createDebug from 'debug';
+import type { TypedDataSigner } from '../billing/billing-record.js';
 import { RigError } from '../core/errors.js';
 import { ENTRY, type TransportLatencyData } from '../core/record/entries.js';
 import type { Capability, CaseContext, CasePlan, InstrumentIdentity, Rig, RigIdentity } from '../core/rig.js';
@@ -14,6 +15,7 @@ import { CaseRun } from './hardware/case-run.js';
 import { Playback, playbackOf, whyUnplayable } from './hardware/playback.js';
 import { Polling } from './hardware/polling.js';
 import { StationCase } from './hardware/station.js';
+import { StationBiller, type StationBillingParams } from './hardware/station-billing.js';
 import { type RelayFor, StreamRelay } from './hardware/stream-relay.js';
 import { type InstrumentHandle, runEntryFor } from './instrument-registry.js';
 import { scenarioEvSignals, scenarioSetpoints } from './scenario-setpoints.js';
@@ -150,8 +152,22 @@ export class HardwareRig implements Rig {
       this.opts.relayFor,
     );
     const { load, board, cpPins } = this;
+    const billing = plan.params.stationBilling as StationBillingParams | undefined;
+    const { stationSigner, relayFor } = this.opts;
+    const biller =
+      this.station && billing && stationSigner && relayFor
+        ? new StationBiller(
+            run,
+            this.station.station.identity,
+            stationSigner,
+            billing,
+            relayFor(ctx.observe),
+            this.station.station.stationKey,
+          )
+        : undefined;
     const station =
-      this.station && new StationCase(run, this.station.central, this.station.station, this.recordedTransactions);
+      this.station &&
+      new StationCase(run, this.station.central, this.station.station, this.recordedTransactions, biller);
     station?.begin(scenario, plan.params);
     await station?.configure(plan.params);
     const playback = new Playback(
@@ -240,4 +256,6 @@ export class HardwareRig implements Rig {
 export interface HardwareRigOptions {
   /** Where billing records streamed by the DUT go (the run's ledger); records are observed into the record either way. */
   relayFor?: RelayFor;
+  /** The bench's billing key for the rig's charging station (engine/ledger-session.ts stationSigner). */
+  stationSigner?: TypedDataSigner & { address: string };
 }

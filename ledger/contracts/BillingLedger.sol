@@ -20,12 +20,16 @@ import {MeterRegistry} from "./MeterRegistry.sol";
 ///   batch, the others implied (firstSeq + 1, + 2, ...). The contract rebuilds every leaf and the root, checks the batch signature and
 ///   emits one `BatchRecorded` event. Membership of a record is checked off chain with a Merkle proof.
 ///
-/// Two record forms, told apart by the signed `version` field (the off-chain types are in ledger/billing-record.ts):
+/// Three record forms, told apart by the signed `version` field (the off-chain types are in billing/billing-record.ts):
 /// - version 1: import energy only (`bandMilliWh` empty); its struct hash is the original 12-field BillingRecord, so
 ///   records signed before per-band energy still land;
 /// - version 2: also the import energy drawn in each tariff band (`bandMilliWh[b]`, at most 16 bands, adding up to
 ///   `importMilliWh`); hashed as BillingRecord(..., uint8 version, uint64[] bandMilliWh) with the array encoded as
-///   EIP-712 says: keccak256 of its elements, each padded to 32 bytes.
+///   EIP-712 says: keccak256 of its elements, each padded to 32 bytes;
+/// - version 3: a charging station's transaction billed by the bench as its central system: the version-2 fields, then
+///   `stationKey` (SHA-256 of the station key's SPKI DER) and `ocmfHash` (the digest of the transaction's OCMF
+///   records) that the billed energy was verified against. Versions 1 and 2 carry zero words there: those words are
+///   not in their struct hash, so anything else would reach the event log unsigned.
 contract BillingLedger is EIP712 {
     struct BillingRecord {
         address meter;
@@ -42,6 +46,8 @@ contract BillingLedger is EIP712 {
         bool attributed;
         uint8 version;
         uint64[] bandMilliWh;
+        bytes32 stationKey;
+        bytes32 ocmfHash;
     }
 
     /// A record of a batch without the fields the batch states once (meter, host) or implies (seq).
@@ -57,6 +63,8 @@ contract BillingLedger is EIP712 {
         bool attributed;
         uint8 version;
         uint64[] bandMilliWh;
+        bytes32 stationKey;
+        bytes32 ocmfHash;
     }
 
     bytes32 public constant RECORD_TYPEHASH = keccak256(
@@ -64,6 +72,9 @@ contract BillingLedger is EIP712 {
     );
     bytes32 public constant RECORD_V2_TYPEHASH = keccak256(
         "BillingRecord(address meter,uint64 seq,bytes32 payer,bytes32 host,uint64 start,uint64 end,uint64 importMilliWh,uint64 exportMilliWh,int128 costMicro,uint32 tariffVersion,bytes32 loadClass,bool attributed,uint8 version,uint64[] bandMilliWh)"
+    );
+    bytes32 public constant RECORD_V3_TYPEHASH = keccak256(
+        "BillingRecord(address meter,uint64 seq,bytes32 payer,bytes32 host,uint64 start,uint64 end,uint64 importMilliWh,uint64 exportMilliWh,int128 costMicro,uint32 tariffVersion,bytes32 loadClass,bool attributed,uint8 version,uint64[] bandMilliWh,bytes32 stationKey,bytes32 ocmfHash)"
     );
     bytes32 public constant BATCH_TYPEHASH =
         keccak256("BillingBatch(address meter,uint64 firstSeq,uint32 count,bytes32 root)");
@@ -89,6 +100,7 @@ contract BillingLedger is EIP712 {
     error BatchSize(uint256 count);
     error UnknownVersion(uint8 version);
     error BandEnergy(uint8 version, uint256 bands, uint256 sum, uint64 importMilliWh);
+    error StationFields(uint8 version);
 
     constructor(MeterRegistry registry_) EIP712("BenchBillingLedger", "1") {
         registry = registry_;
@@ -138,36 +150,43 @@ contract BillingLedger is EIP712 {
     function hashRecord(BillingRecord calldata r) public pure returns (bytes32 h) {
         uint8 version = r.version;
         uint64[] calldata bands = r.bandMilliWh;
-        if (version != 1 && version != 2) revert UnknownVersion(version);
-        bool v2 = version == 2;
-        if (!v2 && bands.length != 0) revert BandEnergy(version, bands.length, 0, r.importMilliWh);
-        bytes32 typehash = v2 ? RECORD_V2_TYPEHASH : RECORD_TYPEHASH;
+        bytes32 stationKey = r.stationKey;
+        bytes32 ocmfHash = r.ocmfHash;
+        bytes32 typehash = _typehash(version, bands.length, stationKey, ocmfHash, r.importMilliWh);
         // The 12 static fields are the first 12 words of the calldata struct, in EIP-712 order (built in scratch
         // memory above the free-memory pointer, as in _hashEntry).
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typehash)
             calldatacopy(add(ptr, 0x20), r, 0x180)
-            switch v2
-            case 0 { h := keccak256(ptr, 0x1a0) }
+            switch version
+            case 1 { h := keccak256(ptr, 0x1a0) }
             default {
-                mstore(add(ptr, 0x1a0), 2)
+                mstore(add(ptr, 0x1a0), version)
                 let n := mul(bands.length, 0x20)
                 calldatacopy(add(ptr, 0x1e0), bands.offset, n)
                 mstore(add(ptr, 0x1c0), keccak256(add(ptr, 0x1e0), n))
-                h := keccak256(ptr, 0x1e0)
+                switch version
+                case 2 { h := keccak256(ptr, 0x1e0) }
+                default {
+                    mstore(add(ptr, 0x1e0), stationKey)
+                    mstore(add(ptr, 0x200), ocmfHash)
+                    h := keccak256(ptr, 0x220)
+                }
             }
         }
     }
 
     /// @dev The record's struct hash, built in scratch memory above the free-memory pointer (not allocated, so the
     /// loop does not grow memory): typehash, meter, seq, payer, host, then the entry's remaining 8 words as given;
-    /// version 2 adds the version word and the hash of the band energies. Non-canonical calldata words change the
-    /// hash, so they can only break the batch signature, never forge it.
+    /// versions 2 and 3 add the version word and the hash of the band energies, version 3 the station fields.
+    /// Non-canonical calldata words change the hash, so they can only break the batch signature, never forge it.
     function _hashEntry(address meter, uint64 seq, bytes32 host, BatchEntry calldata e) private pure returns (bytes32 h) {
+        uint8 version = e.version;
         uint64[] calldata bands = e.bandMilliWh;
-        bool v2 = e.version == 2;
-        bytes32 typehash = v2 ? RECORD_V2_TYPEHASH : RECORD_TYPEHASH;
+        bytes32 stationKey = e.stationKey;
+        bytes32 ocmfHash = e.ocmfHash;
+        bytes32 typehash = _typehash(version, bands.length, stationKey, ocmfHash, e.importMilliWh);
         assembly ("memory-safe") {
             let ptr := mload(0x40)
             mstore(ptr, typehash)
@@ -176,16 +195,35 @@ contract BillingLedger is EIP712 {
             mstore(add(ptr, 0x60), calldataload(e))
             mstore(add(ptr, 0x80), host)
             calldatacopy(add(ptr, 0xa0), add(e, 0x20), 0x100)
-            switch v2
-            case 0 { h := keccak256(ptr, 0x1a0) }
+            switch version
+            case 1 { h := keccak256(ptr, 0x1a0) }
             default {
-                mstore(add(ptr, 0x1a0), 2)
+                mstore(add(ptr, 0x1a0), version)
                 let n := mul(bands.length, 0x20)
                 calldatacopy(add(ptr, 0x1e0), bands.offset, n)
                 mstore(add(ptr, 0x1c0), keccak256(add(ptr, 0x1e0), n))
-                h := keccak256(ptr, 0x1e0)
+                switch version
+                case 2 { h := keccak256(ptr, 0x1e0) }
+                default {
+                    mstore(add(ptr, 0x1e0), stationKey)
+                    mstore(add(ptr, 0x200), ocmfHash)
+                    h := keccak256(ptr, 0x220)
+                }
             }
         }
+    }
+
+    /// @dev The typehash of a record's form; reverts on an unknown version, on band energies in a version-1 record
+    /// and on station fields outside version 3 (the band sums are _checkBands's).
+    function _typehash(uint8 version, uint256 bands, bytes32 stationKey, bytes32 ocmfHash, uint64 importMilliWh)
+        private
+        pure
+        returns (bytes32)
+    {
+        if (version == 0 || version > 3) revert UnknownVersion(version);
+        if (version == 1 && bands != 0) revert BandEnergy(version, bands, 0, importMilliWh);
+        if (version != 3 && (stationKey != bytes32(0) || ocmfHash != bytes32(0))) revert StationFields(version);
+        return version == 1 ? RECORD_TYPEHASH : version == 2 ? RECORD_V2_TYPEHASH : RECORD_V3_TYPEHASH;
     }
 
     function domainSeparator() external view returns (bytes32) {
@@ -235,14 +273,14 @@ contract BillingLedger is EIP712 {
         if (r.end < r.start) revert InvalidTimes(r.start, r.end);
     }
 
-    /// @dev Version 1 carries no band energies; version 2 carries 1..MAX_BANDS of them, adding up to the import.
+    /// @dev Version 1 carries no band energies; versions 2 and 3 carry 1..MAX_BANDS of them, adding up to the import.
     function _checkBands(uint8 version, uint64[] calldata bands, uint64 importMilliWh) private pure {
         uint256 n = bands.length;
         if (version == 1) {
             if (n != 0) revert BandEnergy(version, n, 0, importMilliWh);
             return;
         }
-        if (version != 2) revert UnknownVersion(version);
+        if (version != 2 && version != 3) revert UnknownVersion(version);
         uint256 sum = 0;
         for (uint256 i = 0; i < n; ++i) sum += bands[i];
         if (n == 0 || n > MAX_BANDS || sum != importMilliWh) revert BandEnergy(version, n, sum, importMilliWh);

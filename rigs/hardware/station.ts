@@ -5,6 +5,7 @@ import type { CentralSystem, TokenStatus } from '../drivers/ocpp-central.js';
 import type { OcppTransaction } from '../drivers/ocpp-transactions.js';
 import type { OcppStationOptions } from '../instrument-registry.js';
 import type { CaseRun } from './case-run.js';
+import type { StationBiller } from './station-billing.js';
 
 /** Wall milliseconds a case waits, after its last scenario second, for the station to end what it started. */
 const DRAIN_MS = 10_000;
@@ -22,6 +23,8 @@ export class StationCase {
     private readonly station: OcppStationOptions,
     /** Transaction ids recorded by earlier cases of the run (the central system lives as long as the run). */
     private readonly recorded: Set<string>,
+    /** Bills each transaction that ended with verifiable signed values (a run with a ledger). */
+    private readonly biller?: StationBiller,
   ) {}
 
   /**
@@ -121,6 +124,7 @@ export class StationCase {
     for (const tx of mine()) {
       this.recorded.add(tx.transactionId);
       this.run.ctx.observe(ENTRY.ocppTransaction, { ...this.entryOf(tx, meterId) });
+      await this.biller?.bill(tx);
     }
     this.central.useCaseHooks({
       authorize: () => 'Unknown',

@@ -14,6 +14,7 @@ import {
   loadClassId,
   pseudonym,
   RECORD_VERSION_BANDS,
+  RECORD_VERSION_STATION,
   type SignedBillingRecord,
   signBillingBatch,
   signBillingRecord,
@@ -22,7 +23,7 @@ import { merkleRoot } from '../../../billing/merkle.js';
 import { computeCostMicro, defaultTariff, spreadBandMilliWh } from '../../../billing/tariff.js';
 import { RigError } from '../../../core/errors.js';
 import { type Chain, connectChain, DEFAULT_MNEMONIC, startEmbeddedChain } from '../../../ledger/chain.js';
-import { LedgerClient, type SubmitResult } from '../../../ledger/client.js';
+import { LedgerClient, recordToAbi, type SubmitResult } from '../../../ledger/client.js';
 import { contractInterface, type Deployment, deployLedger, LedgerRevertError } from '../../../ledger/contracts.js';
 import { scanLedger } from '../../../ledger/logs.js';
 import { verifyLedger } from '../../../ledger/verify-chain.js';
@@ -41,6 +42,7 @@ const salt = 'integration-salt';
 const host = pseudonym('house-1', salt);
 const T0 = BigInt(Date.UTC(2026, 0, 5, 9) / 1000);
 const tariff = defaultTariff();
+const STATION_FIELDS = { stationKey: `0x${'5a'.repeat(32)}`, ocmfHash: `0x${'0c'.repeat(32)}` };
 
 let chain: Chain;
 let deployment: Deployment;
@@ -131,7 +133,13 @@ describe('embedded Ganache', () => {
       iface.decodeFunctionResult(
         fn,
         await chain.send<string>('eth_call', [
-          { to: deployment.contracts.BillingLedger, data: iface.encodeFunctionData(fn, args) },
+          {
+            to: deployment.contracts.BillingLedger,
+            data: iface.encodeFunctionData(
+              fn,
+              args.map((a) => (typeof a === 'object' && a && 'seq' in a ? recordToAbi(a as BillingRecord) : a)),
+            ),
+          },
           'latest',
         ]),
       )[0];
@@ -147,12 +155,44 @@ describe('embedded Ganache', () => {
       const rn = record(r.meter, 9n, { bandMilliWh: bands, importMilliWh, costMicro: 0n });
       expect(await call('hashRecord', [rn])).toBe(billingRecordHash(rn));
     }
-    await expect(call('hashRecord', [{ ...r, version: 3 }])).rejects.toThrow();
+    // Version 3, a station's transaction: the station key fingerprint and OCMF digest are hashed too.
+    const v3 = record(r.meter, 10n, { version: RECORD_VERSION_STATION, ...STATION_FIELDS });
+    expect(await call('hashRecord', [v3])).toBe(billingRecordHash(v3));
+    expect(billingRecordHash(v3)).not.toBe(billingRecordHash({ ...v3, ocmfHash: `0x${'77'.repeat(32)}` }));
+    // Station fields on another form would reach the log unsigned; an unknown form has no hash.
+    await expect(call('hashRecord', [{ ...r, ...STATION_FIELDS }])).rejects.toThrow();
+    await expect(call('hashRecord', [{ ...r, version: 4 }])).rejects.toThrow();
   });
 });
 
 // Each test registers its own meter, so its counts hold whatever ran before it (or with -t, alone).
 describe('billing records land and read back', () => {
+  it("a station's records (version 3) land singly and batched and read back with their station fields", async () => {
+    const m = await registered();
+    const station = (seq: bigint) =>
+      record(m.address, seq, {
+        version: RECORD_VERSION_STATION,
+        stationKey: `0x${seq.toString(16).padStart(64, '5')}`,
+        ocmfHash: `0x${seq.toString(16).padStart(64, 'c')}`,
+      });
+    const single = await submitOne(await signBillingRecord(m, domain, station(1n)));
+    expect(single.status).toBe('landed');
+    // A relayer cannot move the OCMF digest: it is signed.
+    const moved = await signBillingRecord(m, domain, station(2n));
+    const refused = await submitOne({ ...moved, record: { ...moved.record, ocmfHash: `0x${'99'.repeat(32)}` } });
+    expect(refused.revert?.name).toBe('InvalidSignature');
+    const batch = await client.submitBatch(await signBillingBatch(m, domain, [station(2n), station(3n), station(4n)]));
+    expect(batch.status).toBe('landed');
+    const scan = await scanLedger(chain, deployment, { fromBlock: single.blockNumber });
+    const mine = scan.records.filter((l) => l.record.meter === m.address);
+    expect(mine.map((l) => billingRecordHash(l.record))).toEqual(
+      [1n, 2n, 3n, 4n].map((s) => billingRecordHash(station(s))),
+    );
+    expect(mine[3]!.record.ocmfHash).toBe(station(4n).ocmfHash);
+    const v = verifyLedger(chain, deployment, { fromBlock: single.blockNumber });
+    expect((await v).issues.filter((i) => i.meter.toLowerCase() === m.address.toLowerCase())).toEqual([]);
+  });
+
   it('single records: landed, steady-state gas <= 60,000', async () => {
     const meter = await registered();
     const results: SubmitResult[] = [];

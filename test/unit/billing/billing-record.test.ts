@@ -252,7 +252,19 @@ describe('record versions: per-band energy (2) beside the legacy form (1)', () =
 
   it('names the problem of a malformed version or band energy', () => {
     const good = billingRecordToJson(v2(1n));
-    expect(() => billingRecordFromJson({ ...good, version: 3 })).toThrow(/version 3 is unknown/);
+    expect(() => billingRecordFromJson({ ...good, version: 4 })).toThrow(/version 4 is unknown/);
+    // The station fields belong to version 3 and must be there in it.
+    const key = `0x${'ab'.repeat(32)}`;
+    expect(() => billingRecordFromJson({ ...good, stationKey: key })).toThrow(/stationKey belongs to version 3/);
+    expect(() => billingRecordFromJson({ ...good, version: 3, stationKey: key })).toThrow(/ocmfHash is not a bytes32/);
+    const v3 = billingRecordFromJson({
+      ...good,
+      version: 3,
+      stationKey: key,
+      ocmfHash: key.toUpperCase().replace('0X', '0x'),
+    });
+    expect(v3.ocmfHash).toBe(key);
+    expect(billingRecordFromJson(JSON.parse(JSON.stringify(billingRecordToJson(v3))))).toEqual(v3);
     expect(() => billingRecordFromJson({ ...good, bandMilliWh: ['1', '-2'] })).toThrow(/bandMilliWh\[1\]/);
     expect(() => billingRecordFromJson({ ...good, bandMilliWh: [] })).toThrow(/bandMilliWh needs 1 to 16/);
     expect(() => billingRecordFromJson({ ...good, bandMilliWh: '7400000' })).toThrow(/bandMilliWh is not an array/);

@@ -159,7 +159,7 @@ describe('energy per tariff band (record version 2)', () => {
     expect(bandEnergyProblem(t, [0n, 3n, 0n], 3n)).toBeUndefined();
     expect(() => computeCostMicro(t, { ...r, bandMilliWh: [1n, 1n, 0n] })).toThrow(/add up to 2 mWh/);
     expect(() => computeCostMicro(t, { ...r, version: 1, bandMilliWh: [0n, 3n, 0n] })).toThrow(/version-1/);
-    expect(() => computeCostMicro(t, { ...r, version: 3, bandMilliWh: [0n, 3n, 0n] })).toThrow(/version 3/);
+    expect(() => computeCostMicro(t, { ...r, version: 4, bandMilliWh: [0n, 3n, 0n] })).toThrow(/version 4/);
   });
 
   it('the version-1 spread gives each hour’s share to its band and adds up to the energy exactly', () => {
