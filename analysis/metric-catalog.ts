@@ -76,6 +76,10 @@ export const METRICS = {
     description: 'Transaction messages the station marked as sent from its offline queue (2.0.1 offline).',
   },
   'ocpp.outages': { unit: 'count', description: 'Network outages the bench staged (the station cut off).' },
+  'ocpp.bench_restarts': {
+    unit: 'count',
+    description: "Restarts of the bench's central system staged mid-case (its memory rebuilt from the wire log).",
+  },
   'ocpp.reconnections': { unit: 'count', description: 'Times the station connected again during the case.' },
   'ocpp.energy_error_pct_max': {
     unit: '%',

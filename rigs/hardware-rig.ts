@@ -14,7 +14,7 @@ import type { CpPins } from './ev-cp.js';
 import { CaseRun } from './hardware/case-run.js';
 import { Playback, playbackOf, whyUnplayable } from './hardware/playback.js';
 import { Polling } from './hardware/polling.js';
-import { StationCase } from './hardware/station.js';
+import { StationCase, type StationRunLog } from './hardware/station.js';
 import { StationBiller, type StationBillingParams } from './hardware/station-billing.js';
 import { type RelayFor, StreamRelay } from './hardware/stream-relay.js';
 import { type InstrumentHandle, runEntryFor } from './instrument-registry.js';
@@ -49,7 +49,8 @@ export class HardwareRig implements Rig {
   private boardWireMs = 0;
   /** A charging station under test and its central system (one for the run: the station stays connected). */
   private station?: Extract<InstrumentHandle, { kind: 'ocpp' }>;
-  private readonly recordedTransactions = new Set<string>();
+  /** What a station did over the run: the transactions already recorded, and the wire log (case time per case). */
+  private readonly stationRun: StationRunLog = { recorded: new Set<string>(), wireLog: [] };
 
   private dutIdentity?: MeterIdentityLine;
 
@@ -166,8 +167,7 @@ export class HardwareRig implements Rig {
           )
         : undefined;
     const station =
-      this.station &&
-      new StationCase(run, this.station.central, this.station.station, this.recordedTransactions, biller);
+      this.station && new StationCase(run, this.station.central, this.station.station, this.stationRun, biller);
     station?.begin(scenario, plan.params);
     await station?.configure(plan.params);
     const playback = new Playback(
@@ -182,6 +182,7 @@ export class HardwareRig implements Rig {
     if (commission && this.stream) await this.stream.send({ type: 'commission', ...commission });
     run.startClock();
     station?.stageOutage(plan.params);
+    station?.stageRestart(plan.params);
     const polling = new Polling(
       run,
       {

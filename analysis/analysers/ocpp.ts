@@ -170,6 +170,7 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     'ocpp.duplicate_messages': rows.reduce((a, r) => a + r.duplicates, 0),
     'ocpp.offline_messages': rows.reduce((a, r) => a + r.offlineMessages, 0),
     'ocpp.outages': links.filter((l) => l.event === 'cut').length,
+    'ocpp.bench_restarts': links.filter((l) => l.event === 'restart').length,
     'ocpp.reconnections': links.filter((l) => l.event === 'connected').length,
   });
   // The meter values' cadence against the interval the bench set the station to (the case's meterValuesIntervalS).

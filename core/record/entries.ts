@@ -212,7 +212,8 @@ export interface OcppTransactionData extends CaseScoped {
 export interface OcppLinkData extends CaseScoped {
   station: string;
   t: number;
-  event: 'connected' | 'disconnected' | 'cut';
-  /** On a cut: how long the bench keeps the station off (scenario seconds). */
+  /** `restart`: the bench's central system restarted (every station dropped, its memory rebuilt from the wire log). */
+  event: 'connected' | 'disconnected' | 'cut' | 'restart';
+  /** On a cut or restart: how long the bench keeps the station off (scenario seconds). */
   forS?: number;
 }

@@ -155,7 +155,7 @@ export class CentralSystem {
   private readonly server: RPCServer;
   private http?: Server;
   private readonly links = new Map<string, StationLink>();
-  private readonly book: TransactionBook;
+  private book: TransactionBook;
   /** What a run changes per case: the tokens it knows, where the wire log goes, the clock arrivals are stamped by. */
   private hooks: CaseHooks;
   private nextRemoteStartId = 1;
@@ -263,6 +263,21 @@ export class CentralSystem {
     if (!link) return;
     link.cutUntil = performance.now() + forMs;
     await link.client?.close({ force: true }).catch(() => undefined);
+  }
+
+  /**
+   * Restarts the central system as a process restart would: every station dropped at once and refused for
+   * `downForMs` wall milliseconds, and the transactions it held in memory gone, rebuilt from the wire log it recorded
+   * (`frames`, on the received clock: TransactionBook.fromWireLog). Stations reconnect and go on.
+   */
+  async restart(downForMs: number, frames: Parameters<typeof TransactionBook.fromWireLog>[0]): Promise<void> {
+    const until = performance.now() + downForMs;
+    const dropped = [...this.links.values()].map((link) => {
+      link.cutUntil = until;
+      return link.client?.close({ force: true }).catch(() => undefined);
+    });
+    this.book = TransactionBook.fromWireLog(frames, () => (this.hooks.receivedClock ?? this.now)());
+    await Promise.all(dropped);
   }
 
   /** RemoteStartTransaction (1.6) / RequestStartTransaction (2.0.1): the station's answer status. */
@@ -376,15 +391,15 @@ export class CentralSystem {
     if (v16) {
       take('Authorize', (p: { idTag: string }) => ({ idTagInfo: { status: this.status16(client.identity, p.idTag) } }));
       take('StartTransaction', (p: Start16) => ({
-        transactionId: this.book.start16(client.identity, p),
+        transactionId: this.book.take(client.identity, 'StartTransaction', p),
         idTagInfo: { status: this.status16(client.identity, p.idTag) },
       }));
       take('MeterValues', (p: { transactionId?: number; meterValue: MeterValue16[] }) => {
-        this.book.meterValues16(client.identity, p.transactionId, p.meterValue);
+        this.book.take(client.identity, 'MeterValues', p);
         return {};
       });
       take('StopTransaction', (p: Stop16) => {
-        this.book.stop16(client.identity, p);
+        this.book.take(client.identity, 'StopTransaction', p);
         if (this.hooks.loseEndAnswer?.(client.identity)) return this.loseAnswer(client);
         return p.idTag ? { idTagInfo: { status: this.status16(client.identity, p.idTag) } } : {};
       });
@@ -394,7 +409,7 @@ export class CentralSystem {
       }));
       // An event that carries a token is answered with the token's status.
       take('TransactionEvent', (p: TxEvent201) => {
-        this.book.event201(client.identity, p);
+        this.book.take(client.identity, 'TransactionEvent', p);
         if (p.eventType === 'Ended' && this.hooks.loseEndAnswer?.(client.identity)) return this.loseAnswer(client);
         return p.idToken ? { idTokenInfo: { status: this.status(client.identity, p.idToken.idToken) } } : {};
       });

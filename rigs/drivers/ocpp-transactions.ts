@@ -73,6 +73,64 @@ export class TransactionBook {
   /** `received`: the clock each transaction's first and ending messages are stamped with as they arrive. */
   constructor(private readonly received: () => number = () => Date.now() / 1000) {}
 
+  /**
+   * The book as it stood, rebuilt from a wire log (frames in the order they crossed, each stamped on the received
+   * clock): every transaction call the central system answered with a result, applied again when its result went
+   * out. A central system that restarts has only what it wrote down; the wire log is that record, so a transaction
+   * that began before the restart goes on after it, and a message sent again is still taken once.
+   */
+  static fromWireLog(
+    frames: ReadonlyArray<{ t: number; station: string; direction: 'in' | 'out'; frame: string }>,
+    received?: () => number,
+  ): TransactionBook {
+    let replayedAt: number | undefined;
+    const book = new TransactionBook(() => replayedAt ?? (received ?? (() => Date.now() / 1000))());
+    const pending = new Map<string, { action: string; params: unknown }>();
+    for (const f of frames) {
+      let message: unknown;
+      try {
+        message = JSON.parse(f.frame);
+      } catch {
+        continue;
+      }
+      if (!Array.isArray(message)) continue;
+      const id = `${f.station}\u0000${String(message[1])}`;
+      if (f.direction === 'in' && message[0] === 2 && typeof message[2] === 'string')
+        pending.set(id, { action: message[2], params: message[3] });
+      else if (f.direction === 'out' && message[0] === 3) {
+        const call = pending.get(id);
+        pending.delete(id);
+        if (!call) continue;
+        replayedAt = f.t;
+        book.take(f.station, call.action, call.params);
+      }
+    }
+    replayedAt = undefined;
+    return book;
+  }
+
+  /** A transaction message the central system answered (other actions change nothing here). */
+  take(station: string, action: string, params: unknown): number | undefined {
+    switch (action) {
+      case 'StartTransaction':
+        return this.start16(station, params as Start16);
+      case 'MeterValues': {
+        const p = params as { transactionId?: number; meterValue?: MeterValue16[] };
+        // 2.0.1's MeterValues carry no transaction: only 1.6's belong to one.
+        if (p.transactionId !== undefined) this.meterValues16(station, p.transactionId, p.meterValue ?? []);
+        return undefined;
+      }
+      case 'StopTransaction':
+        this.stop16(station, params as Stop16);
+        return undefined;
+      case 'TransactionEvent':
+        this.event201(station, params as TxEvent201);
+        return undefined;
+      default:
+        return undefined;
+    }
+  }
+
   all(station?: string): OcppTransaction[] {
     return [...this.txs.values()].filter((t) => station === undefined || t.station === station);
   }

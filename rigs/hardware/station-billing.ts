@@ -53,6 +53,10 @@ export class StationBiller {
 
   async bill(tx: OcppTransaction): Promise<void> {
     if (tx.end === undefined) return;
+    if (!tx.idToken) {
+      debug('%s transaction %s not billed: no token names its payer', this.identity, tx.transactionId);
+      return;
+    }
     const signed = tx.samples.flatMap((s) =>
       s.signed.map((sv) => ({ data: sv.data, ...(sv.publicKey && { publicKey: sv.publicKey }) })),
     );

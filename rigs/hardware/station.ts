@@ -7,6 +7,14 @@ import type { OcppStationOptions } from '../instrument-registry.js';
 import type { CaseRun } from './case-run.js';
 import type { StationBiller } from './station-billing.js';
 
+/** What the bench keeps of a station over a run (its central system lives as long as the run). */
+export interface StationRunLog {
+  /** Transaction ids recorded by earlier cases. */
+  recorded: Set<string>;
+  /** Every frame so far, as recorded (each case's on its own case clock): what a restarted bench rebuilds from. */
+  wireLog: OcppFrameData[];
+}
+
 /** Wall milliseconds a case waits, after its last scenario second, for the station to end what it started. */
 const DRAIN_MS = 10_000;
 
@@ -21,8 +29,7 @@ export class StationCase {
     private readonly run: CaseRun,
     private readonly central: CentralSystem,
     private readonly station: OcppStationOptions,
-    /** Transaction ids recorded by earlier cases of the run (the central system lives as long as the run). */
-    private readonly recorded: Set<string>,
+    private readonly log: StationRunLog,
     /** Bills each transaction that ended with verifiable signed values (a run with a ledger). */
     private readonly biller?: StationBiller,
   ) {}
@@ -46,6 +53,7 @@ export class StationCase {
           frame: f.frame,
         };
         run.ctx.observe(ENTRY.ocppFrame, { ...d });
+        this.log.wireLog.push(d);
       },
       loseEndAnswer: () => {
         const lose = loseEndAnswer;
@@ -93,7 +101,27 @@ export class StationCase {
     );
   }
 
+  /**
+   * Once the case's clock runs: a restart of the bench's central system the case asks for (params
+   * `benchRestartAtS`, `benchRestartForS`, scenario seconds): every station dropped and refused while it is down,
+   * and the transactions it held rebuilt from the wire log recorded so far, as a restarted process has only that.
+   */
+  stageRestart(params: Record<string, unknown>): void {
+    const at = params.benchRestartAtS;
+    const forS = params.benchRestartForS ?? 30;
+    if (typeof at !== 'number' || typeof forS !== 'number') return;
+    const { run } = this;
+    this.restart = setTimeout(
+      () => {
+        this.link({ caseId: run.caseId, station: this.station.identity, t: run.benchT(), event: 'restart', forS });
+        void this.central.restart((forS / run.timeScale) * 1000, this.log.wireLog);
+      },
+      Math.max(0, ((at - run.benchT()) / run.timeScale) * 1000),
+    );
+  }
+
   private outage?: NodeJS.Timeout;
+  private restart?: NodeJS.Timeout;
 
   private link(d: OcppLinkData): void {
     this.run.ctx.observe(ENTRY.ocppLink, { ...d });
@@ -115,14 +143,15 @@ export class StationCase {
    */
   async end(meterId: string): Promise<void> {
     clearTimeout(this.outage);
+    clearTimeout(this.restart);
     const mine = () =>
-      this.central.transactions(this.station.identity).filter((t) => !this.recorded.has(t.transactionId));
+      this.central.transactions(this.station.identity).filter((t) => !this.log.recorded.has(t.transactionId));
     const until = performance.now() + DRAIN_MS;
     // An aborted run (Ctrl-C, the case's time limit) records what it has at once.
     const aborted = () => this.run.ctx.signal.aborted;
     while (mine().some((t) => t.end === undefined) && performance.now() < until && !aborted()) await sleep(50);
     for (const tx of mine()) {
-      this.recorded.add(tx.transactionId);
+      this.log.recorded.add(tx.transactionId);
       this.run.ctx.observe(ENTRY.ocppTransaction, { ...this.entryOf(tx, meterId) });
       await this.biller?.bill(tx);
     }

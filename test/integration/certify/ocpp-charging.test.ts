@@ -130,6 +130,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       ['two-drivers', 'PASS'],
       ['offline-mid-transaction', 'PASS'],
       ['end-message-repeated', 'PASS'],
+      ['bench-restarted', 'PASS'],
     ]);
     const metrics = Object.fromEntries(report.cases.map((c) => [c.id, c.metrics]));
     expect(metrics['authorised-session']!['ocpp.transactions']).toBe(1);
@@ -147,6 +148,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       ['two-drivers', version, 'DE-BEN-CBBBBBBBB-2', 'EVDisconnected'],
       ['offline-mid-transaction', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
       ['end-message-repeated', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
+      ['bench-restarted', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
     ]);
     // Offline for 300 s mid-transaction: cut, back, nothing lost (the end arrived), the queue marked on 2.0.1.
     expect(metrics['offline-mid-transaction']).toMatchObject({
@@ -159,6 +161,14 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       expect(metrics['offline-mid-transaction']!['ocpp.offline_messages']).toBeGreaterThan(1);
     // The end message sent again after its answer was lost: taken once, one transaction.
     expect(metrics['end-message-repeated']).toMatchObject({ 'ocpp.duplicate_messages': 1, 'ocpp.transactions': 1 });
+    // The bench restarted mid-transaction (its memory rebuilt from the wire log): the transaction went on, one.
+    expect(metrics['bench-restarted']).toMatchObject({
+      'ocpp.bench_restarts': 1,
+      'ocpp.reconnections': 1,
+      'ocpp.transactions': 1,
+      'ocpp.not_ended': 0,
+      'billing.missing': 0,
+    });
     // Each transaction carries its signed begin and end records (OCMF), as the station sent them.
     for (const t of txs) {
       expect(t.signed.length).toBeGreaterThanOrEqual(2);
@@ -172,7 +182,13 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
     expect(bills.map((b) => [b.caseId, b.signed.record.version])).toEqual(
       txs.map((t) => [t.caseId, RECORD_VERSION_STATION]),
     );
-    for (const id of ['authorised-session', 'two-drivers', 'offline-mid-transaction', 'end-message-repeated'])
+    for (const id of [
+      'authorised-session',
+      'two-drivers',
+      'offline-mid-transaction',
+      'end-message-repeated',
+      'bench-restarted',
+    ])
       expect(metrics[id]).toMatchObject({ 'billing.missing': 0, 'billing.evidence_mismatch': 0 });
     const verify = await benchAsync(['ledger', 'verify', runId, '--runs-dir', runsDir]);
     expect(verify.code, verify.stdout + verify.stderr).toBe(0);
@@ -186,7 +202,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
     expect(blocked, 'the bench answered the blocked token Blocked').toBeDefined();
     expect(frames.some((f) => f.frame.includes(version === 'ocpp1.6' ? '"StopTransaction"' : '"Ended"'))).toBe(true);
     // The HTML report shows each case's transactions and its wire log, frame by frame.
-    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(5);
+    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(6);
     expect(html).toContain('DE-BEN-CBBBBBBBB-2');
     expect(html).toMatch(/Wire log: \d+ frames in, \d+ out/);
     expect(html).toContain('&quot;Authorize&quot;');
