@@ -1,6 +1,6 @@
 import type { MeasurementData, MeterEventData, TruthEventData } from '../core/record/entries.js';
 import type { DetectionMetrics } from './detection.js';
-import type { TestPointResult } from './metrology.js';
+import type { MetrologySection } from './metrology.js';
 
 export interface Entry {
   kind: string;
@@ -22,7 +22,7 @@ export interface CaseAnalysis {
     totalTruthWh: number;
     totalMeterWh: number;
   };
-  metrology?: { midClass: string; points: TestPointResult[]; creepPulses?: number };
+  metrology?: MetrologySection;
   timeline: { power: TimelinePoint[]; truth: TruthEventData[]; detected: MeterEventData[] };
   /** Sections added by other analyses (billing, aspects), keyed by name. */
   sections: Record<string, unknown>;

@@ -33,6 +33,25 @@ export const METRICS = {
     description: 'Worst |error| / MID maximum permissible error over the test points (≤ 1 passes).',
   },
   'metrology.max_error_pct': { unit: '%', description: 'Worst |energy error| over the test points.' },
+  'metrology.max_expanded_uncertainty_pct': {
+    unit: '%',
+    description: "Largest expanded uncertainty (GUM, k = 2) of a test point's energy error.",
+  },
+  'metrology.points_not_accepted': {
+    unit: 'count',
+    description:
+      "Test points the suite's decision rule does not accept (guarded: |e| + U > MPE, a conditional pass included; simple: |e| > MPE).",
+  },
+  'metrology.points_beyond_mpe': {
+    unit: 'count',
+    description:
+      'Test points whose |error| exceeds the MPE (ILAC-G8 fail or conditional fail): refused by every decision rule.',
+  },
+  'metrology.conditional_passes_refused': {
+    unit: 'count',
+    description:
+      'Test points within the MPE only without their uncertainty (|e| ≤ MPE < |e| + U: an ILAC-G8 conditional pass) that guarded acceptance refuses; 0 under simple acceptance.',
+  },
   'metrology.creep_pulses': { unit: 'count', description: 'Pulses counted at no load during the creep test.' },
   'ocpp.transactions': { unit: 'count', description: 'Charging transactions the station reported.' },
   'ocpp.sessions_missing': {

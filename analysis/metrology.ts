@@ -1,6 +1,18 @@
+import type { ConformityStatement, DecisionRule } from './standards/decision-rules.js';
+
+/** One input of an energy error's uncertainty budget: a standard uncertainty in % of the reading. */
+export interface UncertaintyComponent {
+  source: 'reference' | 'repeatability' | 'gate timing';
+  uPct: number;
+  /** How it was evaluated: type A (statistics of repeated gates) or type B (a certificate, a class, a resolution). */
+  type: 'A' | 'B';
+  basis: string;
+}
+
 /**
- * One MID test point's result: the meter's energy error against the reference over the point's window, and the
- * class MPE for its current (from `standards/mid.ts`, MID 2014/32/EU Annex V MI-003 Table 2).
+ * One MID test point's result: the meter's energy error against the reference over the point's window, the class
+ * MPE for its current (from `standards/mid.ts`, MID 2014/32/EU Annex V MI-003 Table 2), its expanded uncertainty
+ * (GUM, k = 2) and what the suite's decision rule makes of them (ILAC-G8).
  */
 export interface TestPointResult {
   id: string;
@@ -12,4 +24,23 @@ export interface TestPointResult {
   mpePct: number;
   /** |error| / MPE: ≤ 1 is within the class limit. */
   ratio: number;
+  /** The point's error in each of its consecutive gates (the repeatability's readings). */
+  gateErrorsPct?: number[];
+  budget?: UncertaintyComponent[];
+  /** Combined standard and expanded uncertainty (k), % of the reading. */
+  combinedPct?: number;
+  expandedPct?: number;
+  coverageFactor?: number;
+  statement?: ConformityStatement;
+  /** Whether the suite's decision rule accepts the result. */
+  accepted?: boolean;
+}
+
+export interface MetrologySection {
+  midClass: string;
+  points: TestPointResult[];
+  creepPulses?: number;
+  decisionRule?: DecisionRule;
+  /** The reference standard the errors were measured against, as the rig declared it. */
+  reference?: { instrument: string; description: string; certificate?: string; due?: string };
 }

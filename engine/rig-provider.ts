@@ -20,6 +20,7 @@ import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
 import type { RigInfo, RigProvider } from './certify.js';
 import type { CaseEntry, PreparedCase } from './executor.js';
+import { referenceStandardEntries, rigReferenceStandard, VIRTUAL_REFERENCE } from './reference-standard.js';
 import type { SuiteCase } from './suite.js';
 
 const BUILTIN_RIGS: Record<string, string> = {
@@ -112,12 +113,14 @@ const simRigProvider: RigProvider = {
     const rig = new VirtualRig({ meterConfig: input, ledger });
     return {
       rig,
-      prepareCase: async (c, caseSeed, _params, suiteFile) => {
+      prepareCase: async (c, caseSeed, params, suiteFile) => {
         const scenario = loadCaseScenario(c, suiteFile);
+        const reference = referenceStandardEntries(params, VIRTUAL_REFERENCE, today(), 'sim');
         // The case's tariff is published (as a new registry version when it differs) before its meters bill.
         const tariff = scenarioLedgerTariff(scenario);
         await ledger.useTariff(tariff, scenario.tariff?.currency);
         const prepared = truthEntries(c, scenario, caseSeed, config.pseudonymSalt);
+        prepared.truth.push(...reference);
         prepared.plan.meter = c.meter;
         return prepared;
       },
@@ -241,6 +244,7 @@ const rigFileProvider: RigProvider = {
         const scenario = loadCaseScenario(c, suiteFile);
         const unplayable = whyUnplayable(scenario, caseSeed, hardware.name);
         if (unplayable) return { plan: { caseId: c.id, scenario, params }, truth: [], notRun: unplayable };
+        const reference = referenceStandardEntries(params, rigReferenceStandard(config), today(), config.name);
         const tariff = scenarioLedgerTariff(scenario);
         await ledger.useTariff(tariff, scenario.tariff?.currency);
         const dut = hardware.dut;
@@ -262,6 +266,7 @@ const rigFileProvider: RigProvider = {
         }
         // The truth's records are expected from whoever signs them: the DUT meter, else the station's billing key.
         const prepared = truthEntries(c, scenario, caseSeed, defaultSalt, dut ?? station);
+        prepared.truth.push(...reference);
         prepared.plan.params = {
           ...params,
           timeScale,
@@ -292,6 +297,9 @@ const rigFileProvider: RigProvider = {
     };
   },
 };
+
+/** The date a reference's calibration is checked against: the day the run is made (UTC). */
+const today = () => new Date().toISOString().slice(0, 10);
 
 /** The firmware the ledger attests for the bench's station billing keys: the bench's central system signs them. */
 const CENTRAL_SYSTEM_FIRMWARE = keccak256(toUtf8Bytes('bench.central-system/1'));

@@ -222,20 +222,27 @@ export class HardwareRig implements Rig {
         }
       }
     }
-    this.recordLatency(ctx, polling.meterLatency, polling.referenceLatency);
+    this.recordLatency(ctx, polling.meterLatency, polling.referenceLatency, timeScale);
   }
 
   /** Round-trip latency per instrument over the case (the meters' from the polls, the load's from its transport). */
-  private recordLatency(ctx: CaseContext, meterLatency: LatencyStats, referenceLatency: LatencyStats): void {
-    const lat: Array<[string, LatencyStats]> = [
-      [this.meterInstrument, meterLatency],
-      [this.referenceInstrument, referenceLatency],
+  private recordLatency(
+    ctx: CaseContext,
+    meterLatency: LatencyStats,
+    referenceLatency: LatencyStats,
+    timeScale: number,
+  ): void {
+    const lat: Array<[string, LatencyStats, NonNullable<TransportLatencyData['role']>]> = [
+      [this.meterInstrument, meterLatency, 'dut'],
+      [this.referenceInstrument, referenceLatency, 'reference'],
     ];
-    if (this.load) lat.push([this.load.transport.device, this.load.transport.latency]);
-    for (const [instrument, stats] of lat) {
+    if (this.load) lat.push([this.load.transport.device, this.load.transport.latency, 'load']);
+    for (const [instrument, stats, role] of lat) {
       if (!stats.count) continue;
       const d: TransportLatencyData = {
         instrument,
+        role,
+        timeScale,
         samples: stats.count,
         p50Ms: stats.quantile(0.5) ?? 0,
         p99Ms: stats.quantile(0.99) ?? 0,

@@ -49,6 +49,46 @@ export const transportSchema = z.discriminatedUnion('kind', [
 ]);
 export type TransportConfig = z.output<typeof transportSchema>;
 
+/**
+ * A reference standard's metrology, as its calibration certificate (or, without one, its accuracy class) states
+ * it: the start of every energy error's uncertainty budget. A certificate past its due date makes the run's
+ * metrology cases ERROR.
+ */
+export const calibrationSchema = z
+  .object({
+    accuracyClass: z
+      .number()
+      .positive()
+      .max(5)
+      .optional()
+      .describe('accuracy class index in % (a class 0.2 S standard: 0.2); taken as a rectangular ±class'),
+    certificate: z.string().min(1).optional().describe('calibration certificate id'),
+    expandedUncertaintyPct: z
+      .number()
+      .positive()
+      .max(5)
+      .optional()
+      .describe("the certificate's expanded uncertainty of the energy, % of reading"),
+    coverageFactor: z.number().positive().max(4).default(2).describe('the coverage factor k of that uncertainty'),
+    due: z.iso.date().optional().describe('date after which the calibration is no longer valid (YYYY-MM-DD)'),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (c.accuracyClass === undefined && c.expandedUncertaintyPct === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['accuracyClass'],
+        message: "give accuracyClass or the certificate's expandedUncertaintyPct",
+      });
+    if (c.expandedUncertaintyPct !== undefined && c.certificate === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['certificate'],
+        message: 'an expanded uncertainty comes from a certificate: name it',
+      });
+  });
+export type CalibrationConfig = z.output<typeof calibrationSchema>;
+
 export const instrumentSchema = z
   .object({
     id: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case id'),
@@ -63,6 +103,8 @@ export const instrumentSchema = z
     timeoutMs: z.number().int().positive().default(1000),
     /** Modbus unit id, Firmata pin map and other driver options. */
     options: z.record(z.string(), z.unknown()).optional(),
+    /** A reference instrument's calibration (role reference only). */
+    calibration: calibrationSchema.optional(),
   })
   .strict();
 export type InstrumentConfig = z.output<typeof instrumentSchema>;
@@ -94,6 +136,12 @@ export const rigSchema = z
         ctx.addIssue({ code: 'custom', path: ['instruments', i, 'id'], message: `duplicate instrument id ${inst.id}` });
       }
       seen.add(inst.id);
+      if (inst.calibration && inst.role !== 'reference')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instruments', i, 'calibration'],
+          message: `only a reference instrument has a calibration (${inst.id} is ${inst.role})`,
+        });
     });
   });
 export type RigConfig = z.output<typeof rigSchema>;

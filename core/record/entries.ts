@@ -31,6 +31,8 @@ export const ENTRY = {
   rigCp: 'rig.cp',
   /** The bench presented an EV's contract token to the meter's authorisation channel. */
   rigAuth: 'rig.auth',
+  /** The reference standard the rig measures the DUT's energy against, as the lab declared it (metrology cases). */
+  referenceStandard: 'rig.reference',
   /** A frame between the bench's OCPP central system and a charging station under test (the wire log). */
   ocppFrame: 'obs.ocpp.frame',
   /** A charging transaction as the central system took it from a station, with its signed meter values. */
@@ -147,9 +149,28 @@ export interface RigErrorData extends CaseScoped {
 
 export interface TransportLatencyData {
   instrument: string;
+  /** What the instrument is on the rig (the metrology budget times the DUT's and the reference's polls). */
+  role?: 'dut' | 'reference' | 'load';
+  /** Scenario seconds per wall second of the case (its --time-scale): what a wall-clock delay is in case time. */
+  timeScale?: number;
   samples: number;
   p50Ms: number;
   p99Ms: number;
+}
+
+/** The rig's reference standard as declared: what the energy error's uncertainty budget starts from. */
+export interface ReferenceStandardData extends CaseScoped {
+  /** The reference instrument's id, or `virtual` for the simulated rig's exact synthesis. */
+  instrument: string;
+  description: string;
+  /** Accuracy class index (%): without a calibration, a rectangular ±class (IEC 62053-22 0.2 S, 0.5 S). */
+  accuracyClass?: number;
+  /** Calibration certificate id, its expanded uncertainty (% of reading, coverage factor k) and due date. */
+  certificate?: string;
+  expandedUncertaintyPct?: number;
+  coverageFactor?: number;
+  /** ISO date (YYYY-MM-DD) after which the calibration is no longer valid. */
+  due?: string;
 }
 
 /** True energy of one load instance (one on→off run) from the scenario. */

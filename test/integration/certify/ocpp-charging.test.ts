@@ -5,11 +5,9 @@
  * transactions, signed meter values and wire log in the run record. A station whose meter is out of its class,
  * served by `bench sim up` from a rig file of the lab's own, FAILs the energy criterion.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { RECORD_VERSION_STATION } from '../../../billing/billing-record.js';
@@ -18,6 +16,7 @@ import { STATION_FAULTS, type StationFault } from '../../../rigs/emulators/ocpp-
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { freePort } from '../../support/ledger-node.js';
+import { withServedRig } from '../../support/served-rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ocpp-charging-'));
 
@@ -54,39 +53,12 @@ async function certifyServedStation(name: string, options: Record<string, unknow
   station.options = { ...station.options, ...options };
   const rigFile = join(dir, `${name}.yaml`);
   writeFileSync(rigFile, stringify(rig));
-  const servedDir = join(dir, `served-${name}`);
-  const proc = spawn(
-    process.execPath,
-    [
-      join(REPO_ROOT, 'bin/run.js'),
-      'sim',
-      'up',
-      '--rig',
-      rigFile,
-      '--dir',
-      servedDir,
-      '--time-scale',
-      String(timeScale),
-      '--json',
-    ],
-    { env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  try {
-    const lines: Array<{ event: string; id?: string; status?: string; emulatorPath?: string }> = [];
-    await new Promise<void>((resolve, reject) => {
-      createInterface({ input: proc.stdout }).on('line', (l) => {
-        const doc = JSON.parse(l) as (typeof lines)[number];
-        lines.push(doc);
-        if (doc.event === 'serving') resolve();
-      });
-      void exited.then(() => reject(new Error('sim up exited before serving')));
-    });
+  return withServedRig(rigFile, join(dir, `served-${name}`), timeScale, async (servedRig, lines) => {
     const runsDir = join(dir, `runs-${name}`);
     const r = await benchAsync([
       'certify',
       '--rig',
-      join(servedDir, 'rig.yaml'),
+      servedRig,
       '--suite',
       'ocpp-charging',
       '--case',
@@ -97,10 +69,7 @@ async function certifyServedStation(name: string, options: Record<string, unknow
       runsDir,
     ]);
     return { ...r, served: lines, port, ...runOf(runsDir, r.stdout) };
-  } finally {
-    proc.kill('SIGINT');
-    await exited;
-  }
+  });
 }
 
 describe('bench certify --suite ocpp-charging on an emulated charging station', () => {

@@ -1,0 +1,152 @@
+/**
+ * Metrology evidence through the built CLI: each MID test point's error with its expanded uncertainty (GUM, k = 2)
+ * and the suite's decision rule (ILAC-G8), on the healthy reference meter and on meters reading high; a reference
+ * standard whose calibration is past due ERRORs the metrology case (a lab's rig file, served by `bench sim up`).
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { requireSocat } from '../../../rigs/emulators/pty.js';
+import { benchAsync, REPO_ROOT } from '../../support/cli.js';
+import { withServedRig } from '../../support/served-rig.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'metrology-'));
+
+interface Report {
+  cases: Array<{ id: string; verdict: string; metrics: Record<string, number>; reason?: string }>;
+}
+
+function reportOf(runsDir: string, stdout: string) {
+  const runId = /run\s+(\S+)/.exec(stdout)?.[1] ?? '';
+  const report = JSON.parse(readFileSync(join(runsDir, runId, 'reports', 'report.json'), 'utf8')) as Report;
+  const html = readFileSync(join(runsDir, runId, 'reports', 'report.html'), 'utf8');
+  return { runId, report, html };
+}
+
+/** metrology-mid's test points on `sim` with the meter `gainErrorPct` off, under the suite's rule or another. */
+async function testPoints(name: string, gainErrorPct: number, rule?: 'simple') {
+  const meterConfig = join(dir, `${name}.yaml`);
+  writeFileSync(meterConfig, stringify({ faults: { gainErrorPct } }));
+  let suite = 'metrology-mid';
+  if (rule) {
+    const doc = parse(readFileSync(join(REPO_ROOT, 'suites/metrology-mid.yaml'), 'utf8')) as {
+      name: string;
+      parameters: Record<string, unknown>;
+      cases: Array<{ scenario: string }>;
+    };
+    doc.name = `metrology-mid-${rule}`;
+    doc.parameters.decisionRule = rule;
+    for (const c of doc.cases) c.scenario = join(REPO_ROOT, 'suites', c.scenario);
+    suite = join(dir, `${name}-suite.yaml`);
+    writeFileSync(suite, stringify(doc));
+  }
+  const runsDir = join(dir, `runs-${name}`);
+  const r = await benchAsync([
+    'certify',
+    '--suite',
+    suite,
+    '--case',
+    'test-points',
+    '--meter-config',
+    meterConfig,
+    '--runs-dir',
+    runsDir,
+  ]);
+  return { ...r, ...reportOf(runsDir, r.stdout) };
+}
+
+describe('metrology-mid with uncertainty and a decision rule, on sim', () => {
+  it('the healthy meter PASSes class B, each point with its U on the report and the rule stated', async () => {
+    const r = await testPoints('healthy', 0);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const [c] = r.report.cases;
+    expect(c!.verdict).toBe('PASS');
+    // The simulated rig's reference budgets as a class 0.2 standard: U = 2 · 0.2/√3.
+    expect(c!.metrics['metrology.max_expanded_uncertainty_pct']).toBeCloseTo(0.231, 3);
+    expect(c!.metrics['metrology.points_not_accepted']).toBe(0);
+    expect(r.html).toContain('Decision rule: guarded acceptance (guard band w = U)');
+    expect(r.html).toMatch(/<th>U %<\/th><th>MPE %<\/th><th>ILAC-G8 statement<\/th>/);
+    expect(r.html.match(/<td class="nowrap">pass<\/td><td>accepted<\/td>/g)).toHaveLength(6);
+    expect(r.html).toContain('reference 0.115 % (type B: class 0.2: rectangular ±0.2 %)');
+  });
+
+  it('a meter 0.9 % high is a conditional pass: FAIL under guarded acceptance, not under simple', async () => {
+    const [guarded, simple] = await Promise.all([testPoints('g09', 0.9), testPoints('g09-simple', 0.9, 'simple')]);
+    expect(guarded.code, guarded.stdout).toBe(1);
+    expect(guarded.report.cases[0]!.verdict).toBe('FAIL');
+    expect(guarded.stdout).toMatch(/metrology\.conditional_passes_refused=5 \(== 0\)/);
+    expect(guarded.report.cases[0]!.metrics['metrology.points_beyond_mpe']).toBe(0);
+    expect(guarded.html).toContain('<td class="nowrap">conditional pass</td><td><strong>not accepted</strong></td>');
+    // Simple acceptance takes |e| ≤ MPE: within the limit, in the marginal band of the error ratio.
+    expect(simple.code, simple.stdout).toBe(0);
+    expect(simple.report.cases[0]!.verdict).toBe('MARGINAL');
+    expect(simple.report.cases[0]!.metrics['metrology.conditional_passes_refused']).toBe(0);
+    expect(simple.html).toContain('Decision rule: simple acceptance (w = 0)');
+  });
+
+  it('a meter 0.3 % high PASSes', async () => {
+    const r = await testPoints('g03', 0.3);
+    expect(r.code, r.stdout).toBe(0);
+    expect(r.report.cases[0]!.verdict).toBe('PASS');
+  });
+});
+
+describe("a rig's reference standard", () => {
+  const rigWith = (name: string, calibration: unknown, on = 'reference') => {
+    const rig = parse(readFileSync(join(REPO_ROOT, 'rigs/builtin/sim-serial.yaml'), 'utf8')) as {
+      name: string;
+      instruments: Array<{ id: string; calibration?: unknown }>;
+    };
+    rig.name = name;
+    for (const i of rig.instruments) delete i.calibration;
+    rig.instruments.find((i) => i.id === on)!.calibration = calibration;
+    const file = join(dir, `${name}.yaml`);
+    writeFileSync(file, stringify(rig));
+    return file;
+  };
+
+  it('past its calibration due date ERRORs the metrology case with that reason, before any point is played', async () => {
+    requireSocat();
+    const rigFile = rigWith('lab-expired', {
+      accuracyClass: 0.2,
+      certificate: 'D-K-15063-01-00 2024-0117',
+      expandedUncertaintyPct: 0.04,
+      due: '2025-01-31',
+    });
+    const r = await withServedRig(rigFile, join(dir, 'served-expired'), 60, async (servedRig) => {
+      const runsDir = join(dir, 'runs-expired');
+      const run = await benchAsync([
+        'certify',
+        '--rig',
+        servedRig,
+        '--suite',
+        'metrology-mid',
+        '--case',
+        'test-points',
+        '--time-scale',
+        '60',
+        '--runs-dir',
+        runsDir,
+      ]);
+      return { ...run, ...reportOf(runsDir, run.stdout) };
+    });
+    expect(r.code, r.stdout + r.stderr).not.toBe(0);
+    const [c] = r.report.cases;
+    expect(c!.verdict).toBe('ERROR');
+    expect(c!.reason).toContain(
+      'the calibration of reference reference (certificate D-K-15063-01-00 2024-0117) was due on 2025-01-31',
+    );
+  });
+
+  it('a calibration on an instrument that is not the reference is refused with file and field (exit 2)', async () => {
+    const rigFile = rigWith('lab-misplaced', { accuracyClass: 0.2 }, 'dut');
+    const r = await benchAsync(['certify', '--rig', rigFile, '--suite', 'metrology-mid', '--runs-dir', join(dir, 'x')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(rigFile);
+    expect(r.stderr).toMatch(
+      /lab-misplaced\.yaml:\d+:\d+ instruments\[1\]\.calibration: only a reference instrument has a calibration \(dut is dut\)/,
+    );
+  });
+});

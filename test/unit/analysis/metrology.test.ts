@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { metrologyAnalyser } from '../../../analysis/analysers/metrology.js';
+import type { CaseAnalysis, Entry } from '../../../analysis/case-analysis.js';
+import { acceptedUnder, conformityStatement } from '../../../analysis/standards/decision-rules.js';
+import { COVERAGE_FACTOR, combinedU, rectangularU, typeAU } from '../../../analysis/standards/gum.js';
+import { ENTRY, type ReferenceStandardData, type TruthEnergyData } from '../../../core/record/entries.js';
+
+describe('ILAC-G8 statements and decision rules', () => {
+  // MPE 1 %, U 0.2 %: the four zones around the limit.
+  it.each([
+    [0.7, 'pass'],
+    [0.8, 'pass'],
+    [0.9, 'conditional pass'],
+    [1.0, 'conditional pass'],
+    [1.1, 'conditional fail'],
+    [1.2, 'conditional fail'],
+    [1.3, 'fail'],
+    [-0.9, 'conditional pass'],
+  ] as const)('error %s %% is a %s', (e, statement) => {
+    expect(conformityStatement(e, 0.2, 1)).toBe(statement);
+  });
+
+  it('guarded acceptance takes only a plain pass; simple acceptance every |e| ≤ MPE', () => {
+    expect([0.7, 0.9, 1.1].map((e) => acceptedUnder('guarded', e, 0.2, 1))).toEqual([true, false, false]);
+    expect([0.7, 0.9, 1.1].map((e) => acceptedUnder('simple', e, 0.2, 1))).toEqual([true, true, false]);
+  });
+
+  it('combines standard uncertainties as GUM does', () => {
+    expect(rectangularU(0.2)).toBeCloseTo(0.11547, 5);
+    expect(typeAU(0.02, 4)).toBeCloseTo(0.01, 10);
+    expect(combinedU([0.3, 0.4])).toBeCloseTo(0.5, 10);
+    expect(COVERAGE_FACTOR).toBe(2);
+  });
+});
+
+/** A test point at 10·Itr drawing 1150 W for 300 s, and a meter reading `gain` off it, polled every second. */
+function point(gainPct: number, extra: Entry[] = []): CaseAnalysis {
+  const truth: TruthEnergyData = {
+    caseId: 'c',
+    meterId: 'm',
+    loadId: '10itr-pf1',
+    class: 'test-point',
+    profile: 'tp-10itr-pf1',
+    start: 0,
+    end: 300,
+    energyWh: 1150 / 12,
+    currentA: 5,
+    pf: 1,
+  };
+  const measurements: Entry[] = Array.from({ length: 301 }, (_, t) => ({
+    kind: ENTRY.meterMeasurement,
+    data: { caseId: 'c', meterId: 'm', t, importWh: ((1150 * t) / 3600) * (1 + gainPct / 100), exportWh: 0 },
+  }));
+  const out: CaseAnalysis = { metrics: {}, sections: {} } as CaseAnalysis;
+  metrologyAnalyser(
+    [{ kind: ENTRY.truthLoadEnergy, data: { ...truth } }, ...measurements, ...extra],
+    {
+      metrology: true,
+      midClass: 'B',
+      decisionRule: extra.some((e) => e.data.rule === 'simple') ? 'simple' : 'guarded',
+    },
+    out,
+  );
+  return out;
+}
+
+const standard = (over: Partial<ReferenceStandardData>): Entry => ({
+  kind: ENTRY.referenceStandard,
+  data: { caseId: 'c', instrument: 'ref', description: 'a class 0.2 standard', accuracyClass: 0.2, ...over },
+});
+
+describe('the energy error of a test point with its uncertainty', () => {
+  it('budgets the reference by its class (rectangular) and the repeatability of the gates (type A)', () => {
+    const out = point(0.3, [standard({})]);
+    const [p] = out.metrology!.points;
+    expect(p!.errorPct).toBeCloseTo(0.3, 6);
+    expect(p!.budget!.map((c) => [c.source, c.type])).toEqual([
+      ['reference', 'B'],
+      ['repeatability', 'A'],
+    ]);
+    expect(p!.budget![0]!.uPct).toBeCloseTo(0.2 / Math.sqrt(3), 6);
+    expect(p!.expandedPct).toBeCloseTo((2 * 0.2) / Math.sqrt(3), 4);
+    expect(p!.statement).toBe('pass');
+    expect(out.metrics['metrology.points_not_accepted']).toBe(0);
+  });
+
+  it("takes a certificate's expanded uncertainty over the class (U/k, normal)", () => {
+    const out = point(0, [standard({ certificate: 'D-K-1', expandedUncertaintyPct: 0.05, coverageFactor: 2 })]);
+    expect(out.metrology!.points[0]!.budget![0]).toMatchObject({
+      uPct: 0.025,
+      basis: expect.stringContaining('D-K-1'),
+    });
+  });
+
+  it('0.9 % off on class B with U ≈ 0.23 %: a conditional pass, refused under guarded, accepted under simple', () => {
+    const guarded = point(0.9, [standard({})]);
+    expect(guarded.metrology!.points[0]).toMatchObject({ statement: 'conditional pass', accepted: false });
+    expect(guarded.metrics).toMatchObject({
+      'metrology.conditional_passes_refused': 1,
+      'metrology.points_beyond_mpe': 0,
+      'metrology.points_not_accepted': 1,
+    });
+    const simple = point(0.9, [standard({}), { kind: 'note', data: { rule: 'simple' } }]);
+    expect(simple.metrology!.points[0]).toMatchObject({ statement: 'conditional pass', accepted: true });
+    expect(simple.metrics['metrology.conditional_passes_refused']).toBe(0);
+  });
+
+  it('adds the timing of the gate edges from the DUT and reference polls, in case time', () => {
+    const latency = (role: 'dut' | 'reference' | 'load'): Entry => ({
+      kind: ENTRY.transportLatency,
+      data: { caseId: 'c', instrument: role, role, samples: 100, p50Ms: 20, p99Ms: 40, timeScale: 60 },
+    });
+    const reference: Entry[] = Array.from({ length: 301 }, (_, t) => ({
+      kind: ENTRY.referenceMeasurement,
+      data: { caseId: 'c', meterId: 'm', t, importWh: (1150 * t) / 3600, exportWh: 0 },
+    }));
+    const out = point(0, [standard({}), latency('dut'), latency('reference'), latency('load'), ...reference]);
+    const timing = out.metrology!.points[0]!.budget!.find((c) => c.source === 'gate timing');
+    // Each poll stamped within ±10 ms wall = ±0.6 s of case time; two meters, two edges, over 300 s.
+    const edge = Math.hypot(0.6, 0.6);
+    expect(timing!.uPct).toBeCloseTo((Math.SQRT2 * (edge / Math.sqrt(3)) * 100) / 300, 6);
+  });
+});
