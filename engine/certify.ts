@@ -213,10 +213,12 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
     throw e;
   }
   try {
-    // The JSON report is what the ledger anchors; the certificate (HTML) is rendered after it, so it can show the
-    // anchor's receipt (kept beside the record, which is closed by now, for `bench report` to re-render the same).
-    const formats = [...opts.formats.filter((f) => f !== 'html'), ...opts.formats.filter((f) => f === 'html')];
-    const first = formats.filter((f) => f !== 'html');
+    // The JSON report is what the ledger anchors; the certificate (HTML, and its print, the PDF) is rendered after
+    // it, so it can show the anchor's receipt (kept beside the record, which is closed by now, for `bench report`
+    // to re-render the same).
+    const showsAnchor = (f: ReportFormat) => f === 'html' || f === 'pdf';
+    const first = opts.formats.filter((f) => !showsAnchor(f));
+    const certificates = opts.formats.filter(showsAnchor);
     const written = await writeReports({
       runId,
       runsDir,
@@ -243,12 +245,12 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
         block: a.block,
       });
     }
-    if (formats.length > first.length) {
+    if (certificates.length > 0) {
       const html = await writeReports({
         runId,
         runsDir,
         reportsDir: opts.reportsDir,
-        formats: ['html'],
+        formats: certificates,
       });
       written.reports.push(...html.reports);
     }

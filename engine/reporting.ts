@@ -11,7 +11,8 @@ import {
   buildReportModelAsync,
   type ReportModel,
 } from '../reports/model.js';
-import { REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
+import { isTextFormat, REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
+import { printPdf } from './pdf.js';
 
 /** The anchor's receipt beside the record: which transaction put the JSON report's hash on which chain. */
 export const ANCHOR_FILE = 'anchor.json';
@@ -101,11 +102,13 @@ export async function writeReports(opts: {
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];
   for (const format of opts.formats) {
-    const text = await renderReport(format, model);
+    const bytes = isTextFormat(format)
+      ? Buffer.from(await renderReport(format, model))
+      : await printPdf(await renderReport('html', model));
     const file = join(dir, REPORT_FILE[format]);
-    writeFileSync(`${file}.tmp`, text);
+    writeFileSync(`${file}.tmp`, bytes);
     renameSync(`${file}.tmp`, file);
-    reports.push({ format, file, sha256: sha256Hex(text) });
+    reports.push({ format, file, sha256: sha256Hex(bytes) });
   }
   return {
     runId: opts.runId,

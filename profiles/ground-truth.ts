@@ -97,6 +97,7 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
     let exportWh = 0;
     let sumS = 0;
     let sumP = 0;
+    let sumQ = 0;
     const bandWh = tariff.bandPrices.map(() => 0);
     for (const s of r.segments) {
       const e = segmentEnergyWh(s);
@@ -108,6 +109,7 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
       const dur = s.to - s.from;
       sumS += Math.hypot((s.p0 + s.p1) / 2, (s.q0 + s.q1) / 2) * dur;
       sumP += Math.abs((s.p0 + s.p1) / 2) * dur;
+      sumQ += ((s.q0 + s.q1) / 2) * dur;
     }
     const dur = r.end - r.start;
     energies.push({
@@ -116,7 +118,7 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
       end: r.end,
       energyWh,
       currentA: sumS / dur / v,
-      pf: sumS ? sumP / sumS : 1,
+      pf: sumS ? (sumQ < 0 ? -1 : 1) * (sumP / sumS) : 1,
     });
     if (r.ev) {
       // A session paused by smart charging has several runs: one plug-in, one expected billing record.

@@ -157,27 +157,75 @@ export function latencySpec(a: CaseAnalysis, limitS?: number): VegaLiteSpec | un
   };
 }
 
-export function energySpec(a: CaseAnalysis): VegaLiteSpec | undefined {
-  if (a.metrology && a.metrology.points.length > 0) {
-    const pts = a.metrology.points.map((p) => ({ point: p.id, error: p.errorPct, mpe: p.mpePct, neg: -p.mpePct }));
-    return {
-      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-      ...CONFIG,
-      title: `Metrology error vs MID class ${a.metrology.midClass} limits`,
-      data: { values: pts },
-      width: { step: 40 },
-      height: 200,
-      encoding: { x: { field: 'point', type: 'nominal', title: 'test point', axis: { labelAngle: -40 } } },
-      layer: [
-        {
-          mark: 'bar',
-          encoding: { y: { field: 'error', type: 'quantitative', title: 'error (%)', axis: { format: AXIS_FORMAT } } },
+/** A power factor as meter test plans write it: 1, 0.5 ind (inductive), 0.8 cap (capacitive, negative here). */
+export function pfLabel(pf: number): string {
+  if (pf < 0) return `PF ${fmtPf(-pf)} cap`;
+  return pf >= 0.9999 ? 'PF 1' : `PF ${fmtPf(pf)} ind`;
+}
+const fmtPf = (pf: number) => String(Number(pf.toFixed(2)));
+
+/**
+ * The error curve of a metrology case: error against load current (log scale) per power factor, each point with
+ * its expanded uncertainty as an error bar (e ± U), inside the MPE envelope of the class (a step at Itr).
+ */
+function errorCurveSpec(m: NonNullable<CaseAnalysis['metrology']>): VegaLiteSpec {
+  const pts = m.points.map((p) => ({
+    point: p.id,
+    current: p.currentA,
+    pf: pfLabel(p.pf),
+    error: p.errorPct,
+    low: p.errorPct - (p.expandedPct ?? 0),
+    high: p.errorPct + (p.expandedPct ?? 0),
+  }));
+  const envelope = [...m.points]
+    .sort((x, y) => x.currentA - y.currentA)
+    .flatMap((p) => [
+      { current: p.currentA, limit: p.mpePct, side: '+MPE' },
+      { current: p.currentA, limit: -p.mpePct, side: '−MPE' },
+    ]);
+  const x = { field: 'current', type: 'quantitative', title: 'current (A)', scale: { type: 'log' } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    ...CONFIG,
+    title: `Error curve: error ± U vs current, MID class ${m.midClass} MPE envelope`,
+    width: 420,
+    height: 220,
+    layer: [
+      {
+        data: { values: envelope },
+        mark: { type: 'line', color: 'red', interpolate: 'step-after', strokeDash: [4, 3] },
+        encoding: {
+          x,
+          y: { field: 'limit', type: 'quantitative', title: 'error (%)', axis: { format: AXIS_FORMAT } },
+          detail: { field: 'side', type: 'nominal' },
         },
-        { mark: { type: 'tick', color: 'red', thickness: 2 }, encoding: { y: { field: 'mpe', type: 'quantitative' } } },
-        { mark: { type: 'tick', color: 'red', thickness: 2 }, encoding: { y: { field: 'neg', type: 'quantitative' } } },
-      ],
-    };
-  }
+      },
+      {
+        data: { values: pts },
+        mark: { type: 'rule' },
+        encoding: {
+          x,
+          y: { field: 'low', type: 'quantitative' },
+          y2: { field: 'high' },
+          color: { field: 'pf', type: 'nominal', title: 'power factor' },
+        },
+      },
+      {
+        data: { values: pts },
+        mark: { type: 'point', filled: true, size: 50 },
+        encoding: {
+          x,
+          y: { field: 'error', type: 'quantitative' },
+          color: { field: 'pf', type: 'nominal', title: 'power factor' },
+          shape: { field: 'pf', type: 'nominal', title: 'power factor' },
+        },
+      },
+    ],
+  };
+}
+
+export function energySpec(a: CaseAnalysis): VegaLiteSpec | undefined {
+  if (a.metrology && a.metrology.points.length > 0) return errorCurveSpec(a.metrology);
   const e = a.energy;
   if (!e) return undefined;
   // No energy flowed (a no-load creep test): an empty bar chart says nothing.

@@ -6,8 +6,14 @@ import { renderMarkdown } from './markdown.js';
 import type { ReportModel } from './model.js';
 import { ocmfKeyFor, renderOcmf } from './ocmf.js';
 
-export const REPORT_FORMATS = ['html', 'json', 'junit', 'md', 'ocmf'] as const;
+/** Formats rendered as text by a pure function of the report model. */
+export const TEXT_FORMATS = ['html', 'json', 'junit', 'md', 'ocmf'] as const;
+export type TextReportFormat = (typeof TEXT_FORMATS)[number];
+/** Every format: the text ones, and `pdf`, the HTML report printed by headless Chromium (engine/pdf.ts). */
+export const REPORT_FORMATS = [...TEXT_FORMATS, 'pdf'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
+/** What certify and `bench report` write unless asked: the text formats (a PDF needs a browser, so it is asked for). */
+export const DEFAULT_FORMATS: readonly ReportFormat[] = TEXT_FORMATS;
 
 export const REPORT_FILE: Record<ReportFormat, string> = {
   html: 'report.html',
@@ -15,9 +21,14 @@ export const REPORT_FILE: Record<ReportFormat, string> = {
   junit: 'junit.xml',
   md: 'summary.md',
   ocmf: 'billing.ocmf.txt',
+  pdf: 'certificate.pdf',
 };
 
-export async function renderReport(format: ReportFormat, model: ReportModel): Promise<string> {
+export function isTextFormat(format: ReportFormat): format is TextReportFormat {
+  return format !== 'pdf';
+}
+
+export async function renderReport(format: TextReportFormat, model: ReportModel): Promise<string> {
   switch (format) {
     case 'html':
       return renderHtml(model);

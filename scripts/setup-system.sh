@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests need (real PTYs, a real time-series server, a real browser, a real AVR
-# running StandardFirmata, openssl for the OCPP test's TLS certificate). As root it installs what is missing; otherwise it fails and names what to install.
+# running StandardFirmata, openssl for the OCPP test's TLS certificate, poppler-utils to read the PDF certificate back). As root it installs what is missing; otherwise it fails and names what to install.
 set -euo pipefail
 # command → package
 declare -A NEED=(
@@ -9,6 +9,7 @@ declare -A NEED=(
   [chromium]=chromium
   [script]=bsdutils
   [openssl]=openssl
+  [pdftotext]=poppler-utils
 )
 missing=()
 for cmd in "${!NEED[@]}"; do

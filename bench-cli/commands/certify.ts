@@ -3,7 +3,7 @@ import { type CertifyOptions, type CertifyResult, certify } from '../../engine/c
 import { resolveLab } from '../../engine/lab.js';
 import { rigProvider } from '../../engine/rig-provider.js';
 import type { SweepResult } from '../../engine/sweep.js';
-import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
+import { DEFAULT_FORMATS, parseFormats, REPORT_FORMATS } from '../../reports/render.js';
 import { BenchCommand } from '../base-command.js';
 import { reportsDirFlag, runsDirFlag, seedFlag } from '../flags.js';
 import { onStopSignal } from '../interrupt.js';
@@ -67,8 +67,8 @@ export default class Certify extends BenchCommand {
     operator: Flags.string({ description: 'Operator name on the certificate (overrides the lab file).' }),
     case: Flags.string({ description: 'Run only these case ids.', multiple: true }),
     format: Flags.string({
-      description: `Report formats: ${REPORT_FORMATS.join(', ')}.`,
-      default: REPORT_FORMATS.join(','),
+      description: `Report formats: ${REPORT_FORMATS.join(', ')} (pdf: the HTML certificate printed by headless Chromium, written when asked for).`,
+      default: DEFAULT_FORMATS.join(','),
     }),
     'runs-dir': runsDirFlag,
     'reports-dir': reportsDirFlag,

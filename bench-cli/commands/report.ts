@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import { type ReportsResult, writeReports } from '../../engine/reporting.js';
-import { parseFormats, REPORT_FORMATS } from '../../reports/render.js';
+import { DEFAULT_FORMATS, parseFormats, REPORT_FORMATS } from '../../reports/render.js';
 import { BenchCommand } from '../base-command.js';
 import { reportsDirFlag, runsDirFlag } from '../flags.js';
 
@@ -9,8 +9,8 @@ export default class Report extends BenchCommand {
   static override args = { runId: Args.string({ required: true, description: 'Run id (see `bench run list`).' }) };
   static override flags = {
     format: Flags.string({
-      description: `Comma-separated formats: ${REPORT_FORMATS.join(', ')}.`,
-      default: REPORT_FORMATS.join(','),
+      description: `Comma-separated formats: ${REPORT_FORMATS.join(', ')} (pdf: the HTML certificate printed by headless Chromium, written when asked for).`,
+      default: DEFAULT_FORMATS.join(','),
     }),
     'runs-dir': runsDirFlag,
     'reports-dir': reportsDirFlag,

@@ -54,5 +54,6 @@ export interface TruthEnergy {
   energyWh: number;
   /** Mean apparent current in A over the run (for metrology test points). */
   currentA: number;
+  /** Mean power factor |P|/S; negative when the load is capacitive (leading: Q < 0), as test plans write 0.8 cap. */
   pf: number;
 }

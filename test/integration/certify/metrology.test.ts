@@ -3,9 +3,11 @@
  * and the suite's decision rule (ILAC-G8), on the healthy reference meter and on meters reading high; a reference
  * standard whose calibration is past due ERRORs the metrology case (a lab's rig file, served by `bench sim up`).
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import puppeteer from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
@@ -13,6 +15,16 @@ import { benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { withServedRig } from '../../support/served-rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'metrology-'));
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** A system part the test needs: missing, it fails with what to install (never a silent skip). */
+function requireCommand(cmd: string, pkg: string) {
+  try {
+    execFileSync('sh', ['-c', `command -v ${cmd}`]);
+  } catch {
+    throw new Error(`${cmd} not found: install Debian's ${pkg} (scripts/setup-system.sh does it as root)`);
+  }
+}
 
 interface Report {
   cases: Array<{ id: string; verdict: string; metrics: Record<string, number>; reason?: string }>;
@@ -20,13 +32,15 @@ interface Report {
 
 function reportOf(runsDir: string, stdout: string) {
   const runId = /run\s+(\S+)/.exec(stdout)?.[1] ?? '';
-  const report = JSON.parse(readFileSync(join(runsDir, runId, 'reports', 'report.json'), 'utf8')) as Report;
-  const html = readFileSync(join(runsDir, runId, 'reports', 'report.html'), 'utf8');
-  return { runId, report, html };
+  const read = (file: string) => {
+    const path = join(runsDir, runId, 'reports', file);
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  };
+  return { runId, report: JSON.parse(read('report.json') || '{"cases":[]}') as Report, html: read('report.html') };
 }
 
 /** metrology-mid's test points on `sim` with the meter `gainErrorPct` off, under the suite's rule or another. */
-async function testPoints(name: string, gainErrorPct: number, rule?: 'simple') {
+async function testPoints(name: string, gainErrorPct: number, rule?: 'simple', formats?: string) {
   const meterConfig = join(dir, `${name}.yaml`);
   writeFileSync(meterConfig, stringify({ faults: { gainErrorPct } }));
   let suite = 'metrology-mid';
@@ -53,8 +67,9 @@ async function testPoints(name: string, gainErrorPct: number, rule?: 'simple') {
     meterConfig,
     '--runs-dir',
     runsDir,
+    ...(formats ? ['--format', formats] : []),
   ]);
-  return { ...r, ...reportOf(runsDir, r.stdout) };
+  return { ...r, runsDir, ...reportOf(runsDir, r.stdout) };
 }
 
 describe('metrology-mid with uncertainty and a decision rule, on sim', () => {
@@ -90,6 +105,81 @@ describe('metrology-mid with uncertainty and a decision rule, on sim', () => {
     const r = await testPoints('g03', 0.3);
     expect(r.code, r.stdout).toBe(0);
     expect(r.report.cases[0]!.verdict).toBe('PASS');
+  });
+});
+
+describe('the printable type-test certificate (PDF through headless Chromium)', () => {
+  const pdftotext = (file: string) => execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
+  const pages = (file: string) =>
+    Number(/Pages:\s+(\d+)/.exec(execFileSync('pdfinfo', [file], { encoding: 'utf8' }))?.[1]);
+
+  it('certify --format pdf and bench report --format pdf print the certificate: test points, U, rule, reference, hashes', async () => {
+    requireCommand('pdftotext', 'poppler-utils');
+    const r = await testPoints('pdf', 0.9, undefined, 'json,html,pdf');
+    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const pdf = join(r.runsDir, r.runId, 'reports', 'certificate.pdf');
+    expect(readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
+    const text = pdftotext(pdf).replace(/\s+/g, ' ');
+    expect(text).toContain('TEST CERTIFICATE');
+    expect(text).toContain(`Run details Run ${r.runId}`);
+    expect(text).toContain('Decision rule: guarded acceptance (guard band w = U)');
+    expect(text).toContain("Reference standard: the simulated rig's exact synthesis");
+    expect(text).toMatch(/10itr-pf08c 5 PF 0\.8 cap [\d.]+ 0\.9\d* ±0\.231 ±1 conditional pass not accepted/);
+    expect(text).toContain('Error curve: error ± U vs current, MID class B MPE envelope');
+    expect(text).toMatch(/Anchored report\.json sha256 [0-9a-f]{10}/);
+    expect(text).toContain('metrology.conditional_passes_refused');
+    expect(pages(pdf)).toBeGreaterThanOrEqual(2);
+    expect(pages(pdf)).toBeLessThanOrEqual(8);
+    // Re-printed from the record alone.
+    const again = await benchAsync([
+      'report',
+      r.runId,
+      '--runs-dir',
+      r.runsDir,
+      '--format',
+      'pdf',
+      '--reports-dir',
+      join(dir, 'again'),
+    ]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(pdftotext(join(dir, 'again', r.runId, 'certificate.pdf')).replace(/\s+/g, ' ')).toContain(
+      'conditional pass not accepted',
+    );
+  });
+
+  it('no table of the certificate is wider than an A4 page', async () => {
+    const r = await testPoints('a4', 0, undefined, 'html');
+    const html = readFileSync(join(r.runsDir, r.runId, 'reports', 'report.html'), 'utf8');
+    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    try {
+      const page = await browser.newPage();
+      // A4 less the print margins (12 mm each side) at 96 px per inch.
+      await page.setViewport({ width: Math.floor(((210 - 24) / 25.4) * 96), height: 1100 });
+      await page.emulateMediaType('print');
+      await page.setContent(html, { waitUntil: 'load' });
+      const overflowing = await page.evaluate(() =>
+        Array.from(document.querySelectorAll('table'))
+          .filter((t) => t.scrollWidth > (t.parentElement?.clientWidth ?? 0) + 1)
+          .map((t) => t.previousElementSibling?.textContent ?? t.outerHTML.slice(0, 80)),
+      );
+      expect(overflowing).toEqual([]);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth)).toBe(true);
+    } finally {
+      await browser.close();
+    }
+  });
+
+  it('without Chromium, asking for a PDF is a rig error that says where it looked (exit 3)', async () => {
+    const r = await benchAsync(['report', 'no-such-run', '--format', 'pdf', '--runs-dir', dir], {
+      env: { CHROMIUM_PATH: '/nonexistent/chromium' },
+    });
+    expect(r.code).not.toBe(0);
+    const certified = await testPoints('no-browser', 0, undefined, 'json');
+    const p = await benchAsync(['report', certified.runId, '--runs-dir', certified.runsDir, '--format', 'pdf'], {
+      env: { CHROMIUM_PATH: '/nonexistent/chromium' },
+    });
+    expect(p.code).toBe(3);
+    expect(p.stderr).toContain('Chromium not found at /nonexistent/chromium');
   });
 });
 
