@@ -9,19 +9,20 @@ export interface CompareResult extends RunComparison {
   files: string[];
 }
 
-export function compare(opts: { runIds: string[]; runsDir?: string; outDir?: string }): CompareResult {
+export async function compare(opts: { runIds: string[]; runsDir?: string; outDir?: string }): Promise<CompareResult> {
   if (opts.runIds.length < 2) {
     throw new InputError('compare needs at least two runs', [], ['Pass a baseline run id and one or more run ids.']);
   }
   const runsDir = resolveRunsDir(opts.runsDir);
-  const comparison = compareRuns(opts.runIds.map((id) => buildReportModel(loadRun(runsDir, id))));
+  const models = opts.runIds.map((id) => buildReportModel(loadRun(runsDir, id)));
+  const comparison = compareRuns(models);
   const files: string[] = [];
   if (opts.outDir) {
     mkdirSync(opts.outDir, { recursive: true });
     const md = join(opts.outDir, 'compare.md');
     const html = join(opts.outDir, 'compare.html');
     writeFileSync(md, renderCompareMarkdown(comparison));
-    writeFileSync(html, renderCompareHtml(comparison));
+    writeFileSync(html, await renderCompareHtml(comparison, models));
     files.push(md, html);
   }
   return { ...comparison, files };

@@ -169,26 +169,45 @@ const fmtPf = (pf: number) => String(Number(pf.toFixed(2)));
  * its expanded uncertainty as an error bar (e ± U), inside the MPE envelope of the class (a step at Itr).
  */
 function errorCurveSpec(m: NonNullable<CaseAnalysis['metrology']>): VegaLiteSpec {
-  const pts = m.points.map((p) => ({
-    point: p.id,
-    current: p.currentA,
-    pf: pfLabel(p.pf),
-    error: p.errorPct,
-    low: p.errorPct - (p.expandedPct ?? 0),
-    high: p.errorPct + (p.expandedPct ?? 0),
-  }));
-  const envelope = [...m.points]
+  return errorCurveOverlaySpec([{ run: '', metrology: m }]);
+}
+
+/**
+ * Error curves of several runs (or vendors) on one chart, for `bench compare`: colour per run, shape per power
+ * factor, each point's e ± U, and the MPE envelope of the first run's class. With one unnamed run it is the case's
+ * own error curve (colour per power factor).
+ */
+export function errorCurveOverlaySpec(
+  runs: ReadonlyArray<{ run: string; metrology: NonNullable<CaseAnalysis['metrology']> }>,
+): VegaLiteSpec {
+  const overlay = runs.length > 1 || runs[0]?.run !== '';
+  const pts = runs.flatMap(({ run, metrology }) =>
+    metrology.points.map((p) => ({
+      run,
+      point: p.id,
+      current: p.currentA,
+      pf: pfLabel(p.pf),
+      error: p.errorPct,
+      low: p.errorPct - (p.expandedPct ?? 0),
+      high: p.errorPct + (p.expandedPct ?? 0),
+    })),
+  );
+  const first = runs[0]!.metrology;
+  const envelope = [...first.points]
     .sort((x, y) => x.currentA - y.currentA)
     .flatMap((p) => [
       { current: p.currentA, limit: p.mpePct, side: '+MPE' },
       { current: p.currentA, limit: -p.mpePct, side: '−MPE' },
     ]);
   const x = { field: 'current', type: 'quantitative', title: 'current (A)', scale: { type: 'log' } };
+  const colour = overlay
+    ? { field: 'run', type: 'nominal', title: 'run' }
+    : { field: 'pf', type: 'nominal', title: 'power factor' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     ...CONFIG,
-    title: `Error curve: error ± U vs current, MID class ${m.midClass} MPE envelope`,
-    width: 420,
+    title: `Error curve${overlay ? 's' : ''}: error ± U vs current, MID class ${first.midClass} MPE envelope`,
+    width: overlay ? 560 : 420,
     height: 220,
     layer: [
       {
@@ -203,12 +222,7 @@ function errorCurveSpec(m: NonNullable<CaseAnalysis['metrology']>): VegaLiteSpec
       {
         data: { values: pts },
         mark: { type: 'rule' },
-        encoding: {
-          x,
-          y: { field: 'low', type: 'quantitative' },
-          y2: { field: 'high' },
-          color: { field: 'pf', type: 'nominal', title: 'power factor' },
-        },
+        encoding: { x, y: { field: 'low', type: 'quantitative' }, y2: { field: 'high' }, color: colour },
       },
       {
         data: { values: pts },
@@ -216,7 +230,7 @@ function errorCurveSpec(m: NonNullable<CaseAnalysis['metrology']>): VegaLiteSpec
         encoding: {
           x,
           y: { field: 'error', type: 'quantitative' },
-          color: { field: 'pf', type: 'nominal', title: 'power factor' },
+          color: colour,
           shape: { field: 'pf', type: 'nominal', title: 'power factor' },
         },
       },

@@ -1,6 +1,8 @@
 import type { BillingSection } from '../analysis/billing.js';
 import type { Comparison } from '../analysis/criteria.js';
 import type { Verdict } from '../core/record/types.js';
+import { errorCurveOverlaySpec, renderSvg } from './charts.js';
+import { esc } from './html-text.js';
 import { fmt, type ReportModel } from './model.js';
 
 export type Direction = 'better' | 'worse' | 'same' | 'n/a';
@@ -40,12 +42,24 @@ export interface BillingCompareRow {
   runs: Array<BillingTotals | undefined>;
 }
 
+/** One metrology test point across the runs: each run's error and expanded uncertainty there. */
+export interface MetrologyCompareRow {
+  caseId: string;
+  point: string;
+  currentA: number;
+  pf: number;
+  mpePct: number;
+  runs: Array<{ errorPct: number; expandedPct?: number; statement?: string } | undefined>;
+}
+
 export interface RunComparison {
   runs: Array<{ runId: string; outcome: string; suite?: string; dut?: unknown; recordHash: string }>;
   verdicts: VerdictRow[];
   metrics: MetricRow[];
   /** Cases with a billing analysis in any run. */
   billing: BillingCompareRow[];
+  /** Metrology test points of every case that has them in any run (error curves to overlay). */
+  metrology: MetrologyCompareRow[];
   regressions: number;
 }
 
@@ -99,6 +113,25 @@ export function compareRuns(models: readonly ReportModel[]): RunComparison {
     const runs = models.map((m) => billingTotals(m.cases.find((c) => c.id === id)?.analysis?.sections.billing));
     if (runs.some((r) => r !== undefined)) billing.push({ caseId: id, runs });
   }
+  const metrology: MetrologyCompareRow[] = [];
+  for (const id of caseIds) {
+    const sections = models.map((m) => m.cases.find((c) => c.id === id)?.analysis?.metrology);
+    const points = new Map<string, MetrologyCompareRow>();
+    for (const [i, section] of sections.entries())
+      for (const p of section?.points ?? []) {
+        const row = points.get(p.id) ?? {
+          caseId: id,
+          point: p.id,
+          currentA: p.currentA,
+          pf: p.pf,
+          mpePct: p.mpePct,
+          runs: models.map(() => undefined),
+        };
+        row.runs[i] = { errorPct: p.errorPct, expandedPct: p.expandedPct, statement: p.statement };
+        points.set(p.id, row);
+      }
+    metrology.push(...points.values());
+  }
   return {
     runs: models.map((m) => ({
       runId: m.runId,
@@ -110,6 +143,7 @@ export function compareRuns(models: readonly ReportModel[]): RunComparison {
     verdicts,
     metrics,
     billing,
+    metrology,
     regressions: verdicts.filter((v) => v.regression).length,
   };
 }
@@ -176,15 +210,28 @@ export function renderCompareMarkdown(c: RunComparison): string {
       ...c.billing.map((b) => `| ${b.caseId} | ${b.runs.map(billingText).join(' | ')} |`),
     );
   }
+  if (c.metrology.length > 0) {
+    out.push(
+      '',
+      '## Metrology (error ± U, %)',
+      '',
+      `| Case | Point | MPE | ${c.runs.map((r) => r.runId).join(' | ')} |`,
+      `|---|---|---|${c.runs.map(() => '---').join('|')}|`,
+      ...c.metrology.map(
+        (m) =>
+          `| ${m.caseId} | ${m.point} | ±${fmt(m.mpePct)} | ${m.runs.map((r) => (r ? errorText(r) : '—')).join(' | ')} |`,
+      ),
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 
-export function renderCompareHtml(c: RunComparison): string {
-  const esc = (s: unknown) =>
-    String(s ?? '')
-      .replace(/&/g, '&amp;')
-      .replace(/</g, '&lt;')
-      .replace(/>/g, '&gt;');
+function errorText(r: NonNullable<MetrologyCompareRow['runs'][number]>): string {
+  const u = r.expandedPct === undefined ? '' : ` ± ${fmt(r.expandedPct, 3)}`;
+  return `${fmt(r.errorPct, 3)}${u}${r.statement ? ` (${r.statement})` : ''}`;
+}
+
+export async function renderCompareHtml(c: RunComparison, models: readonly ReportModel[]): Promise<string> {
   const colour: Record<Direction, string> = { better: '#1b7f3b', worse: '#c53030', same: '#4a5568', 'n/a': '#4a5568' };
   const runHeads = c.runs.map((r) => `<th>${esc(r.runId)}<br><small>${esc(r.outcome)}</small></th>`).join('');
   const verdictRows = c.verdicts
@@ -208,10 +255,28 @@ export function renderCompareHtml(c: RunComparison): string {
     .map((b) => `<tr><td>${esc(b.caseId)}</td>${b.runs.map((r) => `<td>${esc(billingText(r))}</td>`).join('')}</tr>`)
     .join('');
   const billing = billingRows ? `\n<h2>Billing</h2><table><tr><th>case</th>${runHeads}</tr>${billingRows}</table>` : '';
+  const metrologyRows = c.metrology
+    .map(
+      (m) =>
+        `<tr><td>${esc(m.caseId)}</td><td>${esc(m.point)}</td><td>${esc(`±${fmt(m.mpePct)}`)}</td>${m.runs.map((r) => `<td>${esc(r ? errorText(r) : '—')}</td>`).join('')}</tr>`,
+    )
+    .join('');
+  const curves = await Promise.all(
+    [...new Set(c.metrology.map((m) => m.caseId))].map(async (caseId) => {
+      const runs = models.flatMap((m) => {
+        const metrology = m.cases.find((x) => x.id === caseId)?.analysis?.metrology;
+        return metrology?.points.length ? [{ run: m.runId, metrology }] : [];
+      });
+      return `<h3>${esc(caseId)}</h3><figure>${await renderSvg(errorCurveOverlaySpec(runs))}</figure>`;
+    }),
+  );
+  const metrology = metrologyRows
+    ? `\n<h2>Metrology</h2>${curves.join('')}<table><tr><th>case</th><th>point</th><th>MPE %</th>${runHeads}</tr>${metrologyRows}</table>`
+    : '';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>bench compare</title>
 <style>body{font:14px system-ui,sans-serif;margin:24px}table{border-collapse:collapse}th,td{border:1px solid #e2e8f0;padding:4px 8px}th{background:#edf2f7}</style></head>
 <body><h1>Comparison of ${c.runs.length} runs</h1><p>Baseline: ${esc(c.runs[0]?.runId)}. Regressions: ${c.regressions}.</p>
 <h2>Verdicts</h2><table><tr><th>case</th>${runHeads}</tr>${verdictRows}</table>
-<h2>Metrics</h2><table><tr><th>case</th><th>metric</th>${runHeads}</tr>${metricRows}</table>${billing}</body></html>
+<h2>Metrics</h2><table><tr><th>case</th><th>metric</th>${runHeads}</tr>${metricRows}</table>${billing}${metrology}</body></html>
 `;
 }

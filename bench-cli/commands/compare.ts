@@ -15,7 +15,7 @@ export default class Compare extends BenchCommand {
 
   async run(): Promise<CompareResult> {
     const { argv, flags } = await this.parse(Compare);
-    const result = compare({ runIds: argv as string[], runsDir: flags['runs-dir'], outDir: flags.out });
+    const result = await compare({ runIds: argv as string[], runsDir: flags['runs-dir'], outDir: flags.out });
     this.say(renderCompareMarkdown(result));
     for (const f of result.files) this.say(`wrote ${f}`);
     if (result.regressions > 0) process.exitCode = 1;

@@ -108,6 +108,53 @@ describe('metrology-mid with uncertainty and a decision rule, on sim', () => {
   });
 });
 
+describe('bench compare for metrology: several meters on one error curve', () => {
+  it('overlays the error curves of three vendors and tabulates each point e ± U per run', async () => {
+    const runsDir = join(dir, 'runs-vendors');
+    const ids: string[] = [];
+    for (const [vendor, gain] of [
+      ['a', 0],
+      ['b', 0.3],
+      ['c', 0.9],
+    ] as const) {
+      const config = join(dir, `vendor-${vendor}.yaml`);
+      writeFileSync(config, stringify({ faults: { gainErrorPct: gain } }));
+      const r = await benchAsync([
+        'certify',
+        '--suite',
+        'metrology-mid',
+        '--case',
+        'test-points',
+        '--meter-config',
+        config,
+        '--runs-dir',
+        runsDir,
+        '--format',
+        'json',
+      ]);
+      ids.push(reportOf(runsDir, r.stdout).runId);
+    }
+    const out = join(dir, 'compare-vendors');
+    const r = await benchAsync(['compare', ...ids, '--runs-dir', runsDir, '--out', out, '--json']);
+    const c = r.json<{
+      metrology: Array<{ point: string; runs: Array<{ errorPct: number; expandedPct: number; statement: string }> }>;
+    }>();
+    expect(c.metrology).toHaveLength(6);
+    const itr = c.metrology.find((m) => m.point === 'itr-pf1')!;
+    expect(itr.runs.map((x) => Number(x.errorPct.toFixed(2)))).toEqual([0, 0.3, 0.9]);
+    expect(itr.runs.map((x) => x.statement)).toEqual(['pass', 'pass', 'conditional pass']);
+    const html = readFileSync(join(out, 'compare.html'), 'utf8');
+    expect(html).toContain('<h2>Metrology</h2>');
+    expect(html).toMatch(/<figure><svg[^>]*>/);
+    expect(html).toContain('Error curves: error ± U vs current, MID class B MPE envelope');
+    for (const id of ids) expect(html).toContain(id);
+    const md = readFileSync(join(out, 'compare.md'), 'utf8');
+    expect(md).toMatch(
+      /\| test-points \| itr-pf1 \| ±1 \| 0(\.\d+)? ± 0\.231 \(pass\) \| 0\.3\d* ± 0\.231 \(pass\) \| 0\.9\d* ± 0\.231 \(conditional pass\) \|/,
+    );
+  });
+});
+
 describe('the printable type-test certificate (PDF through headless Chromium)', () => {
   const pdftotext = (file: string) => execFileSync('pdftotext', ['-layout', file, '-'], { encoding: 'utf8' });
   const pages = (file: string) =>
