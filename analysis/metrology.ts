@@ -26,6 +26,10 @@ export interface TestPointResult {
   ratio: number;
   /** The point's error in each of its consecutive gates (the repeatability's readings). */
   gateErrorsPct?: number[];
+  /** What the DUT's energy was read from: its pulse output (gated on pulse edges) or its registers (by duration). */
+  source?: 'pulses' | 'registers';
+  /** The pulse gate: opening and closing edge (case time) and the pulses between. */
+  gate?: { t0: number; t1: number; pulses: number };
   budget?: UncertaintyComponent[];
   /** Combined standard and expanded uncertainty (k), % of the reading. */
   combinedPct?: number;

@@ -1,4 +1,5 @@
-const PULSES_PER_KWH = 1000;
+/** The reference meter's S0 output constant (imp/kWh), as on its nameplate. */
+export const PULSES_PER_KWH = 1000;
 /** Below this |P| the registers do not move (starting-current threshold, keeps the no-load creep at zero). */
 const START_THRESHOLD_W = 2;
 /** The same for the kvarh registers (var). */

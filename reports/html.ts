@@ -41,7 +41,7 @@ code{font-size:12px;word-break:break-all}
 .cert table th{width:38%}.src{display:block;color:#718096;font-size:11px}
 footer{max-width:1040px;margin:0 auto;padding:10px 24px 24px;color:#4a5568;font-size:12px;border-top:1px solid #e2e8f0}
 @media print{body{background:#fff;font-size:11px}main{padding:0}.case,.cert,figure,tr{break-inside:avoid}@page{size:A4;margin:14mm}
-.case{padding:8px 10px}th,td{padding:3px 5px;overflow-wrap:anywhere}.nowrap{white-space:normal}code{font-size:10px}}
+.case{padding:8px 10px}th,td{padding:3px 5px;overflow-wrap:break-word}.nowrap{white-space:normal}code{font-size:10px}}
 `;
 
 const idTable = (rows: IdentityRow[]) =>

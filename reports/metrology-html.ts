@@ -16,7 +16,7 @@ export function metrologyHtml(m: MetrologySection | undefined): string {
   const rows = m.points
     .map(
       (p) =>
-        `<tr><td class="nowrap">${esc(p.id)}</td><td class="num">${esc(fmt(p.currentA))}</td><td class="nowrap">${esc(pfLabel(p.pf))}</td><td class="num">${esc(fmt(p.referenceWh))}</td><td class="num">${esc(fmt(p.errorPct, 3))}</td><td class="num">${esc(p.expandedPct === undefined ? '—' : `±${fmt(p.expandedPct, 3)}`)}</td><td class="num">${esc(`±${fmt(p.mpePct)}`)}</td><td class="nowrap">${esc(p.statement ?? '—')}</td><td>${p.accepted === undefined ? '—' : p.accepted ? 'accepted' : '<strong>not accepted</strong>'}</td></tr>`,
+        `<tr><td class="nowrap">${esc(p.id)}</td><td class="num">${esc(fmt(p.currentA))}</td><td class="nowrap">${esc(pfLabel(p.pf))}</td><td class="num">${esc(fmt(p.referenceWh))}</td><td>${esc(p.source === 'pulses' && p.gate ? `${p.gate.pulses} pulses` : (p.source ?? '—'))}</td><td class="num">${esc(fmt(p.errorPct, 3))}</td><td class="num">${esc(p.expandedPct === undefined ? '—' : `±${fmt(p.expandedPct, 3)}`)}</td><td class="num">${esc(`±${fmt(p.mpePct)}`)}</td><td class="nowrap">${esc(p.statement ?? '—')}</td><td>${p.accepted === undefined ? '—' : p.accepted ? 'accepted' : '<strong>not accepted</strong>'}</td></tr>`,
     )
     .join('');
   const budgets = m.points
@@ -31,6 +31,6 @@ export function metrologyHtml(m: MetrologySection | undefined): string {
   return `<h3>Metrology test points (MID class ${esc(m.midClass)})</h3>
 ${rule ? `<p class="note">Decision rule: ${esc(rule.title)}: ${esc(rule.accepts)} (${esc(rule.clause)}). U: expanded uncertainty, ${esc(GUM_CLAUSE)}, ${esc(COVERAGE_CLAUSE)}.</p>` : ''}
 ${ref ? `<p class="note">Reference standard: ${esc(ref.description)}${ref.certificate ? `, certificate ${esc(ref.certificate)}` : ''}${ref.due ? `, calibration valid until ${esc(ref.due)}` : ''}.</p>` : ''}
-<table><tr><th>point</th><th>I (A)</th><th>power factor</th><th>reference Wh</th><th>error %</th><th>U %</th><th>MPE %</th><th>ILAC-G8 statement</th><th>decision</th></tr>${rows}</table>
+<table><tr><th>point</th><th>I (A)</th><th>power factor</th><th>reference Wh</th><th>DUT read from</th><th>error %</th><th>U %</th><th>MPE %</th><th>ILAC-G8 statement</th><th>decision</th></tr>${rows}</table>
 ${budgets ? `<h3>Uncertainty budgets (standard uncertainties, % of reading)</h3><table><tr><th>point</th><th>components</th><th>u<sub>c</sub> %</th><th>U %</th></tr>${budgets}</table>` : ''}`;
 }

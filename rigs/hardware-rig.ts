@@ -47,6 +47,7 @@ export class HardwareRig implements Rig {
   private meterInstrument = 'dut';
   private boardInstrument = 'board';
   private boardWireMs = 0;
+  private boardImpPerKWh?: number;
   /** A charging station under test and its central system (one for the run: the station stays connected). */
   private station?: Extract<InstrumentHandle, { kind: 'ocpp' }>;
   /** What a station did over the run: the transactions already recorded, and the wire log (case time per case). */
@@ -112,6 +113,7 @@ export class HardwareRig implements Rig {
         this.cpPins = h.cpPins;
         this.boardInstrument = inst.id;
         this.boardWireMs = h.wireMs;
+        this.boardImpPerKWh = h.impPerKWh;
         return;
       case 'ocpp':
         this.station = h;
@@ -193,6 +195,7 @@ export class HardwareRig implements Rig {
         board,
         boardInstrument: this.boardInstrument,
         boardWireMs: this.boardWireMs,
+        boardImpPerKWh: this.boardImpPerKWh,
       },
       endT,
       pollMs,

@@ -47,7 +47,7 @@ export type InstrumentHandle =
   /** A JSONL stream; `dut` is its identify answer once identified. */
   | { kind: 'stream'; driver: JsonlStreamDriver; bills: boolean; dut?: MeterIdentityLine }
   /** A Firmata I/O board: S0 pulse input, and the EV simulator's pilot relays when it offers ev.cp. */
-  | { kind: 'board'; driver: FirmataBoardDriver; cpPins?: CpPins; wireMs: number }
+  | { kind: 'board'; driver: FirmataBoardDriver; cpPins?: CpPins; wireMs: number; impPerKWh?: number }
   /** A charging station that dials the bench's OCPP central system. */
   | { kind: 'ocpp'; central: CentralSystem; station: OcppStationOptions; url: string };
 
@@ -232,7 +232,10 @@ const jsonlStream: InstrumentEntry<Handle<'stream'>> = {
   },
 };
 
-/** A Firmata I/O board (johnny-five): S0 pulse counting on `options.pulsePin`, EV pilot relays on `options.cpPins`. */
+/**
+ * A Firmata I/O board (johnny-five): S0 pulse counting on `options.pulsePin` (the DUT's constant in
+ * `options.meterConstant`, imp/kWh), EV pilot relays on `options.cpPins`.
+ */
 const firmataBoard: InstrumentEntry<Handle<'board'>> = {
   dialects: ['firmata'],
   transports: ['serial'],
@@ -258,7 +261,15 @@ const firmataBoard: InstrumentEntry<Handle<'board'>> = {
       // An Uno resets on open and blinks its version ~1.9 s before it answers.
       timeoutMs: Math.max(inst.timeoutMs, 10_000),
     });
-    return { kind: 'board', driver, cpPins, wireMs: edgeReportWireMs(baudRate) };
+    // options.meterConstant: the imp/kWh of the DUT output wired to pulsePin (its nameplate), for the error calculator.
+    const constant = inst.options?.meterConstant;
+    return {
+      kind: 'board',
+      driver,
+      cpPins,
+      wireMs: edgeReportWireMs(baudRate),
+      ...(typeof constant === 'number' && constant > 0 && { impPerKWh: constant }),
+    };
   },
   identify: (h) => h.driver.activate(),
   async probe(inst, endpoint) {

@@ -117,6 +117,8 @@ export interface MeterLogData extends CaseScoped {
 
 export interface PulseData extends CaseScoped {
   channel: string;
+  /** The meter whose output was counted (a hardware rig says; the simulated rig names it in the channel). */
+  meterId?: string;
   /** Case time of the latest pulse in `count`. */
   t: number;
   count: number;
@@ -128,6 +130,8 @@ export interface PulseData extends CaseScoped {
   timeSource?: 'host-receive';
   /** Least delay of a host-received `t` after the edge: the edge report's time on the wire at the board's baud. */
   minDelayMs?: number;
+  /** The meter constant of the output counted (imp/kWh), when the rig knows it: the error calculator needs it. */
+  impPerKWh?: number;
 }
 
 /** A stretch of a case in which an instrument could not be read or was reconnecting (its data is missing). */

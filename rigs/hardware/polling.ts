@@ -17,6 +17,8 @@ export interface PolledInstruments {
   boardInstrument: string;
   /** Wire time of one edge report from the board (the pulses' minimum delay). */
   boardWireMs: number;
+  /** The DUT output's constant (imp/kWh) the board counts, when the rig file names it. */
+  boardImpPerKWh?: number;
 }
 
 /**
@@ -60,6 +62,7 @@ export class Polling {
           count: board.pulses - this.pulsesSeen,
           timeSource: 'host-receive',
           minDelayMs: this.instruments.boardWireMs,
+          ...(this.instruments.boardImpPerKWh && { impPerKWh: this.instruments.boardImpPerKWh }),
         };
         run.ctx.observe(ENTRY.pulse, { ...p, meterId: run.meterId });
         this.pulsesSeen = board.pulses;

@@ -21,6 +21,7 @@ import { createReferenceMeter, signaturesFor } from '../../meter/factory.js';
 import { firmwareHash, meterKey } from '../../meter/identity.js';
 import type { MeterOutputs } from '../../meter/outputs.js';
 import type { ReferenceMeter } from '../../meter/reference-meter.js';
+import { PULSES_PER_KWH } from '../../meter/registers.js';
 import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../../profiles/synth.js';
@@ -139,16 +140,22 @@ export class VirtualRig implements Rig {
         // The bench reads the meter's S0 pulse counter when it reads its registers (as a hardware rig does at
         // each poll): one entry per read with the pulses counted since the last, not one entry per pulse.
         const pulses = { channel: `${house.id}/s0`, count: 0, t: 0 };
-        const readPulses = (t: number) => {
+        const readPulses = () => {
           if (pulses.count === 0) return;
-          ctx.observe(ENTRY.pulse, { channel: pulses.channel, t, count: pulses.count });
+          // t: the latest pulse's own time (the meter's cycle), so the error calculator can gate on pulse edges.
+          ctx.observe(ENTRY.pulse, {
+            channel: pulses.channel,
+            t: pulses.t,
+            count: pulses.count,
+            impPerKWh: PULSES_PER_KWH,
+          });
           pulses.count = 0;
         };
         const outputs: MeterOutputs = {
           event: (e) => ctx.observe(ENTRY.meterEvent, e),
           measurement: (m) => {
             ctx.observe(ENTRY.meterMeasurement, m);
-            readPulses(m.t);
+            readPulses();
           },
           billing: (b) => ctx.observe(ENTRY.meterBilling, b),
           report: (r) => ctx.observe(ENTRY.meterReport, r),
@@ -184,7 +191,7 @@ export class VirtualRig implements Rig {
           id: house.id,
           meter,
           store,
-          readPulses: () => readPulses(pulses.t),
+          readPulses,
           forwarder: { submit: (signed) => sink.submit(signedBillingRecordFromJson(signed)) },
           signals: scenarioEvSignals(scenario, house.id, ctx.seed),
           nextSignal: 0,

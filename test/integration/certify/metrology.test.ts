@@ -78,13 +78,17 @@ describe('metrology-mid with uncertainty and a decision rule, on sim', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const [c] = r.report.cases;
     expect(c!.verdict).toBe('PASS');
-    // The simulated rig's reference budgets as a class 0.2 standard: U = 2 · 0.2/√3.
-    expect(c!.metrics['metrology.max_expanded_uncertainty_pct']).toBeCloseTo(0.231, 3);
+    // The simulated rig's reference budgets as a class 0.2 standard (2 · 0.2/√3 = 0.231 %); the pulse gates add a
+    // little repeatability and edge timing.
+    expect(c!.metrics['metrology.max_expanded_uncertainty_pct']).toBeGreaterThanOrEqual(0.231);
+    expect(c!.metrics['metrology.max_expanded_uncertainty_pct']).toBeLessThan(0.24);
     expect(c!.metrics['metrology.points_not_accepted']).toBe(0);
     expect(r.html).toContain('Decision rule: guarded acceptance (guard band w = U)');
     expect(r.html).toMatch(/<th>U %<\/th><th>MPE %<\/th><th>ILAC-G8 statement<\/th>/);
     expect(r.html.match(/<td class="nowrap">pass<\/td><td>accepted<\/td>/g)).toHaveLength(6);
     expect(r.html).toContain('reference 0.115 % (type B: class 0.2: rectangular ±0.2 %)');
+    // The error calculator gated each point on the meter's pulse output (1000 imp/kWh on the simulated rig).
+    expect(r.html).toMatch(/<td>\d+ pulses<\/td>/);
   });
 
   it('a meter 0.9 % high is a conditional pass: FAIL under guarded acceptance, not under simple', async () => {
@@ -141,7 +145,7 @@ describe('bench compare for metrology: several meters on one error curve', () =>
     }>();
     expect(c.metrology).toHaveLength(6);
     const itr = c.metrology.find((m) => m.point === 'itr-pf1')!;
-    expect(itr.runs.map((x) => Number(x.errorPct.toFixed(2)))).toEqual([0, 0.3, 0.9]);
+    expect(itr.runs.map((x) => Number(x.errorPct.toFixed(1)) + 0)).toEqual([0, 0.3, 0.9]);
     expect(itr.runs.map((x) => x.statement)).toEqual(['pass', 'pass', 'conditional pass']);
     const html = readFileSync(join(out, 'compare.html'), 'utf8');
     expect(html).toContain('<h2>Metrology</h2>');
@@ -150,7 +154,7 @@ describe('bench compare for metrology: several meters on one error curve', () =>
     for (const id of ids) expect(html).toContain(id);
     const md = readFileSync(join(out, 'compare.md'), 'utf8');
     expect(md).toMatch(
-      /\| test-points \| itr-pf1 \| ±1 \| 0(\.\d+)? ± 0\.231 \(pass\) \| 0\.3\d* ± 0\.231 \(pass\) \| 0\.9\d* ± 0\.231 \(conditional pass\) \|/,
+      /\| test-points \| itr-pf1 \| ±1 \| -?0(\.\d+)? ± 0\.23\d* \(pass\) \| 0\.(29|3)\d* ± 0\.23\d* \(pass\) \| 0\.(89|9)\d* ± 0\.23\d* \(conditional pass\) \|/,
     );
   });
 });
@@ -168,13 +172,16 @@ describe('the printable type-test certificate (PDF through headless Chromium)', 
     expect(readFileSync(pdf).subarray(0, 5).toString()).toBe('%PDF-');
     const text = pdftotext(pdf).replace(/\s+/g, ' ');
     expect(text).toContain('TEST CERTIFICATE');
-    expect(text).toContain(`Run details Run ${r.runId}`);
+    // The run and its record hash (the footer), wherever the page breaks fall.
+    expect(text.replace(/ /g, '')).toMatch(new RegExp(`run${r.runId}·recordsha256[0-9a-f]{64}`));
     expect(text).toContain('Decision rule: guarded acceptance (guard band w = U)');
     expect(text).toContain("Reference standard: the simulated rig's exact synthesis");
-    expect(text).toMatch(/10itr-pf08c 5 PF 0\.8 cap [\d.]+ 0\.9\d* ±0\.231 ±1 conditional pass not accepted/);
+    // A row as printed (long cells wrap inside A4): the capacitive point, read from pulses, a conditional pass.
+    expect(text).toMatch(/PF 0\.8 cap [\d.]+ \d+ pulses 0\.(89|9)\d* ±0\.2\d* ±1 conditional pass not/);
     expect(text).toContain('Error curve: error ± U vs current, MID class B MPE envelope');
     expect(text).toMatch(/Anchored report\.json sha256 [0-9a-f]{10}/);
-    expect(text).toContain('metrology.conditional_passes_refused');
+    // Long metric names wrap inside their cell on A4.
+    expect(text.replace(/ /g, '')).toContain('metrology.conditional_passes_refused');
     expect(pages(pdf)).toBeGreaterThanOrEqual(2);
     expect(pages(pdf)).toBeLessThanOrEqual(8);
     // Re-printed from the record alone.

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { metrologyAnalyser } from '../../../analysis/analysers/metrology.js';
 import type { CaseAnalysis, Entry } from '../../../analysis/case-analysis.js';
+import { pulseGates } from '../../../analysis/error-calculator.js';
 import { acceptedUnder, conformityStatement } from '../../../analysis/standards/decision-rules.js';
 import { COVERAGE_FACTOR, combinedU, rectangularU, typeAU } from '../../../analysis/standards/gum.js';
-import { ENTRY, type ReferenceStandardData, type TruthEnergyData } from '../../../core/record/entries.js';
+import {
+  ENTRY,
+  type PulseData,
+  type ReferenceStandardData,
+  type TruthEnergyData,
+} from '../../../core/record/entries.js';
 
 describe('ILAC-G8 statements and decision rules', () => {
   // MPE 1 %, U 0.2 %: the four zones around the limit.
@@ -34,7 +40,7 @@ describe('ILAC-G8 statements and decision rules', () => {
 });
 
 /** A test point at 10·Itr drawing 1150 W for 300 s, and a meter reading `gain` off it, polled every second. */
-function point(gainPct: number, extra: Entry[] = []): CaseAnalysis {
+function point(gainPct: number, extra: Entry[] = [], params: Record<string, unknown> = {}): CaseAnalysis {
   const truth: TruthEnergyData = {
     caseId: 'c',
     meterId: 'm',
@@ -58,6 +64,7 @@ function point(gainPct: number, extra: Entry[] = []): CaseAnalysis {
       metrology: true,
       midClass: 'B',
       decisionRule: extra.some((e) => e.data.rule === 'simple') ? 'simple' : 'guarded',
+      ...params,
     },
     out,
   );
@@ -119,5 +126,58 @@ describe('the energy error of a test point with its uncertainty', () => {
     // Each poll stamped within ±10 ms wall = ±0.6 s of case time; two meters, two edges, over 300 s.
     const edge = Math.hypot(0.6, 0.6);
     expect(timing!.uPct).toBeCloseTo((Math.SQRT2 * (edge / Math.sqrt(3)) * 100) / 300, 6);
+  });
+});
+
+describe('the error calculator on the pulse output', () => {
+  /** Pulses of a meter reading `gainPct` high at 1150 W, 1000 imp/kWh, read every 5 s: each read's latest edge. */
+  function pulses(gainPct: number, over: Partial<PulseData> = {}): Entry[] {
+    const whPerS = (1150 / 3600) * (1 + gainPct / 100);
+    const out: Entry[] = [];
+    let counted = 0;
+    for (let read = 5; read <= 300; read += 5) {
+      const total = Math.floor(whPerS * read);
+      if (total === counted) continue;
+      out.push({
+        kind: ENTRY.pulse,
+        data: { caseId: 'c', channel: 'm/s0', t: total / whPerS, count: total - counted, impPerKWh: 1000, ...over },
+      });
+      counted = total;
+    }
+    return out;
+  }
+
+  it('gates on the first and last recorded pulse edge: N pulses / C against the reference over the same edges', () => {
+    const edges = pulses(0).map((e) => e.data as unknown as PulseData);
+    const g = pulseGates(edges, 0, 300, 1000, 5)!;
+    expect(g.whole.pulses).toBe(edges.slice(1).reduce((s, p) => s + p.count, 0));
+    expect(g.whole.meterWh).toBe(g.whole.pulses);
+    expect(g.gates.reduce((s, x) => s + x.pulses, 0)).toBe(g.whole.pulses);
+    expect(g.gates.length).toBe(5);
+    expect(pulseGates(edges.slice(0, 1), 0, 300, 1000, 5)).toBeUndefined();
+  });
+
+  it("reads the DUT's energy from its pulses when they are recorded, exact to the edges", () => {
+    // Registers exact, pulse output 0.5 % high: the error is the pulse output's.
+    const out = point(0, [standard({}), ...pulses(0.5)]);
+    const [p] = out.metrology!.points;
+    expect(p!.source).toBe('pulses');
+    expect(p!.errorPct).toBeCloseTo(0.5, 6);
+    expect(p!.gate!.pulses).toBeGreaterThan(90);
+    expect(
+      point(0, [standard({}), ...pulses(0.5)], { errorFrom: 'registers' }).metrology!.points[0]!.errorPct,
+    ).toBeCloseTo(0, 6);
+  });
+
+  it('takes host-received edges only in real time, unless told to (errorFrom: pulses)', () => {
+    const scaled: Entry = {
+      kind: ENTRY.transportLatency,
+      data: { caseId: 'c', instrument: 'load', role: 'load', samples: 10, p50Ms: 5, p99Ms: 9, timeScale: 60 },
+    };
+    const received = pulses(0.5, { timeSource: 'host-receive', minDelayMs: 0.5 });
+    expect(point(0, [standard({}), scaled, ...received]).metrology!.points[0]!.source).toBe('registers');
+    const forced = point(0, [standard({}), scaled, ...received], { errorFrom: 'pulses' }).metrology!.points[0]!;
+    expect(forced.source).toBe('pulses');
+    expect(forced.budget!.find((c) => c.source === 'gate timing')).toBeDefined();
   });
 });
