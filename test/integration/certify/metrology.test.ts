@@ -7,15 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { launchChromium } from '../../../engine/pdf.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { withServedRig } from '../../support/served-rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'metrology-'));
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
 /** A system part the test needs: missing, it fails with what to install (never a silent skip). */
 function requireCommand(cmd: string, pkg: string) {
@@ -204,7 +203,7 @@ describe('the printable type-test certificate (PDF through headless Chromium)', 
   it('no table of the certificate is wider than an A4 page', async () => {
     const r = await testPoints('a4', 0, undefined, 'html');
     const html = readFileSync(join(r.runsDir, r.runId, 'reports', 'report.html'), 'utf8');
-    const browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox'] });
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       // A4 less the print margins (12 mm each side) at 96 px per inch.

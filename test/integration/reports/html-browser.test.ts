@@ -1,41 +1,24 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import puppeteer from 'puppeteer-core';
 import { describe, expect, it } from 'vitest';
 import { readRunRecord } from '../../../core/record/reader.js';
+import { launchChromium } from '../../../engine/pdf.js';
 import { renderHtml } from '../../../reports/html.js';
 import { buildReportModel } from '../../../reports/model.js';
 import { REPO_ROOT } from '../../support/cli.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
 
 describe('HTML report in a real browser', () => {
   it('opens in headless Chromium with no console errors and no network requests, and renders its charts', async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `Chromium not found at ${CHROMIUM}: install Debian's chromium (scripts/setup-system.sh does it as root)`,
-      );
-    }
     const model = buildReportModel(readRunRecord(join(REPO_ROOT, 'test/fixtures/records/sample.jsonl')));
     const html = await renderHtml(model);
     mkdirSync(ARTIFACTS, { recursive: true });
     const file = join(ARTIFACTS, 'sample-report.html');
     writeFileSync(file, html);
 
-    const browser = await puppeteer.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    // Fails (never skips) without Chromium, naming where it looked.
+    const browser = await launchChromium();
     try {
       const page = await browser.newPage();
       const problems: string[] = [];
