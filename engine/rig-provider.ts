@@ -227,6 +227,7 @@ const rigFileProvider: RigProvider = {
     });
     const streamDut = config.instruments.find((i) => i.role === 'dut' && i.capabilities.includes('meter.billing'));
     let registered = false;
+    let stationRegistered = false;
     const rig: Rig = {
       name: hardware.name,
       capabilities: hardware.capabilities,
@@ -248,9 +249,9 @@ const rigFileProvider: RigProvider = {
         const tariff = scenarioLedgerTariff(scenario);
         await ledger.useTariff(tariff, scenario.tariff?.currency);
         const dut = hardware.dut;
-        if (station && !registered) {
+        if (station && !stationRegistered) {
           await ledger.registerMeter(station.address, station.host, CENTRAL_SYSTEM_FIRMWARE, true);
-          registered = true;
+          stationRegistered = true;
         }
         if (dut && streamDut && !registered) {
           // The utility's side of installing the DUT: its key, host account and firmware on the registry. A rig
