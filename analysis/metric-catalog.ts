@@ -99,6 +99,12 @@ export const METRICS = {
     unit: 'count',
     description: "Restarts of the bench's central system staged mid-case (its memory rebuilt from the wire log).",
   },
+  'ocpp.remote_stops': { unit: 'count', description: 'Remote stops the bench sent a station during the case.' },
+  'ocpp.remote_stops_not_honoured': {
+    unit: 'count',
+    description:
+      'Remote stops the station refused, or after which the transaction did not end as remotely stopped (1.6 reason / 2.0.1 stoppedReason Remote).',
+  },
   'ocpp.reconnections': { unit: 'count', description: 'Times the station connected again during the case.' },
   'ocpp.energy_error_pct_max': {
     unit: '%',

@@ -185,6 +185,7 @@ export class HardwareRig implements Rig {
     run.startClock();
     station?.stageOutage(plan.params);
     station?.stageRestart(plan.params);
+    station?.stageRemoteStop(plan.params);
     const polling = new Polling(
       run,
       {

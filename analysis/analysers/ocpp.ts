@@ -1,6 +1,7 @@
 import { maxWeightAssignment } from '../../billing/assignment.js';
 import {
   ENTRY,
+  type OcppCommandData,
   type OcppFrameData,
   type OcppLinkData,
   type OcppTransactionData,
@@ -69,6 +70,7 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   const txs = ofKind<OcppTransactionData>(entries, ENTRY.ocppTransaction);
   const frames = ofKind<OcppFrameData>(entries, ENTRY.ocppFrame);
   const links = ofKind<OcppLinkData>(entries, ENTRY.ocppLink);
+  const commands = ofKind<OcppCommandData>(entries, ENTRY.ocppCommand);
   if (txs.length === 0 && frames.length === 0) return;
   const sessions = ofKind<TruthSessionData>(entries, ENTRY.truthSession);
   const reference = sortedMeasurements(entries, ENTRY.referenceMeasurement);
@@ -171,6 +173,9 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     'ocpp.offline_messages': rows.reduce((a, r) => a + r.offlineMessages, 0),
     'ocpp.outages': links.filter((l) => l.event === 'cut').length,
     'ocpp.bench_restarts': links.filter((l) => l.event === 'restart').length,
+    'ocpp.remote_stops': commands.filter((c) => c.command === 'remote-stop').length,
+    'ocpp.remote_stops_not_honoured': commands.filter((c) => c.command === 'remote-stop' && !remoteStopHonoured(c, txs))
+      .length,
     'ocpp.reconnections': links.filter((l) => l.event === 'connected').length,
   });
   // The meter values' cadence against the interval the bench set the station to (the case's meterValuesIntervalS).
@@ -196,6 +201,15 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   };
   out.sections.ocpp = section;
 };
+
+/**
+ * A remote stop is honoured when the station accepted it and the transaction then ended as remotely stopped (1.6
+ * reason Remote, 2.0.1 stoppedReason Remote).
+ */
+function remoteStopHonoured(c: OcppCommandData, txs: readonly OcppTransactionData[]): boolean {
+  const tx = txs.find((t) => t.station === c.station && t.transactionId === c.transactionId);
+  return c.status === 'Accepted' && tx?.tEnd !== undefined && tx.stopReason === 'Remote';
+}
 
 /** Whether the energy register of a transaction's meter values (in the station's time order) ever went back. */
 function wentBack(tx: OcppTransactionData): boolean {

@@ -39,6 +39,8 @@ export const ENTRY = {
   ocppTransaction: 'obs.ocpp.transaction',
   /** A station's connection came up or went down; or the bench cut it off (a network outage it stages). */
   ocppLink: 'obs.ocpp.link',
+  /** A command the bench's central system sent a station on its own (a remote stop), with the station's answer. */
+  ocppCommand: 'obs.ocpp.command',
   end: 'end',
 } as const;
 
@@ -232,6 +234,15 @@ export interface OcppTransactionData extends CaseScoped {
   /** Messages that repeated one already taken; messages the station sent from its offline queue. */
   duplicates: number;
   offlineMessages: number;
+}
+
+export interface OcppCommandData extends CaseScoped {
+  station: string;
+  t: number;
+  command: 'remote-stop';
+  transactionId: string;
+  /** The station's answer (Accepted, Rejected), or Failed when none came. */
+  status: string;
 }
 
 export interface OcppLinkData extends CaseScoped {

@@ -39,8 +39,8 @@ export interface StationOptions {
  * What can be wrong with a charging station, one knob each: signing with a key other than the one it sends, a
  * reading changed after signing, no signed values at all, a meter clock not synchronised, the end of a
  * transaction never sent, a second transaction for one session, a transaction under another token than the one
- * authorised, a register going back between periodic meter values, and a meter-values interval accepted but not
- * applied.
+ * authorised, a register going back between periodic meter values, a meter-values interval accepted but not
+ * applied, and a remote stop refused.
  */
 export const STATION_FAULTS = [
   'wrong-key',
@@ -52,6 +52,7 @@ export const STATION_FAULTS = [
   'wrong-idtag',
   'non-monotonic',
   'interval-ignored',
+  'remote-stop-refused',
 ] as const;
 export type StationFault = (typeof STATION_FAULTS)[number];
 
@@ -109,7 +110,8 @@ export class EmulatedStation {
       const ok =
         this.transaction !== undefined &&
         String(params.transactionId) === this.transaction.id &&
-        this.onRemoteStop !== undefined;
+        this.onRemoteStop !== undefined &&
+        !this.faults.has('remote-stop-refused');
       if (ok) setImmediate(() => this.onRemoteStop?.());
       return { status: ok ? 'Accepted' : 'Rejected' };
     };

@@ -1,5 +1,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ENTRY, type OcppFrameData, type OcppLinkData, type OcppTransactionData } from '../../core/record/entries.js';
+import {
+  ENTRY,
+  type OcppCommandData,
+  type OcppFrameData,
+  type OcppLinkData,
+  type OcppTransactionData,
+} from '../../core/record/entries.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import type { CentralSystem, TokenStatus } from '../drivers/ocpp-central.js';
 import type { OcppTransaction } from '../drivers/ocpp-transactions.js';
@@ -120,8 +126,58 @@ export class StationCase {
     );
   }
 
+  /**
+   * Once the case's clock runs: a remote stop the case asks for (param `stationRemoteStopAtS`, scenario seconds):
+   * RemoteStopTransaction (1.6) / RequestStopTransaction (2.0.1) for each transaction of the case still open then,
+   * recorded with the station's answer (`obs.ocpp.command`).
+   */
+  stageRemoteStop(params: Record<string, unknown>): void {
+    const at = params.stationRemoteStopAtS;
+    if (typeof at !== 'number') return;
+    const { run } = this;
+    const id = this.station.identity;
+    this.remoteStop = setTimeout(
+      () => {
+        const open = this.central
+          .transactions(id)
+          .filter((t) => t.end === undefined && !this.log.recorded.has(t.transactionId));
+        for (const tx of open) {
+          const t = run.benchT();
+          void this.central.remoteStop(id, tx.transactionId).then(
+            (status) =>
+              this.command({
+                caseId: run.caseId,
+                station: id,
+                t,
+                command: 'remote-stop',
+                transactionId: tx.transactionId,
+                status,
+              }),
+            (e) => {
+              this.command({
+                caseId: run.caseId,
+                station: id,
+                t,
+                command: 'remote-stop',
+                transactionId: tx.transactionId,
+                status: 'Failed',
+              });
+              run.rigError(id, 'REMOTE_STOP', (e as Error).message);
+            },
+          );
+        }
+      },
+      Math.max(0, ((at - run.benchT()) / run.timeScale) * 1000),
+    );
+  }
+
+  private command(d: OcppCommandData): void {
+    this.run.ctx.observe(ENTRY.ocppCommand, { ...d });
+  }
+
   private outage?: NodeJS.Timeout;
   private restart?: NodeJS.Timeout;
+  private remoteStop?: NodeJS.Timeout;
 
   private link(d: OcppLinkData): void {
     this.run.ctx.observe(ENTRY.ocppLink, { ...d });
@@ -144,6 +200,7 @@ export class StationCase {
   async end(meterId: string): Promise<void> {
     clearTimeout(this.outage);
     clearTimeout(this.restart);
+    clearTimeout(this.remoteStop);
     const mine = () =>
       this.central.transactions(this.station.identity).filter((t) => !this.log.recorded.has(t.transactionId));
     const until = performance.now() + DRAIN_MS;

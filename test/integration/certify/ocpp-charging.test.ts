@@ -100,6 +100,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       ['offline-mid-transaction', 'PASS'],
       ['end-message-repeated', 'PASS'],
       ['bench-restarted', 'PASS'],
+      ['remote-stop', 'PASS'],
     ]);
     const metrics = Object.fromEntries(report.cases.map((c) => [c.id, c.metrics]));
     expect(metrics['authorised-session']!['ocpp.transactions']).toBe(1);
@@ -118,6 +119,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       ['offline-mid-transaction', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
       ['end-message-repeated', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
       ['bench-restarted', version, 'DE-BEN-C12345678-9', 'EVDisconnected'],
+      ['remote-stop', version, 'DE-BEN-C12345678-9', 'Remote'],
     ]);
     // Offline for 300 s mid-transaction: cut, back, nothing lost (the end arrived), the queue marked on 2.0.1.
     expect(metrics['offline-mid-transaction']).toMatchObject({
@@ -138,6 +140,8 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       'ocpp.not_ended': 0,
       'billing.missing': 0,
     });
+    // The remote stop: sent once, accepted, the transaction ended as stopped remotely.
+    expect(metrics['remote-stop']).toMatchObject({ 'ocpp.remote_stops': 1, 'ocpp.remote_stops_not_honoured': 0 });
     // Each transaction carries its signed begin and end records (OCMF), as the station sent them.
     for (const t of txs) {
       expect(t.signed.length).toBeGreaterThanOrEqual(2);
@@ -157,6 +161,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       'offline-mid-transaction',
       'end-message-repeated',
       'bench-restarted',
+      'remote-stop',
     ])
       expect(metrics[id]).toMatchObject({ 'billing.missing': 0, 'billing.evidence_mismatch': 0 });
     const verify = await benchAsync(['ledger', 'verify', runId, '--runs-dir', runsDir]);
@@ -171,7 +176,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
     expect(blocked, 'the bench answered the blocked token Blocked').toBeDefined();
     expect(frames.some((f) => f.frame.includes(version === 'ocpp1.6' ? '"StopTransaction"' : '"Ended"'))).toBe(true);
     // The HTML report shows each case's transactions and its wire log, frame by frame.
-    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(6);
+    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(7);
     expect(html).toContain('DE-BEN-CBBBBBBBB-2');
     expect(html).toMatch(/Wire log: \d+ frames in, \d+ out/);
     expect(html).toContain('&quot;Authorize&quot;');
@@ -227,13 +232,16 @@ describe('station fault knobs: each FAILs the criterion that checks it', () => {
     ['non-monotonic', { 'ocpp.register_not_monotonic': 1 }],
     // It keeps its own 300 s after accepting the bench's 60 s.
     ['interval-ignored', { 'ocpp.meter_values_interval_ratio_max': expect.closeTo(5, 0) }],
+    // Played in the remote-stop case: the transaction runs on until the EV unplugs.
+    ['remote-stop-refused', { 'ocpp.remote_stops': 1, 'ocpp.remote_stops_not_honoured': 1 }],
   ];
   expect(KNOBS.map(([f]) => f).sort()).toEqual([...STATION_FAULTS].sort());
 
   // Stations are waited on, not computed: four benches at a time share the two cores.
   it.concurrent.each(KNOBS)('%s', async (fault, expected) => {
     requireSocat();
-    const r = await certifyServedStation(`faulty-${fault}`, { emulatedFaults: [fault] }, 'authorised-session', 60);
+    const caseId = fault === 'remote-stop-refused' ? 'remote-stop' : 'authorised-session';
+    const r = await certifyServedStation(`faulty-${fault}`, { emulatedFaults: [fault] }, caseId, 60);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const [c] = r.report.cases;
     expect(c!.verdict).toBe('FAIL');
