@@ -99,6 +99,15 @@ export const METRICS = {
     unit: 'count',
     description: "Restarts of the bench's central system staged mid-case (its memory rebuilt from the wire log).",
   },
+  'ocpp.boot_notifications': {
+    unit: 'count',
+    description: 'Cases in which the station had sent its BootNotification on the run connection (1 per case).',
+  },
+  'ocpp.identity_mismatches': {
+    unit: 'count',
+    description:
+      "Fields of the rig file's nameplate (vendor, model, serial, firmware) that the station's own BootNotification contradicts.",
+  },
   'ocpp.remote_stops': { unit: 'count', description: 'Remote stops the bench sent a station during the case.' },
   'ocpp.remote_stops_not_honoured': {
     unit: 'count',

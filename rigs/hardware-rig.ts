@@ -170,7 +170,7 @@ export class HardwareRig implements Rig {
         : undefined;
     const station =
       this.station && new StationCase(run, this.station.central, this.station.station, this.stationRun, biller);
-    station?.begin(scenario, plan.params);
+    station?.begin(scenario, plan.params, this.config.dut);
     await station?.configure(plan.params);
     const playback = new Playback(
       run,

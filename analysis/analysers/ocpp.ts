@@ -1,6 +1,7 @@
 import { maxWeightAssignment } from '../../billing/assignment.js';
 import {
   ENTRY,
+  type OcppBootData,
   type OcppCommandData,
   type OcppFrameData,
   type OcppLinkData,
@@ -71,7 +72,8 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   const frames = ofKind<OcppFrameData>(entries, ENTRY.ocppFrame);
   const links = ofKind<OcppLinkData>(entries, ENTRY.ocppLink);
   const commands = ofKind<OcppCommandData>(entries, ENTRY.ocppCommand);
-  if (txs.length === 0 && frames.length === 0) return;
+  const boots = ofKind<OcppBootData>(entries, ENTRY.ocppBoot);
+  if (txs.length === 0 && frames.length === 0 && boots.length === 0) return;
   const sessions = ofKind<TruthSessionData>(entries, ENTRY.truthSession);
   const reference = sortedMeasurements(entries, ENTRY.referenceMeasurement);
   /** The energy the bench's reference measured over a transaction; without one, the session's true energy. */
@@ -173,6 +175,8 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
     'ocpp.offline_messages': rows.reduce((a, r) => a + r.offlineMessages, 0),
     'ocpp.outages': links.filter((l) => l.event === 'cut').length,
     'ocpp.bench_restarts': links.filter((l) => l.event === 'restart').length,
+    'ocpp.boot_notifications': boots.filter((b) => b.booted).length,
+    'ocpp.identity_mismatches': boots.reduce((n, b) => n + identityMismatches(b).length, 0),
     'ocpp.remote_stops': commands.filter((c) => c.command === 'remote-stop').length,
     'ocpp.remote_stops_not_honoured': commands.filter((c) => c.command === 'remote-stop' && !remoteStopHonoured(c, txs))
       .length,
@@ -201,6 +205,12 @@ export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
   };
   out.sections.ocpp = section;
 };
+
+/** The fields of the rig's nameplate that the station's own BootNotification contradicts. */
+export function identityMismatches(b: OcppBootData): string[] {
+  const fields = ['vendor', 'model', 'serial', 'firmware'] as const;
+  return fields.filter((f) => b.declared?.[f] !== undefined && b.declared[f] !== b.reported?.[f]);
+}
 
 /**
  * A remote stop is honoured when the station accepted it and the transaction then ended as remotely stopped (1.6

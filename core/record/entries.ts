@@ -41,6 +41,8 @@ export const ENTRY = {
   ocppLink: 'obs.ocpp.link',
   /** A command the bench's central system sent a station on its own (a remote stop), with the station's answer. */
   ocppCommand: 'obs.ocpp.command',
+  /** The station's BootNotification as the central system took it, beside the nameplate the rig file declares. */
+  ocppBoot: 'obs.ocpp.boot',
   end: 'end',
 } as const;
 
@@ -234,6 +236,23 @@ export interface OcppTransactionData extends CaseScoped {
   /** Messages that repeated one already taken; messages the station sent from its offline queue. */
   duplicates: number;
   offlineMessages: number;
+}
+
+export interface StationIdentity {
+  vendor?: string;
+  model?: string;
+  serial?: string;
+  firmware?: string;
+}
+
+export interface OcppBootData extends CaseScoped {
+  station: string;
+  /** Whether the station sent a BootNotification on this run's connection. */
+  booted: boolean;
+  /** What it said (vendor, model, serial, firmware). */
+  reported?: StationIdentity;
+  /** The rig file's `dut` nameplate, when it declares one. */
+  declared?: StationIdentity;
 }
 
 export interface OcppCommandData extends CaseScoped {

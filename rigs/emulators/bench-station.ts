@@ -52,7 +52,8 @@ export function serveBenchStation(o: BenchStationOptions): () => Promise<void> {
     version: o.version,
     password: o.password,
     ocmfKeyHex: benchStationKeyHex(o.identity),
-    serial: `EMU-${o.identity}`,
+    // The identity is the station's own name (EMU-STATION-1 on the built-in rigs): it is the serial too.
+    serial: o.identity,
     meterSerial: `M-${o.identity}`,
     model: 'bench-emu-station',
     energyWh: () => {

@@ -40,7 +40,7 @@ export interface StationOptions {
  * reading changed after signing, no signed values at all, a meter clock not synchronised, the end of a
  * transaction never sent, a second transaction for one session, a transaction under another token than the one
  * authorised, a register going back between periodic meter values, a meter-values interval accepted but not
- * applied, and a remote stop refused.
+ * applied, a remote stop refused, and a station booting as another model than its nameplate.
  */
 export const STATION_FAULTS = [
   'wrong-key',
@@ -53,6 +53,7 @@ export const STATION_FAULTS = [
   'non-monotonic',
   'interval-ignored',
   'remote-stop-refused',
+  'wrong-identity',
 ] as const;
 export type StationFault = (typeof STATION_FAULTS)[number];
 
@@ -157,11 +158,13 @@ export class EmulatedStation {
   async connect(): Promise<{ status: string; interval: number }> {
     await this.client.connect();
     const o = this.o;
+    // A swapped station: it boots as another model than its nameplate says.
+    const model = this.faults.has('wrong-identity') ? 'another-station' : (o.model ?? 'emulated-station');
     const params =
       o.version === 'ocpp1.6'
         ? {
             chargePointVendor: o.vendor ?? 'bench',
-            chargePointModel: o.model ?? 'emulated-station',
+            chargePointModel: model,
             chargePointSerialNumber: o.serial ?? o.identity,
             firmwareVersion: o.firmware ?? '1.0.0',
             meterSerialNumber: o.meterSerial ?? `M-${o.identity}`,
@@ -170,7 +173,7 @@ export class EmulatedStation {
             reason: 'PowerUp',
             chargingStation: {
               vendorName: o.vendor ?? 'bench',
-              model: o.model ?? 'emulated-station',
+              model,
               serialNumber: o.serial ?? o.identity,
               firmwareVersion: o.firmware ?? '1.0.0',
             },

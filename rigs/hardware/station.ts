@@ -1,10 +1,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ENTRY,
+  type OcppBootData,
   type OcppCommandData,
   type OcppFrameData,
   type OcppLinkData,
   type OcppTransactionData,
+  type StationIdentity,
 } from '../../core/record/entries.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import type { CentralSystem, TokenStatus } from '../drivers/ocpp-central.js';
@@ -44,8 +46,24 @@ export class StationCase {
    * From now on the central system answers with this scenario's tokens and logs frames into this case. With the
    * case param `stationLoseEndAnswer`, the answer to the case's first transaction end is lost with the connection.
    */
-  begin(scenario: Scenario, params: Record<string, unknown> = {}): void {
+  begin(scenario: Scenario, params: Record<string, unknown> = {}, nameplate?: StationIdentity): void {
     const { run } = this;
+    const boot = this.central.boot(this.station.identity);
+    const d: OcppBootData = {
+      caseId: run.caseId,
+      station: this.station.identity,
+      booted: boot !== undefined,
+      ...(boot && {
+        reported: {
+          vendor: boot.vendor,
+          model: boot.model,
+          ...(boot.serial !== undefined && { serial: boot.serial }),
+          ...(boot.firmware !== undefined && { firmware: boot.firmware }),
+        },
+      }),
+      ...(nameplate && { declared: { ...nameplate } }),
+    };
+    run.ctx.observe(ENTRY.ocppBoot, { ...d });
     let loseEndAnswer = params.stationLoseEndAnswer === true;
     const statusOf = new Map<string, TokenStatus>(scenario.evs.map((ev) => [ev.owner, ev.tokenStatus ?? 'Accepted']));
     this.central.useCaseHooks({

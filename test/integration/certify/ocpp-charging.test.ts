@@ -94,6 +94,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const { runId, report, ofKind, html } = runOf(runsDir, r.stdout);
     expect(report.cases.map((c) => [c.id, c.verdict])).toEqual([
+      ['boot-and-identity', 'PASS'],
       ['authorised-session', 'PASS'],
       ['refused-token', 'PASS'],
       ['two-drivers', 'PASS'],
@@ -140,6 +141,12 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
       'ocpp.not_ended': 0,
       'billing.missing': 0,
     });
+    // The station booted as its nameplate says (vendor, model, serial), and started nothing while idle.
+    expect(metrics['boot-and-identity']).toMatchObject({
+      'ocpp.boot_notifications': 1,
+      'ocpp.identity_mismatches': 0,
+      'ocpp.transactions': 0,
+    });
     // The remote stop: sent once, accepted, the transaction ended as stopped remotely.
     expect(metrics['remote-stop']).toMatchObject({ 'ocpp.remote_stops': 1, 'ocpp.remote_stops_not_honoured': 0 });
     // Each transaction carries its signed begin and end records (OCMF), as the station sent them.
@@ -176,7 +183,7 @@ describe('bench certify --suite ocpp-charging on an emulated charging station', 
     expect(blocked, 'the bench answered the blocked token Blocked').toBeDefined();
     expect(frames.some((f) => f.frame.includes(version === 'ocpp1.6' ? '"StopTransaction"' : '"Ended"'))).toBe(true);
     // The HTML report shows each case's transactions and its wire log, frame by frame.
-    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(7);
+    expect(html.match(/<h3>Charging transactions \(OCPP\)<\/h3>/g)).toHaveLength(8);
     expect(html).toContain('DE-BEN-CBBBBBBBB-2');
     expect(html).toMatch(/Wire log: \d+ frames in, \d+ out/);
     expect(html).toContain('&quot;Authorize&quot;');
@@ -234,13 +241,19 @@ describe('station fault knobs: each FAILs the criterion that checks it', () => {
     ['interval-ignored', { 'ocpp.meter_values_interval_ratio_max': expect.closeTo(5, 0) }],
     // Played in the remote-stop case: the transaction runs on until the EV unplugs.
     ['remote-stop-refused', { 'ocpp.remote_stops': 1, 'ocpp.remote_stops_not_honoured': 1 }],
+    // Played in the boot-and-identity case: it boots as another model than the rig's nameplate.
+    ['wrong-identity', { 'ocpp.boot_notifications': 1, 'ocpp.identity_mismatches': 1 }],
   ];
   expect(KNOBS.map(([f]) => f).sort()).toEqual([...STATION_FAULTS].sort());
 
   // Stations are waited on, not computed: four benches at a time share the two cores.
   it.concurrent.each(KNOBS)('%s', async (fault, expected) => {
     requireSocat();
-    const caseId = fault === 'remote-stop-refused' ? 'remote-stop' : 'authorised-session';
+    const caseOf: Partial<Record<StationFault, string>> = {
+      'remote-stop-refused': 'remote-stop',
+      'wrong-identity': 'boot-and-identity',
+    };
+    const caseId = caseOf[fault] ?? 'authorised-session';
     const r = await certifyServedStation(`faulty-${fault}`, { emulatedFaults: [fault] }, caseId, 60);
     expect(r.code, r.stdout + r.stderr).toBe(1);
     const [c] = r.report.cases;
