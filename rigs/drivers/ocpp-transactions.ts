@@ -225,6 +225,13 @@ export class TransactionBook {
   }
 }
 
+/** A transaction's signed meter values in the order they came, each with the key sent beside it (wire form). */
+export function signedValuesOf(tx: OcppTransaction): Array<{ data: string; publicKey?: string }> {
+  return tx.samples.flatMap((s) =>
+    s.signed.map((sv) => ({ data: sv.data, ...(sv.publicKey && { publicKey: sv.publicKey }) })),
+  );
+}
+
 const key = (station: string, transactionId: string) => `${station}\u0000${transactionId}`;
 
 /** Adds samples a station sent, once each (a repeat of the same time and register is not a second reading). */

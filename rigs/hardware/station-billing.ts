@@ -11,7 +11,7 @@ import { stationBillingRecord, stationRegisters } from '../../billing/station-re
 import { type TariffJson, tariffFromJson } from '../../billing/tariff.js';
 import { ENTRY } from '../../core/record/entries.js';
 import { ocmfEvidence } from '../../protocols/ocmf.js';
-import type { OcppTransaction } from '../drivers/ocpp-transactions.js';
+import { type OcppTransaction, signedValuesOf } from '../drivers/ocpp-transactions.js';
 import type { CaseRun } from './case-run.js';
 
 const debug = createDebug('bench:station-billing');
@@ -57,10 +57,7 @@ export class StationBiller {
       debug('%s transaction %s not billed: no token names its payer', this.identity, tx.transactionId);
       return;
     }
-    const signed = tx.samples.flatMap((s) =>
-      s.signed.map((sv) => ({ data: sv.data, ...(sv.publicKey && { publicKey: sv.publicKey }) })),
-    );
-    const evidence = ocmfEvidence(signed, this.stationKey);
+    const evidence = ocmfEvidence(signedValuesOf(tx), this.stationKey);
     if (!('digest' in evidence)) {
       debug('%s transaction %s not billed: %s', this.identity, tx.transactionId, evidence.problem);
       return;

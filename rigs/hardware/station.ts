@@ -10,7 +10,7 @@ import {
 } from '../../core/record/entries.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import type { CentralSystem, TokenStatus } from '../drivers/ocpp-central.js';
-import type { OcppTransaction } from '../drivers/ocpp-transactions.js';
+import { type OcppTransaction, signedValuesOf } from '../drivers/ocpp-transactions.js';
 import type { OcppStationOptions } from '../instrument-registry.js';
 import type { CaseRun } from './case-run.js';
 import type { StationBiller } from './station-billing.js';
@@ -263,9 +263,7 @@ export class StationCase {
         ...(s.powerW !== undefined && { powerW: s.powerW }),
         ...(s.context !== undefined && { context: s.context }),
       })),
-      signed: tx.samples.flatMap((s) =>
-        s.signed.map((sv) => ({ data: sv.data, ...(sv.publicKey && { publicKey: sv.publicKey }) })),
-      ),
+      signed: signedValuesOf(tx),
       duplicates: tx.duplicates,
       offlineMessages: tx.offlineMessages,
     };
