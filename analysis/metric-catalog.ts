@@ -53,6 +53,15 @@ export const METRICS = {
       'Test points within the MPE only without their uncertainty (|e| ≤ MPE < |e| + U: an ILAC-G8 conditional pass) that guarded acceptance refuses; 0 under simple acceptance.',
   },
   'metrology.creep_pulses': { unit: 'count', description: 'Pulses counted at no load during the creep test.' },
+  'metrology.max_error_shift_pct': {
+    unit: '%',
+    description: "Largest change of a point's error under a disturbance, against the same point without it.",
+  },
+  'metrology.starting_gaps': {
+    unit: 'count',
+    description:
+      'Halves of the starting test at Ist in which the meter registered nothing (0: it started and kept registering).',
+  },
   'ocpp.transactions': { unit: 'count', description: 'Charging transactions the station reported.' },
   'ocpp.sessions_missing': {
     unit: 'count',

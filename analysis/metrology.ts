@@ -44,6 +44,15 @@ export interface MetrologySection {
   midClass: string;
   points: TestPointResult[];
   creepPulses?: number;
+  /** A disturbance test's change of error at each disturbed point against its undisturbed reference point. */
+  shifts?: Array<{ id: string; referenceId: string; shiftPct: number }>;
+  /** The starting test at Ist: what the meter registered in each half of the run, and the halves without any. */
+  starting?: {
+    currentA: number;
+    source: 'pulses' | 'registers';
+    halves: Array<{ from: number; to: number; registeredWh: number; pulses: number }>;
+    gaps: number;
+  };
   decisionRule?: DecisionRule;
   /** The reference standard the errors were measured against, as the rig declared it. */
   reference?: { instrument: string; description: string; certificate?: string; due?: string };

@@ -13,12 +13,20 @@ export const CAPABILITIES = [
   'ev.cp',
   /** A charging station under test speaking OCPP to the bench's central system (rig files, sim-ocpp). */
   'station.ocpp',
+  /**
+   * A programmable AC source on the supply: the case's scenario voltage and frequency are applied to the meter
+   * (metrology influence points, the no-load test at 115 % Un). A rig without one runs at the mains it has.
+   */
+  'supply.voltage',
+  'supply.frequency',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
 /** Where to find a capability the built-in sim rig lacks, for the reason a case is NOT RUN without it. */
 export const CAPABILITY_WHERE: Partial<Record<Capability, string>> = {
   'station.ocpp': 'a charging station: --rig sim-ocpp, sim-ocpp16, or a rig file with an ocpp instrument',
+  'supply.voltage': 'a programmable AC source that sets the supply voltage: --rig sim',
+  'supply.frequency': 'a programmable AC source that sets the supply frequency: --rig sim',
 };
 
 export interface InstrumentIdentity {

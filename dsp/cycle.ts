@@ -11,6 +11,8 @@ export class CycleFeatures {
   irms = 0;
   /** Active power (W): the mean of v·i over the cycle, every harmonic included. */
   p = 0;
+  /** The fundamental's active power (W): Re(V₁·I₁*). */
+  p1 = 0;
   /** Reactive power (var): Σ_h Im(V_h I_h*), inductive positive. */
   q = 0;
   s = 0;
@@ -99,6 +101,7 @@ export class CycleAnalyzer {
       out.iIm[h] = ii;
       // Im(V · conj(I)) = vi·ir − vr·ii
       q += vi * ir - vr * ii;
+      if (h === 1) out.p1 = vr * ir + vi * ii;
       if (h >= 2) harmonicPower += ir * ir + ii * ii;
     }
     const i1 = Math.hypot(out.iRe[1]!, out.iIm[1]!);

@@ -7,18 +7,22 @@ import { METRICS, metricInfo } from '../analysis/metric-catalog.js';
 import {
   findMidMpe,
   isMidClass,
+  MID_CRITICAL_CHANGE_CLAUSE,
   MID_CURRENT_RANGES,
+  MID_DISTURBANCES,
   MID_LOADS,
   MID_MPE_CLAUSE,
   MID_TEMPERATURES,
+  midCriticalChange,
 } from '../analysis/standards/mid.js';
 import { formatLocation, InputError, NotFoundError } from '../core/errors.js';
-import { parseYamlWithSchema, readDataFile } from '../core/files/load-yaml.js';
+import { formatFieldPath, parseYamlWithSchema, readDataFile } from '../core/files/load-yaml.js';
 import { CAPABILITIES } from '../core/rig.js';
 import { PACKAGE_ROOT } from '../core/version.js';
 import { meterConfigSchema } from '../meter/config.js';
 import { loadScenarioFile, resolveScenarioPath, unknownProfiles } from '../profiles/scenario.js';
 import { scenarioSchema } from '../profiles/scenario-schema.js';
+import { expandTestPlan, loadTestPlanFile, type MeterDeclaration, type TestPlan } from './test-plan.js';
 
 const bound = z.union([z.number(), z.tuple([z.number(), z.number()])]);
 
@@ -26,14 +30,24 @@ const bound = z.union([z.number(), z.tuple([z.number(), z.number()])]);
  * A limit taken from a standards table instead of written by hand: `table` names the table, the other keys pick
  * its cell; the accuracy class comes from the suite's (or the case's) `midClass` parameter at load.
  */
-export const limitFromSchema = z
-  .object({
-    table: z.literal('mid.mpe').describe(`${MID_MPE_CLAUSE}: maximum permissible error by class`),
-    current: z.enum(MID_CURRENT_RANGES).describe('load current range of the cell: imin-itr or itr-imax'),
-    load: z.enum(MID_LOADS).default('single-phase'),
-    temperature: z.enum(MID_TEMPERATURES).default('+5..+30'),
-  })
-  .strict();
+export const limitFromSchema = z.discriminatedUnion('table', [
+  z
+    .object({
+      table: z.literal('mid.mpe').describe(`${MID_MPE_CLAUSE}: maximum permissible error by class`),
+      current: z.enum(MID_CURRENT_RANGES).describe('load current range of the cell: imin-itr or itr-imax'),
+      load: z.enum(MID_LOADS).default('single-phase'),
+      temperature: z.enum(MID_TEMPERATURES).default('+5..+30'),
+    })
+    .strict(),
+  z
+    .object({
+      table: z
+        .literal('mid.critical-change')
+        .describe(`${MID_CRITICAL_CHANGE_CLAUSE}: critical change value by class and disturbance`),
+      disturbance: z.enum(MID_DISTURBANCES),
+    })
+    .strict(),
+]);
 
 /** Ops an MPE can bound: a maximum permissible error limits the size of an error, never its floor. */
 const MPE_OPS = new Set(['<=', '<', 'abs<=']);
@@ -150,10 +164,18 @@ export const suiteSchema = z
     description: z.string().optional(),
     /** Suite-wide parameters (e.g. midClass, matchToleranceS); cases' params override them. */
     parameters: z.record(z.string(), z.union([z.number(), z.string(), z.boolean()])).default({}),
-    cases: z.array(caseSchema).min(1),
+    /**
+     * A metrology test plan (a file relative to the suite, e.g. plans/mid-mi003-direct.yaml): its cases are added to
+     * the suite's, built from the plan and the meter declared in `parameters` (midClass, unV, fnHz, itrA, imaxA,
+     * iminA?, istA?, impPerKWh).
+     */
+    plan: z.string().min(1).optional(),
+    cases: z.array(caseSchema).default([]),
   })
   .strict()
   .superRefine((s, ctx) => {
+    if (s.cases.length === 0 && s.plan === undefined)
+      ctx.addIssue({ code: 'custom', path: ['cases'], message: 'a suite needs cases, or a plan to build them from' });
     const seen = new Set<string>();
     s.cases.forEach((c, i) => {
       if (seen.has(c.id))
@@ -206,12 +228,19 @@ export function resolveCriterion(
     problem(`${limitFrom.table} needs the suite parameter midClass (A, B or C)`);
     return { ...rest, limit: Number.NaN };
   }
-  const cell = findMidMpe({ midClass, ...limitFrom });
+  const cell =
+    limitFrom.table === 'mid.critical-change'
+      ? midCriticalChange(limitFrom.disturbance, midClass)
+      : findMidMpe({ midClass, ...limitFrom });
   if (!cell) {
-    problem(`${MID_MPE_CLAUSE} has no MPE for a ${limitFrom.load} load at ${limitFrom.current}`);
+    const where = limitFrom.table === 'mid.mpe' ? `a ${limitFrom.load} load at ${limitFrom.current}` : '';
+    problem(`${MID_MPE_CLAUSE} has no MPE for ${where}`);
     return { ...rest, limit: Number.NaN };
   }
-  const keys = `class ${midClass} (midClass), ${limitFrom.current}, ${limitFrom.load}, ${limitFrom.temperature} °C`;
+  const keys =
+    limitFrom.table === 'mid.critical-change'
+      ? `class ${midClass} (midClass), ${limitFrom.disturbance}`
+      : `class ${midClass} (midClass), ${limitFrom.current}, ${limitFrom.load}, ${limitFrom.temperature} °C`;
   return {
     ...rest,
     limit: cell.mpePct,
@@ -276,10 +305,105 @@ function caseInputsCheck(suiteFile: string) {
   };
 }
 
+const positive = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v > 0;
+
+/** The meter declaration a plan needs, from the suite's parameters; problems name the parameter. */
+function declarationOf(
+  params: Readonly<Record<string, unknown>>,
+  problem: (param: string, message: string) => void,
+): MeterDeclaration | undefined {
+  const midClass = params.midClass;
+  if (!isMidClass(midClass)) problem('midClass', 'a plan needs the meter class: midClass A, B or C');
+  for (const k of ['unV', 'fnHz', 'itrA', 'imaxA'] as const)
+    if (!positive(params[k])) problem(k, `a plan needs the meter's declared ${k} (a number above 0)`);
+  for (const k of ['iminA', 'istA', 'impPerKWh'] as const)
+    if (params[k] !== undefined && !positive(params[k])) problem(k, `${k} must be a number above 0`);
+  if (!isMidClass(midClass) || !['unV', 'fnHz', 'itrA', 'imaxA'].every((k) => positive(params[k]))) return undefined;
+  const num = (k: string) => (params[k] === undefined ? undefined : Number(params[k]));
+  return {
+    midClass,
+    unV: Number(params.unV),
+    fnHz: Number(params.fnHz),
+    itrA: Number(params.itrA),
+    imaxA: Number(params.imaxA),
+    ...(num('iminA') !== undefined && { iminA: num('iminA') }),
+    ...(num('istA') !== undefined && { istA: num('istA') }),
+    ...(num('impPerKWh') !== undefined && { impPerKWh: num('impPerKWh') }),
+  };
+}
+
+/**
+ * A suite's plan, read and expanded when the suite is read: the plan file's own problems keep their file:line, the
+ * declaration's are placed at the suite's parameters, and the planned cases join the suite's own (after them).
+ */
+function withPlannedCases(suiteFile: string) {
+  return (s: Suite, ctx: z.RefinementCtx<Suite>): Suite => {
+    if (s.plan === undefined) return s;
+    const file = resolveScenarioPath(s.plan, dirname(suiteFile));
+    let plan: TestPlan;
+    try {
+      plan = loadTestPlanFile(file);
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      const message =
+        e instanceof NotFoundError
+          ? `test plan ${file} not found (a path relative to the suite file)`
+          : `test plan ${file} is not valid:${e.problems.map((p) => `\n      ${formatLocation(p)}: ${p.message}`).join('')}`;
+      ctx.addIssue({ code: 'custom', path: ['plan'], message });
+      return s;
+    }
+    const problem = (param: string, message: string) =>
+      ctx.addIssue({ code: 'custom', path: ['parameters', param], message: `${message} (plan ${plan.name})` });
+    const declaration = declarationOf(s.parameters, problem);
+    if (!declaration) return s;
+    const { cases, problems } = expandTestPlan(plan, declaration);
+    for (const p of problems) problem(p.param, p.message);
+    const ids = new Set(s.cases.map((c) => c.id));
+    const planned: SuiteCase[] = [];
+    for (const c of cases) {
+      if (ids.has(c.id)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['cases'],
+          message: `case id ${c.id} is also a case of plan ${plan.name}`,
+        });
+        continue;
+      }
+      const scenario = scenarioSchema.safeParse(c.scenario);
+      const parsed = caseSchema.safeParse(c);
+      if (!scenario.success || !parsed.success) {
+        const issue = (scenario.error ?? parsed.error)!.issues[0]!;
+        ctx.addIssue({
+          code: 'custom',
+          path: ['plan'],
+          message: `plan ${plan.name} gives case ${c.id} an impossible ${formatFieldPath(issue.path as PropertyKey[])}: ${issue.message}`,
+        });
+        continue;
+      }
+      planned.push({
+        ...parsed.data,
+        criteria: parsed.data.criteria.map((cr) =>
+          resolveCriterion(cr, { ...s.parameters, ...parsed.data.params }, (message) =>
+            ctx.addIssue({ code: 'custom', path: ['plan'], message: `case ${c.id}: ${message}` }),
+          ),
+        ),
+      });
+    }
+    return { ...s, cases: [...s.cases, ...planned] };
+  };
+}
+
 export function loadSuiteFile(file: string): LoadedSuite {
   const text = readDataFile(file);
-  const suite = parseYamlWithSchema(text, file, suiteSchema.superRefine(caseInputsCheck(file)));
-  return { suite, file, sha256: createHash('sha256').update(text).digest('hex') };
+  const suite = parseYamlWithSchema(
+    text,
+    file,
+    suiteSchema.superRefine(caseInputsCheck(file)).transform(withPlannedCases(file)),
+  );
+  // The plan is part of what the suite is: its text joins the suite's in the hash a run records.
+  const hash = createHash('sha256').update(text);
+  if (suite.plan !== undefined) hash.update(readDataFile(resolveScenarioPath(suite.plan, dirname(file))));
+  return { suite, file, sha256: hash.digest('hex') };
 }
 
 /** A suite reference is a built-in name (`ev-billing`) or a path to a YAML file. */

@@ -1,11 +1,17 @@
 import { z } from 'zod';
 import { loadYamlFile } from '../core/files/load-yaml.js';
+import { DEFAULT_START_THRESHOLD_W } from './registers.js';
 
 /** Fault knobs: all off by default. Each makes the meter misbehave in one way a suite must catch. */
 export const faultsSchema = z
   .object({
     /** Current-channel gain error in %: energy and power read high (positive) or low. */
     gainErrorPct: z.number().min(-50).max(50).default(0),
+    /**
+     * Books the fundamental's active power only (Re V₁·I₁*), as a meter with a narrow-band front end does: harmonic
+     * power goes unregistered, and MI-003 Table 3's harmonics test must catch it.
+     */
+    fundamentalOnly: z.boolean().default(false),
     /** Fraction of switch events the detector drops (seeded). */
     missedEventRate: z.number().min(0).max(1).default(0),
     /** Added detection latency: events are decided and timestamped this much later. */
@@ -45,6 +51,11 @@ export const meterConfigSchema = z
      * offset it removed. 0: never synced, the clock free-runs with its drift.
      */
     clockSyncIntervalS: z.number().min(0).default(3600),
+    /**
+     * Below this |P| (W) the energy registers stand still: the meter's starting threshold. A value above U·Ist
+     * fails the starting test (MI-003 §5.5).
+     */
+    startThresholdW: z.number().min(0).max(1000).default(DEFAULT_START_THRESHOLD_W),
     /** Minimum step the detector reports (W). */
     eventThresholdW: z.number().positive().default(40),
     /**

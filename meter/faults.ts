@@ -32,6 +32,11 @@ export class MeterFaults {
     return 1 + this.config.faults.gainErrorPct / 100;
   }
 
+  /** The narrow-band fault: the active power the meter books of a cycle (all of it, or the fundamental's). */
+  bookedPower(f: { p: number; p1: number }): number {
+    return this.config.faults.fundamentalOnly ? f.p1 : f.p;
+  }
+
   /** The missed-event fault: this step goes unseen (seeded draws, one per step while the rate is set). */
   missesEvent(): boolean {
     const rate = this.config.faults.missedEventRate;

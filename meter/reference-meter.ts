@@ -27,7 +27,7 @@ export class ReferenceMeter {
   private readonly f = new CycleFeatures();
   private readonly detector: StepDetector;
   private readonly meterClock: MeterClock;
-  private readonly registers = new EnergyRegisters();
+  private readonly registers: EnergyRegisters;
   private readonly faults: MeterFaults;
   private readonly billing: MeterBilling;
   private readonly sessions: EvSessions;
@@ -50,6 +50,7 @@ export class ReferenceMeter {
   ) {
     const log = this.log.bind(this);
     this.analyzer = new CycleAnalyzer(samplesPerCycle);
+    this.registers = new EnergyRegisters(config.startThresholdW);
     this.detector = new StepDetector(config.eventThresholdW, 1 / frequency);
     this.meterClock = new MeterClock(config.faults.clockDriftPpm, config.clockSyncIntervalS);
     this.faults = new MeterFaults(config, id.seed, log);
@@ -154,9 +155,10 @@ export class ReferenceMeter {
       this.sessions.expire(t);
       if (this.faults.channelDead(t, dt)) continue;
       const f = this.analyzer.analyze(block.voltage, block.current, c * n, this.f, gain);
-      if (this.registers.integrate(f.p, f.q, dt)) {
+      const booked = this.faults.bookedPower(f);
+      if (this.registers.integrate(booked, f.q, dt)) {
         this.attribution.integrate(t, dt);
-        const count = this.registers.pulses(f.p, dt);
+        const count = this.registers.pulses(booked, dt);
         if (count > 0) this.out.pulse({ channel: `${this.id.meterId}/s0`, t, count });
       }
       this.registers.accumulate(f);

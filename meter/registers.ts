@@ -1,7 +1,10 @@
 /** The reference meter's S0 output constant (imp/kWh), as on its nameplate. */
 export const PULSES_PER_KWH = 1000;
-/** Below this |P| the registers do not move (starting-current threshold, keeps the no-load creep at zero). */
-const START_THRESHOLD_W = 2;
+/**
+ * Below this |P| the registers do not move (starting-current threshold, keeps the no-load creep at zero): 2 W is
+ * under the 4.6 W a class B meter with Itr 0.5 A must start at (Ist = 0.04 Itr at 230 V).
+ */
+export const DEFAULT_START_THRESHOLD_W = 2;
 /** The same for the kvarh registers (var). */
 const START_THRESHOLD_VAR = 2;
 
@@ -25,6 +28,8 @@ export class EnergyRegisters {
   private pulseAcc = 0;
   private acc = { p: 0, q: 0, v: 0, i: 0, n: 0 };
 
+  constructor(private readonly startThresholdW = DEFAULT_START_THRESHOLD_W) {}
+
   /**
    * Books one cycle of P and Q. False when |P| is under the starting threshold: the Wh registers stand still
    * (and so does every load's energy). Reactive energy has its own threshold: a capacitor bank draws no P.
@@ -35,7 +40,7 @@ export class EnergyRegisters {
       if (varh >= 0) this.importVarh += varh;
       else this.exportVarh -= varh;
     }
-    if (Math.abs(p) < START_THRESHOLD_W) return false;
+    if (Math.abs(p) < this.startThresholdW) return false;
     const wh = (p * dt) / 3600;
     if (wh >= 0) this.importWh += wh;
     else this.exportWh -= wh;

@@ -135,7 +135,8 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
   if (!house) throw new Error(`scenario ${scenario.name} has no house ${meterId}`);
   const f = scenario.frequency;
   const n = opts.samplesPerCycle ?? 128;
-  const blockCycles = opts.blockCycles ?? f;
+  // About a second of cycles per block (a whole number of them: off-nominal test frequencies such as 58.8 Hz).
+  const blockCycles = opts.blockCycles ?? Math.round(f);
   const firstCycle = Math.round((opts.from ?? 0) * f);
   const lastCycle = Math.round(Math.min(opts.to ?? scenario.durationS, scenario.durationS) * f);
   const rnd = seededRandom((opts.seed ^ hashString(meterId)) >>> 0);

@@ -32,6 +32,7 @@ export const metrologyAnalyser: CaseAnalyser = (entries, params, out) => {
     const pulses = ofKind<PulseData>(entries, ENTRY.pulse);
     analyseMetrology(energies, measurements, reference, standard, latency, pulses, params, out);
   }
+  if (params.starting === true) analyseStarting(energies, entries, String(params.midClass ?? 'B'), out);
   if (params.creep === true) {
     const pulses = entries.filter((e) => e.kind === ENTRY.pulse).reduce((s, e) => s + Number(e.data.count ?? 0), 0);
     out.metrics['metrology.creep_pulses'] = pulses;
@@ -160,6 +161,7 @@ function analyseMetrology(
       },
     }),
   };
+  if (typeof params.referencePoint === 'string') errorShifts(points, params.referencePoint, out);
   out.metrics['metrology.max_error_pct'] = Math.max(...points.map((p) => Math.abs(p.errorPct)));
   out.metrics['metrology.max_error_ratio'] = Math.max(...points.map((p) => p.ratio));
   out.metrics['metrology.max_expanded_uncertainty_pct'] = Math.max(...points.map((p) => p.expandedPct ?? 0));
@@ -170,6 +172,55 @@ function analyseMetrology(
   out.metrics['metrology.conditional_passes_refused'] = points.filter(
     (p) => p.statement === 'conditional pass' && !p.accepted,
   ).length;
+}
+
+/**
+ * How far a disturbance moved the error (MI-003 Table 3's critical change): each point's error against the
+ * reference point's, the same current and power factor without the disturbance.
+ */
+function errorShifts(points: TestPointResult[], referenceId: string, out: CaseAnalysis) {
+  const reference = points.find((p) => p.id === referenceId);
+  if (!reference) throw new Error(`the reference point ${referenceId} of the disturbance test did not run`);
+  const shifts = points
+    .filter((p) => p !== reference)
+    .map((p) => ({ id: p.id, referenceId, shiftPct: Math.abs(p.errorPct - reference.errorPct) }));
+  out.metrology!.shifts = shifts;
+  out.metrics['metrology.max_error_shift_pct'] = Math.max(0, ...shifts.map((s) => s.shiftPct));
+}
+
+/**
+ * The starting test (MI-003 §5.5): at Ist the meter starts and continues to register. The run at Ist is split in
+ * two halves, each long enough for more than one pulse; a half in which the meter registered nothing (no pulse
+ * from its test output, or no energy in its registers when it has none) is a gap.
+ */
+function analyseStarting(
+  energies: TruthEnergyData[],
+  entries: Parameters<CaseAnalyser>[0],
+  midClass: string,
+  out: CaseAnalysis,
+) {
+  const run = energies.find((e) => e.class !== 'base' && e.energyWh > 0);
+  if (!run) throw new Error('the starting test has no load run at Ist');
+  const series = groupByMeter(sortedMeasurements(entries, ENTRY.meterMeasurement)).get(run.meterId) ?? [];
+  const pulses = ofKind<PulseData>(entries, ENTRY.pulse).filter(
+    (p) => (p.meterId ?? p.channel.split('/')[0]) === run.meterId,
+  );
+  const mid = (run.start + run.end) / 2;
+  const halves = [
+    [run.start, mid],
+    [mid, run.end],
+  ].map(([from, to]) => {
+    const registeredWh = registerAt(series, to!, 'importWh') - registerAt(series, from!, 'importWh');
+    const count = pulses.filter((p) => p.t > from! && p.t <= to!).reduce((s, p) => s + p.count, 0);
+    return { from: from!, to: to!, registeredWh, pulses: count };
+  });
+  const fromPulses = pulses.length > 0;
+  const gaps = halves.filter((h) => (fromPulses ? h.pulses === 0 : h.registeredWh <= 0)).length;
+  out.metrics['metrology.starting_gaps'] = gaps;
+  out.metrology = {
+    ...(out.metrology ?? { midClass, points: [] }),
+    starting: { currentA: run.currentA, source: fromPulses ? 'pulses' : 'registers', halves, gaps },
+  };
 }
 
 /**

@@ -100,3 +100,96 @@ export function parseMidClass(value: unknown): MidClass {
   if (isMidClass(value)) return value;
   throw new Error(`MID class must be A, B or C, not ${String(value)}`);
 }
+
+/**
+ * MI-003 §2.1, Table 1: the current values a manufacturer declares must satisfy these bounds, relative to the
+ * transitional current Itr, by class and connection (for transformer-operated meters In = 20 Itr and Imax ≥ 1.2 In).
+ * A test plan that names Ist or Imin takes the class's bound here when the meter declares no smaller value.
+ */
+export const MID_CONNECTIONS = ['direct', 'transformer'] as const;
+export type MidConnection = (typeof MID_CONNECTIONS)[number];
+
+export const MID_CURRENTS_CLAUSE = 'MID 2014/32/EU Annex V (MI-003) §2.1 Table 1';
+
+export interface MidCurrentBounds {
+  /** Ist ≤ istMaxItr · Itr. */
+  istMaxItr: number;
+  /** Imin ≤ iminMaxItr · Itr. */
+  iminMaxItr: number;
+  /** Imax ≥ imaxMinItr · Itr (transformer-operated: 1.2 · In = 1.2 · 20 Itr). */
+  imaxMinItr: number;
+}
+
+export const MID_CURRENT_TABLE: Readonly<Record<MidConnection, Readonly<Record<MidClass, MidCurrentBounds>>>> = {
+  direct: {
+    A: { istMaxItr: 0.05, iminMaxItr: 0.5, imaxMinItr: 50 },
+    B: { istMaxItr: 0.04, iminMaxItr: 0.5, imaxMinItr: 50 },
+    C: { istMaxItr: 0.04, iminMaxItr: 0.3, imaxMinItr: 50 },
+  },
+  // Table 1's footnote: class B electromechanical transformer-operated meters may have Imin ≤ 0.4 Itr (not tabulated:
+  // the bench certifies static meters).
+  transformer: {
+    A: { istMaxItr: 0.06, iminMaxItr: 0.4, imaxMinItr: 24 },
+    B: { istMaxItr: 0.04, iminMaxItr: 0.2, imaxMinItr: 24 },
+    C: { istMaxItr: 0.02, iminMaxItr: 0.2, imaxMinItr: 24 },
+  },
+};
+
+/**
+ * MI-003 §2.2: the supply and load ranges within which Table 2's MPE applies, at least 0.9 Un … 1.1 Un,
+ * 0.98 fn … 1.02 fn and cos φ from 0.5 inductive to 0.8 capacitive (capacitive written negative, as the bench does).
+ */
+export const MID_RATED_RANGES_CLAUSE = 'MID 2014/32/EU Annex V (MI-003) §2.2';
+export const MID_RATED_RANGES = {
+  voltage: { min: 0.9, max: 1.1 },
+  frequency: { min: 0.98, max: 1.02 },
+  powerFactor: { minInductive: 0.5, maxCapacitive: -0.8 },
+} as const;
+
+/**
+ * MI-003 §4.2, Table 3: critical change values in % for long-term disturbances: how far the error at a test point
+ * may move when the disturbance is applied, against the same point without it.
+ */
+export const MID_DISTURBANCES = [
+  'reversed-phase-sequence',
+  'voltage-unbalance',
+  'harmonics',
+  'dc-and-harmonics',
+  'fast-transient-bursts',
+  'magnetic-and-rf-fields',
+] as const;
+export type MidDisturbance = (typeof MID_DISTURBANCES)[number];
+
+export const MID_CRITICAL_CHANGE_CLAUSE = 'MID 2014/32/EU Annex V (MI-003) §4.2 Table 3';
+
+export const MID_CRITICAL_CHANGE_TABLE: Readonly<Record<MidDisturbance, Readonly<Record<MidClass, number>>>> = {
+  'reversed-phase-sequence': { A: 1.5, B: 1.5, C: 0.3 },
+  'voltage-unbalance': { A: 4, B: 2, C: 1 },
+  harmonics: { A: 1, B: 0.8, C: 0.5 },
+  'dc-and-harmonics': { A: 6, B: 3, C: 1.5 },
+  'fast-transient-bursts': { A: 6, B: 4, C: 2 },
+  'magnetic-and-rf-fields': { A: 3, B: 2, C: 1 },
+};
+
+const DISTURBANCE_TEXT: Record<MidDisturbance, string> = {
+  'reversed-phase-sequence': 'reversed phase sequence',
+  'voltage-unbalance': 'voltage unbalance',
+  harmonics: 'harmonic contents in the current circuits',
+  'dc-and-harmonics': 'DC and harmonics in the current circuit',
+  'fast-transient-bursts': 'fast transient bursts',
+  'magnetic-and-rf-fields': 'magnetic fields, RF fields, conducted RF and oscillatory waves',
+};
+
+/** The critical change value for one disturbance and class, with its citation. */
+export function midCriticalChange(disturbance: MidDisturbance, midClass: MidClass): MidMpe {
+  const pct = MID_CRITICAL_CHANGE_TABLE[disturbance][midClass];
+  return {
+    mpePct: pct,
+    citation: `${MID_CRITICAL_CHANGE_CLAUSE} (class ${midClass}, ${DISTURBANCE_TEXT[disturbance]}: critical change ${pct} %)`,
+  };
+}
+
+/** MI-003 §5.4 and §5.5: running with no load, and starting at Ist. */
+export const MID_NO_LOAD_CLAUSE = 'MID 2014/32/EU Annex V (MI-003) §5.4 (running with no load)';
+export const MID_STARTING_CLAUSE =
+  'MID 2014/32/EU Annex V (MI-003) §5.5 (starting: the meter starts and continues to register at Ist)';

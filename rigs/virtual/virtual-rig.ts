@@ -95,7 +95,14 @@ export class VirtualRig implements Rig {
           role: 'load',
           identity: 'bench waveform synthesizer (in-process)',
           transport: 'sim',
-          capabilities: ['load.setpoints', 'load.waveform', 'ev.cp', 'relay.switch'],
+          capabilities: [
+            'load.setpoints',
+            'load.waveform',
+            'ev.cp',
+            'relay.switch',
+            'supply.voltage',
+            'supply.frequency',
+          ],
         },
         {
           id: 'reference-meter',

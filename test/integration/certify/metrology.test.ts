@@ -47,11 +47,11 @@ async function testPoints(name: string, gainErrorPct: number, rule?: 'simple', f
     const doc = parse(readFileSync(join(REPO_ROOT, 'suites/metrology-mid.yaml'), 'utf8')) as {
       name: string;
       parameters: Record<string, unknown>;
-      cases: Array<{ scenario: string }>;
+      plan: string;
     };
     doc.name = `metrology-mid-${rule}`;
     doc.parameters.decisionRule = rule;
-    for (const c of doc.cases) c.scenario = join(REPO_ROOT, 'suites', c.scenario);
+    doc.plan = join(REPO_ROOT, 'suites', doc.plan);
     suite = join(dir, `${name}-suite.yaml`);
     writeFileSync(suite, stringify(doc));
   }
@@ -291,5 +291,96 @@ describe("a rig's reference standard", () => {
     expect(r.stderr).toMatch(
       /lab-misplaced\.yaml:\d+:\d+ instruments\[1\]\.calibration: only a reference instrument has a calibration \(dut is dut\)/,
     );
+  });
+});
+
+describe('metrology-mid from its test plan (MID MI-003 as data), on sim', () => {
+  /** The whole suite with a meter config, its report's cases by id. */
+  async function whole(name: string, meter: Record<string, unknown>) {
+    const meterConfig = join(dir, `${name}.yaml`);
+    writeFileSync(meterConfig, stringify(meter));
+    const runsDir = join(dir, `runs-${name}`);
+    const r = await benchAsync([
+      'certify',
+      '--suite',
+      'metrology-mid',
+      '--meter-config',
+      meterConfig,
+      '--runs-dir',
+      runsDir,
+    ]);
+    const { report } = reportOf(runsDir, r.stdout);
+    return { ...r, cases: new Map(report.cases.map((c) => [c.id, c])) };
+  }
+  const verdicts = (cases: Map<string, { verdict: string }>) =>
+    Object.fromEntries([...cases].map(([id, c]) => [id, c.verdict]));
+  const PLANNED = [
+    'test-points',
+    'influence-voltage-09un',
+    'influence-voltage-11un',
+    'influence-frequency-098fn',
+    'influence-frequency-102fn',
+    'disturbance-fifth-harmonic',
+    'no-load-creep',
+    'starting',
+  ];
+
+  it('the healthy meter PASSes every planned case: rated ranges, the 5th harmonic, no-load and starting', async () => {
+    const r = await whole('plan-healthy', {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(verdicts(r.cases)).toEqual(Object.fromEntries(PLANNED.map((id) => [id, 'PASS'])));
+    expect(r.cases.get('disturbance-fifth-harmonic')!.metrics['metrology.max_error_shift_pct']).toBeLessThan(0.01);
+    expect(r.cases.get('starting')!.metrics['metrology.starting_gaps']).toBe(0);
+  });
+
+  it('a meter that books only the fundamental FAILs the harmonics case by the harmonic power it misses', async () => {
+    const r = await whole('plan-fundamental', { faults: { fundamentalOnly: true } });
+    expect(r.code).toBe(1);
+    expect(verdicts(r.cases)).toEqual(
+      Object.fromEntries(PLANNED.map((id) => [id, id === 'disturbance-fifth-harmonic' ? 'FAIL' : 'PASS'])),
+    );
+    // 10 % of the 5th in the voltage and 40 % in the current, in phase: 4 % of the fundamental's power is harmonic,
+    // so a fundamental-only meter reads 1 − 1/1.04 = 3.85 % low against the undisturbed point.
+    expect(r.cases.get('disturbance-fifth-harmonic')!.metrics['metrology.max_error_shift_pct']).toBeCloseTo(
+      (1 - 1 / 1.04) * 100,
+      1,
+    );
+  });
+
+  it('a meter that does not start at Ist FAILs the starting case only', async () => {
+    // Ist of class B with Itr 0.5 A is 0.02 A: 4.6 W at 230 V, under a 10 W starting threshold.
+    const r = await whole('plan-starting', { startThresholdW: 10 });
+    expect(r.code).toBe(1);
+    expect(verdicts(r.cases)).toEqual(
+      Object.fromEntries(PLANNED.map((id) => [id, id === 'starting' ? 'FAIL' : 'PASS'])),
+    );
+    expect(r.cases.get('starting')!.metrics['metrology.starting_gaps']).toBe(2);
+  });
+
+  it('a plan with a current the standard does not name is refused before any run, at its file and line (exit 2)', async () => {
+    const plan = join(dir, 'bad-plan.yaml');
+    writeFileSync(
+      plan,
+      ['name: bad', 'title: Bad plan', 'connection: direct', 'accuracy:', '  - { current: 2imin, pf: unity }', ''].join(
+        '\n',
+      ),
+    );
+    const suite = join(dir, 'bad-plan-suite.yaml');
+    writeFileSync(
+      suite,
+      stringify({
+        name: 'bad-plan',
+        version: 1,
+        title: 'A suite naming a bad plan',
+        parameters: { midClass: 'B', unV: 230, fnHz: 50, itrA: 0.5, imaxA: 40 },
+        plan,
+      }),
+    );
+    const runsDir = join(dir, 'runs-bad-plan');
+    const r = await benchAsync(['certify', '--suite', suite, '--runs-dir', runsDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${plan}:5:`);
+    expect(r.stderr).toContain('accuracy[0].current');
+    expect(existsSync(runsDir)).toBe(false);
   });
 });

@@ -181,3 +181,51 @@ describe('the error calculator on the pulse output', () => {
     expect(forced.budget!.find((c) => c.source === 'gate timing')).toBeDefined();
   });
 });
+
+describe('the starting test and a disturbance', () => {
+  /** A run at Ist (4.6 W) over [0, 2400] s, the meter's register rising only between `from` and `to`. */
+  function starting(from: number, to: number, pulses: PulseData[] = []): CaseAnalysis {
+    const truth: TruthEnergyData = {
+      caseId: 'c',
+      meterId: 'm',
+      loadId: 'ist-pf1',
+      class: 'test-point',
+      profile: 'tp-ist-pf1',
+      start: 0,
+      end: 2400,
+      energyWh: (4.6 * 2400) / 3600,
+      currentA: 0.02,
+      pf: 1,
+    };
+    const registered = (t: number) => (4.6 * Math.max(0, Math.min(t, to) - from)) / 3600;
+    const entries: Entry[] = [
+      { kind: ENTRY.truthLoadEnergy, data: { ...truth } },
+      ...Array.from({ length: 25 }, (_, i) => ({
+        kind: ENTRY.meterMeasurement,
+        data: { caseId: 'c', meterId: 'm', t: i * 100, importWh: registered(i * 100), exportWh: 0 },
+      })),
+      ...pulses.map((p) => ({ kind: ENTRY.pulse, data: { ...p } })),
+    ];
+    const out: CaseAnalysis = { metrics: {}, sections: {} } as CaseAnalysis;
+    metrologyAnalyser(entries, { starting: true, midClass: 'B' }, out);
+    return out;
+  }
+  const edge = (t: number): PulseData => ({ caseId: 'c', channel: 'm/s0', meterId: 'm', t, count: 1, impPerKWh: 1000 });
+
+  it('from the registers: a meter that starts and keeps registering has no gap; one that stops half-way has one', () => {
+    expect(starting(0, 2400).metrics['metrology.starting_gaps']).toBe(0);
+    expect(starting(0, 1000).metrics['metrology.starting_gaps']).toBe(1);
+    expect(starting(0, 0).metrology!.starting).toMatchObject({ source: 'registers', gaps: 2 });
+  });
+
+  it('from the pulse output when the meter has one: a half without a pulse is a gap, whatever the registers say', () => {
+    expect(starting(0, 2400, [edge(783), edge(1566), edge(2349)]).metrics['metrology.starting_gaps']).toBe(0);
+    expect(starting(0, 2400, [edge(783)]).metrology!.starting).toMatchObject({ source: 'pulses', gaps: 1 });
+  });
+
+  it("a disturbance's shift is each point's error against the reference point's; a missing reference point throws", () => {
+    const out = point(0.5, [], { referencePoint: '10itr-pf1' });
+    expect(out.metrics['metrology.max_error_shift_pct']).toBe(0);
+    expect(() => point(0.5, [], { referencePoint: 'absent' })).toThrow(/reference point absent/);
+  });
+});
