@@ -141,7 +141,7 @@ describe('built-in suites', () => {
       for (const c of resolveSuite(name).suite.cases) {
         for (const cr of c.criteria) {
           if (/\bMID\b/.test(cr.clause ?? '') && cr.unit === '%')
-            expect(cr.source, `${c.id} ${cr.metric}`).toMatch(/^mid\.mpe/);
+            expect(cr.source, `${c.id} ${cr.metric}`).toMatch(/^mid\.(mpe|critical-change)\[/);
           if (typeof cr.marginal === 'number' && typeof cr.limit === 'number') {
             const inside = cr.op.startsWith('>') ? cr.marginal >= cr.limit : cr.marginal <= cr.limit;
             expect(inside, `${c.id} ${cr.metric}`).toBe(true);
