@@ -125,17 +125,35 @@ export async function benchRigs(opts: { pings?: number; polls?: number } = {}) {
 
     const meter = new ModbusMeterDriver('dut', { kind: 'serial', path: join(dir, 'dut') }, 'sdm630');
     await meter.activate();
-    const t0 = performance.now();
-    for (let i = 0; i < polls; i++) await meter.readQuantity('activePower');
-    const pollsPerS = polls / ((performance.now() - t0) / 1000);
-    await meter.deactivate();
+    const rate = async (poll: () => Promise<unknown>) => {
+      const t0 = performance.now();
+      for (let i = 0; i < polls; i++) await poll();
+      return polls / ((performance.now() - t0) / 1000);
+    };
+    const pollsPerS = await rate(() => meter.readQuantity('activePower'));
     console.log(`  Modbus RTU poll rate (FC04 float32, PTY): ${pollsPerS.toFixed(0)} reads/s`);
+    // A bench's meter poll (energy, P, Q, V, I, PF) as it was, one request per quantity, and as the driver now
+    // reads it, in blocks of the SDM630 map (energy, then the instantaneous block), side by side.
+    const energy = ['importKWh', 'exportKWh'];
+    const instantaneous = ['activePower', 'reactivePower', 'voltage', 'current', 'powerFactor'];
+    const perQuantity = await rate(async () => {
+      for (const q of [...energy, ...instantaneous]) await meter.readQuantity(q);
+    });
+    const inBlocks = await rate(async () => {
+      await meter.readMany(energy);
+      await meter.readMany(instantaneous);
+    });
+    await meter.deactivate();
+    console.log(
+      `  Modbus RTU meter poll (7 quantities, PTY): one request per quantity ${perQuantity.toFixed(0)} polls/s, in blocks ${inBlocks.toFixed(0)} polls/s (blocks ÷ per quantity ${(inBlocks / perQuantity).toFixed(2)})`,
+    );
     const influx = await benchInflux(dir);
     return {
       ptyP50Ms: lat.p50Ms,
       ptyP99Ms: lat.p99Ms,
       serialportP99Ms: base.p99Ms,
       modbusPollsPerS: pollsPerS,
+      modbusMeterPollsPerS: { perQuantity, inBlocks },
       ...influx,
     };
   } finally {

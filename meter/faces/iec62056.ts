@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SerialPort } from 'serialport';
 import { switchBaudRate } from '../../protocols/baud-switch.js';
-import type { LiveValues } from './register-map.js';
+import { type LiveValues, phasesOf } from './register-map.js';
 
 /** Baud-rate characters of IEC 62056-21 mode C: '0'..'6' → 300..19200 baud. */
 export const BAUD_CHARS: Record<string, number> = {
@@ -58,7 +58,34 @@ export function readoutItems(v: LiveValues, id: ReadoutIdentity, now: Date): Arr
     ['1.7.0', `${n(v.activePower / 1000, 3, 3)}*kW`],
     ['32.7.0', `${n(v.voltage, 3, 1)}*V`],
     ['31.7.0', `${n(v.current, 3, 2)}*A`],
+    ['14.7.0', `${n(v.frequency, 2, 2)}*Hz`],
+    ...phaseItems(v, n),
   ];
+}
+
+/**
+ * Per-phase OBIS codes (IEC 62056-61, value group C = 20 × phase + quantity): voltage 32/52/72, current 31/51/71,
+ * power factor 33/53/73, active power import 21/41/61 and export 22/42/62 (.7.0, kW), their energies (.8.0, kWh).
+ * Phases the meter has: L1 alone on a single-phase meter. L1's voltage and current are the 32.7.0 and 31.7.0 above.
+ */
+function phaseItems(v: LiveValues, n: (x: number, w: number, d: number) => string): Array<[string, string]> {
+  const phases = phasesOf(v).slice(0, v.phases ? 3 : 1);
+  return phases.flatMap((p, i) => {
+    const c = (q: number) => 20 * i + q;
+    const perPhase: Array<[string, string]> = [
+      [`${c(21)}.7.0`, `${n(Math.max(0, p.activePower) / 1000, 3, 3)}*kW`],
+      [`${c(22)}.7.0`, `${n(Math.max(0, -p.activePower) / 1000, 3, 3)}*kW`],
+      [`${c(33)}.7.0`, `${n(p.powerFactor, 1, 3)}`],
+      [`${c(21)}.8.0`, `${n(p.importKWh, 6, 3)}*kWh`],
+      [`${c(22)}.8.0`, `${n(p.exportKWh, 6, 3)}*kWh`],
+    ];
+    if (i === 0) return perPhase;
+    return [
+      [`${c(32)}.7.0`, `${n(p.voltage, 3, 1)}*V`] as [string, string],
+      [`${c(31)}.7.0`, `${n(p.current, 3, 2)}*A`] as [string, string],
+      ...perPhase,
+    ];
+  });
 }
 
 /** The data block: STX, `OBIS(value)` lines, `!`, ETX, BCC. */

@@ -2,7 +2,8 @@ import { createServer, type Socket } from 'node:net';
 import { InterByteTimeoutParser } from '@serialport/parser-inter-byte-timeout';
 import crc16 from 'modbus-serial/utils/crc16.js';
 import { SerialPort } from 'serialport';
-import { type LiveValues, registerWords } from './register-map.js';
+import { SDM630_MAX_READ_REGISTERS } from '../../protocols/sdm630.js';
+import { type LiveValues, registerWords, Sdm630Settings } from './register-map.js';
 
 export interface ModbusFace {
   close(): Promise<void>;
@@ -24,6 +25,7 @@ export function serveModbusTcp(
   opts: { host: string; port: number; unitId?: number },
 ): Promise<ModbusFace> {
   const unit = opts.unitId ?? 1;
+  const settings = new Sdm630Settings();
   const sockets = new Set<Socket>();
   const server = createServer((sock) => {
     sockets.add(sock);
@@ -47,7 +49,7 @@ export function serveModbusTcp(
         // Another protocol id is not Modbus, another unit is not this meter: discarded, as the spec says.
         if (header.readUInt16BE(2) !== 0 || req[0] !== unit) continue;
         // A read whose PDU is cut or too long is answered ILLEGAL DATA VALUE (the RTU face stays silent instead).
-        const reply = answer(req, values()) ?? Buffer.from([unit, (req[1] as number) | 0x80, 0x03]);
+        const reply = answer(req, values(), settings) ?? Buffer.from([unit, (req[1] as number) | 0x80, 0x03]);
         const out = Buffer.alloc(6 + reply.length);
         header.copy(out, 0, 0, 4);
         out.writeUInt16BE(reply.length, 4);
@@ -86,9 +88,10 @@ export async function serveModbusRtu(
   const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate ?? 9600, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   const stats: RtuStats = { requests: 0, answered: 0, badCrc: 0, malformed: 0, otherUnit: 0 };
+  const settings = new Sdm630Settings();
   const frames = port.pipe(new InterByteTimeoutParser({ interval: 4 }));
   frames.on('data', (frame: Buffer) => {
-    const reply = handleRtuFrame(frame, unit, values(), stats);
+    const reply = handleRtuFrame(frame, unit, values(), stats, settings);
     if (reply) port.write(reply);
   });
   return {
@@ -101,7 +104,13 @@ export async function serveModbusRtu(
  * One received RTU frame → the framed reply, or undefined when the spec says to stay silent (bad CRC, too short,
  * another unit, an unparseable request). Counts what it saw in `stats`.
  */
-export function handleRtuFrame(frame: Buffer, unit: number, v: LiveValues, stats: RtuStats): Buffer | undefined {
+export function handleRtuFrame(
+  frame: Buffer,
+  unit: number,
+  v: LiveValues,
+  stats: RtuStats,
+  settings = new Sdm630Settings(),
+): Buffer | undefined {
   stats.requests++;
   if (frame.length < 4) {
     stats.malformed++;
@@ -115,7 +124,7 @@ export function handleRtuFrame(frame: Buffer, unit: number, v: LiveValues, stats
     stats.otherUnit++;
     return undefined;
   }
-  const reply = answer(frame.subarray(0, -2), v);
+  const reply = answer(frame.subarray(0, -2), v, settings);
   if (!reply) {
     stats.malformed++;
     return undefined;
@@ -135,25 +144,45 @@ export interface RtuStats {
   otherUnit: number;
 }
 
-/** The PDU answer to a request PDU (unit id included, CRC excluded); exceptions per the Modbus spec. */
-function answer(req: Buffer, v: LiveValues): Buffer | undefined {
+/**
+ * The PDU answer to a request PDU (unit id included, CRC excluded), as an SDM630 answers: function 04 reads the
+ * input map, 03 the settings, 16 writes settings; exceptions per the Modbus spec (01 another function, 02 an address
+ * outside the map, 03 a count or value it does not take). Undefined: a request cut short or too long.
+ */
+export function answer(req: Buffer, v: LiveValues, settings: Sdm630Settings): Buffer | undefined {
   const unit = req[0]!;
   const fn = req[1]!;
   const exception = (code: number) => Buffer.from([unit, fn | 0x80, code]);
+  if (fn === 0x10) return writeSettings(req, settings, exception);
   if (fn !== 0x03 && fn !== 0x04) return exception(0x01);
   if (req.length !== 6) return undefined;
   const addr = req.readUInt16BE(2);
   const qty = req.readUInt16BE(4);
-  if (qty < 1 || qty > 125) return exception(0x03);
-  const words = registerWords(v);
+  if (qty < 1 || qty > SDM630_MAX_READ_REGISTERS) return exception(0x03);
+  const words = fn === 0x04 ? registerWords(v) : undefined;
   const body = Buffer.alloc(3 + qty * 2);
   body[0] = unit;
   body[1] = fn;
   body[2] = qty * 2;
   for (let k = 0; k < qty; k++) {
-    const w = words.get(addr + k);
+    const w = words ? words.get(addr + k) : settings.word(addr + k);
     if (w === undefined) return exception(0x02);
     body.writeUInt16BE(w, 3 + k * 2);
   }
   return body;
+}
+
+/** Function 16 (write multiple registers): [unit, 16, address, count, byte count, words…] → [unit, 16, address, count]. */
+function writeSettings(req: Buffer, settings: Sdm630Settings, exception: (code: number) => Buffer): Buffer | undefined {
+  if (req.length < 7) return undefined;
+  const addr = req.readUInt16BE(2);
+  const qty = req.readUInt16BE(4);
+  const bytes = req[6]!;
+  if (req.length !== 7 + bytes) return undefined;
+  // Modbus Application Protocol 6.12: 1 to 123 registers, the byte count twice that.
+  if (qty < 1 || qty > 123 || bytes !== qty * 2) return exception(0x03);
+  const words = Array.from({ length: qty }, (_, k) => req.readUInt16BE(7 + 2 * k));
+  const refused = settings.write(addr, words);
+  if (refused) return exception(refused);
+  return Buffer.from(req.subarray(0, 6));
 }

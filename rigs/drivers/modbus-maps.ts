@@ -1,26 +1,37 @@
-/** Modbus meter register maps as DATA. SDM630-style: input registers (FC04), float32 big-endian over two words. */
+import { SDM630_MAX_READ_REGISTERS, sdm630Address } from '../../protocols/sdm630.js';
+
+/**
+ * Modbus meter register maps as DATA: the quantities the bench polls, by name, each a float32 big-endian over two
+ * words, and the most registers the meter answers in one read (the driver reads contiguous quantities in blocks of
+ * up to that many).
+ */
 export interface RegisterMap {
   name: string;
   functionCode: 4 | 3;
+  maxReadRegisters: number;
   registers: Record<string, { address: number; unit: string }>;
 }
+
+/** The SDM630's addresses come from its published map (protocols/sdm630.ts), by quantity. */
+const sdm630 = (quantity: string, unit: string) => ({ address: sdm630Address(quantity), unit });
 
 export const REGISTER_MAPS: Record<string, RegisterMap> = {
   sdm630: {
     name: 'sdm630',
     functionCode: 4,
+    maxReadRegisters: SDM630_MAX_READ_REGISTERS,
     registers: {
-      voltage: { address: 0x0000, unit: 'V' },
-      current: { address: 0x0006, unit: 'A' },
-      activePower: { address: 0x000c, unit: 'W' },
-      reactivePower: { address: 0x0018, unit: 'var' },
-      powerFactor: { address: 0x001e, unit: '1' },
-      totalPower: { address: 0x0034, unit: 'W' },
-      frequency: { address: 0x0046, unit: 'Hz' },
-      importKWh: { address: 0x0048, unit: 'kWh' },
-      exportKWh: { address: 0x004a, unit: 'kWh' },
-      importKVarh: { address: 0x004c, unit: 'kvarh' },
-      exportKVarh: { address: 0x004e, unit: 'kvarh' },
+      voltage: sdm630('l1.voltage', 'V'),
+      current: sdm630('l1.current', 'A'),
+      activePower: sdm630('l1.activePower', 'W'),
+      reactivePower: sdm630('l1.reactivePower', 'var'),
+      powerFactor: sdm630('l1.powerFactor', '1'),
+      totalPower: sdm630('sys.activePower', 'W'),
+      frequency: sdm630('sys.frequency', 'Hz'),
+      importKWh: sdm630('sys.importKWh', 'kWh'),
+      exportKWh: sdm630('sys.exportKWh', 'kWh'),
+      importKVarh: sdm630('sys.importKVarh', 'kvarh'),
+      exportKVarh: sdm630('sys.exportKVarh', 'kvarh'),
     },
   },
 };

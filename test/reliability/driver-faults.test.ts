@@ -102,13 +102,15 @@ describe('reliability: an instrument that goes silent mid-run', () => {
         for (let at = 0; at + 12 <= req.length; at += 12) {
           if (silent) continue;
           answered++;
-          const out = Buffer.alloc(13);
+          // Every float of the block reads 230 (the driver reads the map in blocks).
+          const registers = req.readUInt16BE(at + 10);
+          const out = Buffer.alloc(9 + registers * 2);
           req.copy(out, 0, at, at + 4); // transaction and protocol id
-          out.writeUInt16BE(7, 4);
+          out.writeUInt16BE(3 + registers * 2, 4);
           out.writeUInt8(req[at + 6] as number, 6);
           out.writeUInt8(req[at + 7] as number, 7);
-          out.writeUInt8(4, 8);
-          out.writeFloatBE(230, 9);
+          out.writeUInt8(registers * 2, 8);
+          for (let k = 0; k + 1 < registers; k += 2) out.writeFloatBE(230, 9 + k * 2);
           s.write(out);
         }
       });

@@ -423,10 +423,13 @@ const MODBUS_TCP_KINDS: ReadonlyArray<[ModbusKind, number]> = [
 ];
 const NAMES = Object.keys(REGISTER_MAPS.sdm630?.registers ?? {});
 
-/** The PDU answer (unit id first, no CRC) of one kind to a read of two registers; `value` is the valid float. */
-function modbusPdu(rnd: Random, kind: ModbusKind, unit: number, fc: number, value: number): Buffer {
-  const data = Buffer.alloc(4);
-  data.writeFloatBE(value);
+/**
+ * The PDU answer (unit id first, no CRC) of one kind to a read of `registers` registers (2: one quantity; more: a
+ * block, every float of it `value`); `value` is the valid float.
+ */
+function modbusPdu(rnd: Random, kind: ModbusKind, unit: number, fc: number, value: number, registers = 2): Buffer {
+  const data = Buffer.alloc(Math.max(4, registers * 2));
+  for (let k = 0; k + 4 <= data.length; k += 4) data.writeFloatBE(value, k);
   switch (kind) {
     case 'exception':
       return Buffer.from([unit, fc | 0x80, int(rnd, 1, 11)]);
@@ -443,7 +446,7 @@ function modbusPdu(rnd: Random, kind: ModbusKind, unit: number, fc: number, valu
     case 'bad-count':
       return Buffer.concat([Buffer.from([unit, fc, pick(rnd, [0, 2, 3, 5, 6, 200, 255])]), data]);
     default:
-      return Buffer.concat([Buffer.from([unit, fc, 4]), data]);
+      return Buffer.concat([Buffer.from([unit, fc, data.length]), data]);
   }
 }
 
@@ -473,7 +476,7 @@ async function modbusTcpFuzzServer(seed: number): Promise<FuzzServer> {
           s.write(bytes(rnd, int(rnd, 1, 40)));
           continue;
         }
-        const pdu = modbusPdu(rnd, kind, req[6] as number, req[7] as number, value);
+        const pdu = modbusPdu(rnd, kind, req[6] as number, req[7] as number, value, req.readUInt16BE(10));
         const mbap = Buffer.alloc(6);
         mbap.writeUInt16BE(kind === 'wrong-txid' ? (txid + int(rnd, 1, 200)) & 0xffff : txid, 0);
         mbap.writeUInt16BE(0, 2);

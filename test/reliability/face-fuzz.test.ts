@@ -181,13 +181,25 @@ const TCP_BREAKING: ReadonlyArray<[TcpBreaking, number]> = [
   ['truncated', 3],
   ['garbage', 2],
 ];
-/** Registers of the face's map and the value each reads (float32 over two registers). */
-const TCP_REGISTERS: ReadonlyArray<[number, number]> = [
-  [0x0000, values.voltage],
-  [0x0006, values.current],
-  [0x000c, values.activePower],
-  [0x0046, values.frequency],
-];
+/**
+ * Registers of the face's maps and the value each reads (float32 over two registers): function 04 the input map,
+ * 03 the settings (demand period, system type); the addresses outside each map.
+ */
+const TCP_REGISTERS: Record<3 | 4, ReadonlyArray<[number, number]>> = {
+  4: [
+    [0x0000, values.voltage],
+    [0x0006, values.current],
+    [0x000c, values.activePower],
+    [0x0046, values.frequency],
+    [0x0002, 0],
+    [0x0100, 0],
+  ],
+  3: [
+    [0x0002, 60],
+    [0x000a, 3],
+  ],
+};
+const TCP_OUTSIDE: Record<3 | 4, readonly number[]> = { 4: [0x017e, 0x0300, 0x7fff, 0xffff], 3: [0x0058, 0x7fff, 0xffff] };
 
 const mbap = (txid: number, pdu: Buffer, opts: { protocol?: number; length?: number } = {}) => {
   const h = Buffer.alloc(6);
@@ -205,8 +217,8 @@ const readPdu = (unit: number, fc: number, addr: number, qty: number) => {
 
 /** One framed request and the PDU it must be answered with (unit id first), or undefined for silence. */
 function tcpFramed(rnd: Random, kind: TcpFramed, txid: number): { frame: Buffer; answer?: Buffer } {
-  const fc = pick(rnd, [3, 4]);
-  const [addr, value] = pick(rnd, TCP_REGISTERS);
+  const fc = pick(rnd, [3, 4] as const);
+  const [addr, value] = pick(rnd, TCP_REGISTERS[fc]);
   const exception = (f: number, code: number) => Buffer.from([1, f | 0x80, code]);
   switch (kind) {
     case 'valid': {
@@ -216,16 +228,18 @@ function tcpFramed(rnd: Random, kind: TcpFramed, txid: number): { frame: Buffer;
     }
     case 'unknown-address':
       return {
-        frame: mbap(txid, readPdu(1, fc, pick(rnd, [0x0002, 0x0100, 0x7fff, 0xffff]), 2)),
+        frame: mbap(txid, readPdu(1, fc, pick(rnd, TCP_OUTSIDE[fc]), 2)),
         answer: exception(fc, 2),
       };
     case 'bad-quantity':
       return {
-        frame: mbap(txid, readPdu(1, fc, addr, pick(rnd, [0, 126, 200, 0x7d00, 0xffff]))),
+        // More than Eastron's 40 parameters (80 registers) in one read, or none.
+        frame: mbap(txid, readPdu(1, fc, addr, pick(rnd, [0, 81, 126, 200, 0x7d00, 0xffff]))),
         answer: exception(fc, 3),
       };
     case 'bad-function': {
-      const f = pick(rnd, [0, 1, 2, 5, 6, 7, 8, 15, 16, 17, 23, 43, 0x41, 0x64, 0x7f, int(rnd, 0x44, 0x7f)]);
+      // Functions the face does not serve (16, write multiple registers, it does: the settings).
+      const f = pick(rnd, [0, 1, 2, 5, 6, 7, 8, 15, 17, 23, 43, 0x41, 0x64, 0x7f, int(rnd, 0x44, 0x7f)]);
       const pdu = Buffer.concat([Buffer.from([1, f]), bytes(rnd, int(rnd, 0, 8))]);
       return { frame: mbap(txid, pdu), answer: exception(f, 1) };
     }

@@ -78,9 +78,11 @@ function fuzzingMeter(rnd: Random, port: TtyPort, onFirstPoll: () => void) {
         port.write(withCrc([unit, fc | 0x80, pick(rnd, [2, 4, 6])]));
         continue;
       }
-      const data = Buffer.alloc(4);
-      data.writeFloatBE(byAddress.has(req.readUInt16BE(2)) ? 230 : 0);
-      const frame = withCrc(Buffer.concat([Buffer.from([unit, fc, 4]), data]));
+      // A block read: each quantity of the map in it reads 230, every other register 0.
+      const first = req.readUInt16BE(2);
+      const data = Buffer.alloc(req.readUInt16BE(4) * 2);
+      for (let k = 0; k + 4 <= data.length; k += 2) if (byAddress.has(first + k / 2)) data.writeFloatBE(230, k);
+      const frame = withCrc(Buffer.concat([Buffer.from([unit, fc, data.length]), data]));
       // bad-crc: a bit flipped in the data or the CRC, so the frame is recognised and its CRC fails.
       if (kind === 'bad-crc') {
         const at = int(rnd, 3, frame.length - 1);

@@ -38,7 +38,9 @@ describe('reference meter Modbus face', () => {
       expect(float((await client.readInputRegisters(0x000c, 2)).data)).toBeCloseTo(7361.5, 2);
       expect(float((await client.readInputRegisters(0x0048, 2)).data)).toBeCloseTo(12.345, 3);
       expect(float((await client.readInputRegisters(0x0200, 2)).data)).toBe(7);
-      await expect(client.readInputRegisters(0x0100, 2)).rejects.toMatchObject({ modbusCode: 2 });
+      // Inside the map's range an address without a parameter reads 0, as the SDM630 answers; outside it, 02.
+      expect(float((await client.readInputRegisters(0x0100, 2)).data)).toBe(0);
+      await expect(client.readInputRegisters(0x017e, 2)).rejects.toMatchObject({ modbusCode: 2 });
     } finally {
       await new Promise<void>((r) => client.close(() => r()));
     }
@@ -78,5 +80,95 @@ describe('reference meter Modbus face', () => {
       await new Promise<void>((r) => client.close(() => r()));
       await tcp.close();
     }
+  });
+});
+
+describe('the SDM630 map as Eastron publishes it, read by a Modbus master in blocks', () => {
+  // A single-phase meter's values: L1 carries them, L2 and L3 read 0; the system values are its totals.
+  const live = {
+    ...newLiveValues(),
+    voltage: 231.2,
+    current: 10.5,
+    activePower: 2184.8,
+    reactivePower: 728.3,
+    powerFactor: 0.9,
+    frequency: 49.98,
+    importKWh: 123.456,
+    exportKWh: 1.5,
+    importKVarh: 7.25,
+    exportKVarh: 0.5,
+    currentThd: 12.5,
+  };
+  let pty: Awaited<ReturnType<typeof ptyPair>>;
+  let face: Awaited<ReturnType<typeof serveModbusRtu>>;
+  let client: ModbusClient;
+  beforeAll(async () => {
+    pty = await ptyPair();
+    face = await serveModbusRtu(() => live, { path: pty.a, baudRate: 9600 });
+    client = new ModbusRTU();
+    await client.connectRTUBuffered(pty.b, { baudRate: 9600 });
+    client.setID(1);
+    client.setTimeout(1000);
+  });
+  afterAll(async () => {
+    await new Promise<void>((r) => client.close(() => r()));
+    await face?.close();
+    pty?.close();
+  });
+  const floats = (words: number[]) => Array.from({ length: words.length / 2 }, (_, i) => float(words.slice(2 * i)));
+
+  it('answers a block of the phase voltages, currents and powers with the values the meter computed', async () => {
+    const block = floats((await client.readInputRegisters(0x0000, 0x2a)).data);
+    const [v1, v2, v3, i1, i2, i3, p1, p2, p3, s1, , , q1, , , pf1, , , a1] = block;
+    expect([v1, v2, v3]).toEqual([expect.closeTo(231.2, 3), 0, 0]);
+    expect([i1, i2, i3]).toEqual([expect.closeTo(10.5, 4), 0, 0]);
+    expect([p1, p2, p3]).toEqual([expect.closeTo(2184.8, 2), 0, 0]);
+    expect(s1).toBeCloseTo(231.2 * 10.5, 1);
+    expect(q1).toBeCloseTo(728.3, 2);
+    expect(pf1).toBeCloseTo(0.9, 5);
+    expect(a1).toBeCloseTo((Math.atan2(728.3, 2184.8) * 180) / Math.PI, 3);
+  });
+
+  it('answers the totals, frequency and energies, total kWh at 0x0156 and the per-phase energies', async () => {
+    const sys = floats((await client.readInputRegisters(0x0034, 0x1c)).data);
+    expect(sys[0]).toBeCloseTo(2184.8, 2); // 0x0034 total system power
+    expect(sys[9]).toBeCloseTo(49.98, 4); // 0x0046 frequency
+    expect(sys.slice(10, 14)).toEqual([
+      expect.closeTo(123.456, 3),
+      expect.closeTo(1.5, 5),
+      expect.closeTo(7.25, 5),
+      expect.closeTo(0.5, 5),
+    ]);
+    const energies = floats((await client.readInputRegisters(0x0156, 0x28)).data);
+    expect(energies[0]).toBeCloseTo(124.956, 3); // total kWh = import + export
+    expect(energies[1]).toBeCloseTo(7.75, 4); // total kvarh
+    expect(energies.slice(2, 5)).toEqual([expect.closeTo(123.456, 3), 0, 0]); // L1–L3 import kWh
+    expect(floats((await client.readInputRegisters(0x00f0, 2)).data)[0]).toBeCloseTo(12.5, 4); // L1 current THD
+    // Neutral current of a single-phase meter: the phase current.
+    expect(floats((await client.readInputRegisters(0x00e0, 2)).data)[0]).toBeCloseTo(10.5, 4);
+  });
+
+  it('reads across gaps as 0, refuses more than 40 parameters (03) and any address past the map (02)', async () => {
+    expect(floats((await client.readInputRegisters(0x0000, 80)).data)).toHaveLength(40);
+    await expect(client.readInputRegisters(0x0000, 81)).rejects.toMatchObject({ modbusCode: 3 });
+    expect(floats((await client.readInputRegisters(0x0140, 0x3e)).data).slice(0, 7)).toEqual([0, 0, 0, 0, 0, 0, 0]);
+    await expect(client.readInputRegisters(0x0170, 0x10)).rejects.toMatchObject({ modbusCode: 2 });
+  });
+
+  it('keeps its settings in holding registers: read with 03, written with 16 where the meter allows it', async () => {
+    const setting = async (address: number) => float((await client.readHoldingRegisters(address, 2)).data);
+    const words = (x: number) => {
+      const b = Buffer.alloc(4);
+      b.writeFloatBE(x);
+      return [b.readUInt16BE(0), b.readUInt16BE(2)];
+    };
+    expect(await setting(0x0002)).toBe(60); // demand period, minutes
+    expect(await setting(0x000a)).toBe(3); // system type 3P4W
+    await client.writeRegisters(0x0002, words(15));
+    expect(await setting(0x0002)).toBe(15);
+    await expect(client.writeRegisters(0x0002, words(7))).rejects.toMatchObject({ modbusCode: 3 });
+    await expect(client.writeRegisters(0x0000, words(5))).rejects.toMatchObject({ modbusCode: 2 });
+    expect(await setting(0x0002)).toBe(15);
+    await expect(client.readHoldingRegisters(0x0058, 2)).rejects.toMatchObject({ modbusCode: 2 });
   });
 });

@@ -2,12 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { MeasurementData, MeterLogData } from '../../../core/record/entries.js';
 import { readoutItems } from '../../../meter/faces/iec62056.js';
 import { LiveFaces } from '../../../meter/faces/live.js';
-import { registerWords, SDM630_INPUT_REGISTERS } from '../../../meter/faces/register-map.js';
+import { registerWords } from '../../../meter/faces/register-map.js';
 import { offlineMeter } from '../../../meter/factory.js';
 import type { MeterOutputs } from '../../../meter/outputs.js';
 import { groundTruth } from '../../../profiles/ground-truth.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { meterRuns, synthesizeMeterSync } from '../../../profiles/synth.js';
+import { SDM630_INPUT } from '../../../protocols/sdm630.js';
 
 const SPC = 32;
 
@@ -118,7 +119,7 @@ describe('reactive energy registers', () => {
     };
     expect(float(0x004c)).toBeCloseTo(12.345, 4);
     expect(float(0x004e)).toBeCloseTo(0.678, 4);
-    expect(SDM630_INPUT_REGISTERS.find((r) => r.address === 0x004c)?.unit).toBe('kvarh');
+    expect(SDM630_INPUT.find((r) => r.address === 0x004c)?.unit).toBe('kvarh');
     const items = Object.fromEntries(
       readoutItems(
         faces.values,
