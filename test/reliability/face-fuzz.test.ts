@@ -199,7 +199,10 @@ const TCP_REGISTERS: Record<3 | 4, ReadonlyArray<[number, number]>> = {
     [0x000a, 3],
   ],
 };
-const TCP_OUTSIDE: Record<3 | 4, readonly number[]> = { 4: [0x017e, 0x0300, 0x7fff, 0xffff], 3: [0x0058, 0x7fff, 0xffff] };
+const TCP_OUTSIDE: Record<3 | 4, readonly number[]> = {
+  4: [0x017e, 0x0300, 0x7fff, 0xffff],
+  3: [0x0058, 0x7fff, 0xffff],
+};
 
 const mbap = (txid: number, pdu: Buffer, opts: { protocol?: number; length?: number } = {}) => {
   const h = Buffer.alloc(6);
