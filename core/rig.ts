@@ -19,6 +19,11 @@ export const CAPABILITIES = [
    */
   'supply.voltage',
   'supply.frequency',
+  /**
+   * A three-phase supply and load (L1–L3 at 120°) and a polyphase meter under test: a case whose scenario has
+   * `phases: 3` requires it (added when the suite is read).
+   */
+  'supply.three-phase',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];
 
@@ -27,6 +32,7 @@ export const CAPABILITY_WHERE: Partial<Record<Capability, string>> = {
   'station.ocpp': 'a charging station: --rig sim-ocpp, sim-ocpp16, or a rig file with an ocpp instrument',
   'supply.voltage': 'a programmable AC source that sets the supply voltage: --rig sim',
   'supply.frequency': 'a programmable AC source that sets the supply frequency: --rig sim',
+  'supply.three-phase': 'a three-phase supply and load with a polyphase meter: --rig sim',
 };
 
 export interface InstrumentIdentity {

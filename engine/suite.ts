@@ -393,12 +393,33 @@ function withPlannedCases(suiteFile: string) {
   };
 }
 
+/**
+ * A case whose scenario has a three-phase supply requires a rig that has one (`supply.three-phase`), whether the
+ * suite says so or not: a single-phase bench answers it NOT RUN with the reason rather than playing it on L1.
+ */
+function withScenarioRequirements(suiteFile: string) {
+  return (s: Suite): Suite => ({
+    ...s,
+    cases: s.cases.map((c) => {
+      if (c.requires.includes('supply.three-phase')) return c;
+      const scenario =
+        typeof c.scenario === 'string'
+          ? loadScenarioFile(resolveScenarioPath(c.scenario, dirname(suiteFile)))
+          : scenarioSchema.parse(c.scenario);
+      return scenario.phases === 3 ? { ...c, requires: [...c.requires, 'supply.three-phase'] } : c;
+    }),
+  });
+}
+
 export function loadSuiteFile(file: string): LoadedSuite {
   const text = readDataFile(file);
   const suite = parseYamlWithSchema(
     text,
     file,
-    suiteSchema.superRefine(caseInputsCheck(file)).transform(withPlannedCases(file)),
+    suiteSchema
+      .superRefine(caseInputsCheck(file))
+      .transform(withPlannedCases(file))
+      .transform(withScenarioRequirements(file)),
   );
   // The plan is part of what the suite is: its text joins the suite's in the hash a run records.
   const hash = createHash('sha256').update(text);

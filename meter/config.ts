@@ -12,6 +12,11 @@ export const faultsSchema = z
      * power goes unregistered, and MI-003 Table 3's harmonics test must catch it.
      */
     fundamentalOnly: z.boolean().default(false),
+    /**
+     * A polyphase meter wired wrong: this phase's current transformer mounted reversed (its current, and so its
+     * power, read with the wrong sign). Ignored on a single-phase supply.
+     */
+    reversedCurrentPhase: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
     /** Fraction of switch events the detector drops (seeded). */
     missedEventRate: z.number().min(0).max(1).default(0),
     /** Added detection latency: events are decided and timestamped this much later. */

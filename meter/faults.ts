@@ -32,6 +32,11 @@ export class MeterFaults {
     return 1 + this.config.faults.gainErrorPct / 100;
   }
 
+  /** The gain of each phase's current channel: a reversed current transformer reads its phase negated. */
+  phaseGain(phase: number): number {
+    return this.config.faults.reversedCurrentPhase === phase + 1 ? -this.gain : this.gain;
+  }
+
   /** The narrow-band fault: the active power the meter books of a cycle (all of it, or the fundamental's). */
   bookedPower(f: { p: number; p1: number }): number {
     return this.config.faults.fundamentalOnly ? f.p1 : f.p;

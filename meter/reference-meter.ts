@@ -28,6 +28,8 @@ export class ReferenceMeter {
   private readonly detector: StepDetector;
   private readonly meterClock: MeterClock;
   private readonly registers: EnergyRegisters;
+  /** A three-phase supply's phases (L1, L2, L3): each one's features and registers; empty on a single phase. */
+  private readonly lines: Array<{ features: CycleFeatures; registers: EnergyRegisters }> = [];
   private readonly faults: MeterFaults;
   private readonly billing: MeterBilling;
   private readonly sessions: EvSessions;
@@ -154,7 +156,9 @@ export class ReferenceMeter {
       this.faults.flush(t);
       this.sessions.expire(t);
       if (this.faults.channelDead(t, dt)) continue;
-      const f = this.analyzer.analyze(block.voltage, block.current, c * n, this.f, gain);
+      const f = block.lines
+        ? this.analyzeLines(block.lines, c * n)
+        : this.analyzer.analyze(block.voltage, block.current, c * n, this.f, gain);
       const booked = this.faults.bookedPower(f);
       if (this.registers.integrate(booked, f.q, dt)) {
         this.attribution.integrate(t, dt);
@@ -162,6 +166,7 @@ export class ReferenceMeter {
         if (count > 0) this.out.pulse({ channel: `${this.id.meterId}/s0`, t, count });
       }
       this.registers.accumulate(f);
+      if (block.lines) for (const line of this.lines) this.bookLine(line, dt);
       const step = this.detector.push(t, f);
       if (step) this.attribution.onStep(step, t, this.lastT);
       else if (!this.detector.inTransition) this.attribution.trackDrift(dt, this.lastT);
@@ -191,8 +196,66 @@ export class ReferenceMeter {
     });
   }
 
+  /**
+   * One cycle of a three-phase supply: each phase analysed on its own (its voltage and current), and the meter's
+   * view of the whole as one set of features for detection and the registers: P and Q summed, each phase's current
+   * phasors turned back by its supply angle (h · k · 120°) and summed, so a balanced load keeps its harmonic
+   * ratios and a load on L2 looks as it would on L1; voltage and current L1's (as an SDM630 gives them).
+   */
+  private analyzeLines(lines: NonNullable<CycleBlock['lines']>, offset: number): CycleFeatures {
+    const f = this.f;
+    f.p = 0;
+    f.q = 0;
+    f.ipeak = 0;
+    f.iRe.fill(0);
+    f.iIm.fill(0);
+    for (let k = 0; k < lines.length; k++) {
+      if (!this.lines[k])
+        this.lines[k] = { features: new CycleFeatures(), registers: new EnergyRegisters(this.config.startThresholdW) };
+      const line = this.lines[k]!;
+      const lf = this.analyzer.analyze(
+        lines[k]!.voltage,
+        lines[k]!.current,
+        offset,
+        line.features,
+        this.faults.phaseGain(k),
+      );
+      f.p += lf.p;
+      f.q += lf.q;
+      f.ipeak = Math.max(f.ipeak, lf.ipeak);
+      for (let h = 1; h < lf.iRe.length; h++) {
+        // The phase's own frame: +h·k·120° (its supply is at −h·k·120° in the FFT's frame).
+        const a = (2 * Math.PI * h * k) / 3;
+        const c = Math.cos(a);
+        const s = Math.sin(a);
+        f.iRe[h]! += lf.iRe[h]! * c - lf.iIm[h]! * s;
+        f.iIm[h]! += lf.iRe[h]! * s + lf.iIm[h]! * c;
+      }
+      if (k === 0) {
+        f.vrms = lf.vrms;
+        f.irms = lf.irms;
+        f.v1Phase = lf.v1Phase;
+        f.p1 = lf.p1;
+      } else f.p1 += lf.p1;
+    }
+    f.s = f.vrms * f.irms;
+    f.pf = f.s > 0 ? f.p / f.s : 0;
+    const i1 = Math.hypot(f.iRe[1]!, f.iIm[1]!);
+    let harmonic = 0;
+    for (let h = 2; h < f.iRe.length; h++) harmonic += f.iRe[h]! ** 2 + f.iIm[h]! ** 2;
+    f.thd = i1 > 0 ? Math.sqrt(harmonic) / i1 : 0;
+    return f;
+  }
+
+  /** A phase's own registers (per-phase energies) and its means for the next measurement. */
+  private bookLine(line: { features: CycleFeatures; registers: EnergyRegisters }, dt: number): void {
+    line.registers.integrate(this.faults.bookedPower(line.features), line.features.q, dt);
+    line.registers.accumulate(line.features);
+  }
+
   private emitMeasurement(t: number): void {
-    this.out.measurement({ meterId: this.id.meterId, t, ...this.registers.measurement() });
+    const phases = this.lines.length ? this.lines.map((l) => l.registers.measurement()) : undefined;
+    this.out.measurement({ meterId: this.id.meterId, t, ...this.registers.measurement(), ...(phases && { phases }) });
     this.nextMeasurement += this.config.measurementIntervalS;
   }
 

@@ -227,5 +227,7 @@ function applyExtras(o: GenerateOptions, houses: GenHouse[], evs: GenEv[]) {
 }
 
 export function scenarioToYaml(s: Scenario): string {
-  return stringify(s, { lineWidth: 120 });
+  // A single-phase supply is the default and goes unsaid, as in every scenario written before phases existed.
+  const { phases, ...rest } = s;
+  return stringify(phases === 1 ? rest : s, { lineWidth: 120 });
 }

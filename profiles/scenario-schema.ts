@@ -7,6 +7,21 @@ import { profileSchema } from './schema.js';
  * bands apply). Loads switch at fixed times or at seeded random times; EVs belong to an owner contract and charge
  * at home or at a neighbour's meter (the survey's key case), authorised with their contract token or not.
  */
+/** The phases of a three-phase supply a load is connected to: one of them, or all three. */
+export const PHASE_CONNECTIONS = ['L1', 'L2', 'L3', 'L1L2L3'] as const;
+export type PhaseConnection = (typeof PHASE_CONNECTIONS)[number];
+
+/** Where a load draws on a three-phase supply: its phase(s), and for a three-phase load its share on each. */
+const phaseFields = {
+  /**
+   * The phase a single-phase load is on, or L1L2L3 for a three-phase load. Omitted: L1, or all three for a
+   * three-phase profile (an EV charger with `ev.phases: 3`). A single-phase supply has L1 only.
+   */
+  phase: z.enum(PHASE_CONNECTIONS).optional(),
+  /** A three-phase load's share of its power on L1, L2, L3 (summing to 1); omitted: balanced. */
+  shares: z.tuple([z.number().min(0).max(1), z.number().min(0).max(1), z.number().min(0).max(1)]).optional(),
+};
+
 const loadSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -14,6 +29,7 @@ const loadSchema = z
     on: z.number().min(0),
     /** Omitted: until the profile's states end, or the scenario ends. */
     off: z.number().positive().optional(),
+    ...phaseFields,
   })
   .strict()
   .refine((l) => l.off === undefined || l.off > l.on, { message: 'off must be after on', path: ['off'] });
@@ -116,6 +132,8 @@ const evSchema = z
      */
     home: z.string().min(1).optional(),
     profile: z.string().min(1),
+    /** The charger's connection on a three-phase supply (as a load's `phase` and `shares`). */
+    ...phaseFields,
     /**
      * The EV follows a smart-charging signal in every session. A `control: smart` profile's later states are the
      * schedule it follows when the scenario gives none; with a signal it charges at its first (full-rate) state.
@@ -124,6 +142,44 @@ const evSchema = z
     sessions: z.array(sessionSchema).min(1),
   })
   .strict();
+
+const supplyVoltageSchema = z
+  .object({
+    nominal: z.number().min(100).max(400),
+    // Up to 10 %: metrology's harmonic test puts 10 % of the 5th on the supply (IEC 62053-21 §8.2.1).
+    h3: z.number().min(0).max(0.1),
+    h5: z.number().min(0).max(0.1),
+  })
+  .strict();
+
+/** Problems of a load's (or an EV's) phase connection on the scenario's supply, at `path`. */
+function checkPhases(
+  c: { phase?: PhaseConnection; shares?: readonly number[] },
+  phases: 1 | 3,
+  path: PropertyKey[],
+  ctx: z.RefinementCtx,
+) {
+  if (phases === 1 && c.phase !== undefined && c.phase !== 'L1')
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'phase'],
+      message: `the supply has one phase (L1): ${c.phase} needs phases: 3`,
+    });
+  if (c.shares === undefined) return;
+  if (c.phase !== 'L1L2L3')
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'shares'],
+      message: 'shares are for a three-phase load: phase: L1L2L3',
+    });
+  const sum = c.shares.reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) > 1e-6)
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, 'shares'],
+      message: `the shares of L1, L2 and L3 must sum to 1, not ${Math.round(sum * 1e6) / 1e6}`,
+    });
+}
 
 export const scenarioSchema = z
   .object({
@@ -139,15 +195,12 @@ export const scenarioSchema = z
      * ±2 % (e.g. 49 Hz), so any value a programmable source gives is accepted.
      */
     frequency: z.number().min(45).max(66).default(50),
-    voltage: z
-      .object({
-        nominal: z.number().min(100).max(400),
-        // Up to 10 %: metrology's harmonic test puts 10 % of the 5th on the supply (IEC 62053-21 §8.2.1).
-        h3: z.number().min(0).max(0.1),
-        h5: z.number().min(0).max(0.1),
-      })
-      .strict()
-      .default({ nominal: 230, h3: 0.01, h5: 0.006 }),
+    /** 1: a single-phase supply (L1 and neutral); 3: L1, L2, L3 at 120° and neutral (a polyphase meter). */
+    phases: z.union([z.literal(1), z.literal(3)]).default(1),
+    /** The supply's line-to-neutral voltage and distortion (every phase of a three-phase supply). */
+    voltage: supplyVoltageSchema.default({ nominal: 230, h3: 0.01, h5: 0.006 }),
+    /** A three-phase supply's phases one by one (L1, L2, L3), where they differ; instead of `voltage`. */
+    phaseVoltages: z.tuple([supplyVoltageSchema, supplyVoltageSchema, supplyVoltageSchema]).optional(),
     /** Extra profiles defined by this scenario (e.g. metrology test points); loads may name them like library ones. */
     profiles: z.array(profileSchema).default([]),
     houses: z.array(houseSchema).min(1),
@@ -197,7 +250,15 @@ export const scenarioSchema = z
         }
       });
     });
+    if (s.phaseVoltages !== undefined && s.phases !== 3)
+      ctx.addIssue({ code: 'custom', path: ['phaseVoltages'], message: 'phaseVoltages needs phases: 3' });
+    s.evs.forEach((ev, i) => {
+      checkPhases(ev, s.phases, ['evs', i], ctx);
+    });
     s.houses.forEach((h, i) => {
+      h.loads.forEach((l, j) => {
+        checkPhases(l, s.phases, ['houses', i, 'loads', j], ctx);
+      });
       h.loads.forEach((l, j) => {
         if (l.on >= s.durationS)
           ctx.addIssue({

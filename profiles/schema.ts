@@ -33,6 +33,11 @@ export const stateSchema = z
     onS: z.number().positive().optional(),
     offS: z.number().positive().optional(),
     harmonics: z.array(harmonicSchema).default([]),
+    /**
+     * A three-phase load drawing this state on one phase only (an EV charger switching from three phases to one for
+     * PV-surplus charging): on its first phase. Omitted: as connected.
+     */
+    phases: z.literal(1).optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

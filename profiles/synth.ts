@@ -1,5 +1,5 @@
 import { seededRandom } from '../core/random.js';
-import { BASE_LOAD_PF, expandScenario, type LoadRun } from './expansion.js';
+import { BASE_LOAD_PF, expandScenario, type LoadRun, type Shares } from './expansion.js';
 import type { House, Scenario } from './scenario-schema.js';
 import type { CycleBlock, MacroSample } from './waveform.js';
 
@@ -78,11 +78,12 @@ const newCoeffs = (): Coeffs => ({ a: new Float64Array(MAX_H + 1), b: new Float6
 interface Active {
   run: LoadRun;
   seg: number;
-  coeffs: Coeffs;
+  /** The run's current coefficients on each phase of the supply. */
+  coeffs: Coeffs[];
   /** Segment the cached coefficients belong to (steady segments are solved once). */
   cachedSeg: number;
-  /** Peak amplitude (A) of the inrush current, solved at the run's first cycle. */
-  inrushA?: number;
+  /** Peak amplitude (A) of the inrush current on each phase, solved at the run's first cycle. */
+  inrushA?: number[];
 }
 
 /**
@@ -128,7 +129,10 @@ function baseRun(house: House): { p: number; q: number } {
 
 /**
  * Streams a meter's voltage and current, cycle by cycle, as blocks over reused typed arrays: memory stays flat
- * whatever the duration. Deterministic given the seed.
+ * whatever the duration. Deterministic given the seed. A three-phase scenario gives each phase's voltage (L2 and
+ * L3 at −120° and +120°) and current, and the neutral current, in `lines` and `neutral`; the block's own
+ * voltage and current are L1's. A load draws on the phases its run's shares name, solved against that phase's
+ * supply; the house's standby load is on L1.
  */
 export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: SynthOptions): Generator<CycleBlock> {
   const house = scenario.houses.find((h) => h.id === meterId);
@@ -140,35 +144,49 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
   const firstCycle = Math.round((opts.from ?? 0) * f);
   const lastCycle = Math.round(Math.min(opts.to ?? scenario.durationS, scenario.durationS) * f);
   const rnd = seededRandom((opts.seed ^ hashString(meterId)) >>> 0);
+  const lines = scenario.phases;
 
-  // Supply: nominal with its own 3rd and 5th harmonic distortion, identical every cycle.
-  const vh = new Float64Array(MAX_H + 1);
-  vh[1] = scenario.voltage.nominal;
-  vh[3] = scenario.voltage.nominal * scenario.voltage.h3;
-  vh[5] = scenario.voltage.nominal * scenario.voltage.h5;
-  const sin = new Float64Array((MAX_H + 1) * n);
-  const cos = new Float64Array((MAX_H + 1) * n);
-  for (let h = 1; h <= MAX_H; h++) {
-    for (let k = 0; k < n; k++) {
-      const x = (2 * Math.PI * h * k) / n;
-      sin[h * n + k] = Math.sin(x);
-      cos[h * n + k] = Math.cos(x);
+  // Supply per phase: nominal with its own 3rd and 5th harmonic distortion, identical every cycle, phase k at
+  // −k·120° (its harmonic h at −h·k·120°).
+  const phase = Array.from({ length: lines }, (_, ph) => {
+    const v = scenario.phaseVoltages?.[ph] ?? scenario.voltage;
+    const vh = new Float64Array(MAX_H + 1);
+    vh[1] = v.nominal;
+    vh[3] = v.nominal * v.h3;
+    vh[5] = v.nominal * v.h5;
+    const sin = new Float64Array((MAX_H + 1) * n);
+    const cos = new Float64Array((MAX_H + 1) * n);
+    for (let h = 1; h <= MAX_H; h++) {
+      for (let k = 0; k < n; k++) {
+        const x = (2 * Math.PI * h * k) / n - (2 * Math.PI * h * ph) / 3;
+        sin[h * n + k] = Math.sin(x);
+        cos[h * n + k] = Math.cos(x);
+      }
     }
-  }
-  const vCycle = new Float64Array(n);
-  for (let k = 0; k < n; k++)
-    vCycle[k] = Math.SQRT2 * (vh[1]! * sin[n + k]! + vh[3]! * sin[3 * n + k]! + vh[5]! * sin[5 * n + k]!);
+    const vCycle = new Float64Array(n);
+    for (let k = 0; k < n; k++)
+      vCycle[k] = Math.SQRT2 * (vh[1]! * sin[n + k]! + vh[3]! * sin[3 * n + k]! + vh[5]! * sin[5 * n + k]!);
+    const voltage = new Float64Array(blockCycles * n);
+    for (let c = 0; c < blockCycles; c++) voltage.set(vCycle, c * n);
+    return {
+      vh,
+      sin,
+      cos,
+      voltage,
+      current: new Float64Array(blockCycles * n),
+      A: new Float64Array(MAX_H + 1),
+      B: new Float64Array(MAX_H + 1),
+      noiseVar: 0,
+    };
+  });
+  const l1 = phase[0]!;
 
   const runs = meterRuns(scenario, meterId, opts.seed);
   const base = baseRun(house);
   const baseCoeffs = newCoeffs();
-  solveCurrent(base.p, base.q, BASE_HARMONICS, vh, baseCoeffs);
+  solveCurrent(base.p, base.q, BASE_HARMONICS, l1.vh, baseCoeffs);
 
-  const voltage = new Float64Array(blockCycles * n);
-  const current = new Float64Array(blockCycles * n);
-  for (let c = 0; c < blockCycles; c++) voltage.set(vCycle, c * n);
-  const A = new Float64Array(MAX_H + 1);
-  const B = new Float64Array(MAX_H + 1);
+  const neutral = lines > 1 ? new Float64Array(blockCycles * n) : undefined;
   const used = new Int32Array(MAX_H + 1);
   // Gaussian noise comes from a seeded table read at a random offset each cycle: drawing 128 normals per cycle
   // was half the synthesis time, and the noise only needs to be white and reproducible, not fresh.
@@ -184,13 +202,18 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
       const t0 = (c0 + c) / f;
       const mid = t0 + 0.5 / f;
       while (next < runs.length && runs[next]!.start <= t0 + 1e-9) {
-        active.push({ run: runs[next]!, seg: 0, coeffs: newCoeffs(), cachedSeg: -1 });
+        active.push({ run: runs[next]!, seg: 0, coeffs: phase.map(newCoeffs), cachedSeg: -1 });
         next++;
       }
-      A.set(baseCoeffs.a);
-      B.set(baseCoeffs.b);
-      let noiseVar = (0.002 * baseCoeffs.i1rms) ** 2;
-      let ringing: Array<{ amp: number; hz: number; tau: number; since: number }> | undefined;
+      for (const ph of phase) {
+        ph.A.fill(0);
+        ph.B.fill(0);
+        ph.noiseVar = 0;
+      }
+      l1.A.set(baseCoeffs.a);
+      l1.B.set(baseCoeffs.b);
+      l1.noiseVar = (0.002 * baseCoeffs.i1rms) ** 2;
+      let ringing: Array<{ line: number; amp: number; hz: number; tau: number; since: number }> | undefined;
       for (let i = active.length - 1; i >= 0; i--) {
         const act = active[i]!;
         const run = act.run;
@@ -201,69 +224,108 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
         while (act.seg < run.segments.length - 1 && run.segments[act.seg]!.to <= mid) act.seg++;
         const s = run.segments[act.seg]!;
         const steady = s.p0 === s.p1 && s.q0 === s.q1;
+        const shares = segmentShares(run.shares, s.state.phases);
         if (!steady || act.cachedSeg !== act.seg) {
           const x = s.to > s.from ? (mid - s.from) / (s.to - s.from) : 0;
-          solveCurrent(s.p0 + (s.p1 - s.p0) * x, s.q0 + (s.q1 - s.q0) * x, s.state.harmonics, vh, act.coeffs);
+          const p = s.p0 + (s.p1 - s.p0) * x;
+          const q = s.q0 + (s.q1 - s.q0) * x;
+          for (let ph = 0; ph < lines; ph++) {
+            if (shares[ph]! > 0)
+              solveCurrent(p * shares[ph]!, q * shares[ph]!, s.state.harmonics, phase[ph]!.vh, act.coeffs[ph]!);
+            else act.coeffs[ph]!.i1rms = 0;
+          }
           act.cachedSeg = steady ? act.seg : -1;
         }
-        const k = act.coeffs;
-        for (let h = 1; h <= MAX_H; h++) {
-          A[h]! += k.a[h]!;
-          B[h]! += k.b[h]!;
-        }
-        noiseVar += (run.profile.noise * k.i1rms) ** 2;
         const since = mid - run.start;
         const inrush = run.profile.inrush;
-        if (inrush && since < (inrush.decayMs / 1000) * 6) {
-          // Inrush as extra fundamental current 90° behind the voltage: magnetising/locked-rotor current is
-          // almost purely reactive, so it shows in Irms and Q but adds no active energy. Sized so the first cycle
-          // peaks at the declared multiple of the nominal peak, then decaying from there.
-          act.inrushA ??= inrushAmplitude(k, inrush.peakMultiple, sin, cos, n);
-          B[1]! -= act.inrushA * Math.exp(-Math.max(0, since - 0.5 / f) / (inrush.decayMs / 1000));
-        }
         const tr = run.profile.transient;
-        if (tr && since < (tr.decayMs / 1000) * 6) {
-          ringing ??= [];
-          ringing.push({
-            amp: tr.amplitudeMultiple * Math.SQRT2 * k.i1rms,
-            hz: tr.ringHz,
-            tau: tr.decayMs / 1000,
-            since: t0 - run.start,
-          });
+        for (let ph = 0; ph < lines; ph++) {
+          if (!(shares[ph]! > 0)) continue;
+          const k = act.coeffs[ph]!;
+          const { A, B } = phase[ph]!;
+          for (let h = 1; h <= MAX_H; h++) {
+            A[h]! += k.a[h]!;
+            B[h]! += k.b[h]!;
+          }
+          phase[ph]!.noiseVar += (run.profile.noise * k.i1rms) ** 2;
+          if (inrush && since < (inrush.decayMs / 1000) * 6) {
+            // Inrush as extra fundamental current 90° behind the voltage: magnetising/locked-rotor current is
+            // almost purely reactive, so it shows in Irms and Q but adds no active energy. Sized so the first cycle
+            // peaks at the declared multiple of the nominal peak, then decaying from there.
+            act.inrushA ??= [];
+            act.inrushA[ph] ??= inrushAmplitude(k, inrush.peakMultiple, l1.sin, l1.cos, n);
+            B[1]! -= act.inrushA[ph]! * Math.exp(-Math.max(0, since - 0.5 / f) / (inrush.decayMs / 1000));
+          }
+          if (tr && since < (tr.decayMs / 1000) * 6) {
+            ringing ??= [];
+            ringing.push({
+              line: ph,
+              amp: tr.amplitudeMultiple * Math.SQRT2 * k.i1rms,
+              hz: tr.ringHz,
+              tau: tr.decayMs / 1000,
+              since: t0 - run.start,
+            });
+          }
         }
       }
-      const sigma = Math.sqrt(noiseVar);
       const off = c * n;
-      let nUsed = 0;
-      for (let h = 1; h <= MAX_H; h++) if (A[h] !== 0 || B[h] !== 0) used[nUsed++] = h;
-      const noiseAt = Math.floor(rnd.next() * NOISE_TABLE);
-      for (let k = 0; k < n; k++) current[off + k] = sigma * noise[noiseAt + k]!;
-      for (let u = 0; u < nUsed; u++) {
-        const h = used[u]!;
-        const a = A[h]!;
-        const b = B[h]!;
-        const row = h * n;
-        for (let k = 0; k < n; k++) current[off + k]! += a * sin[row + k]! + b * cos[row + k]!;
+      for (let ph = 0; ph < lines; ph++) {
+        const { A, B, sin, cos, current } = phase[ph]!;
+        const sigma = Math.sqrt(phase[ph]!.noiseVar);
+        let nUsed = 0;
+        for (let h = 1; h <= MAX_H; h++) if (A[h] !== 0 || B[h] !== 0) used[nUsed++] = h;
+        const noiseAt = Math.floor(rnd.next() * NOISE_TABLE);
+        for (let k = 0; k < n; k++) current[off + k] = sigma * noise[noiseAt + k]!;
+        for (let u = 0; u < nUsed; u++) {
+          const h = used[u]!;
+          const a = A[h]!;
+          const b = B[h]!;
+          const row = h * n;
+          for (let k = 0; k < n; k++) current[off + k]! += a * sin[row + k]! + b * cos[row + k]!;
+        }
       }
       if (ringing) {
         for (const r of ringing) {
+          const current = phase[r.line]!.current;
           for (let k = 0; k < n; k++) {
             const t = r.since + k / (n * f);
             current[off + k]! += r.amp * Math.exp(-t / r.tau) * Math.sin(2 * Math.PI * r.hz * t);
           }
         }
       }
+      if (neutral) {
+        for (let k = 0; k < n; k++) {
+          let sum = 0;
+          for (let ph = 0; ph < lines; ph++) sum += phase[ph]!.current[off + k]!;
+          neutral[off + k] = sum;
+        }
+      }
     }
+    const cut = (a: Float64Array) => (cycles === blockCycles ? a : a.subarray(0, cycles * n));
     yield {
       meterId,
       t0: c0 / f,
       frequency: f,
       samplesPerCycle: n,
       cycles,
-      voltage: cycles === blockCycles ? voltage : voltage.subarray(0, cycles * n),
-      current: cycles === blockCycles ? current : current.subarray(0, cycles * n),
+      voltage: cut(l1.voltage),
+      current: cut(l1.current),
+      ...(neutral && {
+        lines: phase.map((ph) => ({ voltage: cut(ph.voltage), current: cut(ph.current) })),
+        neutral: cut(neutral),
+      }),
     };
   }
+}
+
+/**
+ * A segment's shares: the run's, or, for a state a three-phase load draws on one phase (`phases: 1`), all of it on
+ * the first phase the load is connected to.
+ */
+function segmentShares(shares: Shares, statePhases: 1 | undefined): Shares {
+  if (statePhases !== 1) return shares;
+  const first = shares.findIndex((x) => x > 0);
+  return [first === 0 ? 1 : 0, first === 1 ? 1 : 0, first === 2 ? 1 : 0];
 }
 
 export async function* synthesizeMeter(

@@ -17,6 +17,10 @@ export interface CycleBlock {
   voltage: Float64Array;
   /** Instantaneous current in amperes (sum of every active load), same length as voltage. */
   current: Float64Array;
+  /** A three-phase supply's L1, L2, L3 (L1 the same arrays as voltage and current); absent on a single phase. */
+  lines?: ReadonlyArray<{ voltage: Float64Array; current: Float64Array }>;
+  /** The neutral current (the phase currents' sum) of a three-phase supply. */
+  neutral?: Float64Array;
 }
 
 /** 1-second macro-level values for long scenarios where waveforms are not needed. */

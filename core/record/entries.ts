@@ -100,6 +100,21 @@ export interface MeasurementData extends CaseScoped {
   /** Reactive energy registers (Q > 0 and Q < 0 integrated), where the meter has them. */
   importVarh?: number;
   exportVarh?: number;
+  /** A polyphase meter's L1, L2, L3 (the fields above are then its totals, vrms and irms L1's). */
+  phases?: PhaseMeasurement[];
+}
+
+/** One phase of a polyphase meter's measurement. */
+export interface PhaseMeasurement {
+  p: number;
+  q: number;
+  vrms: number;
+  irms: number;
+  pf: number;
+  importWh: number;
+  exportWh: number;
+  importVarh: number;
+  exportVarh: number;
 }
 
 /** A signed billing record as the meter emitted it (bigints as decimal strings). */

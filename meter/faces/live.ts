@@ -122,6 +122,21 @@ export class LiveFaces {
           exportKWh: m.exportWh / 1000,
           importKVarh: m.importVarh / 1000,
           exportKVarh: m.exportVarh / 1000,
+          ...(m.phases && {
+            phases: m.phases.map((ph) => ({
+              voltage: ph.vrms,
+              current: ph.irms,
+              activePower: ph.p,
+              reactivePower: ph.q,
+              powerFactor: ph.pf,
+              voltageThd: 0,
+              currentThd: 0,
+              importKWh: ph.importWh / 1000,
+              exportKWh: ph.exportWh / 1000,
+              importKVarh: ph.importVarh / 1000,
+              exportKVarh: ph.exportVarh / 1000,
+            })),
+          }),
         });
         this.line('measurement', m);
       },

@@ -42,6 +42,14 @@ const TABLE: Array<[string, Record<string, unknown>, string, string, string]> = 
   ['wrong payer, smart EV', { wrongPayer: true }, 'ev-billing', 'ev-smart-following', 'billing.payer_mismatch'],
   ['wrong tariff, smart EV', { wrongTariff: true }, 'ev-billing', 'ev-smart-following', 'billing.cost_mismatch'],
   ['unattested firmware', { unattestedFirmware: true }, 'ev-billing', 'ev-at-home', 'billing.unattested'],
+  // A polyphase meter with L2's current transformer mounted reversed books L2's power with the wrong sign.
+  [
+    'a reversed current transformer on L2',
+    { reversedCurrentPhase: 2 },
+    'ev-billing',
+    'ev-three-phase-neighbour',
+    'billing.energy_mismatch',
+  ],
   [
     'dropped periodic reports',
     { dropPeriodicReports: true },

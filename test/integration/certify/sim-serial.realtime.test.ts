@@ -177,10 +177,19 @@ describe('billing through the hardware path: the DUT streams signed records, the
     expect(dut.dut.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
   });
 
-  it('a multi-meter case is NOT RUN on a one-DUT bench, with the reason', async () => {
-    const r = await run('sim-serial', { suite: 'ev-billing', only: ['ev-at-neighbour'], timeScale: 20 });
+  it('a multi-meter case and a three-phase case are NOT RUN on a one-DUT single-phase bench, with the reason', async () => {
+    const r = await run('sim-serial', {
+      suite: 'ev-billing',
+      only: ['ev-at-neighbour', 'ev-phase-switching'],
+      timeScale: 20,
+    });
     expect(r.cases).toEqual([
       expect.objectContaining({ id: 'ev-at-neighbour', verdict: 'NOT RUN', reason: expect.stringMatching(/one DUT/) }),
+      expect.objectContaining({
+        id: 'ev-phase-switching',
+        verdict: 'NOT RUN',
+        reason: expect.stringContaining('rig sim-serial lacks supply.three-phase'),
+      }),
     ]);
   });
 });

@@ -76,6 +76,75 @@ describe('bench meter serve', () => {
     }
   });
 
+  it('a three-phase scenario: a Modbus master reads each phase and the per-phase energies in blocks', async () => {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin/run.js'),
+        'meter',
+        'serve',
+        '--scenario',
+        join(REPO_ROOT, 'suites/scenarios/ev-three-phase.yaml'),
+        '--meter',
+        'house-bob',
+        '--modbus-tcp',
+        `127.0.0.1:${port}`,
+        '--speed',
+        '200',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const client = new ModbusRTU();
+    const floats = (words: number[]) =>
+      Array.from({ length: words.length / 2 }, (_, i) => {
+        const b = Buffer.alloc(4);
+        b.writeUInt16BE(words[2 * i]!, 0);
+        b.writeUInt16BE(words[2 * i + 1]!, 2);
+        return b.readFloatBE(0);
+      });
+    try {
+      for (let tries = 0; ; tries++) {
+        try {
+          await client.connectTCP('127.0.0.1', { port });
+          break;
+        } catch (e) {
+          if (tries > 100 || child.exitCode !== null) throw e;
+          await sleep(100);
+        }
+      }
+      client.setID(1);
+      // The EV (11 kW on three phases) plugs in at 600 s and the kettle (L2) runs 1500–1680 s: wait for the kettle.
+      let block: number[] = [];
+      for (;;) {
+        block = floats((await client.readInputRegisters(0x0000, 0x12)).data);
+        if (block[7]! > block[6]! + 5) break;
+        if (child.exitCode !== null) throw new Error(`serve exited with ${child.exitCode}`);
+        await sleep(50);
+      }
+      const [v1, v2, v3, , i2, i3, p1, p2, p3] = block;
+      expect([v1, v2, v3].every((v) => v! > 225 && v! < 235)).toBe(true);
+      // Each phase carries a third of the EV; L2 the kettle besides (2.2 kW, about 9.6 A more).
+      expect(p2! - p3!).toBeCloseTo(2200, -2);
+      expect(i2! - i3!).toBeCloseTo(2200 / 230, 0);
+      expect(p3).toBeGreaterThan(3500);
+      expect(p1! + p2! + p3!).toBeCloseTo(floats((await client.readInputRegisters(0x0034, 2)).data)[0]!, -2);
+      // Total kWh and the per-phase import energies: the phases add up to the total import.
+      const energy = floats((await client.readInputRegisters(0x0156, 0x0a)).data);
+      const imports = energy.slice(2, 5);
+      expect(imports.every((e) => e > 0)).toBe(true);
+      expect(imports.reduce((a, b) => a + b, 0)).toBeCloseTo(energy[0]!, 2);
+      // Line-to-line voltage of a three-phase supply: √3 · 230 V.
+      expect(floats((await client.readInputRegisters(0x00c8, 2)).data)[0]).toBeCloseTo(230 * Math.sqrt(3), -1);
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+    } finally {
+      await new Promise<void>((r) => (client.isOpen ? client.close(() => r()) : r()));
+      child.kill('SIGKILL');
+    }
+  });
+
   it('--config (a +10 % gain fault) shows in Modbus RTU and optical readings; the stream syncs the clock on demand', async () => {
     const rtu = await ptyPair();
     const optical = await ptyPair();
