@@ -22,6 +22,10 @@ import type { BillingStore } from './store.js';
  * store-and-forward to the ledger (billing.ts), periodic reports, log, clock (clock.ts), fault knobs (faults.ts).
  * This class wires the parts and runs the cycle loop; build one with meter/factory.ts.
  */
+/** cos and sin of m · 120° (m = h · k mod 3): the turn that brings phase k's harmonic h into L1's frame. */
+const PHASE_ROTATION_COS = [0, 1, 2].map((m) => Math.cos((2 * Math.PI * m) / 3));
+const PHASE_ROTATION_SIN = [0, 1, 2].map((m) => Math.sin((2 * Math.PI * m) / 3));
+
 export class ReferenceMeter {
   private readonly analyzer: CycleAnalyzer;
   private readonly f = new CycleFeatures();
@@ -225,9 +229,8 @@ export class ReferenceMeter {
       f.ipeak = Math.max(f.ipeak, lf.ipeak);
       for (let h = 1; h < lf.iRe.length; h++) {
         // The phase's own frame: +h·k·120° (its supply is at −h·k·120° in the FFT's frame).
-        const a = (2 * Math.PI * h * k) / 3;
-        const c = Math.cos(a);
-        const s = Math.sin(a);
+        const c = PHASE_ROTATION_COS[(h * k) % 3]!;
+        const s = PHASE_ROTATION_SIN[(h * k) % 3]!;
         f.iRe[h]! += lf.iRe[h]! * c - lf.iIm[h]! * s;
         f.iIm[h]! += lf.iRe[h]! * s + lf.iIm[h]! * c;
       }

@@ -1,9 +1,12 @@
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
 
-/** The benchmark house: an EV and 10 appliances, cycling and switching all day, for `days` days. */
-export function benchmarkHouse(days: number): Scenario {
+/**
+ * The benchmark house: an EV and 10 appliances, cycling and switching all day, for `days` days. `threePhase`: the
+ * same house on a three-phase supply, its appliances spread over L1, L2 and L3 and its EV an 11 kW three-phase one.
+ */
+export function benchmarkHouse(days: number, opts: { threePhase?: boolean } = {}): Scenario {
   const durationS = days * 86400;
-  return scenarioSchema.parse({
+  const scenario = scenarioSchema.parse({
     name: `bench-house-${days}d`,
     start: '2026-03-02T00:00:00Z',
     durationS,
@@ -39,5 +42,21 @@ export function benchmarkHouse(days: number): Scenario {
         })),
       },
     ],
+  });
+  if (!opts.threePhase) return scenario;
+  const phase = (i: number) => (['L1', 'L2', 'L3'] as const)[i % 3];
+  const [house] = scenario.houses;
+  return scenarioSchema.parse({
+    ...scenario,
+    name: `${scenario.name}-3ph`,
+    phases: 3,
+    houses: [
+      {
+        ...house,
+        loads: house!.loads.map((l) => ({ ...l, phase: 'L3' })),
+        randomLoads: house!.randomLoads.map((r, i) => ({ ...r, phase: phase(i) })),
+      },
+    ],
+    evs: scenario.evs.map((ev) => ({ ...ev, profile: 'ev-3ph-11kw' })),
   });
 }

@@ -7,6 +7,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   cli: async () => (await import('./cli.js')).benchCli(),
   profiles: async () => (await import('./profiles.js')).benchSynthesis(),
   meter: async () => (await import('./meter.js')).benchMeter(),
+  'three-phase': async () => (await import('./three-phase.js')).benchThreePhase(),
   ledger: async () => (await import('./ledger.js')).benchLedger(),
   rigs: async () => (await import('./rigs.js')).benchRigs(),
   certify: async () => (await import('./certify.js')).benchCertify(),

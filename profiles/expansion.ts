@@ -102,7 +102,7 @@ export function eachRun(scenario: Scenario, seed: number, visit: (run: LoadRun) 
       for (let k = 0; k < r.count; k++) {
         const dur = uniform(r.minDurationS, r.maxDurationS);
         const on = uniform(0, Math.max(0, scenario.durationS - dur));
-        add(h.id, `${r.profile}-r${i}-${k}`, profile, on, on + dur, sharesOf(scenario, profile, {}));
+        add(h.id, `${r.profile}-r${i}-${k}`, profile, on, on + dur, sharesOf(scenario, profile, r));
       }
     });
   }

@@ -40,6 +40,7 @@ const randomLoadsSchema = z
     count: z.number().int().min(1).max(1000),
     minDurationS: z.number().positive(),
     maxDurationS: z.number().positive(),
+    ...phaseFields,
   })
   .strict()
   .refine((r) => r.maxDurationS >= r.minDurationS, {
@@ -258,6 +259,9 @@ export const scenarioSchema = z
     s.houses.forEach((h, i) => {
       h.loads.forEach((l, j) => {
         checkPhases(l, s.phases, ['houses', i, 'loads', j], ctx);
+      });
+      h.randomLoads.forEach((r, j) => {
+        checkPhases(r, s.phases, ['houses', i, 'randomLoads', j], ctx);
       });
       h.loads.forEach((l, j) => {
         if (l.on >= s.durationS)
