@@ -31,7 +31,12 @@ const pfSchema = z.enum(['unity', 'min-inductive', 'max-capacitive']).default('u
 /** A supply quantity: nominal, or an end of MI-003 §2.2's range. */
 const supplySchema = z.enum(['nominal', 'min', 'max']).default('nominal');
 
-const pointSchema = z.object({ current: currentSchema, pf: pfSchema }).strict();
+/**
+ * Where a point's load draws on a polyphase meter (a plan with `phases: 3`): on all three phases, balanced, or on
+ * one phase only (MI-003 Table 2's row for a polyphase meter with a single-phase load, from Itr up).
+ */
+const loadSchema = z.enum(['balanced', 'L1', 'L2', 'L3']).default('balanced');
+const pointSchema = z.object({ current: currentSchema, pf: pfSchema, load: loadSchema }).strict();
 
 export const testPlanSchema = z
   .object({
@@ -39,6 +44,8 @@ export const testPlanSchema = z
     title: z.string().min(1),
     /** Which half of MI-003 Table 1 bounds the declared currents. */
     connection: z.enum(MID_CONNECTIONS),
+    /** 1: a single-phase meter; 3: a polyphase meter on a three-phase supply (currents are per phase). */
+    phases: z.union([z.literal(1), z.literal(3)]).default(1),
     /** How long each test point's load runs, and the pause before it (s). */
     dwellS: z.number().min(10).max(86_400).default(300),
     settleS: z.number().min(1).max(3600).default(30),
@@ -82,6 +89,25 @@ export const testPlanSchema = z
   })
   .strict()
   .superRefine((p, ctx) => {
+    const points: Array<[string, number, z.output<typeof pointSchema>]> = [
+      ...p.accuracy.map((pt, i) => ['accuracy', i, pt] as [string, number, z.output<typeof pointSchema>]),
+      ...p.influence.map((pt, i) => ['influence', i, pt] as [string, number, z.output<typeof pointSchema>]),
+      ...p.disturbances.map((pt, i) => ['disturbances', i, pt] as [string, number, z.output<typeof pointSchema>]),
+    ];
+    for (const [part, i, pt] of points) {
+      if (pt.load !== 'balanced' && p.phases !== 3)
+        ctx.addIssue({
+          code: 'custom',
+          path: [part, i, 'load'],
+          message: `a load on ${pt.load} needs a polyphase plan (phases: 3)`,
+        });
+      if (pt.load !== 'balanced' && !atOrAboveItr(pt.current))
+        ctx.addIssue({
+          code: 'custom',
+          path: [part, i, 'current'],
+          message: `MI-003 Table 2 has an MPE for a polyphase meter with a single-phase load from Itr up, not at ${pt.current}`,
+        });
+    }
     p.influence.forEach((pt, i) => {
       if (pt.voltage === 'nominal' && pt.frequency === 'nominal')
         ctx.addIssue({
@@ -107,6 +133,14 @@ export const testPlanSchema = z
   });
 
 export type TestPlan = z.output<typeof testPlanSchema>;
+
+/** Whether a named current is at least Itr whatever the declaration (Imax ≥ 50 Itr by Table 1: 0.02 Imax is Itr). */
+function atOrAboveItr(expr: string): boolean {
+  const m = CURRENT_RE.exec(expr);
+  if (!m) return false;
+  if (m[2] === undefined) return m[1] === 'itr' || m[1] === 'imax';
+  return m[3] === 'itr' ? Number(m[2]) >= 1 : Number(m[2]) >= 0.02;
+}
 
 export function loadTestPlanFile(file: string): TestPlan {
   return parseYamlWithSchema(readDataFile(file), file, testPlanSchema);
@@ -197,8 +231,10 @@ interface ScheduledPoint {
   id: string;
   description: string;
   source: string;
+  /** Per phase. */
   currentA: number;
   pf: number;
+  load: z.output<typeof loadSchema>;
   harmonics?: Array<{ order: number; ratio: number }>;
 }
 
@@ -217,6 +253,7 @@ function pointsScenario(
     start: PLAN_START,
     durationS: points.length * period + plan.settleS,
     frequency: f,
+    ...(plan.phases === 3 && { phases: 3 }),
     voltage: { nominal: u, ...SUPPLY_DISTORTION, ...distortion },
     profiles: points.map((p) => ({
       name: `tp-${p.id}`,
@@ -227,7 +264,8 @@ function pointsScenario(
       states: [
         {
           name: 'on',
-          p: round(u * p.currentA * Math.abs(p.pf)),
+          // The current is per phase: a balanced polyphase point draws it on each of the three.
+          p: round(u * p.currentA * Math.abs(p.pf) * (plan.phases === 3 && p.load === 'balanced' ? 3 : 1)),
           pf: p.pf,
           ...(p.harmonics && { harmonics: p.harmonics }),
         },
@@ -243,6 +281,7 @@ function pointsScenario(
           profile: `tp-${p.id}`,
           on: plan.settleS + i * period,
           off: (i + 1) * period,
+          ...(plan.phases === 3 && { phase: p.load === 'balanced' ? 'L1L2L3' : p.load }),
         })),
       },
     ],
@@ -314,17 +353,25 @@ export function expandTestPlan(
   const common = { itrA: d.itrA, metrologyGates: plan.repeatability };
   const cases: PlannedCase[] = [];
   const source = `${plan.name}: ${MID_CURRENTS_CLAUSE} and §2.2`;
-  const point = (p: { current: string; pf: z.output<typeof pfSchema> }, idSuffix = ''): ScheduledPoint => ({
-    id: `${pointId(p.current, p.pf)}${idSuffix}`,
-    description: pointText(p.current, p.pf),
-    source,
-    currentA: currentOf(p.current, currents),
-    pf: PF_VALUE[p.pf],
-  });
+  const point = (
+    p: { current: string; pf: z.output<typeof pfSchema>; load?: z.output<typeof loadSchema> },
+    idSuffix = '',
+  ): ScheduledPoint => {
+    const load = p.load ?? 'balanced';
+    const on = load === 'balanced' ? '' : `-${load.toLowerCase()}`;
+    return {
+      id: `${pointId(p.current, p.pf)}${on}${idSuffix}`,
+      description: `${pointText(p.current, p.pf)}${load === 'balanced' ? (plan.phases === 3 ? ', balanced' : '') : `, on ${load} only`}`,
+      source,
+      currentA: currentOf(p.current, currents),
+      pf: PF_VALUE[p.pf],
+      load,
+    };
+  };
 
   cases.push({
     id: 'test-points',
-    title: `Energy error at ${plan.accuracy.map((p) => pointText(p.current, p.pf)).join(', ')}`,
+    title: `Energy error at ${plan.accuracy.map((p) => point(p).description).join(plan.phases === 3 ? '; ' : ', ')}`,
     requires: ['load.setpoints', 'meter.measurements'],
     scenario: pointsScenario(
       `${plan.name}-test-points`,

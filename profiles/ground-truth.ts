@@ -112,12 +112,17 @@ export function groundTruth(scenario: Scenario, seed: number): GroundTruth {
       sumQ += ((s.q0 + s.q1) / 2) * dur;
     }
     const dur = r.end - r.start;
+    // A test point's current is the current per phase: on a three-phase supply the most loaded phase's share.
+    const most = r.shares.indexOf(Math.max(...r.shares));
+    const phaseV = scenario.phaseVoltages?.[most]?.nominal ?? v;
+    const onPhases = r.shares.filter((x) => x > 0).length;
     energies.push({
       ...base,
       start: r.start,
       end: r.end,
       energyWh,
-      currentA: sumS / dur / v,
+      currentA: (sumS * r.shares[most]!) / dur / phaseV,
+      ...(scenario.phases === 3 && { phases: onPhases > 1 ? 'L1L2L3' : (['L1', 'L2', 'L3'] as const)[most] }),
       pf: sumS ? (sumQ < 0 ? -1 : 1) * (sumP / sumS) : 1,
     });
     if (r.ev) {

@@ -13,7 +13,13 @@ import { pulseGates, SIM_PULSE_RESOLUTION_S } from '../error-calculator.js';
 import type { TestPointResult, UncertaintyComponent } from '../metrology.js';
 import { acceptedUnder, conformityStatement, parseDecisionRule } from '../standards/decision-rules.js';
 import { COVERAGE_FACTOR, combinedU, rectangularU, typeAU } from '../standards/gum.js';
-import { midMaxPermissibleErrorPct, parseMidClass } from '../standards/mid.js';
+import {
+  findMidMpe,
+  type MidClass,
+  midCurrentRange,
+  midMaxPermissibleErrorPct,
+  parseMidClass,
+} from '../standards/mid.js';
 
 /** Consecutive gates a test point's window is split into for its repeatability (param `metrologyGates`). */
 const DEFAULT_GATES = 5;
@@ -78,7 +84,7 @@ function analyseMetrology(
         : Math.abs(e.energyWh) * ((to - from) / (e.end - e.start));
       return { meterWh, referenceWh };
     };
-    const mpe = midMaxPermissibleErrorPct(midClass, e.currentA, itrA);
+    const mpe = pointMpePct(midClass, e, itrA);
     // From the pulse output when the DUT's pulses and constant are recorded (param errorFrom: auto, the default, or
     // pulses), else from its registers over the load's run (errorFrom: registers, or too few pulses at low current).
     const dutPulses = pulses.filter((p) => (p.meterId ?? p.channel.split('/')[0]) === e.meterId && p.impPerKWh);
@@ -172,6 +178,22 @@ function analyseMetrology(
   out.metrics['metrology.conditional_passes_refused'] = points.filter(
     (p) => p.statement === 'conditional pass' && !p.accepted,
   ).length;
+}
+
+/**
+ * The MPE of a point (MI-003 Table 2): a polyphase meter with a single-phase load (a three-phase supply, the point
+ * on one phase) has its own row, defined from Itr up; every other point the single-phase (or balanced) row.
+ */
+function pointMpePct(midClass: MidClass, e: TruthEnergyData, itrA: number): number {
+  const singlePhaseLoad = e.phases !== undefined && e.phases !== 'L1L2L3';
+  if (!singlePhaseLoad) return midMaxPermissibleErrorPct(midClass, e.currentA, itrA);
+  const current = midCurrentRange(e.currentA, itrA);
+  const cell = findMidMpe({ midClass, current, load: 'polyphase-single-phase-load' });
+  if (!cell)
+    throw new Error(
+      `MI-003 Table 2 has no MPE for a polyphase meter with a single-phase load below Itr (point ${e.loadId} at ${e.currentA.toFixed(3)} A)`,
+    );
+  return cell.mpePct;
 }
 
 /**

@@ -52,8 +52,10 @@ export interface TruthEnergy {
   end: number;
   /** Signed energy in Wh (negative for export, e.g. V2G or PV). */
   energyWh: number;
-  /** Mean apparent current in A over the run (for metrology test points). */
+  /** Mean apparent current in A over the run (for metrology test points): per phase, on the most loaded one. */
   currentA: number;
+  /** On a three-phase supply: the phase the load is on, or L1L2L3 for a three-phase load. */
+  phases?: 'L1' | 'L2' | 'L3' | 'L1L2L3';
   /** Mean power factor |P|/S; negative when the load is capacitive (leading: Q < 0), as test plans write 0.8 cap. */
   pf: number;
 }

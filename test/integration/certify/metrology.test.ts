@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { midMpe } from '../../../analysis/standards/mid.js';
 import { launchChromium } from '../../../engine/pdf.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { benchAsync, REPO_ROOT } from '../../support/cli.js';
@@ -382,5 +383,47 @@ describe('metrology-mid from its test plan (MID MI-003 as data), on sim', () => 
     expect(r.stderr).toContain(`${plan}:5:`);
     expect(r.stderr).toContain('accuracy[0].current');
     expect(existsSync(runsDir)).toBe(false);
+  });
+});
+
+describe('metrology-mid-polyphase (MI-003 polyphase plan), on sim', () => {
+  async function polyphase(name: string, meter: Record<string, unknown>) {
+    const meterConfig = join(dir, `${name}.yaml`);
+    writeFileSync(meterConfig, stringify(meter));
+    const runsDir = join(dir, `runs-${name}`);
+    const r = await benchAsync([
+      'certify',
+      '--suite',
+      'metrology-mid-polyphase',
+      '--meter-config',
+      meterConfig,
+      '--runs-dir',
+      runsDir,
+    ]);
+    return { ...r, ...reportOf(runsDir, r.stdout) };
+  }
+
+  it('balanced points and a single-phase load on each phase PASS, each against its row of Table 2', async () => {
+    const r = await polyphase('poly-healthy', {});
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.report.cases.map((c) => [c.id, c.verdict])).toEqual([['test-points', 'PASS']]);
+    // The single-phase-load points carry Table 2's polyphase row (1.5 % for class B), the balanced ones 1 % from Itr.
+    const row = (id: string) =>
+      new RegExp(
+        `<td class="nowrap">${id}</td><td class="num">5</td>.*?<td class="num">±([\\d.]+)</td><td class="nowrap">`,
+      );
+    expect(row('10itr-pf1-l2').exec(r.html)?.[1]).toBe(
+      String(midMpe({ midClass: 'B', current: 'itr-imax', load: 'polyphase-single-phase-load' }).mpePct),
+    );
+    expect(row('10itr-pf1').exec(r.html)?.[1]).toBe(String(midMpe({ midClass: 'B', current: 'itr-imax' }).mpePct));
+  });
+
+  it('a meter with L2 current transformer reversed FAILs: the balanced points read a third low, the L2 points export', async () => {
+    const r = await polyphase('poly-reversed', { faults: { reversedCurrentPhase: 2 } });
+    expect(r.code).toBe(1);
+    const [c] = r.report.cases;
+    expect(c!.verdict).toBe('FAIL');
+    // Six balanced points and the three on L2; the L1 and L3 points are right.
+    expect(c!.metrics['metrology.points_beyond_mpe']).toBe(9);
   });
 });

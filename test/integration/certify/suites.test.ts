@@ -40,7 +40,14 @@ function filesUnder(root: string): string[] {
 }
 
 // ev-billing, the default suite, is certified for 20 seeds in seeds.test.ts; these are the other built-in suites.
-const SUITES = ['smoke', 'nilm-detection', 'metrology-mid', 'ledger-integrity', 'ev-charging-aspects'];
+const SUITES = [
+  'smoke',
+  'nilm-detection',
+  'metrology-mid',
+  'metrology-mid-polyphase',
+  'ledger-integrity',
+  'ev-charging-aspects',
+];
 
 describe('every built-in suite on the healthy reference meter (sim rig, embedded Ganache)', () => {
   const runs = new Map<string, CertifyJson>();

@@ -109,6 +109,48 @@ describe('a test plan expanded with a meter declaration', () => {
   });
 });
 
+describe('a polyphase plan', () => {
+  const poly = loadTestPlanFile(join(REPO_ROOT, 'suites/plans/mid-mi003-polyphase.yaml'));
+
+  it('puts balanced points on three phases (the current per phase) and single-phase loads on their phase', () => {
+    const [points] = expandTestPlan(poly, declared).cases;
+    const s = points!.scenario as {
+      phases: number;
+      profiles: Array<{ name: string; states: Array<{ p: number }> }>;
+      houses: Array<{ loads: Array<{ id: string; profile: string; phase: string }> }>;
+    };
+    expect(s.phases).toBe(3);
+    const load = (id: string) => s.houses[0]!.loads.find((l) => l.id === id)!;
+    const power = (id: string) => s.profiles.find((p) => p.name === load(id).profile)!.states[0]!.p;
+    expect(load('10itr-pf1').phase).toBe('L1L2L3');
+    expect(power('10itr-pf1')).toBeCloseTo(3 * 230 * 5, 6);
+    expect(load('10itr-pf1-l2').phase).toBe('L2');
+    expect(power('10itr-pf1-l2')).toBeCloseTo(230 * 5, 6);
+  });
+
+  it('refuses a single-phase load in a single-phase plan, and one below Itr (Table 2 has no such row)', () => {
+    const bad = (text: string) => {
+      const file = join(dir, `p${Math.random().toString(36).slice(2)}.yaml`);
+      writeFileSync(file, text);
+      try {
+        loadTestPlanFile(file);
+      } catch (e) {
+        if (e instanceof FileValidationError) return e.problems.map((p) => `${p.field}: ${p.message}`);
+        throw e;
+      }
+      return [];
+    };
+    expect(
+      bad('name: a\ntitle: A\nconnection: direct\naccuracy:\n  - { current: itr, pf: unity, load: L2 }\n'),
+    ).toEqual(['accuracy[0].load: a load on L2 needs a polyphase plan (phases: 3)']);
+    expect(
+      bad('name: a\ntitle: A\nconnection: direct\nphases: 3\naccuracy:\n  - { current: imin, pf: unity, load: L3 }\n'),
+    ).toEqual([
+      'accuracy[0].current: MI-003 Table 2 has an MPE for a polyphase meter with a single-phase load from Itr up, not at imin',
+    ]);
+  });
+});
+
 describe('the standards tables behind a plan', () => {
   it("cite Table 3's critical change by class", () => {
     expect(midCriticalChange('harmonics', 'B')).toEqual({
