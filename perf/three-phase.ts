@@ -36,7 +36,9 @@ export async function benchThreePhase(hours = 24) {
     events = { one: a.events, three: b.events };
   }
   const ratio = three / one;
-  console.log(`synthesis → reference meter, ${hours} h of the benchmark house (its first ${hours / 2} h twice, alternating)`);
+  console.log(
+    `synthesis → reference meter, ${hours} h of the benchmark house (its first ${hours / 2} h twice, alternating)`,
+  );
   console.log(`  single-phase: ${one.toFixed(1)} s (${events.one} events in ${hours / 2} h)`);
   console.log(`  three-phase:  ${three.toFixed(1)} s (${events.three} events in ${hours / 2} h)`);
   console.log(`  cost three-phase ÷ single-phase = ${ratio.toFixed(2)} (goal ≤ 3.2: three times the channels)`);
