@@ -24,6 +24,11 @@ export interface ScpiDialect {
     crestFactor: [number, number];
   };
   decimals: number;
+  /**
+   * A three-phase load (one three-phase unit, or three single-phase units as one): the command that addresses one
+   * phase for the setpoints that follow (SCPI-99 INSTrument:NSELect), phases numbered 1 to 3; limits are per phase.
+   */
+  phases?: { count: 3; select: string };
 }
 
 const CHROMA_63800: ScpiDialect = {
@@ -52,5 +57,13 @@ export const SCPI_DIALECTS: Record<string, ScpiDialect> = {
     ...CHROMA_63800,
     name: 'chroma-63804x3',
     limits: { ...CHROMA_63800.limits, currentA: [0, 135], powerW: [0, 13_500] },
+  },
+  // The same three Chroma 63804 units as a three-phase load, one per phase (L1, L2, L3), each addressed with
+  // INST:NSEL before its setpoints; ratings per phase (45 A rms, 4.5 kW).
+  'chroma-63804-3ph': {
+    ...CHROMA_63800,
+    name: 'chroma-63804-3ph',
+    limits: { ...CHROMA_63800.limits, currentA: [0, 45], powerW: [0, 4500] },
+    phases: { count: 3, select: 'INST:NSEL {n}' },
   },
 };

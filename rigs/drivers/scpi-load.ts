@@ -107,6 +107,24 @@ export class ScpiLoadDriver {
     await this.checkErrors();
   }
 
+  /**
+   * The commands for one setpoint per phase (L1, L2, L3) of a three-phase load: each phase selected, then its
+   * setpoint; every value checked against the per-phase ratings first (nothing is sent when one is bad).
+   */
+  commandsForPhases(setpoints: readonly LoadSetpoint[]): string[] {
+    const phases = this.dialect.phases;
+    if (!phases) throw this.err(`dialect ${this.dialect.name} is a single-phase load`, 'DIALECT');
+    if (setpoints.length !== phases.count)
+      throw this.err(`a three-phase load takes ${phases.count} setpoints, not ${setpoints.length}`, 'RANGE');
+    const perPhase = setpoints.map((sp) => this.commandsFor(sp));
+    return perPhase.flatMap((cmds, i) => [phases.select.replace('{n}', String(i + 1)), ...cmds]);
+  }
+
+  async applyPhases(setpoints: readonly LoadSetpoint[]): Promise<void> {
+    for (const cmd of this.commandsForPhases(setpoints)) await this.send(cmd);
+    await this.checkErrors();
+  }
+
   async measurePower(): Promise<number> {
     const r = await this.query(this.dialect.commands.measurePower);
     // Number() reads "" and " " as 0 and accepts "0x1F": an empty (truncated) answer would read as 0 W.
@@ -119,7 +137,13 @@ export class ScpiLoadDriver {
   /** Safe state: load off, transport released. */
   async deactivate(): Promise<void> {
     try {
-      if (this.active) await this.send(this.dialect.commands.loadOff);
+      const phases = this.dialect.phases;
+      if (this.active && phases)
+        for (let n = 1; n <= phases.count; n++) {
+          await this.send(phases.select.replace('{n}', String(n)));
+          await this.send(this.dialect.commands.loadOff);
+        }
+      else if (this.active) await this.send(this.dialect.commands.loadOff);
     } finally {
       this.active = false;
       await this.transport.close();

@@ -18,6 +18,18 @@ export class BenchPhysics extends EventEmitter {
   importVarh = 0;
   exportVarh = 0;
   pulses = 0;
+  /**
+   * A three-phase bench (a three-phase load): each phase's power, power factor and energies; the fields above are
+   * then the totals. Undefined on a single-phase bench.
+   */
+  phases?: Array<{
+    powerW: number;
+    powerFactor: number;
+    importWh: number;
+    exportWh: number;
+    importVarh: number;
+    exportVarh: number;
+  }>;
   /** IEC 61851 control-pilot state the EV simulator's relays present (A no EV, B connected, C charging). */
   cp: CpState = 'A';
   private pulseRemainderWh = 0;
@@ -36,6 +48,14 @@ export class BenchPhysics extends EventEmitter {
   advance(nowMs: number): void {
     const dtH = (Math.max(0, nowMs - this.lastMs) * this.timeScale) / 3_600_000;
     this.lastMs = nowMs;
+    for (const ph of this.phases ?? []) {
+      const e = ph.powerW * dtH;
+      if (e >= 0) ph.importWh += e;
+      else ph.exportWh -= e;
+      const r = reactiveOf(ph.powerW, ph.powerFactor) * dtH;
+      if (r >= 0) ph.importVarh += r;
+      else ph.exportVarh -= r;
+    }
     const wh = this.powerW * dtH;
     if (wh >= 0) this.importWh += wh;
     else this.exportWh -= wh;
@@ -61,6 +81,31 @@ export class BenchPhysics extends EventEmitter {
     this.emit('load', nowMs);
   }
 
+  /**
+   * Sets what a three-phase load draws on each phase from `nowMs` on (the bench becomes a three-phase one); the
+   * totals follow: P summed, the power factor P / S over the phases. Emits 'load' as setLoad does.
+   */
+  setLoadPhases(nowMs: number, phases: ReadonlyArray<{ powerW: number; powerFactor: number }>): void {
+    this.advance(nowMs);
+    this.phases ??= phases.map(() => ({
+      powerW: 0,
+      powerFactor: 1,
+      importWh: 0,
+      exportWh: 0,
+      importVarh: 0,
+      exportVarh: 0,
+    }));
+    phases.forEach((p, i) => {
+      this.phases![i]!.powerW = p.powerW;
+      this.phases![i]!.powerFactor = p.powerFactor;
+    });
+    const total = phases.reduce((s, p) => s + p.powerW, 0);
+    const apparent = phases.reduce((s, p) => s + Math.abs(p.powerW) / (p.powerFactor || 1), 0);
+    this.powerW = total;
+    this.powerFactor = apparent > 0 ? Math.abs(total) / apparent : 1;
+    this.emit('load', nowMs);
+  }
+
   setCp(state: CpState): void {
     if (state === this.cp) return;
     this.cp = state;
@@ -71,7 +116,13 @@ export class BenchPhysics extends EventEmitter {
     return Math.abs(this.powerW) / (this.voltage * (this.powerFactor || 1));
   }
   get reactiveVar(): number {
-    const s = Math.abs(this.powerW) / (this.powerFactor || 1);
-    return Math.sqrt(Math.max(0, s * s - this.powerW * this.powerW));
+    if (this.phases) return this.phases.reduce((s, p) => s + reactiveOf(p.powerW, p.powerFactor), 0);
+    return reactiveOf(this.powerW, this.powerFactor);
   }
+}
+
+/** Reactive power (var, inductive) of a load drawing P at a power factor. */
+function reactiveOf(powerW: number, powerFactor: number): number {
+  const s = Math.abs(powerW) / (powerFactor || 1);
+  return Math.sqrt(Math.max(0, s * s - powerW * powerW));
 }

@@ -37,6 +37,22 @@ export function liveValuesFrom(p: BenchPhysics, now = performance.now(), gainErr
     exportKWh: (p.exportWh * g) / 1000,
     importKVarh: (p.importVarh * g) / 1000,
     exportKVarh: (p.exportVarh * g) / 1000,
+    ...(p.phases && {
+      phases: p.phases.map((ph) => ({
+        voltage: p.voltage,
+        current: (Math.abs(ph.powerW) / (p.voltage * (ph.powerFactor || 1))) * g,
+        activePower: ph.powerW * g,
+        reactivePower: Math.sqrt(Math.max(0, (ph.powerW / (ph.powerFactor || 1)) ** 2 - ph.powerW ** 2)) * g,
+        powerFactor: ph.powerW === 0 ? 1 : ph.powerFactor,
+        voltageThd: 0,
+        currentThd: 0,
+        importKWh: (ph.importWh * g) / 1000,
+        exportKWh: (ph.exportWh * g) / 1000,
+        importKVarh: (ph.importVarh * g) / 1000,
+        exportKVarh: (ph.exportVarh * g) / 1000,
+      })),
+      current: (Math.abs(p.phases[0]!.powerW) / (p.voltage * (p.phases[0]!.powerFactor || 1))) * g,
+    }),
     events: 0,
     billingRecords: 0,
   };

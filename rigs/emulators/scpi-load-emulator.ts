@@ -12,12 +12,9 @@ export const SCPI_ERROR_QUEUE_SIZE = 16;
  */
 export class ScpiLoadEmulator implements InProcessEndpoint {
   identity = 'CHROMA,63804,EMU0001,1.00';
-  private mode: 'current' | 'power' | 'resistance' | 'rectified' = 'current';
-  private currentA = 0;
-  private powerW = 0;
-  private pf = 1;
-  private cf = Math.SQRT2;
-  private on = false;
+  /** One unit per phase of a three-phase dialect (selected with its INST:NSEL), else one. */
+  private readonly units: Unit[];
+  private selected = 0;
   private readonly errors: string[] = [];
   readonly log: string[] = [];
 
@@ -25,11 +22,25 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     private readonly physics: BenchPhysics,
     private readonly now: () => number = () => performance.now(),
     readonly dialect: ScpiDialect = SCPI_DIALECTS['chroma-63800'] as ScpiDialect,
-  ) {}
+  ) {
+    this.units = Array.from({ length: dialect.phases?.count ?? 1 }, newUnit);
+  }
+
+  private get unit(): Unit {
+    return this.units[this.selected]!;
+  }
+
+  private drawW(u: Unit): number {
+    return !u.on ? 0 : u.mode === 'power' ? u.powerW : u.currentA * this.physics.voltage * u.pf;
+  }
 
   private apply(): void {
-    const p = !this.on ? 0 : this.mode === 'power' ? this.powerW : this.currentA * this.physics.voltage * this.pf;
-    this.physics.setLoad(this.now(), p, this.pf);
+    if (this.dialect.phases)
+      this.physics.setLoadPhases(
+        this.now(),
+        this.units.map((u) => ({ powerW: this.drawW(u), powerFactor: u.pf })),
+      );
+    else this.physics.setLoad(this.now(), this.drawW(this.unit), this.unit.pf);
   }
 
   handleLine(line: string): string | undefined {
@@ -40,11 +51,8 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     const upper = cmd.toUpperCase();
     if (upper === '*IDN?') return this.identity;
     if (upper === '*RST') {
-      this.on = false;
-      this.mode = 'current';
-      this.currentA = 0;
-      this.powerW = 0;
-      this.pf = 1;
+      for (const u of this.units) Object.assign(u, newUnit());
+      this.selected = 0;
       this.errors.length = 0;
       this.apply();
       return undefined;
@@ -53,22 +61,24 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     if (upper === 'SYST:ERR?') return this.errors.shift() ?? '0,"No error"';
     if (upper === c.measurePower) {
       this.physics.advance(this.now());
-      return this.physics.powerW.toFixed(3);
+      // A three-phase load measures the selected phase, as each unit measures its own.
+      const p = this.dialect.phases ? (this.physics.phases?.[this.selected]?.powerW ?? 0) : this.physics.powerW;
+      return p.toFixed(3);
     }
     if (upper === c.measureCurrent) return this.physics.currentA.toFixed(4);
     for (const [mode, text] of Object.entries(c.mode)) {
       if (upper === text) {
-        this.mode = mode as typeof this.mode;
+        this.unit.mode = mode as Unit['mode'];
         return undefined;
       }
     }
     if (upper === c.loadOn) {
-      this.on = true;
+      this.unit.on = true;
       this.apply();
       return undefined;
     }
     if (upper === c.loadOff) {
-      this.on = false;
+      this.unit.on = false;
       this.apply();
       return undefined;
     }
@@ -86,14 +96,23 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
       else if (!Number.isFinite(v) || v < lo || v > hi) this.pushError('-222,"Data out of range"');
       else {
         assign(v);
-        if (this.on) this.apply();
+        if (this.unit.on) this.apply();
       }
       return true;
     };
-    if (set(num(c.power), L.powerW, (v) => (this.powerW = v))) return undefined;
-    if (set(num(c.current), L.currentA, (v) => (this.currentA = v))) return undefined;
-    if (set(num(c.powerFactor), L.powerFactor, (v) => (this.pf = v))) return undefined;
-    if (set(num(c.crestFactor), L.crestFactor, (v) => (this.cf = v))) return undefined;
+    const phases = this.dialect.phases;
+    const n = phases ? num(phases.select.replace('{n}', '{v}')) : undefined;
+    if (n !== undefined) {
+      // A phase number: 1 to count, whole (SCPI-99 INSTrument:NSELect); anything else is out of range.
+      if (Number.isNaN(n)) this.pushError('-104,"Data type error"');
+      else if (!Number.isInteger(n) || n < 1 || n > phases!.count) this.pushError('-222,"Data out of range"');
+      else this.selected = n - 1;
+      return undefined;
+    }
+    if (set(num(c.power), L.powerW, (v) => (this.unit.powerW = v))) return undefined;
+    if (set(num(c.current), L.currentA, (v) => (this.unit.currentA = v))) return undefined;
+    if (set(num(c.powerFactor), L.powerFactor, (v) => (this.unit.pf = v))) return undefined;
+    if (set(num(c.crestFactor), L.crestFactor, (v) => (this.unit.cf = v))) return undefined;
     this.pushError('-113,"Undefined header"');
     return undefined;
   }
@@ -109,6 +128,18 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
   }
 
   get crestFactor(): number {
-    return this.cf;
+    return this.unit.cf;
   }
 }
+
+/** One load unit's settings (a phase of a three-phase load). */
+interface Unit {
+  mode: 'current' | 'power' | 'resistance' | 'rectified';
+  currentA: number;
+  powerW: number;
+  pf: number;
+  cf: number;
+  on: boolean;
+}
+
+const newUnit = (): Unit => ({ mode: 'current', currentA: 0, powerW: 0, pf: 1, cf: Math.SQRT2, on: false });
