@@ -52,6 +52,16 @@ export function sharesOf(
   return c.shares ?? [1 / 3, 1 / 3, 1 / 3];
 }
 
+/**
+ * A segment's shares: the run's, or, for a state a three-phase load draws on one phase (`phases: 1`), all of it on
+ * the first phase the load is connected to.
+ */
+export function segmentShares(shares: Shares, statePhases: 1 | undefined): Shares {
+  if (statePhases !== 1) return shares;
+  const first = shares.findIndex((x) => x > 0);
+  return [first === 0 ? 1 : 0, first === 1 ? 1 : 0, first === 2 ? 1 : 0];
+}
+
 /** Power factor of every house's standby load (see synth.ts). */
 export const BASE_LOAD_PF = 0.9;
 

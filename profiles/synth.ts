@@ -1,5 +1,5 @@
 import { seededRandom } from '../core/random.js';
-import { BASE_LOAD_PF, expandScenario, type LoadRun, type Shares } from './expansion.js';
+import { BASE_LOAD_PF, expandScenario, type LoadRun, segmentShares } from './expansion.js';
 import type { House, Scenario } from './scenario-schema.js';
 import type { CycleBlock, MacroSample } from './waveform.js';
 
@@ -316,16 +316,6 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
       }),
     };
   }
-}
-
-/**
- * A segment's shares: the run's, or, for a state a three-phase load draws on one phase (`phases: 1`), all of it on
- * the first phase the load is connected to.
- */
-function segmentShares(shares: Shares, statePhases: 1 | undefined): Shares {
-  if (statePhases !== 1) return shares;
-  const first = shares.findIndex((x) => x > 0);
-  return [first === 0 ? 1 : 0, first === 1 ? 1 : 0, first === 2 ? 1 : 0];
 }
 
 export async function* synthesizeMeter(

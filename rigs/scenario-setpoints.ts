@@ -1,4 +1,4 @@
-import { BASE_LOAD_PF, expandScenario, type LoadRun } from '../profiles/expansion.js';
+import { BASE_LOAD_PF, expandScenario, type LoadRun, type Shares, segmentShares } from '../profiles/expansion.js';
 import { STEP_EVENT_W } from '../profiles/ground-truth.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 import type { CpState } from './ev-cp.js';
@@ -8,6 +8,8 @@ export interface TotalSetpoint {
   t: number;
   p: number;
   q: number;
+  /** On a three-phase supply, what they draw on L1, L2 and L3 (the standby base on L1). */
+  phases?: Array<{ p: number; q: number }>;
 }
 
 /**
@@ -40,28 +42,48 @@ export function scenarioSetpoints(
     }
   }
   const out: TotalSetpoint[] = [];
+  const threePhase = scenario.phases === 3;
   for (const t of [...times].filter((x) => x >= 0 && x < scenario.durationS).sort((a, b) => a - b)) {
     let p = baseP;
     let q = baseQ;
+    const phases = threePhase
+      ? [
+          { p: baseP, q: baseQ },
+          { p: 0, q: 0 },
+          { p: 0, q: 0 },
+        ]
+      : undefined;
     for (const r of runs) {
       const v = drawAt(r, t);
       p += v.p;
       q += v.q;
+      if (phases)
+        v.shares.forEach((share, k) => {
+          phases[k]!.p += v.p * share;
+          phases[k]!.q += v.q * share;
+        });
     }
     const last = out.at(-1);
-    if (!last || Math.abs(p - last.p) >= minChangeW || Math.abs(q - last.q) >= minChangeW) out.push({ t, p, q });
+    const moved = (a: { p: number; q: number }, b: { p: number; q: number }) =>
+      Math.abs(a.p - b.p) >= minChangeW || Math.abs(a.q - b.q) >= minChangeW;
+    if (!last || moved({ p, q }, last) || phases?.some((ph, k) => moved(ph, last.phases![k]!)))
+      out.push({ t, p, q, ...(phases && { phases }) });
   }
   return out;
 }
 
-function drawAt(r: LoadRun, t: number): { p: number; q: number } {
-  if (t < r.start || t >= r.end) return { p: 0, q: 0 };
+function drawAt(r: LoadRun, t: number): { p: number; q: number; shares: Shares } {
+  if (t < r.start || t >= r.end) return { p: 0, q: 0, shares: r.shares };
   for (const s of r.segments) {
     if (t < s.from || t >= s.to) continue;
     const f = s.to > s.from ? (t - s.from) / (s.to - s.from) : 0;
-    return { p: s.p0 + (s.p1 - s.p0) * f, q: s.q0 + (s.q1 - s.q0) * f };
+    return {
+      p: s.p0 + (s.p1 - s.p0) * f,
+      q: s.q0 + (s.q1 - s.q0) * f,
+      shares: segmentShares(r.shares, s.state.phases),
+    };
   }
-  return { p: 0, q: 0 };
+  return { p: 0, q: 0, shares: r.shares };
 }
 
 /** What the charge point does for an EV session: the pilot state the EV presents and the token it shows. */

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { CAPABILITIES } from '../core/rig.js';
+import { SCPI_DIALECTS } from './drivers/scpi-dialects.js';
 
 /** Resource data (labgrid style): where an instrument is and how to reach it. */
 const serialTransport = z
@@ -136,6 +137,16 @@ export const rigSchema = z
         ctx.addIssue({ code: 'custom', path: ['instruments', i, 'id'], message: `duplicate instrument id ${inst.id}` });
       }
       seen.add(inst.id);
+      // A three-phase supply is played by a load that addresses each phase (a dialect with `phases`).
+      if (inst.capabilities.includes('supply.three-phase') && !SCPI_DIALECTS[inst.dialect]?.phases)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['instruments', i, 'capabilities'],
+          message: `supply.three-phase needs a three-phase load dialect (${Object.entries(SCPI_DIALECTS)
+            .filter(([, d]) => d.phases)
+            .map(([n]) => n)
+            .join(', ')}), not ${inst.dialect}`,
+        });
       if (inst.calibration && inst.role !== 'reference')
         ctx.addIssue({
           code: 'custom',

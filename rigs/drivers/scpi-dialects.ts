@@ -66,4 +66,12 @@ export const SCPI_DIALECTS: Record<string, ScpiDialect> = {
     limits: { ...CHROMA_63800.limits, currentA: [0, 45], powerW: [0, 4500] },
     phases: { count: 3, select: 'INST:NSEL {n}' },
   },
+  // Nine 63804 units as a three-phase load of three paralleled groups, one group per phase (135 A, 13.5 kW each):
+  // unaddressed setpoints go to L1's group, so the same rack plays single-phase scenarios (the 9.2 kW Imax point).
+  'chroma-63804x3-3ph': {
+    ...CHROMA_63800,
+    name: 'chroma-63804x3-3ph',
+    limits: { ...CHROMA_63800.limits, currentA: [0, 135], powerW: [0, 13_500] },
+    phases: { count: 3, select: 'INST:NSEL {n}' },
+  },
 };

@@ -17,6 +17,8 @@ interface LoadSegment {
   atMs: number;
   p: number;
   q: number;
+  /** A three-phase bench's L1, L2, L3. */
+  phases?: Array<{ p: number; q: number }>;
 }
 
 interface PilotChange {
@@ -135,7 +137,30 @@ export class ReferenceMeterEmulator {
   }
 
   private segmentAt(atMs: number): LoadSegment {
-    return { atMs, p: this.physics.powerW, q: this.physics.powerW < 0 ? 0 : this.physics.reactiveVar };
+    const phases = this.physics.phases?.map((ph) => {
+      const apparent = Math.abs(ph.powerW) / (ph.powerFactor || 1);
+      return { p: ph.powerW, q: ph.powerW < 0 ? 0 : Math.sqrt(Math.max(0, apparent ** 2 - ph.powerW ** 2)) };
+    });
+    return {
+      atMs,
+      p: this.physics.powerW,
+      q: this.physics.powerW < 0 ? 0 : this.physics.reactiveVar,
+      ...(phases && { phases }),
+    };
+  }
+
+  /** A three-phase bench's blocks carry L1–L3 (L1 the block's own arrays) and the neutral, made when first needed. */
+  private linesOf(b: CycleBlock): NonNullable<CycleBlock['lines']> {
+    if (!b.lines) {
+      const n = b.voltage.length;
+      b.lines = [
+        { voltage: b.voltage, current: b.current },
+        { voltage: new Float64Array(n), current: new Float64Array(n) },
+        { voltage: new Float64Array(n), current: new Float64Array(n) },
+      ];
+      b.neutral = new Float64Array(n);
+    }
+    return b.lines;
   }
 
   /** A contract token presented now (the meter attributes the next EV session to it). */
@@ -151,11 +176,35 @@ export class ReferenceMeterEmulator {
     const maxCycles = b.voltage.length / this.spc;
     const vPeak = this.physics.voltage * Math.SQRT2;
     while (this.cyclesDone + maxCycles <= target) {
+      // A bench that went back to one phase (a single-phase case after a three-phase one) feeds single-phase blocks.
+      if (!this.physics.phases && this.segments.every((seg) => !seg.phases)) {
+        b.lines = undefined;
+        b.neutral = undefined;
+      }
       b.t0 = this.meterT;
       b.cycles = maxCycles;
       for (let c = 0; c < maxCycles; c++) {
         const tS = (this.cyclesDone + c) / this.frequency;
-        const { p, q } = this.loadAt(this.originMs + (tS / this.physics.timeScale) * 1000);
+        const seg = this.loadAt(this.originMs + (tS / this.physics.timeScale) * 1000);
+        if (seg.phases) {
+          // Three phases at 120°: each its own load, the neutral their sum.
+          const lines = this.linesOf(b);
+          for (let k = 0; k < this.spc; k++) b.neutral![c * this.spc + k] = 0;
+          seg.phases.forEach((ph, l) => {
+            const iPeak = (Math.hypot(ph.p, ph.q) / this.physics.voltage) * Math.SQRT2;
+            const phi = Math.atan2(ph.q, ph.p);
+            const shift = (2 * Math.PI * l) / 3;
+            for (let k = 0; k < this.spc; k++) {
+              const w = (2 * Math.PI * k) / this.spc - shift;
+              const i = iPeak * Math.sin(w - phi);
+              lines[l]!.voltage[c * this.spc + k] = vPeak * Math.sin(w);
+              lines[l]!.current[c * this.spc + k] = i;
+              b.neutral![c * this.spc + k]! += i;
+            }
+          });
+          continue;
+        }
+        const { p, q } = seg;
         const iPeak = (Math.hypot(p, q) / this.physics.voltage) * Math.SQRT2;
         const phi = Math.atan2(q, p);
         for (let k = 0; k < this.spc; k++) {
@@ -163,6 +212,16 @@ export class ReferenceMeterEmulator {
           b.voltage[c * this.spc + k] = vPeak * Math.sin(w);
           b.current[c * this.spc + k] = iPeak * Math.sin(w - phi);
         }
+        // A single-phase stretch inside a three-phase block: nothing on L2 and L3, the neutral L1's current.
+        if (b.lines)
+          for (let k = 0; k < this.spc; k++) {
+            const at = c * this.spc + k;
+            b.lines[1]!.current[at] = 0;
+            b.lines[2]!.current[at] = 0;
+            b.lines[1]!.voltage[at] = vPeak * Math.sin((2 * Math.PI * k) / this.spc - (2 * Math.PI) / 3);
+            b.lines[2]!.voltage[at] = vPeak * Math.sin((2 * Math.PI * k) / this.spc - (4 * Math.PI) / 3);
+            b.neutral![at] = b.current[at]!;
+          }
       }
       const blockEndMs =
         this.originMs + ((this.cyclesDone + maxCycles) / this.frequency / this.physics.timeScale) * 1000;

@@ -76,6 +76,8 @@ export class BenchPhysics extends EventEmitter {
   /** Sets what the load draws from `nowMs` on; emits 'load' (nowMs) so waveform consumers can place the step. */
   setLoad(nowMs: number, powerW: number, powerFactor = this.powerFactor): void {
     this.advance(nowMs);
+    // A single-phase setpoint makes the bench a single-phase one again.
+    this.phases = undefined;
     this.powerW = powerW;
     this.powerFactor = powerFactor;
     this.emit('load', nowMs);

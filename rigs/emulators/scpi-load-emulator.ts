@@ -15,6 +15,11 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
   /** One unit per phase of a three-phase dialect (selected with its INST:NSEL), else one. */
   private readonly units: Unit[];
   private selected = 0;
+  /**
+   * Set by the first phase selection since *RST: until then a three-phase load's setpoints go to its first unit
+   * and the bench is a single-phase one (as a Chroma sends unaddressed commands to channel 1).
+   */
+  private threePhase = false;
   private readonly errors: string[] = [];
   readonly log: string[] = [];
 
@@ -35,7 +40,7 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
   }
 
   private apply(): void {
-    if (this.dialect.phases)
+    if (this.threePhase)
       this.physics.setLoadPhases(
         this.now(),
         this.units.map((u) => ({ powerW: this.drawW(u), powerFactor: u.pf })),
@@ -53,6 +58,7 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     if (upper === '*RST') {
       for (const u of this.units) Object.assign(u, newUnit());
       this.selected = 0;
+      this.threePhase = false;
       this.errors.length = 0;
       this.apply();
       return undefined;
@@ -62,7 +68,7 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     if (upper === c.measurePower) {
       this.physics.advance(this.now());
       // A three-phase load measures the selected phase, as each unit measures its own.
-      const p = this.dialect.phases ? (this.physics.phases?.[this.selected]?.powerW ?? 0) : this.physics.powerW;
+      const p = this.threePhase ? (this.physics.phases?.[this.selected]?.powerW ?? 0) : this.physics.powerW;
       return p.toFixed(3);
     }
     if (upper === c.measureCurrent) return this.physics.currentA.toFixed(4);
@@ -106,7 +112,10 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
       // A phase number: 1 to count, whole (SCPI-99 INSTrument:NSELect); anything else is out of range.
       if (Number.isNaN(n)) this.pushError('-104,"Data type error"');
       else if (!Number.isInteger(n) || n < 1 || n > phases!.count) this.pushError('-222,"Data out of range"');
-      else this.selected = n - 1;
+      else {
+        this.selected = n - 1;
+        this.threePhase = true;
+      }
       return undefined;
     }
     if (set(num(c.power), L.powerW, (v) => (this.unit.powerW = v))) return undefined;

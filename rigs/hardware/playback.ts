@@ -3,7 +3,7 @@ import { ENTRY } from '../../core/record/entries.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import type { FirmataBoardDriver } from '../drivers/firmata-board.js';
 import type { JsonlStreamDriver } from '../drivers/jsonl-stream.js';
-import type { ScpiLoadDriver } from '../drivers/scpi-load.js';
+import type { LoadSetpoint, ScpiLoadDriver } from '../drivers/scpi-load.js';
 import type { CpPins } from '../ev-cp.js';
 import { type EvSignal, scenarioSetpoints, type TotalSetpoint } from '../scenario-setpoints.js';
 import type { CaseRun } from './case-run.js';
@@ -56,6 +56,13 @@ export function whyUnplayable(scenario: Scenario, seed: number, rigName: string)
 
 /** Scenario seconds the DUT gets to settle on the standby load before a case's clock starts. */
 const SETTLE_S = 5;
+
+/** What a load takes for drawing (p, q): power at the power factor of p and q, or off (it only sinks power). */
+function loadSetpoint(sp: { p: number; q: number }): LoadSetpoint {
+  const watts = Math.max(0, sp.p);
+  const va = Math.hypot(watts, sp.q);
+  return watts < 1 ? { kind: 'off' } : { kind: 'power', watts, powerFactor: va > 0 ? Math.min(1, watts / va) : 1 };
+}
 
 /** The drivers playback acts through: the load takes setpoints, the board's relays the pilot, the stream tokens. */
 export interface PlaybackDrivers {
@@ -132,12 +139,10 @@ export class Playback {
 
   private async apply(sp: TotalSetpoint): Promise<void> {
     const load = this.drivers.load;
-    const watts = Math.max(0, sp.p);
-    const va = Math.hypot(watts, sp.q);
     try {
-      await load?.apply(
-        watts < 1 ? { kind: 'off' } : { kind: 'power', watts, powerFactor: va > 0 ? Math.min(1, watts / va) : 1 },
-      );
+      // A three-phase scenario on a three-phase load: each phase its own setpoint (else the total, on one).
+      if (sp.phases && load?.dialect.phases) await load.applyPhases(sp.phases.map(loadSetpoint));
+      else await load?.apply(loadSetpoint(sp));
       this.unapplied = undefined;
     } catch (e) {
       const code = (e as RigError).code;

@@ -177,20 +177,24 @@ describe('billing through the hardware path: the DUT streams signed records, the
     expect(dut.dut.address).toMatch(/^0x[0-9a-fA-F]{40}$/);
   });
 
-  it('a multi-meter case and a three-phase case are NOT RUN on a one-DUT single-phase bench, with the reason', async () => {
-    const r = await run('sim-serial', {
-      suite: 'ev-billing',
-      only: ['ev-at-neighbour', 'ev-phase-switching'],
-      timeScale: 20,
-    });
+  it('a multi-meter case is NOT RUN on a one-DUT bench, with the reason', async () => {
+    const r = await run('sim-serial', { suite: 'ev-billing', only: ['ev-three-phase-neighbour'], timeScale: 20 });
     expect(r.cases).toEqual([
-      expect.objectContaining({ id: 'ev-at-neighbour', verdict: 'NOT RUN', reason: expect.stringMatching(/one DUT/) }),
       expect.objectContaining({
-        id: 'ev-phase-switching',
+        id: 'ev-three-phase-neighbour',
         verdict: 'NOT RUN',
-        reason: expect.stringContaining('rig sim-serial lacks supply.three-phase'),
+        reason: expect.stringMatching(/one DUT/),
       }),
     ]);
+  });
+
+  it('a three-phase session switching to one phase and back plays on the three-phase load, billed once: PASS', async () => {
+    const r = await run('sim-serial', { suite: 'ev-billing', only: ['ev-phase-switching'], timeScale: 20 });
+    expect(r.cases.map((c) => [c.id, c.verdict, c.failed])).toEqual([['ev-phase-switching', 'PASS', []]]);
+    const entries = caseEntries(r, 'ev-phase-switching');
+    const verdict = entries.find((e) => e.kind === ENTRY.caseVerdict)?.data.metrics as Record<string, number>;
+    expect(verdict['billing.expected']).toBe(1);
+    expect(verdict['billing.duplicates']).toBe(0);
   });
 });
 

@@ -152,3 +152,48 @@ describe('what a one-DUT bench with one EV simulator cannot play', () => {
     ).toBeUndefined();
   });
 });
+
+describe('a three-phase scenario → per-phase setpoints', () => {
+  const three = scenarioSchema.parse({
+    name: 'three-phase',
+    start: '2026-03-07T08:00:00Z',
+    durationS: 300,
+    phases: 3,
+    houses: [
+      {
+        id: 'h1',
+        contract: 'C-1',
+        baseLoadW: 90,
+        loads: [
+          { id: 'kettle', profile: 'kettle', on: 10, off: 40, phase: 'L2' },
+          { id: 'ev', profile: 'ev-3ph-11kw-pv', on: 100, off: 300 },
+        ],
+      },
+    ],
+  });
+  const s = scenarioSetpoints(three, 'h1', 1);
+  const at = (t: number) => [...s].reverse().find((x) => x.t <= t)!;
+
+  it('puts the base on L1, a single-phase load on its phase, a three-phase one a third on each; totals add up', () => {
+    expect(at(0).phases!.map((p) => Math.round(p.p))).toEqual([90, 0, 0]);
+    expect(at(20).phases![1]!.p).toBeCloseTo(at(20).p - 90, 6);
+    const ev = at(150).phases!.map((p) => p.p);
+    expect(ev[1]).toBeCloseTo(11000 / 3, 0);
+    expect(ev[0]! - ev[1]!).toBeCloseTo(90, 6);
+    for (const sp of s) expect(sp.phases!.reduce((a, p) => a + p.p, 0)).toBeCloseTo(sp.p, 6);
+  });
+
+  it('a single-phase stretch of a three-phase profile draws on its first phase only', () => {
+    const pv = scenarioSchema.parse({
+      ...three,
+      durationS: 2600,
+      houses: [{ ...three.houses[0]!, loads: [{ id: 'ev', profile: 'ev-3ph-11kw-pv', on: 0 }] }],
+    });
+    const one = scenarioSetpoints(pv, 'h1', 1).find((x) => x.t >= 600 && x.t < 1200)!;
+    expect(one.phases!.map((p) => Math.round(p.p))).toEqual([3680 + 90, 0, 0]);
+  });
+
+  it('a single-phase scenario has no per-phase setpoints', () => {
+    expect(scenarioSetpoints(scenario, 'h1', 1).every((x) => x.phases === undefined)).toBe(true);
+  });
+});

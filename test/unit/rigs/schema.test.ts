@@ -50,3 +50,38 @@ describe('rig files', () => {
     expect(JSON.stringify(d.panels)).toContain('meter_p');
   });
 });
+
+describe('a rig that declares a three-phase supply', () => {
+  it('needs a three-phase load dialect: refused at the capability with the dialects that have one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rig-3ph-'));
+    const file = join(dir, 'rig.yaml');
+    writeFileSync(
+      file,
+      [
+        'name: one-phase-load',
+        'instruments:',
+        '  - id: load',
+        '    role: load',
+        '    dialect: chroma-63804x3',
+        '    transport: { kind: serial, path: /dev/null }',
+        '    capabilities: [load.setpoints, supply.three-phase]',
+        '',
+      ].join('\n'),
+    );
+    try {
+      loadRigFile(file);
+      throw new Error('expected the rig to be refused');
+    } catch (e) {
+      expect(e).toBeInstanceOf(FileValidationError);
+      expect((e as FileValidationError).problems).toEqual([
+        expect.objectContaining({
+          line: 7,
+          field: 'instruments[0].capabilities',
+          message: expect.stringMatching(
+            /supply.three-phase needs a three-phase load dialect \(chroma-63804-3ph, chroma-63804x3-3ph\), not chroma-63804x3/,
+          ),
+        }),
+      ]);
+    }
+  });
+});
