@@ -75,7 +75,12 @@ function decimate(measurements: MeasurementData[]): TimelinePoint[] {
   const out: TimelinePoint[] = [];
   for (const [meterId, series] of byMeter) {
     const step = Math.max(1, Math.ceil(series.length / TIMELINE_POINTS));
-    for (let i = 0; i < series.length; i += step) out.push({ meterId, t: series[i]!.t, p: series[i]!.p });
+    for (let i = 0; i < series.length; i += step) {
+      const m = series[i]!;
+      out.push({ meterId, t: m.t, p: m.p });
+      // A polyphase meter's phases as series of their own ("house-bob L2"), beside its total.
+      m.phases?.forEach((ph, k) => out.push({ meterId: `${meterId} L${k + 1}`, t: m.t, p: ph.p }));
+    }
   }
   return out;
 }

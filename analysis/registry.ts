@@ -4,6 +4,7 @@ import { detectionAnalyser } from './analysers/detection.js';
 import { energyAnalyser } from './analysers/energy.js';
 import { metrologyAnalyser } from './analysers/metrology.js';
 import { ocppAnalyser } from './analysers/ocpp.js';
+import { phasesAnalyser } from './analysers/phases.js';
 import { aspectsAnalyser } from './aspects.js';
 import { billingAnalyser } from './billing.js';
 import {
@@ -27,6 +28,7 @@ export const CASE_ANALYSERS: readonly CaseAnalyser[] = Object.freeze([
   billingAnalyser,
   aspectsAnalyser,
   ocppAnalyser,
+  phasesAnalyser,
 ]);
 
 /**

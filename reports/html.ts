@@ -1,4 +1,5 @@
 import type { OcppSection } from '../analysis/analysers/ocpp.js';
+import type { PhasesSection } from '../analysis/analysers/phases.js';
 import type { BillingSection } from '../analysis/billing.js';
 import { anchorRows, casesNotRun, conformityStatement, dutRows, type IdentityRow, labRows } from './certificate.js';
 import { caseCharts, renderSvg, type VegaLiteSpec } from './charts.js';
@@ -6,6 +7,7 @@ import { esc } from './html-text.js';
 import { metrologyHtml } from './metrology-html.js';
 import { fmt, limitText, marginalText, type ReportCase, type ReportModel } from './model.js';
 import { ocppHtml } from './ocpp-html.js';
+import { phasesHtml } from './phases-html.js';
 
 const COLOURS: Record<string, string> = {
   PASS: '#1b7f3b',
@@ -78,7 +80,7 @@ async function caseSection(c: ReportCase): Promise<string> {
   return `<section class="case" id="case-${esc(c.id)}"><h2>${badge(c.verdict)} ${esc(c.id)} — ${esc(c.title)}</h2>
 ${c.reason ? `<p class="note">${esc(c.reason)}</p>` : ''}
 ${rows ? `<table><tr><th>metric</th><th>measured</th><th>limit</th><th>marginal</th><th>verdict</th><th>clause</th></tr>${rows}</table>` : ''}
-${charts}${metrologyHtml(a?.metrology)}${billingTable}${ocppHtml(a?.sections.ocpp as OcppSection | undefined)}</section>`;
+${charts}${phasesHtml(a?.sections.phases as PhasesSection | undefined)}${metrologyHtml(a?.metrology)}${billingTable}${ocppHtml(a?.sections.ocpp as OcppSection | undefined)}</section>`;
 }
 
 /** A cost in its tariff's currency (`1.66 EUR`); a record without one says so rather than guess. */
