@@ -33,7 +33,11 @@ export class ReferenceMeter {
   private readonly meterClock: MeterClock;
   private readonly registers: EnergyRegisters;
   /** A three-phase supply's phases (L1, L2, L3): each one's features and registers; empty on a single phase. */
-  private readonly lines: Array<{ features: CycleFeatures; registers: EnergyRegisters }> = [];
+  private readonly lines: Array<{
+    features: CycleFeatures;
+    registers: EnergyRegisters;
+    thd: { sum: number; n: number };
+  }> = [];
   private readonly faults: MeterFaults;
   private readonly billing: MeterBilling;
   private readonly sessions: EvSessions;
@@ -215,7 +219,11 @@ export class ReferenceMeter {
     f.iIm.fill(0);
     for (let k = 0; k < lines.length; k++) {
       if (!this.lines[k])
-        this.lines[k] = { features: new CycleFeatures(), registers: new EnergyRegisters(this.config.startThresholdW) };
+        this.lines[k] = {
+          features: new CycleFeatures(),
+          registers: new EnergyRegisters(this.config.startThresholdW),
+          thd: { sum: 0, n: 0 },
+        };
       const line = this.lines[k]!;
       const lf = this.analyzer.analyze(
         lines[k]!.voltage,
@@ -251,13 +259,24 @@ export class ReferenceMeter {
   }
 
   /** A phase's own registers (per-phase energies) and its means for the next measurement. */
-  private bookLine(line: { features: CycleFeatures; registers: EnergyRegisters }, dt: number): void {
+  private bookLine(line: ReferenceMeter['lines'][number], dt: number): void {
     line.registers.integrate(this.faults.bookedPower(line.features), line.features.q, dt);
     line.registers.accumulate(line.features);
+    // The current's THD, averaged over the cycles that carried current (an idle phase has none to distort).
+    if (line.features.irms > 0.05) {
+      line.thd.sum += line.features.thd;
+      line.thd.n++;
+    }
   }
 
   private emitMeasurement(t: number): void {
-    const phases = this.lines.length ? this.lines.map((l) => l.registers.measurement()) : undefined;
+    const phases = this.lines.length
+      ? this.lines.map((l) => {
+          const thdPct = l.thd.n ? (100 * l.thd.sum) / l.thd.n : 0;
+          l.thd = { sum: 0, n: 0 };
+          return { ...l.registers.measurement(), thdPct };
+        })
+      : undefined;
     this.out.measurement({ meterId: this.id.meterId, t, ...this.registers.measurement(), ...(phases && { phases }) });
     this.nextMeasurement += this.config.measurementIntervalS;
   }

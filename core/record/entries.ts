@@ -115,6 +115,8 @@ export interface PhaseMeasurement {
   exportWh: number;
   importVarh: number;
   exportVarh: number;
+  /** Total harmonic distortion of the phase's current over the interval, % of its fundamental. */
+  thdPct?: number;
 }
 
 /** A signed billing record as the meter emitted it (bigints as decimal strings). */

@@ -130,7 +130,7 @@ export class LiveFaces {
               reactivePower: ph.q,
               powerFactor: ph.pf,
               voltageThd: 0,
-              currentThd: 0,
+              currentThd: ph.thdPct ?? 0,
               importKWh: ph.importWh / 1000,
               exportKWh: ph.exportWh / 1000,
               importKVarh: ph.importVarh / 1000,
