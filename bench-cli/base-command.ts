@@ -29,8 +29,8 @@ export abstract class BenchCommand extends Command {
     s: Scenario,
     seed: number,
     out: string | undefined,
-  ): Promise<{ file?: string; houses: number; sessions: number; events: number; scenario?: Scenario }> {
-    const { scenarioToYaml } = await import('../profiles/generate.js');
+  ): Promise<{ file?: string; houses: number; sessions: number; events: number; scenario?: object }> {
+    const { scenarioDocument, scenarioToYaml } = await import('../profiles/generate.js');
     const { truthCounts } = await import('../profiles/ground-truth.js');
     if (out) checkOutputPath('--out', out);
     const yaml = scenarioToYaml(s);
@@ -42,7 +42,7 @@ export abstract class BenchCommand extends Command {
       this.log(yaml);
     }
     // Without --out the scenario itself is the output: under --json it is in the document, not dropped.
-    return out ? { file: out, ...counts } : { ...counts, scenario: s };
+    return out ? { file: out, ...counts } : { ...counts, scenario: scenarioDocument(s) };
   }
 
   protected override async catch(err: Error & { oclif?: { exit?: number } }): Promise<void> {

@@ -226,8 +226,12 @@ function applyExtras(o: GenerateOptions, houses: GenHouse[], evs: GenEv[]) {
   };
 }
 
-export function scenarioToYaml(s: Scenario): string {
-  // A single-phase supply is the default and goes unsaid, as in every scenario written before phases existed.
+/** A scenario as it is written out: a single-phase supply is the default and goes unsaid, as before phases existed. */
+export function scenarioDocument(s: Scenario): Omit<Scenario, 'phases'> & { phases?: 3 } {
   const { phases, ...rest } = s;
-  return stringify(phases === 1 ? rest : s, { lineWidth: 120 });
+  return phases === 1 ? rest : { ...rest, phases };
+}
+
+export function scenarioToYaml(s: Scenario): string {
+  return stringify(scenarioDocument(s), { lineWidth: 120 });
 }
