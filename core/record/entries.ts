@@ -87,9 +87,8 @@ export interface MeterEventData extends CaseScoped {
   energyWh?: number;
 }
 
-export interface MeasurementData extends CaseScoped {
-  meterId: string;
-  t: number;
+/** What a meter measures of a circuit: powers, RMS values and energy registers. */
+interface CircuitValues {
   p: number;
   q: number;
   vrms: number;
@@ -97,6 +96,11 @@ export interface MeasurementData extends CaseScoped {
   pf: number;
   importWh: number;
   exportWh: number;
+}
+
+export interface MeasurementData extends CaseScoped, CircuitValues {
+  meterId: string;
+  t: number;
   /** Reactive energy registers (Q > 0 and Q < 0 integrated), where the meter has them. */
   importVarh?: number;
   exportVarh?: number;
@@ -105,14 +109,7 @@ export interface MeasurementData extends CaseScoped {
 }
 
 /** One phase of a polyphase meter's measurement. */
-export interface PhaseMeasurement {
-  p: number;
-  q: number;
-  vrms: number;
-  irms: number;
-  pf: number;
-  importWh: number;
-  exportWh: number;
+export interface PhaseMeasurement extends CircuitValues {
   importVarh: number;
   exportVarh: number;
   /** Total harmonic distortion of the phase's current over the interval, % of its fundamental. */

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { midMpe } from '../../../analysis/standards/mid.js';
 import { launchChromium } from '../../../engine/pdf.js';
+import { resolveSuite } from '../../../engine/suite.js';
 import { requireSocat } from '../../../rigs/emulators/pty.js';
 import { benchAsync, REPO_ROOT } from '../../support/cli.js';
 import { withServedRig } from '../../support/served-rig.js';
@@ -295,36 +296,22 @@ describe("a rig's reference standard", () => {
   });
 });
 
+/** A whole built-in suite on sim with a meter config: the run's report (its cases also by id). */
+async function wholeSuite(suite: string, name: string, meter: Record<string, unknown>) {
+  const meterConfig = join(dir, `${name}.yaml`);
+  writeFileSync(meterConfig, stringify(meter));
+  const runsDir = join(dir, `runs-${name}`);
+  const r = await benchAsync(['certify', '--suite', suite, '--meter-config', meterConfig, '--runs-dir', runsDir]);
+  const out = reportOf(runsDir, r.stdout);
+  return { ...r, ...out, cases: new Map(out.report.cases.map((c) => [c.id, c])) };
+}
+
 describe('metrology-mid from its test plan (MID MI-003 as data), on sim', () => {
-  /** The whole suite with a meter config, its report's cases by id. */
-  async function whole(name: string, meter: Record<string, unknown>) {
-    const meterConfig = join(dir, `${name}.yaml`);
-    writeFileSync(meterConfig, stringify(meter));
-    const runsDir = join(dir, `runs-${name}`);
-    const r = await benchAsync([
-      'certify',
-      '--suite',
-      'metrology-mid',
-      '--meter-config',
-      meterConfig,
-      '--runs-dir',
-      runsDir,
-    ]);
-    const { report } = reportOf(runsDir, r.stdout);
-    return { ...r, cases: new Map(report.cases.map((c) => [c.id, c])) };
-  }
+  const whole = (name: string, meter: Record<string, unknown>) => wholeSuite('metrology-mid', name, meter);
   const verdicts = (cases: Map<string, { verdict: string }>) =>
     Object.fromEntries([...cases].map(([id, c]) => [id, c.verdict]));
-  const PLANNED = [
-    'test-points',
-    'influence-voltage-09un',
-    'influence-voltage-11un',
-    'influence-frequency-098fn',
-    'influence-frequency-102fn',
-    'disturbance-fifth-harmonic',
-    'no-load-creep',
-    'starting',
-  ];
+  // The cases the plan gives the suite, in order.
+  const PLANNED = resolveSuite('metrology-mid').suite.cases.map((c) => c.id);
 
   it('the healthy meter PASSes every planned case: rated ranges, the 5th harmonic, no-load and starting', async () => {
     const r = await whole('plan-healthy', {});
@@ -387,21 +374,8 @@ describe('metrology-mid from its test plan (MID MI-003 as data), on sim', () => 
 });
 
 describe('metrology-mid-polyphase (MI-003 polyphase plan), on sim', () => {
-  async function polyphase(name: string, meter: Record<string, unknown>) {
-    const meterConfig = join(dir, `${name}.yaml`);
-    writeFileSync(meterConfig, stringify(meter));
-    const runsDir = join(dir, `runs-${name}`);
-    const r = await benchAsync([
-      'certify',
-      '--suite',
-      'metrology-mid-polyphase',
-      '--meter-config',
-      meterConfig,
-      '--runs-dir',
-      runsDir,
-    ]);
-    return { ...r, ...reportOf(runsDir, r.stdout) };
-  }
+  const polyphase = (name: string, meter: Record<string, unknown>) =>
+    wholeSuite('metrology-mid-polyphase', name, meter);
 
   it('balanced points and a single-phase load on each phase PASS, each against its row of Table 2', async () => {
     const r = await polyphase('poly-healthy', {});

@@ -16,6 +16,12 @@ import { ptyPair } from '../../support/pty.js';
 
 const ModbusRTU = Modbus as unknown as new () => ModbusClient;
 
+/** `bench meter serve` with these arguments, as a child process. */
+const serveMeter = (args: string[]) =>
+  spawn(process.execPath, [join(REPO_ROOT, 'bin/run.js'), 'meter', 'serve', ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+
 describe('bench meter serve', () => {
   it('plays a scenario and serves Modbus TCP registers and the JSONL stream on a PTY', async () => {
     const pty = await ptyPair();
@@ -24,25 +30,18 @@ describe('bench meter serve', () => {
     const lines: Array<{ type: string; class?: string }> = [];
     reader.pipe(new ReadlineParser({ delimiter: '\n' })).on('data', (l: string) => lines.push(JSON.parse(l)));
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'bin/run.js'),
-        'meter',
-        'serve',
-        '--scenario',
-        join(REPO_ROOT, 'suites/scenarios/smoke.yaml'),
-        '--modbus-tcp',
-        `127.0.0.1:${port}`,
-        '--stream',
-        pty.a,
-        '--baud',
-        '115200',
-        '--speed',
-        '50',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = serveMeter([
+      '--scenario',
+      join(REPO_ROOT, 'suites/scenarios/smoke.yaml'),
+      '--modbus-tcp',
+      `127.0.0.1:${port}`,
+      '--stream',
+      pty.a,
+      '--baud',
+      '115200',
+      '--speed',
+      '50',
+    ]);
     const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     try {
       // Wait until the meter has seen the EV switch on (t = 120 s of scenario ≈ 2.4 s at 50×).
@@ -78,23 +77,16 @@ describe('bench meter serve', () => {
 
   it('a three-phase scenario: a Modbus master reads each phase and the per-phase energies in blocks', async () => {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'bin/run.js'),
-        'meter',
-        'serve',
-        '--scenario',
-        join(REPO_ROOT, 'suites/scenarios/ev-three-phase.yaml'),
-        '--meter',
-        'house-bob',
-        '--modbus-tcp',
-        `127.0.0.1:${port}`,
-        '--speed',
-        '200',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = serveMeter([
+      '--scenario',
+      join(REPO_ROOT, 'suites/scenarios/ev-three-phase.yaml'),
+      '--meter',
+      'house-bob',
+      '--modbus-tcp',
+      `127.0.0.1:${port}`,
+      '--speed',
+      '200',
+    ]);
     const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     const client = new ModbusRTU();
     const floats = (words: number[]) =>
@@ -162,27 +154,20 @@ describe('bench meter serve', () => {
     const lines: Line[] = [];
     reader.pipe(new ReadlineParser({ delimiter: '\n' })).on('data', (l: string) => lines.push(JSON.parse(l)));
     const smoke = join(REPO_ROOT, 'suites/scenarios/smoke.yaml');
-    const child = spawn(
-      process.execPath,
-      [
-        join(REPO_ROOT, 'bin/run.js'),
-        'meter',
-        'serve',
-        '--scenario',
-        smoke,
-        '--config',
-        config,
-        '--modbus-rtu',
-        rtu.a,
-        '--optical',
-        optical.a,
-        '--stream',
-        stream.a,
-        '--speed',
-        '50',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = serveMeter([
+      '--scenario',
+      smoke,
+      '--config',
+      config,
+      '--modbus-rtu',
+      rtu.a,
+      '--optical',
+      optical.a,
+      '--stream',
+      stream.a,
+      '--speed',
+      '50',
+    ]);
     const exit = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
     const client = new ModbusRTU();
     const waitFor = async (what: (l: Line) => boolean) => {
