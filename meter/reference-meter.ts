@@ -15,6 +15,10 @@ import { EnergyRegisters } from './registers.js';
 import type { Signature } from './signatures.js';
 import type { BillingStore } from './store.js';
 
+/** cos and sin of m · 120° (m = h · k mod 3): the turn that brings phase k's harmonic h into L1's frame. */
+const PHASE_ROTATION_COS = [0, 1, 2].map((m) => Math.cos((2 * Math.PI * m) / 3));
+const PHASE_ROTATION_SIN = [0, 1, 2].map((m) => Math.sin((2 * Math.PI * m) / 3));
+
 /**
  * The reference smart meter: the survey's load-identifying, EV-billing meter. Cycle by cycle: DSP (dsp/cycle.ts),
  * energy registers (registers.ts), step detection (detector.ts), identification against a signature library and
@@ -22,10 +26,6 @@ import type { BillingStore } from './store.js';
  * store-and-forward to the ledger (billing.ts), periodic reports, log, clock (clock.ts), fault knobs (faults.ts).
  * This class wires the parts and runs the cycle loop; build one with meter/factory.ts.
  */
-/** cos and sin of m · 120° (m = h · k mod 3): the turn that brings phase k's harmonic h into L1's frame. */
-const PHASE_ROTATION_COS = [0, 1, 2].map((m) => Math.cos((2 * Math.PI * m) / 3));
-const PHASE_ROTATION_SIN = [0, 1, 2].map((m) => Math.sin((2 * Math.PI * m) / 3));
-
 export class ReferenceMeter {
   private readonly analyzer: CycleAnalyzer;
   private readonly f = new CycleFeatures();
