@@ -79,7 +79,7 @@ function decimate(measurements: MeasurementData[]): TimelinePoint[] {
       const m = series[i]!;
       out.push({ meterId, t: m.t, p: m.p });
       // A polyphase meter's phases as series of their own ("house-bob L2"), beside its total.
-      m.phases?.forEach((ph, k) => out.push({ meterId: `${meterId} L${k + 1}`, t: m.t, p: ph.p }));
+      for (const [k, ph] of (m.phases ?? []).entries()) out.push({ meterId: `${meterId} L${k + 1}`, t: m.t, p: ph.p });
     }
   }
   return out;
