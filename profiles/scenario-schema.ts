@@ -146,7 +146,8 @@ const evSchema = z
 
 const supplyVoltageSchema = z
   .object({
-    nominal: z.number().min(100).max(400),
+    // From 50 V: the lower end of a 100 V (Japan) or 110 V supply's rated range is below 100 V.
+    nominal: z.number().min(50).max(400),
     // Up to 10 %: metrology's harmonic test puts 10 % of the 5th on the supply (IEC 62053-21 §8.2.1).
     h3: z.number().min(0).max(0.1),
     h5: z.number().min(0).max(0.1),
