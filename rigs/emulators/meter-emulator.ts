@@ -11,7 +11,7 @@ import { BillingStore } from '../../meter/store.js';
 import type { CycleBlock } from '../../profiles/waveform.js';
 import type { CommissionCommand } from '../../protocols/stream-commands.js';
 import type { CpState } from '../ev-cp.js';
-import type { BenchPhysics } from './physics.js';
+import { type BenchPhysics, reactiveOf } from './physics.js';
 
 interface LoadSegment {
   atMs: number;
@@ -137,10 +137,10 @@ export class ReferenceMeterEmulator {
   }
 
   private segmentAt(atMs: number): LoadSegment {
-    const phases = this.physics.phases?.map((ph) => {
-      const apparent = Math.abs(ph.powerW) / (ph.powerFactor || 1);
-      return { p: ph.powerW, q: ph.powerW < 0 ? 0 : Math.sqrt(Math.max(0, apparent ** 2 - ph.powerW ** 2)) };
-    });
+    const phases = this.physics.phases?.map((ph) => ({
+      p: ph.powerW,
+      q: ph.powerW < 0 ? 0 : reactiveOf(ph.powerW, ph.powerFactor),
+    }));
     return {
       atMs,
       p: this.physics.powerW,

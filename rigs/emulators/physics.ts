@@ -102,7 +102,7 @@ export class BenchPhysics extends EventEmitter {
       this.phases![i]!.powerFactor = p.powerFactor;
     });
     const total = phases.reduce((s, p) => s + p.powerW, 0);
-    const apparent = phases.reduce((s, p) => s + Math.abs(p.powerW) / (p.powerFactor || 1), 0);
+    const apparent = phases.reduce((s, p) => s + apparentOf(p.powerW, p.powerFactor), 0);
     this.powerW = total;
     this.powerFactor = apparent > 0 ? Math.abs(total) / apparent : 1;
     this.emit('load', nowMs);
@@ -115,7 +115,13 @@ export class BenchPhysics extends EventEmitter {
   }
 
   get currentA(): number {
-    return Math.abs(this.powerW) / (this.voltage * (this.powerFactor || 1));
+    return apparentOf(this.powerW, this.powerFactor) / this.voltage;
+  }
+
+  /** A phase's current on a three-phase bench (A). */
+  phaseCurrentA(phase: number): number {
+    const ph = this.phases?.[phase];
+    return ph ? apparentOf(ph.powerW, ph.powerFactor) / this.voltage : 0;
   }
   get reactiveVar(): number {
     if (this.phases) return this.phases.reduce((s, p) => s + reactiveOf(p.powerW, p.powerFactor), 0);
@@ -123,8 +129,13 @@ export class BenchPhysics extends EventEmitter {
   }
 }
 
+/** Apparent power (VA) of a load drawing P at a power factor. */
+export function apparentOf(powerW: number, powerFactor: number): number {
+  return Math.abs(powerW) / (powerFactor || 1);
+}
+
 /** Reactive power (var, inductive) of a load drawing P at a power factor. */
-function reactiveOf(powerW: number, powerFactor: number): number {
-  const s = Math.abs(powerW) / (powerFactor || 1);
+export function reactiveOf(powerW: number, powerFactor: number): number {
+  const s = apparentOf(powerW, powerFactor);
   return Math.sqrt(Math.max(0, s * s - powerW * powerW));
 }

@@ -15,7 +15,7 @@ import type { InstrumentConfig } from '../schema.js';
 import { serveBenchStation } from './bench-station.js';
 import { FirmataEmulator } from './firmata-emulator.js';
 import { ReferenceMeterEmulator } from './meter-emulator.js';
-import type { BenchPhysics } from './physics.js';
+import { type BenchPhysics, reactiveOf } from './physics.js';
 import { ScpiLoadEmulator } from './scpi-load-emulator.js';
 import { serveLinesOnSerial } from './serve-line.js';
 
@@ -38,11 +38,11 @@ export function liveValuesFrom(p: BenchPhysics, now = performance.now(), gainErr
     importKVarh: (p.importVarh * g) / 1000,
     exportKVarh: (p.exportVarh * g) / 1000,
     ...(p.phases && {
-      phases: p.phases.map((ph) => ({
+      phases: p.phases.map((ph, k) => ({
         voltage: p.voltage,
-        current: (Math.abs(ph.powerW) / (p.voltage * (ph.powerFactor || 1))) * g,
+        current: p.phaseCurrentA(k) * g,
         activePower: ph.powerW * g,
-        reactivePower: Math.sqrt(Math.max(0, (ph.powerW / (ph.powerFactor || 1)) ** 2 - ph.powerW ** 2)) * g,
+        reactivePower: reactiveOf(ph.powerW, ph.powerFactor) * g,
         powerFactor: ph.powerW === 0 ? 1 : ph.powerFactor,
         voltageThd: 0,
         currentThd: 0,
@@ -51,7 +51,7 @@ export function liveValuesFrom(p: BenchPhysics, now = performance.now(), gainErr
         importKVarh: (ph.importVarh * g) / 1000,
         exportKVarh: (ph.exportVarh * g) / 1000,
       })),
-      current: (Math.abs(p.phases[0]!.powerW) / (p.voltage * (p.phases[0]!.powerFactor || 1))) * g,
+      current: p.phaseCurrentA(0) * g,
     }),
     events: 0,
     billingRecords: 0,
