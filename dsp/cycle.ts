@@ -54,6 +54,8 @@ export class CycleAnalyzer {
   private readonly iSpec: number[];
   private readonly vBuf: Float64Array;
   private readonly iBuf: Float64Array;
+  /** vSpec holds the transform of vBuf: a supply cycle equal to the last one is not transformed again. */
+  private vSpecValid = false;
 
   constructor(readonly samplesPerCycle: number) {
     if ((samplesPerCycle & (samplesPerCycle - 1)) !== 0 || samplesPerCycle < 32) {
@@ -73,9 +75,11 @@ export class CycleAnalyzer {
     let si = 0;
     let sp = 0;
     let peak = 0;
+    let sameVoltage = this.vSpecValid;
     for (let k = 0; k < n; k++) {
       const v = voltage[offset + k]!;
       const i = current[offset + k]! * gain;
+      if (this.vBuf[k] !== v) sameVoltage = false;
       this.vBuf[k] = v;
       this.iBuf[k] = i;
       sv += v * v;
@@ -84,7 +88,9 @@ export class CycleAnalyzer {
       const a = i < 0 ? -i : i;
       if (a > peak) peak = a;
     }
-    this.fft.realTransform(this.vSpec, this.vBuf as unknown as number[]);
+    // A steady supply repeats sample for sample (the simulated one does, every cycle): its spectrum is the same.
+    if (!sameVoltage) this.fft.realTransform(this.vSpec, this.vBuf as unknown as number[]);
+    this.vSpecValid = true;
     this.fft.realTransform(this.iSpec, this.iBuf as unknown as number[]);
     // RMS phasor of bin h = X[h]·√2/N; V·I* then scales by 2/N².
     const scale = Math.SQRT2 / n;

@@ -34,6 +34,7 @@ export class ReferenceMeter {
   private readonly registers: EnergyRegisters;
   /** A three-phase supply's phases (L1, L2, L3): each one's features and registers; empty on a single phase. */
   private readonly lines: Array<{
+    analyzer: CycleAnalyzer;
     features: CycleFeatures;
     registers: EnergyRegisters;
     thd: { sum: number; n: number };
@@ -220,12 +221,14 @@ export class ReferenceMeter {
     for (let k = 0; k < lines.length; k++) {
       if (!this.lines[k])
         this.lines[k] = {
+          // Its own analyser: each keeps its phase's supply spectrum from the last cycle.
+          analyzer: new CycleAnalyzer(this.analyzer.samplesPerCycle),
           features: new CycleFeatures(),
           registers: new EnergyRegisters(this.config.startThresholdW),
           thd: { sum: 0, n: 0 },
         };
       const line = this.lines[k]!;
-      const lf = this.analyzer.analyze(
+      const lf = line.analyzer.analyze(
         lines[k]!.voltage,
         lines[k]!.current,
         offset,

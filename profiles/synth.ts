@@ -176,6 +176,10 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
       current: new Float64Array(blockCycles * n),
       A: new Float64Array(MAX_H + 1),
       B: new Float64Array(MAX_H + 1),
+      /** The noiseless current of the last cycle and the coefficients it was summed from (steady loads reuse it). */
+      clean: new Float64Array(n),
+      cleanA: new Float64Array(MAX_H + 1).fill(Number.NaN),
+      cleanB: new Float64Array(MAX_H + 1),
       noiseVar: 0,
     };
   });
@@ -187,7 +191,6 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
   solveCurrent(base.p, base.q, BASE_HARMONICS, l1.vh, baseCoeffs);
 
   const neutral = lines > 1 ? new Float64Array(blockCycles * n) : undefined;
-  const used = new Int32Array(MAX_H + 1);
   // Gaussian noise comes from a seeded table read at a random offset each cycle: drawing 128 normals per cycle
   // was half the synthesis time, and the noise only needs to be white and reproducible, not fresh.
   const NOISE_TABLE = 1 << 16;
@@ -270,19 +273,31 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
       }
       const off = c * n;
       for (let ph = 0; ph < lines; ph++) {
-        const { A, B, sin, cos, current } = phase[ph]!;
+        const { A, B, sin, cos, current, clean, cleanA, cleanB } = phase[ph]!;
         const sigma = Math.sqrt(phase[ph]!.noiseVar);
-        let nUsed = 0;
-        for (let h = 1; h <= MAX_H; h++) if (A[h] !== 0 || B[h] !== 0) used[nUsed++] = h;
-        const noiseAt = Math.floor(rnd.next() * NOISE_TABLE);
-        for (let k = 0; k < n; k++) current[off + k] = sigma * noise[noiseAt + k]!;
-        for (let u = 0; u < nUsed; u++) {
-          const h = used[u]!;
-          const a = A[h]!;
-          const b = B[h]!;
-          const row = h * n;
-          for (let k = 0; k < n; k++) current[off + k]! += a * sin[row + k]! + b * cos[row + k]!;
+        // Most cycles repeat the last one's coefficients (every load steady): the harmonic sum is then reused, and
+        // only the noise is drawn.
+        let changed = false;
+        for (let h = 1; h <= MAX_H; h++) {
+          if (A[h] !== cleanA[h] || B[h] !== cleanB[h]) {
+            changed = true;
+            break;
+          }
         }
+        if (changed) {
+          cleanA.set(A);
+          cleanB.set(B);
+          clean.fill(0);
+          for (let h = 1; h <= MAX_H; h++) {
+            const a = A[h]!;
+            const b = B[h]!;
+            if (a === 0 && b === 0) continue;
+            const row = h * n;
+            for (let k = 0; k < n; k++) clean[k]! += a * sin[row + k]! + b * cos[row + k]!;
+          }
+        }
+        const noiseAt = Math.floor(rnd.next() * NOISE_TABLE);
+        for (let k = 0; k < n; k++) current[off + k] = clean[k]! + sigma * noise[noiseAt + k]!;
       }
       if (ringing) {
         for (const r of ringing) {
