@@ -25,6 +25,9 @@ export class CycleFeatures {
   readonly iIm = new Float64Array(MAX_HARMONIC + 1);
   /** Phase of V_1 in the FFT frame (radians). */
   v1Phase = 0;
+  /** A three-phase meter's whole view: the phases it has (0 on a single-phase meter) and each one's P (W). */
+  lines = 0;
+  readonly lineP = new Float64Array(3);
 
   /** |I_h| / |I_1|: computed on demand, the per-cycle hot path does not need it. */
   ratio(h: number): number {

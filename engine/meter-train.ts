@@ -26,7 +26,12 @@ export async function trainFromScenario(
   const labelled: Array<{ id: string; class: string; features: StepFeatures }> = m.pairs.map((p) => {
     const t = trueOn[p.truth]!;
     const d = detOn[p.detected]!;
-    return { id: t.profile, class: t.class, features: { dp: d.deltaP, dq: d.deltaQ, ...d.harmonics } };
+    return {
+      id: t.profile,
+      class: t.class,
+      features: { dp: d.deltaP, dq: d.deltaQ, ...d.harmonics },
+      ...(d.phases && { phases: d.phases }),
+    };
   });
   return { signatures: trainSignatures(base, labelled), labelled: labelled.length };
 }

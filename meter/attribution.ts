@@ -8,6 +8,9 @@ import {
   distance,
   nearestPair,
   nearestSignature,
+  phaseCount,
+  phaseMask,
+  phaseNames,
   type Signature,
   type StepFeatures,
   UNKNOWN_DISTANCE,
@@ -153,6 +156,8 @@ export class StepAttribution {
       q: from.q + level.q - this.steadyNow.q,
       re: from.re.map((x, j) => x + level.re[j]! - this.steadyNow.re[j]!),
       im: from.im.map((x, j) => x + level.im[j]! - this.steadyNow.im[j]!),
+      lines: from.lines,
+      lineP: from.lineP.map((x, k) => x + level.lineP[k]! - this.steadyNow.lineP[k]!),
     });
     this.drift = { ...d, since: stepChange(d.since), from: level };
   }
@@ -233,14 +238,23 @@ export class StepAttribution {
     this.lastBase = this.detector.baselineP();
     this.lastBaseQ = this.detector.baselineQ();
     if (faults.missesEvent()) return;
-    const features = { dp: step.dp, dq: step.dq, r3: step.r3, r5: step.r5, r7: step.r7 };
+    const features: StepFeatures = {
+      dp: step.dp,
+      dq: step.dq,
+      r3: step.r3,
+      r5: step.r5,
+      r7: step.r7,
+      ...(step.phaseDp && { phaseDp: step.phaseDp }),
+    };
     // Candidates: a new load switching on (the step looks like a signature), an active one switching off (the
     // step looks like the negative of what it draws now), and, while EV sessions are open, a charging EV changing
     // its power (a setpoint step) or a paused one resuming: the step keeps the EV's harmonic and PF character
     // and leaves its power within the charger's range.
     const on = nearestSignature(features, this.parts.signatures, 1);
     const { index: offIdx, d: offD } = nearest(this.active, (a) =>
-      distance(features, { p: a.p, q: a.q, r3: a.r3, r5: a.r5, r7: a.r7 }, -1),
+      onPhasesOf(features, a, 'same')
+        ? distance({ ...features, phaseDp: undefined }, { p: a.p, q: a.q, r3: a.r3, r5: a.r5, r7: a.r7 }, -1)
+        : Number.POSITIVE_INFINITY,
     );
     const { index: changeIdx, d: changeD } = nearest(this.active, (a) =>
       a.session ? evChangeDistance(features, a, a.p + step.dp) : Number.POSITIVE_INFINITY,
@@ -265,6 +279,7 @@ export class StepAttribution {
         deltaQ: part?.q ?? step.dq,
         transient,
         harmonics,
+        ...(step.phaseDp && { phases: phaseNames(part?.connection ?? phaseMask(step.phaseDp)) }),
         ...(energyWh !== undefined ? { energyWh } : {}),
       });
     };
@@ -281,6 +296,7 @@ export class StepAttribution {
       sessions.rebook(load.session!, 0, step.dp, step.t, end);
       load.p = step.dp;
       load.q = step.dq;
+      if (step.phaseDp) load.phaseP = step.phaseDp.slice();
       this.active.push(load);
       emit(load, 'on', true);
       return;
@@ -290,6 +306,7 @@ export class StepAttribution {
       sessions.rebook(load.session!, load.p, load.p + step.dp, step.t, end);
       load.p += step.dp;
       load.q += step.dq;
+      addPhases(load, step.phaseDp);
       emit(load, step.dp >= 0 ? 'on' : 'off', true);
       return;
     }
@@ -305,26 +322,33 @@ export class StepAttribution {
     // Two loads on at once. Only a step some single signature roughly fits is a candidate: a step nothing in the
     // library fits is an unknown load (`bench meter train` learns it), not two halves of known ones. A plug-in
     // waiting makes an EV-like step an EV's.
+    // On a three-phase meter a step on two phases is no single load: two single-phase loads switched together.
     const expectEv = on.sig?.class === 'ev' && sessions.plugWaiting;
-    if (on.sig && step.dp > 0 && on.d > PAIR_WHEN_SINGLE_BEYOND && !expectEv) {
-      const single = on.d;
+    const onTwoPhases = step.phaseDp !== undefined && phaseCount(phaseMask(step.phaseDp)) === 2;
+    if ((on.sig || onTwoPhases) && step.dp > 0 && (onTwoPhases || (on.d > PAIR_WHEN_SINGLE_BEYOND && !expectEv))) {
+      const single = on.sig ? on.d : Number.POSITIVE_INFINITY;
       const both = nearestPair(features, this.parts.signatures);
-      if (both.pair && both.d < single * PAIR_MARGIN) {
+      if (both.pair && (onTwoPhases || both.d < single * PAIR_MARGIN)) {
         const [a, b] = both.pair;
         const share = (x: number, y: number) => (x + y === 0 ? 0.5 : x / (x + y));
-        for (const [sig, other] of [
-          [a, b],
-          [b, a],
+        const phases = step.phaseDp && pairPhases(step.phaseDp, a.p, b.p);
+        for (const [sig, other, onPhases] of [
+          [a, b, phases?.[0]],
+          [b, a, phases?.[1]],
         ] as const) {
+          // Each on a phase of its own: its power is that phase's step (the share of Q as before).
+          const alone =
+            onPhases && phaseCount(onPhases.connection!) === 1 && phases![0].connection !== phases![1].connection;
           const load: ActiveLoad = {
             sig,
             cls: sig.class,
-            p: step.dp * share(sig.p, other.p),
+            p: alone ? onPhases.phaseP!.reduce((x, y) => x + y, 0) : step.dp * share(sig.p, other.p),
             q: step.dq * share(sig.q, other.q),
             r3: sig.r3,
             r5: sig.r5,
             r7: sig.r7,
             wh: 0,
+            ...onPhases,
           };
           this.active.push(load);
           emit(load, 'on', false, load);
@@ -342,6 +366,10 @@ export class StepAttribution {
         r5: step.r5,
         r7: step.r7,
         wh: 0,
+        ...(step.phaseDp && {
+          phaseP: step.phaseDp.slice(),
+          connection: on.sig.phases === 3 ? ALL_PHASES : phaseMask(step.phaseDp),
+        }),
       };
       if (on.sig.class === 'ev') {
         load.session = sessions.open(step.t, t + latency);
@@ -360,6 +388,7 @@ export class StepAttribution {
       const load = this.active[index]!;
       load.p += step.dp;
       load.q += step.dq;
+      addPhases(load, step.phaseDp);
       return;
     }
     emit(undefined, step.dp >= 0 ? 'on' : 'off');
@@ -382,8 +411,55 @@ export function softStarting(a: ActiveLoad): boolean {
   return to !== undefined && a.p < to * (1 - SOFT_START_DONE);
 }
 
+/** The three phases of a three-phase meter (bit k = L(k+1)). */
+const ALL_PHASES = 0b111;
+
+/**
+ * Whether a step on a three-phase meter is on the load's phases: `same` (it switching off takes what it draws
+ * from the phases it draws on) or `within` (a charger changing its power, or switching between one phase and
+ * three, stays on the phases it is connected to). Always, where the meter or the load has no phase pattern.
+ */
+function onPhasesOf(f: StepFeatures, load: ActiveLoad, how: 'same' | 'within'): boolean {
+  if (!f.phaseDp) return true;
+  const step = phaseMask(f.phaseDp);
+  if (how === 'same') return load.phaseP === undefined || step === phaseMask(load.phaseP);
+  return load.connection === undefined || (step & ~load.connection) === 0;
+}
+
+function addPhases(load: ActiveLoad, phaseDp: readonly number[] | undefined): void {
+  if (!phaseDp || !load.phaseP) return;
+  phaseDp.forEach((dp, k) => {
+    load.phaseP![k] = (load.phaseP![k] ?? 0) + dp;
+  });
+}
+
+/**
+ * Where two single-phase loads switched on in one step draw (pa and pb watts): on two phases, each on one, the
+ * way round whose powers fit the phases' steps better; on one phase, both on it, by their shares.
+ */
+function pairPhases(
+  phaseDp: readonly number[],
+  pa: number,
+  pb: number,
+): [Pick<ActiveLoad, 'phaseP' | 'connection'>, Pick<ActiveLoad, 'phaseP' | 'connection'>] {
+  const mask = phaseMask(phaseDp);
+  const on = phaseDp.flatMap((_, k) => ((mask >> k) & 1 ? [k] : []));
+  if (on.length !== 2) {
+    const share = pa + pb === 0 ? 0.5 : pa / (pa + pb);
+    return [
+      { phaseP: phaseDp.map((dp) => dp * share), connection: mask },
+      { phaseP: phaseDp.map((dp) => dp * (1 - share)), connection: mask },
+    ];
+  }
+  const [x, y] = on as [number, number];
+  const misfit = (k: number, p: number) => Math.abs(phaseDp[k]! - p);
+  const aOnX = misfit(x, pa) + misfit(y, pb) <= misfit(x, pb) + misfit(y, pa);
+  const only = (k: number) => ({ phaseP: phaseDp.map((dp, j) => (j === k ? dp : 0)), connection: 1 << k });
+  return aOnX ? [only(x), only(y)] : [only(y), only(x)];
+}
+
 function copyMean(m: WindowMean): WindowMean {
-  return { p: m.p, q: m.q, re: m.re.slice(), im: m.im.slice() };
+  return { p: m.p, q: m.q, re: m.re.slice(), im: m.im.slice(), lines: m.lines, lineP: m.lineP.slice() };
 }
 
 /**
@@ -392,6 +468,7 @@ function copyMean(m: WindowMean): WindowMean {
  * (a drop to ~0 is a stop, a rise past full power is another load). 1 ≈ one tolerance away.
  */
 export function evChangeDistance(f: StepFeatures, ev: ActiveLoad, level: number): number {
+  if (!onPhasesOf(f, ev, 'within')) return Number.POSITIVE_INFINITY;
   const full = Math.max(ev.sig?.rampToP ?? ev.sig?.p ?? 0, ev.p);
   if (!(full > 0) || level < EV_MIN_LEVEL * full || level > EV_MAX_LEVEL * full + 50) return Number.POSITIVE_INFINITY;
   const qPerP = ev.p !== 0 ? ev.q / ev.p : 0;

@@ -3,6 +3,8 @@ import type { CycleFeatures } from '../dsp/cycle.js';
 /** Harmonic orders whose current phasors the detector keeps for event signatures. */
 const ORDERS = [1, 3, 5, 7] as const;
 const WINDOW = 10;
+/** Phases a three-phase meter has: the step's pattern over them is kept. */
+const LINES = 3;
 /** A transition that does not settle within this many cycles is closed anyway (e.g. a load that keeps ramping). */
 const MAX_TRANSITION_CYCLES = 500;
 
@@ -14,6 +16,8 @@ export interface StepEvent {
   r3: number;
   r5: number;
   r7: number;
+  /** A three-phase meter: ΔP on each phase (which phases stepped, and how much). */
+  phaseDp?: number[];
   peakA: number;
   durationMs: number;
 }
@@ -24,6 +28,9 @@ class Window {
   private readonly q = new Float64Array(WINDOW);
   private readonly re = new Float64Array(WINDOW * ORDERS.length);
   private readonly im = new Float64Array(WINDOW * ORDERS.length);
+  private readonly lineP = new Float64Array(WINDOW * LINES);
+  private readonly sumLineP = new Float64Array(LINES);
+  private lines = 0;
   private sumP = 0;
   private sumQ = 0;
   private readonly sumRe = new Float64Array(ORDERS.length);
@@ -40,6 +47,7 @@ class Window {
         this.sumRe[j]! -= this.re[i * ORDERS.length + j]!;
         this.sumIm[j]! -= this.im[i * ORDERS.length + j]!;
       }
+      for (let k = 0; k < LINES; k++) this.sumLineP[k]! -= this.lineP[i * LINES + k]!;
     } else {
       this.count++;
     }
@@ -54,6 +62,12 @@ class Window {
       this.sumRe[j]! += f.iRe[h]!;
       this.sumIm[j]! += f.iIm[h]!;
     }
+    this.lines = f.lines;
+    for (let k = 0; k < LINES; k++) {
+      const p = k < f.lines ? f.lineP[k]! : 0;
+      this.lineP[i * LINES + k] = p;
+      this.sumLineP[k]! += p;
+    }
     this.idx = (i + 1) % WINDOW;
   }
   reset(): void {
@@ -63,6 +77,7 @@ class Window {
     this.sumQ = 0;
     this.sumRe.fill(0);
     this.sumIm.fill(0);
+    this.sumLineP.fill(0);
   }
   get full(): boolean {
     return this.count === WINDOW;
@@ -81,6 +96,8 @@ class Window {
       out.re[j] = this.sumRe[j]! / n;
       out.im[j] = this.sumIm[j]! / n;
     }
+    out.lines = this.lines;
+    for (let k = 0; k < LINES; k++) out.lineP[k] = this.sumLineP[k]! / n;
     return out;
   }
   /** Largest spread of P and Q inside the window. */
@@ -101,18 +118,22 @@ class Window {
   }
 }
 
-/** Mean P, Q and current phasors (harmonics 1, 3, 5, 7) of a window. */
+/** Mean P, Q and current phasors (harmonics 1, 3, 5, 7) of a window; on a three-phase meter each phase's P. */
 export interface WindowMean {
   p: number;
   q: number;
   re: Float64Array;
   im: Float64Array;
+  lines: number;
+  lineP: Float64Array;
 }
 export const newMean = (): WindowMean => ({
   p: 0,
   q: 0,
   re: new Float64Array(ORDERS.length),
   im: new Float64Array(ORDERS.length),
+  lines: 0,
+  lineP: new Float64Array(LINES),
 });
 
 /**
@@ -192,27 +213,34 @@ export class StepDetector {
     // The new steady window starts from the settled level.
     for (let i = 1; i < WINDOW; i++) this.steady.push(f);
     this.state = 'steady';
-    const { dp, dq, r3, r5, r7 } = changeBetween(this.before, this.after);
-    if (Math.abs(dp) < this.thresholdW && Math.abs(dq) < this.thresholdW) return undefined;
+    const change = changeBetween(this.before, this.after);
+    if (Math.abs(change.dp) < this.thresholdW && Math.abs(change.dq) < this.thresholdW) return undefined;
     return {
       t: this.start,
-      dp,
-      dq,
-      r3,
-      r5,
-      r7,
+      ...change,
       peakA: this.peak,
       durationMs: this.cycles * this.cycleS * 1000,
     };
   }
 }
 
-/** The change from one mean to another as a step's features: ΔP, ΔQ and |ΔI_h| / |ΔI_1| for h = 3, 5, 7. */
+/**
+ * The change from one mean to another as a step's features: ΔP, ΔQ and |ΔI_h| / |ΔI_1| for h = 3, 5, 7; on a
+ * three-phase meter ΔP on each phase.
+ */
 export function changeBetween(
   before: WindowMean,
   after: WindowMean,
-): { dp: number; dq: number; r3: number; r5: number; r7: number } {
+): { dp: number; dq: number; r3: number; r5: number; r7: number; phaseDp?: number[] } {
   const d1 = Math.hypot(after.re[0]! - before.re[0]!, after.im[0]! - before.im[0]!) || 1;
   const r = (j: number) => Math.hypot(after.re[j]! - before.re[j]!, after.im[j]! - before.im[j]!) / d1;
-  return { dp: after.p - before.p, dq: after.q - before.q, r3: r(1), r5: r(2), r7: r(3) };
+  const lines = Math.min(before.lines, after.lines);
+  return {
+    dp: after.p - before.p,
+    dq: after.q - before.q,
+    r3: r(1),
+    r5: r(2),
+    r7: r(3),
+    ...(lines > 1 && { phaseDp: Array.from({ length: lines }, (_, k) => after.lineP[k]! - before.lineP[k]!) }),
+  };
 }

@@ -237,6 +237,7 @@ export class ReferenceMeter {
       );
       f.p += lf.p;
       f.q += lf.q;
+      f.lineP[k] = lf.p;
       f.ipeak = Math.max(f.ipeak, lf.ipeak);
       for (let h = 1; h < lf.iRe.length; h++) {
         // The phase's own frame: +h·k·120° (its supply is at −h·k·120° in the FFT's frame).
@@ -252,6 +253,7 @@ export class ReferenceMeter {
         f.p1 = lf.p1;
       } else f.p1 += lf.p1;
     }
+    f.lines = lines.length;
     f.s = f.vrms * f.irms;
     f.pf = f.s > 0 ? f.p / f.s : 0;
     const i1 = Math.hypot(f.iRe[1]!, f.iIm[1]!);

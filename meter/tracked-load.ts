@@ -10,6 +10,9 @@ export interface ActiveLoad {
   r3: number;
   r5: number;
   r7: number;
+  /** On a three-phase meter: what it draws on each phase now, and the phases it is connected to (bit k = L(k+1)). */
+  phaseP?: number[];
+  connection?: number;
   session?: EvSession;
   /** Energy (Wh) the meter has assigned to the load since its last event; reported on the next and reset. */
   wh: number;

@@ -80,6 +80,8 @@ export interface MeterEventData extends CaseScoped {
   deltaP: number;
   deltaQ: number;
   transient?: { peakA: number; durationMs: number };
+  /** A three-phase meter: the phases the step was on (L2, L2L3, L1L2L3). */
+  phases?: string;
   /**
    * Energy (Wh) the meter assigned to this event's load since the load's previous event (its switch-on, a power
    * change or a resume), on the events that end such a stretch: the meter's own disaggregation of energy by class.

@@ -111,6 +111,7 @@ export function meterEventOf(
     deltaP: l.deltaP,
     deltaQ: typeof l.deltaQ === 'number' ? l.deltaQ : 0,
     ...(transient && typeof transient.peakA === 'number' ? { transient } : {}),
+    ...(typeof l.phases === 'string' && /^(?=L)(L1)?(L2)?(L3)?$/.test(l.phases) ? { phases: l.phases } : {}),
     ...(typeof l.energyWh === 'number' && Number.isFinite(l.energyWh) ? { energyWh: l.energyWh } : {}),
   };
 }
