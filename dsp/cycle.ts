@@ -18,6 +18,8 @@ export class CycleFeatures {
   s = 0;
   pf = 0;
   thd = 0;
+  /** Total harmonic distortion of the voltage (orders 2–15), a fraction of its fundamental. */
+  vthd = 0;
   /** Peak |i| in the cycle (A). */
   ipeak = 0;
   /** Current phasors (RMS) per harmonic order, re and im; index = order. */
@@ -59,6 +61,7 @@ export class CycleAnalyzer {
   private readonly iBuf: Float64Array;
   /** vSpec holds the transform of vBuf: a supply cycle equal to the last one is not transformed again. */
   private vSpecValid = false;
+  private vthd = 0;
 
   constructor(readonly samplesPerCycle: number) {
     if ((samplesPerCycle & (samplesPerCycle - 1)) !== 0 || samplesPerCycle < 32) {
@@ -92,8 +95,19 @@ export class CycleAnalyzer {
       if (a > peak) peak = a;
     }
     // A steady supply repeats sample for sample (the simulated one does, every cycle): its spectrum is the same.
-    if (!sameVoltage) this.fft.realTransform(this.vSpec, this.vBuf as unknown as number[]);
+    if (!sameVoltage) {
+      this.fft.realTransform(this.vSpec, this.vBuf as unknown as number[]);
+      let v1 = 0;
+      let vh = 0;
+      for (let h = 1; h <= MAX_HARMONIC; h++) {
+        const m = this.vSpec[2 * h]! ** 2 + this.vSpec[2 * h + 1]! ** 2;
+        if (h === 1) v1 = m;
+        else vh += m;
+      }
+      this.vthd = v1 > 0 ? Math.sqrt(vh / v1) : 0;
+    }
     this.vSpecValid = true;
+    out.vthd = this.vthd;
     this.fft.realTransform(this.iSpec, this.iBuf as unknown as number[]);
     // RMS phasor of bin h = X[h]·√2/N; V·I* then scales by 2/N².
     const scale = Math.SQRT2 / n;

@@ -17,6 +17,12 @@ export const faultsSchema = z
      * power, read with the wrong sign). Ignored on a single-phase supply.
      */
     reversedCurrentPhase: z.union([z.literal(1), z.literal(2), z.literal(3)]).optional(),
+    /**
+     * A wrong phase sequence at the voltage terminals (L2's and L3's voltage leads swapped, L1 L3 L2): each of
+     * those phases' currents is measured against the other phase's voltage, 240° away, so a resistive load on them
+     * books −½ of its power (cos 240°) and ∓0.87 of it as reactive. Ignored on a single-phase supply.
+     */
+    swappedVoltagePhases: z.boolean().default(false),
     /** Fraction of switch events the detector drops (seeded). */
     missedEventRate: z.number().min(0).max(1).default(0),
     /** Added detection latency: events are decided and timestamped this much later. */

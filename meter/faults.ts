@@ -37,6 +37,12 @@ export class MeterFaults {
     return this.config.faults.reversedCurrentPhase === phase + 1 ? -this.gain : this.gain;
   }
 
+  /** The voltage input a phase's current is measured against: its own, or on a wrong sequence L2 ↔ L3. */
+  voltageLine(phase: number, lines: number): number {
+    if (!this.config.faults.swappedVoltagePhases || lines < 3 || phase === 0) return phase;
+    return phase === 1 ? 2 : 1;
+  }
+
   /** The narrow-band fault: the active power the meter books of a cycle (all of it, or the fundamental's). */
   bookedPower(f: { p: number; p1: number }): number {
     return this.config.faults.fundamentalOnly ? f.p1 : f.p;

@@ -38,6 +38,7 @@ export class ReferenceMeter {
     features: CycleFeatures;
     registers: EnergyRegisters;
     thd: { sum: number; n: number };
+    vthd: { sum: number; n: number };
   }> = [];
   private readonly faults: MeterFaults;
   private readonly billing: MeterBilling;
@@ -226,10 +227,11 @@ export class ReferenceMeter {
           features: new CycleFeatures(),
           registers: new EnergyRegisters(this.config.startThresholdW),
           thd: { sum: 0, n: 0 },
+          vthd: { sum: 0, n: 0 },
         };
       const line = this.lines[k]!;
       const lf = line.analyzer.analyze(
-        lines[k]!.voltage,
+        lines[this.faults.voltageLine(k, lines.length)]!.voltage,
         lines[k]!.current,
         offset,
         line.features,
@@ -272,14 +274,18 @@ export class ReferenceMeter {
       line.thd.sum += line.features.thd;
       line.thd.n++;
     }
+    line.vthd.sum += line.features.vthd;
+    line.vthd.n++;
   }
 
   private emitMeasurement(t: number): void {
     const phases = this.lines.length
       ? this.lines.map((l) => {
           const thdPct = l.thd.n ? (100 * l.thd.sum) / l.thd.n : 0;
+          const voltageThdPct = l.vthd.n ? (100 * l.vthd.sum) / l.vthd.n : 0;
           l.thd = { sum: 0, n: 0 };
-          return { ...l.registers.measurement(), thdPct };
+          l.vthd = { sum: 0, n: 0 };
+          return { ...l.registers.measurement(), thdPct, voltageThdPct };
         })
       : undefined;
     this.out.measurement({ meterId: this.id.meterId, t, ...this.registers.measurement(), ...(phases && { phases }) });

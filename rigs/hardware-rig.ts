@@ -200,6 +200,7 @@ export class HardwareRig implements Rig {
       },
       endT,
       pollMs,
+      scenario.phases,
     );
     this.load?.transport.on('reconnect', onReconnect);
     stream.listen();

@@ -116,6 +116,8 @@ export interface PhaseMeasurement extends CircuitValues {
   exportVarh: number;
   /** Total harmonic distortion of the phase's current over the interval, % of its fundamental. */
   thdPct?: number;
+  /** The same of the phase's voltage (orders 2–15). */
+  voltageThdPct?: number;
 }
 
 /** A signed billing record as the meter emitted it (bigints as decimal strings). */

@@ -129,7 +129,7 @@ export class LiveFaces {
               activePower: ph.p,
               reactivePower: ph.q,
               powerFactor: ph.pf,
-              voltageThd: 0,
+              voltageThd: ph.voltageThdPct ?? 0,
               currentThd: ph.thdPct ?? 0,
               importKWh: ph.importWh / 1000,
               exportKWh: ph.exportWh / 1000,

@@ -24,8 +24,7 @@ export function serveModbusTcp(
   values: () => LiveValues,
   opts: { host: string; port: number; unitId?: number },
 ): Promise<ModbusFace> {
-  const unit = opts.unitId ?? 1;
-  const settings = new Sdm630Settings();
+  const settings = new Sdm630Settings({ nodeAddress: opts.unitId ?? 1 });
   const sockets = new Set<Socket>();
   const server = createServer((sock) => {
     sockets.add(sock);
@@ -47,9 +46,9 @@ export function serveModbusTcp(
         const req = buf.subarray(6, 6 + length);
         buf = buf.subarray(6 + length);
         // Another protocol id is not Modbus, another unit is not this meter: discarded, as the spec says.
-        if (header.readUInt16BE(2) !== 0 || req[0] !== unit) continue;
+        if (header.readUInt16BE(2) !== 0 || req[0] !== settings.unit) continue;
         // A read whose PDU is cut or too long is answered ILLEGAL DATA VALUE (the RTU face stays silent instead).
-        const reply = answer(req, values(), settings) ?? Buffer.from([unit, (req[1] as number) | 0x80, 0x03]);
+        const reply = answer(req, values(), settings) ?? Buffer.from([req[0]!, (req[1] as number) | 0x80, 0x03]);
         const out = Buffer.alloc(6 + reply.length);
         header.copy(out, 0, 0, 4);
         out.writeUInt16BE(reply.length, 4);
@@ -84,14 +83,13 @@ export async function serveModbusRtu(
   values: () => LiveValues,
   opts: { path: string; baudRate?: number; unitId?: number },
 ): Promise<ModbusFace & { stats: RtuStats }> {
-  const unit = opts.unitId ?? 1;
   const port = new SerialPort({ path: opts.path, baudRate: opts.baudRate ?? 9600, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
   const stats: RtuStats = { requests: 0, answered: 0, badCrc: 0, malformed: 0, otherUnit: 0 };
-  const settings = new Sdm630Settings();
+  const settings = new Sdm630Settings({ nodeAddress: opts.unitId ?? 1 });
   const frames = port.pipe(new InterByteTimeoutParser({ interval: 4 }));
   frames.on('data', (frame: Buffer) => {
-    const reply = handleRtuFrame(frame, unit, values(), stats, settings);
+    const reply = handleRtuFrame(frame, settings.unit, values(), stats, settings);
     if (reply) port.write(reply);
   });
   return {

@@ -187,6 +187,16 @@ export function registerWords(v: LiveValues): Map<number, number> {
 export class Sdm630Settings {
   private readonly values = new Map<string, number>(SDM630_HOLDING.map((s) => [s.key, s.initial]));
 
+  /** `initial` overrides the factory values (a meter configured with another node address). */
+  constructor(initial: Record<string, number> = {}) {
+    for (const [key, value] of Object.entries(initial)) this.values.set(key, value);
+  }
+
+  /** The node address the meter answers to: a master that writes a new one reaches it there from the next request. */
+  get unit(): number {
+    return this.values.get('nodeAddress')!;
+  }
+
   get(key: string): number | undefined {
     return this.values.get(key);
   }

@@ -1,4 +1,4 @@
-import { SDM630_MAX_READ_REGISTERS, sdm630Address } from '../../protocols/sdm630.js';
+import { SDM630_INPUT, SDM630_MAX_READ_REGISTERS, sdm630Address } from '../../protocols/sdm630.js';
 
 /**
  * Modbus meter register maps as DATA: the quantities the bench polls, by name, each a float32 big-endian over two
@@ -10,7 +10,25 @@ export interface RegisterMap {
   functionCode: 4 | 3;
   maxReadRegisters: number;
   registers: Record<string, { address: number; unit: string }>;
+  /**
+   * A polyphase meter's per-phase quantities, `l1.voltage` … `l3.exportKVarh` (read on a three-phase bench), and
+   * the system totals beside them; not part of `readAll`.
+   */
+  phaseRegisters?: Record<string, { address: number; unit: string }>;
 }
+
+/** What the bench reads of each phase of a polyphase meter. */
+export const PHASE_QUANTITIES = [
+  'voltage',
+  'current',
+  'activePower',
+  'reactivePower',
+  'powerFactor',
+  'importKWh',
+  'exportKWh',
+  'importKVarh',
+  'exportKVarh',
+] as const;
 
 /** The SDM630's addresses come from its published map (protocols/sdm630.ts), by quantity. */
 const sdm630 = (quantity: string, unit: string) => ({ address: sdm630Address(quantity), unit });
@@ -33,5 +51,15 @@ export const REGISTER_MAPS: Record<string, RegisterMap> = {
       importKVarh: sdm630('sys.importKVarh', 'kvarh'),
       exportKVarh: sdm630('sys.exportKVarh', 'kvarh'),
     },
+    phaseRegisters: Object.fromEntries(
+      [
+        ...[1, 2, 3].flatMap((l) => PHASE_QUANTITIES.map((q) => `l${l}.${q}`)),
+        'sys.reactivePower',
+        'sys.powerFactor',
+      ].map((quantity) => {
+        const { address, unit } = SDM630_INPUT.find((p) => p.quantity === quantity)!;
+        return [quantity, { address, unit }];
+      }),
+    ),
   },
 };

@@ -99,8 +99,13 @@ export class ModbusMeterDriver {
     return (await this.read(this.addressOf(name), 2)).readFloatBE(0);
   }
 
+  /** Whether the meter's map has per-phase quantities (a polyphase meter). */
+  get polyphase(): boolean {
+    return this.map.phaseRegisters !== undefined;
+  }
+
   private addressOf(name: string): number {
-    const r = this.map.registers[name];
+    const r = this.map.registers[name] ?? this.map.phaseRegisters?.[name];
     if (!r)
       throw new RigError(`register map ${this.map.name} has no ${name}`, { device: this.device, code: 'DIALECT' });
     return r.address;

@@ -1,10 +1,14 @@
 import { RigError } from '../../core/errors.js';
-import { ENTRY, type MeasurementData, type PulseData } from '../../core/record/entries.js';
+import { ENTRY, type MeasurementData, type PhaseMeasurement, type PulseData } from '../../core/record/entries.js';
 import type { FirmataBoardDriver } from '../drivers/firmata-board.js';
 import { readIec62056 } from '../drivers/iec62056.js';
+import { PHASE_QUANTITIES } from '../drivers/modbus-maps.js';
 import type { ModbusMeterDriver } from '../drivers/modbus-meter.js';
 import { LatencyStats } from '../transports/transport.js';
 import type { CaseRun } from './case-run.js';
+
+/** A meter's instantaneous values in one measurement. */
+type Instantaneous = Pick<MeasurementData, 'p' | 'q' | 'vrms' | 'irms' | 'pf' | 'phases'>;
 
 /** The instruments a case polls: the DUT (Modbus or optical readout), the reference meter, the board's S0 input. */
 export interface PolledInstruments {
@@ -38,6 +42,8 @@ export class Polling {
     /** Scenario second the case ends at. */
     private readonly endT: number,
     private readonly pollMs: number,
+    /** The scenario's supply phases: on 3 a polyphase meter is read per phase too. */
+    private readonly phases = 1,
   ) {
     this.pulsesSeen = instruments.board?.pulses ?? 0;
   }
@@ -81,19 +87,15 @@ export class Polling {
     const { run } = this;
     const before = performance.now();
     const requestsBefore = meter.latencySamplesMs.length;
+    const perPhase = this.phases === 3 && meter.polyphase;
     try {
       const energy = await meter.readMany(['importKWh', 'exportKWh']);
       const t = run.benchT((before + performance.now()) / 2);
-      const v = await meter.readMany(['activePower', 'reactivePower', 'voltage', 'current', 'powerFactor']);
       const m: MeasurementData = {
         caseId: run.caseId,
         meterId: run.meterId,
         t,
-        p: v.activePower!,
-        q: v.reactivePower!,
-        vrms: v.voltage!,
-        irms: v.current!,
-        pf: v.powerFactor!,
+        ...(perPhase ? await this.readPhases(meter) : await this.readL1(meter)),
         importWh: energy.importKWh! * 1000,
         exportWh: energy.exportKWh! * 1000,
       };
@@ -102,6 +104,44 @@ export class Polling {
     } catch (e) {
       run.gap(meter.device, (e as Error).message, rigErrorCode(e));
     }
+  }
+
+  private async readL1(meter: ModbusMeterDriver): Promise<Instantaneous> {
+    const v = await meter.readMany(['activePower', 'reactivePower', 'voltage', 'current', 'powerFactor']);
+    return { p: v.activePower!, q: v.reactivePower!, vrms: v.voltage!, irms: v.current!, pf: v.powerFactor! };
+  }
+
+  /**
+   * A polyphase meter on a three-phase bench: each phase (V, A, W, var, PF in one block, its energies in another,
+   * read just after the system's: the per-phase table's, not metrology's) and the system's totals, which stand for
+   * the measurement's P, Q and PF; voltage and current are L1's, as the single-phase read gives them.
+   */
+  private async readPhases(meter: ModbusMeterDriver): Promise<Instantaneous> {
+    const names = [1, 2, 3].flatMap((l) => PHASE_QUANTITIES.map((q) => `l${l}.${q}`));
+    const r = await meter.readMany([...names, 'totalPower', 'sys.reactivePower', 'sys.powerFactor']);
+    const phases: PhaseMeasurement[] = [1, 2, 3].map((l) => {
+      const q = (name: (typeof PHASE_QUANTITIES)[number]) => r[`l${l}.${name}`]!;
+      return {
+        p: q('activePower'),
+        q: q('reactivePower'),
+        vrms: q('voltage'),
+        irms: q('current'),
+        pf: q('powerFactor'),
+        importWh: q('importKWh') * 1000,
+        exportWh: q('exportKWh') * 1000,
+        importVarh: q('importKVarh') * 1000,
+        exportVarh: q('exportKVarh') * 1000,
+      };
+    });
+    const l1 = phases[0]!;
+    return {
+      p: r.totalPower!,
+      q: r['sys.reactivePower']!,
+      vrms: l1.vrms,
+      irms: l1.irms,
+      pf: r['sys.powerFactor']!,
+      phases,
+    };
   }
 
   /** One optical readout: energy (1.8.0/2.8.0, 1 Wh resolution), power, voltage and current from the OBIS block. */

@@ -42,13 +42,22 @@ const TABLE: Array<[string, Record<string, unknown>, string, string, string]> = 
   ['wrong payer, smart EV', { wrongPayer: true }, 'ev-billing', 'ev-smart-following', 'billing.payer_mismatch'],
   ['wrong tariff, smart EV', { wrongTariff: true }, 'ev-billing', 'ev-smart-following', 'billing.cost_mismatch'],
   ['unattested firmware', { unattestedFirmware: true }, 'ev-billing', 'ev-at-home', 'billing.unattested'],
-  // A polyphase meter with L2's current transformer mounted reversed books L2's power with the wrong sign.
+  // A polyphase meter with L2's current transformer mounted reversed books L2's power with the wrong sign; one with
+  // a wrong phase sequence at its voltage terminals (L2 and L3 swapped) books −½ of L2's and L3's. Either way the
+  // three-phase charger's step no longer looks like one: its session is never billed.
   [
     'a reversed current transformer on L2',
     { reversedCurrentPhase: 2 },
     'ev-billing',
     'ev-three-phase-neighbour',
-    'billing.energy_mismatch',
+    'billing.missing',
+  ],
+  [
+    'a wrong phase sequence (L2 and L3 voltages swapped)',
+    { swappedVoltagePhases: true },
+    'ev-billing',
+    'ev-three-phase-neighbour',
+    'billing.missing',
   ],
   [
     'dropped periodic reports',

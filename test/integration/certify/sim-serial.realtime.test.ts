@@ -201,6 +201,15 @@ describe('billing through the hardware path: the DUT streams signed records, the
       expect(verdict['billing.duplicates']).toBe(0);
       expect(verdict['billing.energy_mismatch']).toBe(0);
     }
+    // The SDM630 DUT is read per phase on a three-phase bench: its phases' energies add up to its total, and L2
+    // and L3 carried the appliances and the three-phase part of the session.
+    const polled = caseEntries(r, 'ev-phase-switching').filter(
+      (e) => e.kind === ENTRY.meterMeasurement && Array.isArray(e.data.phases),
+    );
+    expect(polled.length).toBeGreaterThan(10);
+    const last = polled.at(-1)!.data as { importWh: number; phases: Array<{ importWh: number }> };
+    expect(last.phases.every((ph) => ph.importWh > 100)).toBe(true);
+    expect(last.phases.reduce((a, ph) => a + ph.importWh, 0)).toBeCloseTo(last.importWh, -1);
     // The two appliances switched on together on L2 and L3 are identified as such, not as the waiting EV.
     const on600 = caseEntries(r, 'ev-waiting-three-phase')
       .filter((e) => e.kind === ENTRY.meterEvent && Math.abs((e.data.tMeter as number) - 600) < 2)

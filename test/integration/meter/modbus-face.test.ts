@@ -171,4 +171,25 @@ describe('the SDM630 map as Eastron publishes it, read by a Modbus master in blo
     expect(await setting(0x0002)).toBe(15);
     await expect(client.readHoldingRegisters(0x0058, 2)).rejects.toMatchObject({ modbusCode: 2 });
   });
+
+  it('follows a new node address: from the next request it answers there and no longer at the old one', async () => {
+    const words = (x: number) => {
+      const b = Buffer.alloc(4);
+      b.writeFloatBE(x);
+      return [b.readUInt16BE(0), b.readUInt16BE(2)];
+    };
+    await client.writeRegisters(0x0014, words(7));
+    const before = face.stats.otherUnit;
+    await expect(client.readInputRegisters(0x0000, 2)).rejects.toThrow(/timed out/i);
+    expect(face.stats.otherUnit).toBe(before + 1);
+    client.setID(7);
+    try {
+      expect(float((await client.readInputRegisters(0x0000, 2)).data)).toBeGreaterThan(0);
+      expect(float((await client.readHoldingRegisters(0x0014, 2)).data)).toBe(7);
+    } finally {
+      // Back to 1 for whatever runs after.
+      await client.writeRegisters(0x0014, words(1));
+      client.setID(1);
+    }
+  });
 });

@@ -119,3 +119,25 @@ describe('meter DSP against the synthesized truth, every library profile and sta
     },
   );
 });
+
+describe('the supply voltage', () => {
+  const n = 128;
+  const cycle = (h3: number) =>
+    Float64Array.from({ length: n }, (_, k) => {
+      const w = (2 * Math.PI * k) / n;
+      return 230 * Math.SQRT2 * (Math.sin(w) + h3 * Math.sin(3 * w));
+    });
+  const current = new Float64Array(n).fill(0);
+
+  it('its THD is the harmonics over the fundamental; a repeated cycle is not transformed again, a changed one is', () => {
+    const analyzer = new CycleAnalyzer(n);
+    const f = new CycleFeatures();
+    expect(analyzer.analyze(cycle(0.03), current, 0, f).vthd).toBeCloseTo(0.03, 10);
+    // The same cycle again (as a steady supply gives): the same spectrum, phase and THD.
+    const phase = f.v1Phase;
+    expect(analyzer.analyze(cycle(0.03), current, 0, f).vthd).toBeCloseTo(0.03, 10);
+    expect(f.v1Phase).toBe(phase);
+    expect(analyzer.analyze(cycle(0.05), current, 0, f).vthd).toBeCloseTo(0.05, 10);
+    expect(analyzer.analyze(cycle(0), current, 0, f).vthd).toBeCloseTo(0, 10);
+  });
+});
