@@ -40,3 +40,12 @@ export const ledgerFlags = {
     env: 'BENCH_LEDGER_MNEMONIC',
   }),
 };
+
+/**
+ * `--db` of the lab commands and `bench agent`: the lab database's URL (else $BENCH_LAB_DB, read in farm/db.ts so
+ * a password there is accepted and one in the flag refused).
+ */
+export const labDbFlag = Flags.string({
+  description:
+    'Lab database URL, postgres://user@host:port/db (default $BENCH_LAB_DB). The password comes from PGPASSFILE or PGPASSWORD, never from this flag.',
+});
