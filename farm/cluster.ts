@@ -91,7 +91,7 @@ export async function labUp(opts: { dir: string; port?: number }): Promise<Local
     if (owner) {
       chownSync(dir, owner.uid, owner.gid);
       // The server user must reach its directory: every parent needs search permission for others.
-      for (let p = dir; p !== '/'; p = resolve(p, '..'))
+      for (let p = resolve(dir, '..'); p !== '/'; p = resolve(p, '..'))
         if ((statSync(p).mode & 0o001) === 0)
           throw new InputError(`the lab directory ${dir} is inside ${p}, which the postgres user cannot enter`, [
             { file: dir, message: `${p} has no search permission for others` },

@@ -76,3 +76,30 @@ export function benchOnTty(args: string[], opts: { cwd?: string } = {}): Promise
     child.once('close', (code) => resolve({ code: code ?? -1, screen }));
   });
 }
+
+/** The built CLI as a long-running child (an agent) the test can signal; `result` settles when it exits. */
+export function benchChild(
+  args: string[],
+  opts: { cwd?: string; env?: Record<string, string> } = {},
+): { child: ReturnType<typeof spawn>; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: opts.cwd ?? REPO_ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (s: string) => {
+    stdout += s;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) =>
+      resolve({ code: code ?? (signal ? -1 : -1), stdout, stderr, json: <T>() => JSON.parse(stdout) as T }),
+    );
+  });
+  return { child, result };
+}
