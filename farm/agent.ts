@@ -21,6 +21,8 @@ export interface AgentOptions {
   tags?: readonly string[];
   /** The agent's name in the lab (default host-pid). */
   name?: string;
+  /** The physical bench it drives, held by one agent at a time (default: benchOf the rig). */
+  bench?: string;
   /** Where runs and reports are written before upload. */
   workDir?: string;
   /** How often an idle agent looks for work (ms). */
@@ -66,7 +68,7 @@ export function benchOf(rig: string, agent: string): string {
 export async function runAgent(o: AgentOptions): Promise<AgentSummary> {
   const name = o.name ?? `${hostname()}-${process.pid}`;
   const log = o.log ?? (() => undefined);
-  const bench = benchOf(o.rig, name);
+  const bench = o.bench ?? benchOf(o.rig, name);
   const tags = [...new Set(o.tags ?? [])];
   const offers = [...rigCapabilities(o.rig).map((c) => `cap:${c}`), ...tags.map((t) => `tag:${t}`)];
   const pool = labPool(o.url);

@@ -60,9 +60,19 @@ export function connectionConfig(url: string): pg.ClientConfig {
   if (config.password) return config;
   const { host, port, database, user } = config;
   const password = () =>
-    new Promise<string>((resolve) => {
+    new Promise<string>((resolve, reject) => {
       if (process.env.PGPASSWORD) return resolve(process.env.PGPASSWORD);
-      pgpass({ host, port: port ?? 5432, database, user }, (found) => resolve(found ?? ''));
+      pgpass({ host, port: port ?? 5432, database, user }, (found) => {
+        if (found) return resolve(found);
+        // Said here: the server's own answer to an empty password is a SASL message that names nothing useful.
+        reject(
+          new InputError(
+            `no password for ${user}@${host}:${port ?? 5432}/${database}: set PGPASSFILE (a pgpass file) or PGPASSWORD`,
+            [{ file: 'PGPASSFILE', message: 'no matching entry' }],
+            ['`bench lab up` prints the PGPASSFILE to export for a one-machine lab.'],
+          ),
+        );
+      });
     });
   return { ...config, password };
 }

@@ -21,6 +21,10 @@ export default class Agent extends BenchCommand {
     }),
     tags: Flags.string({ description: "This bench's tags (what `lab submit --rig-tags` asks for), comma-separated." }),
     name: Flags.string({ description: "The agent's name in the lab (default <host>-<pid>)." }),
+    bench: Flags.string({
+      description:
+        "The physical bench this rig drives, held by one agent at a time (default: a rig file's name; a built-in emulated rig is the agent's own).",
+    }),
     'idle-exit': Flags.integer({ description: 'Exit after this many seconds without a job (a batch agent).', min: 1 }),
     'maintenance-interval': Flags.integer({
       description: 'Seconds between checks for expired leases (jobs of dead agents back to the queue).',
@@ -45,6 +49,7 @@ export default class Agent extends BenchCommand {
           .map((t) => t.trim())
           .filter(Boolean),
         name: flags.name,
+        bench: flags.bench,
         idleExitS: flags['idle-exit'],
         maintenanceS: flags['maintenance-interval'],
         signal: controller.signal,
