@@ -195,6 +195,7 @@ async function runJob(
         runsDir: join(dir, 'runs'),
         reportsDir: join(dir, 'reports'),
         formats: ['json', 'html'],
+        only: job.data.cases,
         signal: o.signal,
         argv: ['agent', '--rig', o.rig, '--job', job.id],
       },

@@ -10,12 +10,22 @@ import { betterOf } from './trend.js';
  * with an intact record, each case's pass rate, and each criterion's metric (mean and worst over the runs, worst
  * in the criterion's own direction).
  */
-export async function procurementTable(pool: pg.Pool, q: { suite: string; devices: readonly string[] }): Promise<ProcurementTable> {
+export async function procurementTable(
+  pool: pg.Pool,
+  q: { suite: string; devices: readonly string[] },
+): Promise<ProcurementTable> {
   if (q.devices.length < 2)
-    throw new InputError('--devices needs at least two devices to compare', [{ file: '--devices', message: 'fewer than two' }]);
+    throw new InputError('--devices needs at least two devices to compare', [
+      { file: '--devices', message: 'fewer than two' },
+    ]);
   const { suite } = resolveSuite(q.suite);
   const criteria = suite.cases.flatMap((c) =>
-    c.criteria.map((k) => ({ caseId: c.id, metric: k.metric, unit: k.unit ?? '', better: betterOf(k.metric, [q.suite]) })),
+    c.criteria.map((k) => ({
+      caseId: c.id,
+      metric: k.metric,
+      unit: k.unit ?? '',
+      better: betterOf(k.metric, [q.suite]),
+    })),
   );
   const rows: ProcurementTable['rows'] = [];
   for (const device of q.devices) {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -9,6 +9,8 @@ import { ENTRY } from '../core/record/entries.js';
 import { type RunRecordRead, readRunRecord } from '../core/record/reader.js';
 import { RECORD_FILE } from '../core/record/store.js';
 import type { CertifyResult } from '../engine/certify.js';
+import { ANCHOR_FILE, type ReportsResult, writeReports } from '../engine/reporting.js';
+import type { ReportFormat } from '../reports/render.js';
 import { inTransaction } from './db.js';
 
 /** A run as the lab database keeps it. */
@@ -45,6 +47,8 @@ export async function uploadRun(
   const record = readRunRecord(file);
   const verdict = record.integrity === 'OK' ? result.verdict : record.integrity;
   const firmware = firmwareOf(record);
+  const anchorFile = join(result.runDir, ANCHOR_FILE);
+  const anchor = existsSync(anchorFile) ? readFileSync(anchorFile, 'utf8') : null;
   const metrics = record.entries
     .filter((e) => e.kind === ENTRY.caseVerdict)
     .flatMap((e) => {
@@ -58,8 +62,8 @@ export async function uploadRun(
   const stored = await inTransaction(pool, async (c) => {
     const ins = await c.query(
       `INSERT INTO bench.runs (id, job, record_hash, suite, seed, device, firmware, rig, agent, status, verdict, integrity,
-         exit_code, record_gz)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+         exit_code, record_gz, anchor)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
        ON CONFLICT DO NOTHING RETURNING id`,
       [
         result.runId,
@@ -76,6 +80,7 @@ export async function uploadRun(
         record.integrity,
         result.exitCode,
         gzipSync(raw),
+        anchor,
       ],
     );
     if (!ins.rowCount) return false;
@@ -109,11 +114,14 @@ export async function uploadRun(
   return { stored, integrity: record.integrity, verdict };
 }
 
+/** The DUT's firmware as the run identified it (the record has several identity entries: ledger, DUT). */
 function firmwareOf(record: RunRecordRead): string | undefined {
-  const identity = record.entries.find((e) => e.kind === ENTRY.identity)?.data as
-    | { dut?: { firmwareVersion?: string } }
-    | undefined;
-  return identity?.dut?.firmwareVersion;
+  for (const e of record.entries) {
+    if (e.kind !== ENTRY.identity) continue;
+    const version = (e.data as { dut?: { firmwareVersion?: string } }).dut?.firmwareVersion;
+    if (version) return version;
+  }
+  return undefined;
 }
 
 const RUN_COLUMNS = `id, job, suite, seed::float8 AS seed, device, firmware, rig, agent, status, verdict, integrity,
@@ -168,14 +176,43 @@ export async function showRun(pool: pg.Pool, id: string) {
 
 /** The run's record as stored, decompressed and verified. */
 export async function storedRecord(pool: pg.Pool, id: string): Promise<RunRecordRead> {
-  const row = (await pool.query<{ gz: Buffer }>('SELECT record_gz AS gz FROM bench.runs WHERE id = $1', [id])).rows[0];
-  if (!row) throw new NotFoundError(`the lab has no run ${id}`, [{ file: id, message: 'unknown run' }]);
-  const dir = mkdtempSync(join(tmpdir(), 'bench-lab-record-'));
+  return withStoredRun(pool, id, (runsDir) => readRunRecord(join(runsDir, id, RECORD_FILE)));
+}
+
+/**
+ * Re-renders a run's reports from the database (`bench lab report`): its stored record and anchor receipt laid out
+ * as a run directory, then the same renderers as `bench report`.
+ */
+export async function labReport(
+  pool: pg.Pool,
+  id: string,
+  o: { formats: readonly ReportFormat[]; reportsDir: string },
+): Promise<ReportsResult> {
+  return withStoredRun(pool, id, (runsDir) =>
+    writeReports({ runsDir, runId: id, reportsDir: o.reportsDir, formats: o.formats }),
+  );
+}
+
+async function withStoredRun<T>(pool: pg.Pool, id: string, fn: (runsDir: string) => T | Promise<T>): Promise<T> {
+  const row = (
+    await pool.query<{ gz: Buffer; anchor: string | null }>(
+      'SELECT record_gz AS gz, anchor FROM bench.runs WHERE id = $1',
+      [id],
+    )
+  ).rows[0];
+  if (!row)
+    throw new NotFoundError(
+      `the lab has no run ${id}`,
+      [{ file: id, message: 'unknown run' }],
+      ['List runs with `bench lab runs`.'],
+    );
+  const runsDir = mkdtempSync(join(tmpdir(), 'bench-lab-run-'));
   try {
-    const file = join(dir, RECORD_FILE);
-    writeFileSync(file, gunzipSync(row.gz));
-    return readRunRecord(file);
+    mkdirSync(join(runsDir, id));
+    writeFileSync(join(runsDir, id, RECORD_FILE), gunzipSync(row.gz));
+    if (row.anchor) writeFileSync(join(runsDir, id, ANCHOR_FILE), row.anchor);
+    return await fn(runsDir);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(runsDir, { recursive: true, force: true });
   }
 }

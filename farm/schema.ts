@@ -74,6 +74,8 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
         integrity text NOT NULL,
         exit_code integer NOT NULL,
         record_gz bytea NOT NULL,
+        -- The report anchor's receipt (its transaction on the ledger), when the run anchored one.
+        anchor text,
         uploaded_by text NOT NULL DEFAULT current_user,
         uploaded_at timestamptz NOT NULL DEFAULT now()
       );

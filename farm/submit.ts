@@ -15,11 +15,15 @@ export interface JobData {
   device?: string;
   /** The meter configuration's YAML (fault knobs) for simulated rigs, as submitted. */
   meterConfig?: string;
+  /** Only these cases of the suite. */
+  cases?: string[];
 }
 
 export interface SubmitOptions {
   suite: string;
   seeds: string;
+  /** Only these cases of the suite (ids checked against it). */
+  cases?: readonly string[];
   device?: string;
   rigTags?: readonly string[];
   priority?: number;
@@ -57,6 +61,14 @@ export function queueFor(requires: readonly string[]): string {
 export async function submit(pool: pg.Pool, boss: PgBoss, o: SubmitOptions): Promise<Submitted> {
   const { suite, file } = resolveSuite(o.suite);
   const seeds = parseSeeds(o.seeds);
+  const unknownCases = (o.cases ?? []).filter((id) => !suite.cases.some((c) => c.id === id));
+  if (unknownCases.length)
+    throw new InputError(
+      `--case: ${o.suite} has no case ${unknownCases.join(', ')}`,
+      unknownCases.map((id) => ({ file: '--case', message: `unknown case ${id}` })),
+      [`Its cases: ${suite.cases.map((c) => c.id).join(', ')}.`],
+    );
+  const cases = o.cases?.length ? suite.cases.filter((c) => o.cases!.includes(c.id)) : suite.cases;
   const tags = [...new Set(o.rigTags ?? [])];
   for (const t of tags)
     if (!TAG.test(t))
@@ -85,7 +97,7 @@ export async function submit(pool: pg.Pool, boss: PgBoss, o: SubmitOptions): Pro
   if (o.priority !== undefined && !Number.isInteger(o.priority))
     throw new InputError('--priority must be an integer', [{ file: '--priority', message: 'not an integer' }]);
   const requires = [
-    ...new Set(suite.cases.flatMap((c) => c.requires).map((c) => `cap:${c}`)),
+    ...new Set(cases.flatMap((c) => c.requires).map((c) => `cap:${c}`)),
     ...tags.map((t) => `tag:${t}`),
   ].sort();
   const queue = queueFor(requires);
@@ -114,6 +126,7 @@ export async function submit(pool: pg.Pool, boss: PgBoss, o: SubmitOptions): Pro
       seed,
       ...(o.device && { device: o.device }),
       ...(meterConfig && { meterConfig }),
+      ...(o.cases?.length && { cases: [...o.cases] }),
     });
     // pg-boss inserts on this transaction's connection: the jobs exist for agents only if the submission does.
     await boss.insert(

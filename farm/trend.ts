@@ -67,7 +67,14 @@ export async function trend(
   q: { device: string; metric: string; suite?: string; caseId?: string },
 ): Promise<Trend> {
   const rows = (
-    await pool.query<{ firmware: string | null; value: number | null; verdict: string; integrity: string; suite: string; at: string }>(
+    await pool.query<{
+      firmware: string | null;
+      value: number | null;
+      verdict: string;
+      integrity: string;
+      suite: string;
+      at: string;
+    }>(
       `SELECT r.firmware, m.value, r.verdict, r.integrity, r.suite,
          to_char(r.uploaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS at
        FROM bench.runs r JOIN bench.metrics m ON m.run = r.id

@@ -19,7 +19,8 @@ export interface ProcurementTable {
   }>;
 }
 
-const rate = (passed: number, runs: number) => (runs ? `${passed}/${runs} (${Math.round((100 * passed) / runs)} %)` : '—');
+const rate = (passed: number, runs: number) =>
+  runs ? `${passed}/${runs} (${Math.round((100 * passed) / runs)} %)` : '—';
 
 /** The procurement table as Markdown: pass rates per device and case, then each criterion's mean and worst. */
 export function renderProcurementMarkdown(t: ProcurementTable): string {
@@ -29,9 +30,20 @@ export function renderProcurementMarkdown(t: ProcurementTable): string {
     `# ${t.title} (${t.suite}): devices compared`,
     '',
     head,
-    line('firmware', t.rows.map((r) => r.firmware.join(', '))),
-    line('runs passed', t.rows.map((r) => rate(r.passed, r.runs))),
-    ...t.cases.map((c) => line(c, t.rows.map((r) => rate(r.cases[c]?.passed ?? 0, r.cases[c]?.runs ?? 0)))),
+    line(
+      'firmware',
+      t.rows.map((r) => r.firmware.join(', ')),
+    ),
+    line(
+      'runs passed',
+      t.rows.map((r) => rate(r.passed, r.runs)),
+    ),
+    ...t.cases.map((c) =>
+      line(
+        c,
+        t.rows.map((r) => rate(r.cases[c]?.passed ?? 0, r.cases[c]?.runs ?? 0)),
+      ),
+    ),
     '',
     `| metric (mean / worst) | ${t.rows.map((r) => r.device).join(' | ')} |\n|---|${t.rows.map(() => '---').join('|')}|`,
     ...t.criteria.map((k) =>
@@ -76,8 +88,18 @@ export function renderProcurementHtml(t: ProcurementTable): string {
 <h2>Pass rates</h2>
 <table><tr><th></th>${heads}</tr>
 <tr><td>firmware</td>${t.rows.map((r) => `<td>${esc(r.firmware.join(', '))}</td>`).join('')}</tr>
-${rateRow('runs passed (intact record)', t.rows.map((r) => ({ passed: r.passed, runs: r.runs })))}
-${t.cases.map((c) => rateRow(c, t.rows.map((r) => r.cases[c] ?? { passed: 0, runs: 0 }))).join('\n')}
+${rateRow(
+  'runs passed (intact record)',
+  t.rows.map((r) => ({ passed: r.passed, runs: r.runs })),
+)}
+${t.cases
+  .map((c) =>
+    rateRow(
+      c,
+      t.rows.map((r) => r.cases[c] ?? { passed: 0, runs: 0 }),
+    ),
+  )
+  .join('\n')}
 </table>
 <h2>Criteria metrics (mean over runs, worst in the criterion's direction)</h2>
 <table><tr><th>case</th><th>metric</th>${heads}</tr>${metricRows}</table>

@@ -14,6 +14,7 @@ export default class LabSubmit extends BenchCommand {
     db: labDbFlag,
     suite: Flags.string({ description: 'Built-in suite name or suite YAML file.', required: true }),
     seeds: Flags.string({ description: 'Seeds and ranges, e.g. 1-100 or 1,5,9.', default: '1' }),
+    case: Flags.string({ description: 'Run only these case ids of the suite.', multiple: true }),
     device: Flags.string({
       description: 'The device under test (vendor, model, firmware): trends and comparisons group by it.',
     }),
@@ -40,6 +41,7 @@ export default class LabSubmit extends BenchCommand {
       const out = await submit(pool, boss, {
         suite: flags.suite,
         seeds: flags.seeds,
+        cases: flags.case,
         device: flags.device,
         rigTags: flags['rig-tags']
           ?.split(',')

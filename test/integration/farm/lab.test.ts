@@ -1,3 +1,6 @@
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabRun } from '../../../farm/results.js';
@@ -83,6 +86,115 @@ describe('a lab on PostgreSQL through the built CLI: up, init, submit, two agent
 
     const after = await lab.lab(['status', '--json']);
     expect(after.json<LabStatus>().agents.every((x) => x.stopped)).toBe(true);
+  });
+
+  it('trend across firmware versions flags the regression; compare tabulates devices; report re-renders from the database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-lab-trend-'));
+    const config = (name: string, yaml: string) => {
+      writeFileSync(join(dir, name), yaml);
+      return join(dir, name);
+    };
+    const fw1 = config('fw1.yaml', 'firmwareVersion: 1.0.0\n');
+    // The next firmware reads 3 % high: the energy error grows past the class limit.
+    const fw2 = config('fw2.yaml', 'firmwareVersion: 1.1.0\nfaults: { gainErrorPct: 3 }\n');
+    const fwB = config('fwb.yaml', 'firmwareVersion: 2.0.0\n');
+    const a = benchChild(['agent', '--name', 'trend-a', '--json'], { env: lab.env });
+    const b = benchChild(['agent', '--name', 'trend-b', '--json'], { env: lab.env });
+    try {
+      for (const [device, file] of [
+        ['vendor-a', fw1],
+        ['vendor-a', fw2],
+        ['vendor-b', fwB],
+      ] as const) {
+        const r = await lab.lab([
+          'submit',
+          '--suite',
+          'ev-billing',
+          '--case',
+          'ev-at-home',
+          '--seeds',
+          '1-3',
+          '--device',
+          device,
+          '--meter-config',
+          file,
+        ]);
+        expect(r.code, r.stderr).toBe(0);
+        // Firmware versions are tested in order: the next one once this one's runs are in.
+        await until(lab, (s) => s.waiting.length === 0 && s.agents.every((x) => x.job === null), `${device} runs`);
+      }
+      await until(lab, (s) => s.runs === 14, 'fourteen runs');
+    } finally {
+      a.child.kill('SIGINT');
+      b.child.kill('SIGINT');
+    }
+    await Promise.all([a.result, b.result]);
+
+    const t = await lab.lab(['trend', '--device', 'vendor-a', '--metric', 'energy.ev_error_pct_max', '--json']);
+    expect(t.code).toBe(1);
+    const tr = t.json<{
+      better: string;
+      points: Array<{ firmware: string; runs: number; passed: number; mean: number; regression: boolean }>;
+    }>();
+    expect(tr.better).toBe('lower');
+    expect(tr.points.map((p) => [p.firmware, p.runs, p.regression])).toEqual([
+      ['1.0.0', 3, false],
+      ['1.1.0', 3, true],
+    ]);
+    expect(tr.points[0]!.passed).toBe(3);
+    expect(tr.points[1]!.passed).toBe(0);
+    expect(tr.points[1]!.mean).toBeGreaterThan(2.5);
+
+    const out = join(dir, 'procurement');
+    const c = await lab.lab([
+      'compare',
+      '--suite',
+      'ev-billing',
+      '--devices',
+      'vendor-a,vendor-b',
+      '--out',
+      out,
+      '--json',
+    ]);
+    expect(c.code, c.stderr).toBe(0);
+    const table = c.json<{ rows: Array<{ device: string; runs: number; passed: number; firmware: string[] }> }>();
+    expect(table.rows.map((r) => [r.device, r.runs, r.passed, r.firmware])).toEqual([
+      ['vendor-a', 6, 3, ['1.0.0', '1.1.0']],
+      ['vendor-b', 3, 3, ['2.0.0']],
+    ]);
+    const html = readFileSync(join(out, 'procurement.html'), 'utf8');
+    expect(html).toContain('<th>vendor-b</th>');
+    expect(html).toMatch(/class="best">3\/3 \(100 %\)/);
+    const unknown = await lab.lab(['compare', '--suite', 'ev-billing', '--devices', 'vendor-a,vendor-z']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no ev-billing runs for vendor-z');
+
+    const runs = (await lab.lab(['runs', '--device', 'vendor-b', '--json'])).json<{ runs: LabRun[] }>().runs;
+    const shown = (await lab.lab(['show', runs[0]!.id, '--json'])).json<{
+      reports: Array<{ name: string; sha256: string }>;
+    }>();
+    const rep = await lab.lab([
+      'report',
+      runs[0]!.id,
+      '--format',
+      'json,html',
+      '--reports-dir',
+      join(dir, 'reports'),
+      '--json',
+    ]);
+    expect(rep.code, rep.stderr).toBe(0);
+    const written = rep.json<{
+      outcome: string;
+      integrity: string;
+      reports: Array<{ format: string; file: string; sha256: string }>;
+    }>();
+    expect(written.integrity).toBe('OK');
+    expect(written.outcome).toBe('PASS');
+    for (const f of written.reports) expect(existsSync(f.file)).toBe(true);
+    // The same renderers on the same record: the JSON report is the one the agent uploaded, byte for byte.
+    expect(written.reports.find((f) => f.format === 'json')?.sha256).toBe(
+      shown.reports.find((f) => f.name === 'report.json')?.sha256,
+    );
   });
 
   it('a password in --db is refused; the URL without it reads the pgpass file', async () => {
