@@ -4,6 +4,9 @@ import { checkOutputPath, writeOutputFile } from '../core/files/io.js';
 import type { Verdict } from '../core/record/types.js';
 import type { Scenario } from '../profiles/scenario-schema.js';
 
+/** PostgreSQL's SQLSTATE for a privilege the role lacks. */
+const SQLSTATE_INSUFFICIENT_PRIVILEGE = '42501';
+
 /** Every command: `--json` prints one JSON result and nothing else; errors map to exit codes 2 and 3. */
 export abstract class BenchCommand extends Command {
   static override enableJsonFlag = true;
@@ -52,6 +55,17 @@ export abstract class BenchCommand extends Command {
     if (isBenchError(err)) {
       exitCode = err.exitCode;
       payload = err.toJSON();
+    } else if ((err as { code?: unknown }).code === SQLSTATE_INSUFFICIENT_PRIVILEGE) {
+      // The lab database refused the user's role (a viewer submitting, an agent cancelling): theirs to fix, exit 2.
+      exitCode = ExitCode.INPUT;
+      payload = {
+        name: 'PermissionDenied',
+        code: 'PERMISSION',
+        message: `the lab database refused this to your user: ${err.message}`,
+        exitCode,
+        actions: ['A viewer reads; an agent takes jobs and stores results; submitting and cancelling need an admin.'],
+      };
+      err.message = payload.message as string;
     } else if (err.oclif?.exit !== undefined) {
       // oclif parse errors (unknown flag, missing argument) are usage errors.
       exitCode = err.oclif.exit === 0 ? ExitCode.PASS : ExitCode.INPUT;

@@ -27,6 +27,8 @@ export interface LabRun {
   verdict: string;
   integrity: string;
   recordHash: string | null;
+  /** The database user that stored it (an agent's own login). */
+  uploadedBy: string;
   uploadedAt: string;
 }
 
@@ -125,7 +127,7 @@ function firmwareOf(record: RunRecordRead): string | undefined {
 }
 
 const RUN_COLUMNS = `id, job, suite, seed::float8 AS seed, device, firmware, rig, agent, status, verdict, integrity,
-  record_hash AS "recordHash", to_char(uploaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "uploadedAt"`;
+  record_hash AS "recordHash", uploaded_by AS "uploadedBy", to_char(uploaded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS "uploadedAt"`;
 
 export async function listRuns(
   pool: pg.Pool,

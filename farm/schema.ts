@@ -6,6 +6,9 @@ import { queueClient } from './db.js';
  * each): `bench lab init` on a database that has some of them applies the rest. A migration, once released, is
  * never edited; a change is a new one.
  */
+export const LAB_ROLES = ['admin', 'agent', 'viewer'] as const;
+export type LabRole = (typeof LAB_ROLES)[number];
+
 export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: string }> = [
   {
     version: 1,
@@ -104,6 +107,37 @@ export const MIGRATIONS: ReadonlyArray<{ version: number; name: string; sql: str
         sha256 text NOT NULL REFERENCES bench.files(sha256),
         PRIMARY KEY (run, name)
       );
+    `,
+  },
+  {
+    version: 2,
+    name: 'roles: admin, agent, viewer',
+    // Group roles a lab's login roles join (`bench lab user add`): a viewer reads; an agent takes jobs and writes
+    // results under its own name (row-level security on runs); an admin submits and cancels. pg-boss's tables are
+    // granted too (its schema exists by now: `lab init` creates it first). Partitions pg-boss adds per queue are
+    // reached through the parent table's grants.
+    sql: `
+      DO $$ BEGIN
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_admin') THEN CREATE ROLE bench_admin NOLOGIN; END IF;
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_agent') THEN CREATE ROLE bench_agent NOLOGIN; END IF;
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_viewer') THEN CREATE ROLE bench_viewer NOLOGIN; END IF;
+      END $$;
+      GRANT USAGE ON SCHEMA bench, pgboss TO bench_admin, bench_agent, bench_viewer;
+      GRANT SELECT ON ALL TABLES IN SCHEMA bench, pgboss TO bench_viewer, bench_agent;
+      GRANT ALL ON ALL TABLES IN SCHEMA bench, pgboss TO bench_admin;
+      GRANT CREATE ON SCHEMA pgboss TO bench_admin;
+      -- A new queue is a partition of pgboss.job, which only the table's owner may attach.
+      ALTER TABLE pgboss.job OWNER TO bench_admin;
+      GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA pgboss TO bench_admin;
+      -- Taking, completing and failing a job (pg-boss fails by delete and insert), and expiring leases.
+      GRANT INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA pgboss TO bench_agent;
+      GRANT INSERT, UPDATE ON bench.agents TO bench_agent;
+      GRANT UPDATE (state, agent, bench, claimed_at, finished_at, attempts, error) ON bench.jobs TO bench_agent;
+      GRANT INSERT ON bench.runs, bench.cases, bench.metrics, bench.files, bench.reports TO bench_agent;
+      ALTER TABLE bench.runs ENABLE ROW LEVEL SECURITY;
+      CREATE POLICY runs_read ON bench.runs FOR SELECT USING (true);
+      CREATE POLICY runs_agent ON bench.runs FOR INSERT TO bench_agent WITH CHECK (uploaded_by = current_user);
+      CREATE POLICY runs_admin ON bench.runs FOR ALL TO bench_admin USING (true) WITH CHECK (true);
     `,
   },
 ];

@@ -143,3 +143,41 @@ export async function submit(pool: pg.Pool, boss: PgBoss, o: SubmitOptions): Pro
   });
   return { submission, queue, requires, jobs };
 }
+
+/**
+ * Cancels a submission's jobs that have not finished (waiting, or running: the agent's result is still stored if
+ * it lands, the job is not retried). Returns the jobs cancelled.
+ */
+export async function cancelSubmission(pool: pg.Pool, boss: PgBoss, submission: string): Promise<string[]> {
+  // An agent's grants on pg-boss's tables would let it cancel (taking and failing jobs are updates there too), so
+  // the admin's right to cancel is checked here.
+  const admin = await pool.query<{ ok: boolean }>(
+    "SELECT pg_has_role(current_user, 'bench_admin', 'MEMBER') OR (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) AS ok",
+  );
+  if (!admin.rows[0]?.ok)
+    throw new InputError(
+      'the lab database refused this to your user: cancelling needs an admin (bench_admin)',
+      [{ file: '--db', message: 'not an admin' }],
+      ['A viewer reads; an agent takes jobs and stores results; submitting and cancelling need an admin.'],
+    );
+  const jobs = (
+    await pool.query<{ id: string; queue: string }>(
+      `SELECT b.id, b.queue FROM bench.jobs b JOIN pgboss.job j ON j.id = b.id
+       WHERE b.submission = $1 AND j.state IN ('created', 'retry', 'active')`,
+      [submission],
+    )
+  ).rows;
+  const known = await pool.query('SELECT 1 FROM bench.submissions WHERE id = $1', [submission]);
+  if (!known.rowCount)
+    throw new InputError(`the lab has no submission ${submission}`, [{ file: '--submission', message: 'unknown' }]);
+  for (const queue of new Set(jobs.map((j) => j.queue)))
+    await boss.cancel(
+      queue,
+      jobs.filter((j) => j.queue === queue).map((j) => j.id),
+    );
+  if (jobs.length)
+    await pool.query("UPDATE bench.jobs SET state = 'cancelled', finished_at = now() WHERE id = ANY($1)", [
+      jobs.map((j) => j.id),
+    ]);
+  return jobs.map((j) => j.id);
+}

@@ -13,8 +13,9 @@ export default class LabInit extends BenchCommand {
     const url = labUrl(flags.db);
     const pool = labPool(url);
     try {
-      const applied = await migrate(pool);
+      // pg-boss's schema first: the lab's role grants name its tables.
       await migrateQueue(url);
+      const applied = await migrate(pool);
       const version = MIGRATIONS.at(-1)!.version;
       this.say(
         applied.length

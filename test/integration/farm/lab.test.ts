@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LabRun } from '../../../farm/results.js';
 import type { LabStatus } from '../../../farm/status.js';
-import { benchChild } from '../../support/cli.js';
+import { benchAsync, benchChild } from '../../support/cli.js';
 import { startLab, type TestLab } from '../../support/lab.js';
 
 /** Polls `bench lab status --json` until `done` holds (each poll a CLI run, as an operator's watch would be). */
@@ -195,6 +195,51 @@ describe('a lab on PostgreSQL through the built CLI: up, init, submit, two agent
     expect(written.reports.find((f) => f.format === 'json')?.sha256).toBe(
       shown.reports.find((f) => f.name === 'report.json')?.sha256,
     );
+  });
+
+  it('users by role: a viewer reads only, an agent takes jobs and stores its own results, an admin submits and cancels', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-lab-users-'));
+    const as = (name: string) => ({
+      env: { PGPASSFILE: join(dir, `${name}.pgpass`), BENCH_LAB_DB: lab.url.replace('//bench@', `//${name}@`) },
+    });
+    for (const [name, role] of [
+      ['viewer_one', 'viewer'],
+      ['agent_one', 'agent'],
+      ['admin_one', 'admin'],
+    ] as const) {
+      const r = await lab.lab(['user', name, '--role', role, '--pass-file', join(dir, `${name}.pgpass`), '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).not.toMatch(/password"?\s*:/i);
+    }
+    const viewerRuns = await benchAsync(['lab', 'runs', '--json'], as('viewer_one'));
+    expect(viewerRuns.code, viewerRuns.stderr).toBe(0);
+    for (const who of ['viewer_one', 'agent_one']) {
+      const refused = await benchAsync(['lab', 'submit', '--suite', 'smoke', '--seeds', '40'], as(who));
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toMatch(/refused this to your user: permission denied/);
+    }
+    const sub = await benchAsync(['lab', 'submit', '--suite', 'smoke', '--seeds', '41-42', '--json'], as('admin_one'));
+    expect(sub.code, sub.stderr).toBe(0);
+    const agentRun = await benchAsync(['agent', '--name', 'agent-one', '--idle-exit', '3', '--json'], as('agent_one'));
+    expect(agentRun.code, agentRun.stderr).toBe(0);
+    expect(agentRun.json<{ stored: number }>().stored, agentRun.stderr).toBe(2);
+    const mine = (await lab.lab(['runs', '--json'])).json<{ runs: LabRun[] }>().runs.filter((r) => r.seed >= 41);
+    expect(mine.map((r) => [r.seed, r.uploadedBy]).sort()).toEqual([
+      [41, 'agent_one'],
+      [42, 'agent_one'],
+    ]);
+    // Cancelling: an admin's; waiting jobs leave the queue.
+    const later = await benchAsync(
+      ['lab', 'submit', '--suite', 'smoke', '--seeds', '43-45', '--json'],
+      as('admin_one'),
+    );
+    const submission = later.json<{ submission: string }>().submission;
+    const byAgent = await benchAsync(['lab', 'cancel', '--submission', submission], as('agent_one'));
+    expect(byAgent.code).toBe(2);
+    const cancel = await benchAsync(['lab', 'cancel', '--submission', submission, '--json'], as('admin_one'));
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.json<{ cancelled: string[] }>().cancelled).toHaveLength(3);
+    expect((await lab.lab(['status', '--json'])).json<LabStatus>().waiting).toEqual([]);
   });
 
   it('a password in --db is refused; the URL without it reads the pgpass file', async () => {
