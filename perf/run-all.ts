@@ -12,6 +12,7 @@ const BENCHMARKS: Record<string, () => Promise<unknown>> = {
   rigs: async () => (await import('./rigs.js')).benchRigs(),
   certify: async () => (await import('./certify.js')).benchCertify(),
   ocpp: async () => (await import('./ocpp.js')).benchOcpp(),
+  lab: async () => (await import('./lab.js')).benchLab(),
 };
 
 const wanted = process.argv.slice(2);
