@@ -120,3 +120,34 @@ export function queueClient(
   });
   return boss;
 }
+
+/** Runs `fn` with a pool on the lab database named by `--db` (or $BENCH_LAB_DB), closed afterwards. */
+export async function withLab<T>(
+  dbFlag: string | undefined,
+  fn: (pool: pg.Pool, url: string) => Promise<T>,
+): Promise<T> {
+  const url = labUrl(dbFlag);
+  const pool = labPool(url);
+  try {
+    return await fn(pool, url);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** withLab with a started pg-boss client beside the pool (sending and cancelling jobs). */
+export function withLabQueue<T>(
+  dbFlag: string | undefined,
+  fn: (pool: pg.Pool, boss: PgBoss) => Promise<T>,
+): Promise<T> {
+  return withLab(dbFlag, async (pool, url) => {
+    const boss = queueClient(url);
+    boss.on('error', () => undefined);
+    try {
+      await boss.start();
+      return await fn(pool, boss);
+    } finally {
+      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
+    }
+  });
+}

@@ -36,25 +36,7 @@ export function benchAsync(
   args: string[],
   opts: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<CliResult> {
-  const child = spawn(process.execPath, [BIN, ...args], {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, NO_COLOR: '1', ...opts.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => {
-    stdout += s;
-  });
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr += s;
-  });
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (code) =>
-      resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }),
-    );
-  });
+  return benchChild(args, opts).result;
 }
 
 /**
@@ -97,8 +79,8 @@ export function benchChild(
   });
   const result = new Promise<CliResult>((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code, signal) =>
-      resolve({ code: code ?? (signal ? -1 : -1), stdout, stderr, json: <T>() => JSON.parse(stdout) as T }),
+    child.once('close', (code) =>
+      resolve({ code: code ?? -1, stdout, stderr, json: <T>() => JSON.parse(stdout) as T }),
     );
   });
   return { child, result };

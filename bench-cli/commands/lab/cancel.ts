@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { labPool, labUrl, queueClient } from '../../../farm/db.js';
+import { withLabQueue } from '../../../farm/db.js';
 import { cancelSubmission } from '../../../farm/submit.js';
 import { BenchCommand } from '../../base-command.js';
 import { labDbFlag } from '../../flags.js';
@@ -13,18 +13,10 @@ export default class LabCancel extends BenchCommand {
 
   async run(): Promise<{ cancelled: string[] }> {
     const { flags } = await this.parse(LabCancel);
-    const url = labUrl(flags.db);
-    const pool = labPool(url);
-    const boss = queueClient(url);
-    boss.on('error', () => undefined);
-    try {
-      await boss.start();
+    return withLabQueue(flags.db, async (pool, boss) => {
       const cancelled = await cancelSubmission(pool, boss, flags.submission);
       this.say(`cancelled ${cancelled.length} job(s)`);
       return { cancelled };
-    } finally {
-      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
-      await pool.end();
-    }
+    });
   }
 }

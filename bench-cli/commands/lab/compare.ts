@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { Flags } from '@oclif/core';
 import { writeOutputFile } from '../../../core/files/io.js';
 import { procurementTable } from '../../../farm/compare.js';
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import {
   type ProcurementTable,
   renderProcurementHtml,
@@ -27,8 +27,7 @@ export default class LabCompare extends BenchCommand {
 
   async run(): Promise<ProcurementTable & { files: string[] }> {
     const { flags } = await this.parse(LabCompare);
-    const pool = labPool(labUrl(flags.db));
-    try {
+    return withLab(flags.db, async (pool) => {
       const devices = flags.devices
         .split(',')
         .map((d) => d.trim())
@@ -45,8 +44,6 @@ export default class LabCompare extends BenchCommand {
         for (const f of files) this.say(`wrote ${f}`);
       }
       return { ...table, files };
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

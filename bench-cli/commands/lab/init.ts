@@ -1,4 +1,4 @@
-import { labPool, labUrl, redactUrl } from '../../../farm/db.js';
+import { redactUrl, withLab } from '../../../farm/db.js';
 import { MIGRATIONS, migrate, migrateQueue } from '../../../farm/schema.js';
 import { BenchCommand } from '../../base-command.js';
 import { labDbFlag } from '../../flags.js';
@@ -10,9 +10,7 @@ export default class LabInit extends BenchCommand {
 
   async run(): Promise<{ db: string; applied: number[]; version: number }> {
     const { flags } = await this.parse(LabInit);
-    const url = labUrl(flags.db);
-    const pool = labPool(url);
-    try {
+    return withLab(flags.db, async (pool, url) => {
       // pg-boss's schema first: the lab's role grants name its tables.
       await migrateQueue(url);
       const applied = await migrate(pool);
@@ -23,8 +21,6 @@ export default class LabInit extends BenchCommand {
           : `lab schema already at version ${version} on ${redactUrl(url)}`,
       );
       return { db: redactUrl(url), applied, version };
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

@@ -1,6 +1,6 @@
 import { Args, Flags } from '@oclif/core';
 import type { ReportsResult } from '../../../engine/reporting.js';
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import { labReport } from '../../../farm/results.js';
 import { DEFAULT_FORMATS, parseFormats, REPORT_FORMATS } from '../../../reports/render.js';
 import { BenchCommand } from '../../base-command.js';
@@ -24,8 +24,7 @@ export default class LabReport extends BenchCommand {
 
   async run(): Promise<ReportsResult> {
     const { args, flags } = await this.parse(LabReport);
-    const pool = labPool(labUrl(flags.db));
-    try {
+    return withLab(flags.db, async (pool) => {
       const r = await labReport(pool, args.run, {
         formats: parseFormats(flags.format),
         reportsDir: flags['reports-dir'],
@@ -33,8 +32,6 @@ export default class LabReport extends BenchCommand {
       this.say(`${r.outcome}  run ${r.runId} (record ${r.integrity})`);
       for (const f of r.reports) this.say(`  ${f.format.padEnd(6)} ${f.file}`);
       return r;
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

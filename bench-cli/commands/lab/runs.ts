@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import { type LabRun, listRuns } from '../../../farm/results.js';
 import { BenchCommand } from '../../base-command.js';
 import { labDbFlag } from '../../flags.js';
@@ -15,8 +15,7 @@ export default class LabRuns extends BenchCommand {
 
   async run(): Promise<{ runs: LabRun[] }> {
     const { flags } = await this.parse(LabRuns);
-    const pool = labPool(labUrl(flags.db));
-    try {
+    return withLab(flags.db, async (pool) => {
       const runs = await listRuns(pool, { suite: flags.suite, device: flags.device, limit: flags.limit });
       if (!runs.length) this.say('no runs');
       for (const r of runs)
@@ -24,8 +23,6 @@ export default class LabRuns extends BenchCommand {
           `${r.id}  ${r.verdict.padEnd(10)} ${r.integrity.padEnd(10)} ${r.suite} seed ${r.seed}  ${r.device ?? '-'}  ${r.agent ?? '-'}`,
         );
       return { runs };
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { Args } from '@oclif/core';
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import { showRun } from '../../../farm/results.js';
 import { BenchCommand } from '../../base-command.js';
 import { labDbFlag } from '../../flags.js';
@@ -12,8 +12,7 @@ export default class LabShow extends BenchCommand {
 
   async run(): Promise<Awaited<ReturnType<typeof showRun>>> {
     const { args, flags } = await this.parse(LabShow);
-    const pool = labPool(labUrl(flags.db));
-    try {
+    return withLab(flags.db, async (pool) => {
       const r = await showRun(pool, args.run);
       this.say(
         `${r.id}  ${r.suite} seed ${r.seed}  ${r.verdict}  record ${r.storedIntegrity}  (${r.agent ?? '-'}, ${r.rig})`,
@@ -21,8 +20,6 @@ export default class LabShow extends BenchCommand {
       for (const c of r.cases) this.say(`  ${c.caseId.padEnd(32)} ${c.verdict}`);
       for (const f of r.reports) this.say(`  report ${f.name}  sha256 ${f.sha256}`);
       return r;
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

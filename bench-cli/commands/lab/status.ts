@@ -1,4 +1,4 @@
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import { type LabStatus, labStatus } from '../../../farm/status.js';
 import { BenchCommand } from '../../base-command.js';
 import { labDbFlag } from '../../flags.js';
@@ -12,8 +12,7 @@ export default class LabStatusCommand extends BenchCommand {
 
   async run(): Promise<LabStatus> {
     const { flags } = await this.parse(LabStatusCommand);
-    const pool = labPool(labUrl(flags.db));
-    try {
+    return withLab(flags.db, async (pool) => {
       const s = await labStatus(pool);
       this.say('queues:');
       for (const q of s.queues)
@@ -29,8 +28,6 @@ export default class LabStatusCommand extends BenchCommand {
       for (const f of s.failed) this.say(`failed: ${f.id} ${f.suite} seed ${f.seed}: ${f.reason ?? '(no reason)'}`);
       this.say(`runs stored: ${s.runs}`);
       return s;
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

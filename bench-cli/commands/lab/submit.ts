@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { labPool, labUrl, queueClient } from '../../../farm/db.js';
+import { withLabQueue } from '../../../farm/db.js';
 import { DEFAULT_LEASE_S, type Submitted, submit } from '../../../farm/submit.js';
 import { BenchCommand } from '../../base-command.js';
 import { labDbFlag } from '../../flags.js';
@@ -32,12 +32,7 @@ export default class LabSubmit extends BenchCommand {
 
   async run(): Promise<Submitted> {
     const { flags } = await this.parse(LabSubmit);
-    const url = labUrl(flags.db);
-    const pool = labPool(url);
-    const boss = queueClient(url);
-    boss.on('error', () => undefined);
-    try {
-      await boss.start();
+    return withLabQueue(flags.db, async (pool, boss) => {
       const out = await submit(pool, boss, {
         suite: flags.suite,
         seeds: flags.seeds,
@@ -53,9 +48,6 @@ export default class LabSubmit extends BenchCommand {
       });
       this.say(`queued ${out.jobs.length} job(s) of ${flags.suite} (submission ${out.submission}, queue ${out.queue})`);
       return out;
-    } finally {
-      await boss.stop({ graceful: false, wait: true }).catch(() => undefined);
-      await pool.end();
-    }
+    });
   }
 }

@@ -1,5 +1,5 @@
 import { Flags } from '@oclif/core';
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import { type Trend, trend } from '../../../farm/trend.js';
 import { fmt } from '../../../reports/model.js';
 import { BenchCommand } from '../../base-command.js';
@@ -21,8 +21,7 @@ export default class LabTrend extends BenchCommand {
 
   async run(): Promise<Trend> {
     const { flags } = await this.parse(LabTrend);
-    const pool = labPool(labUrl(flags.db));
-    try {
+    return withLab(flags.db, async (pool) => {
       const t = await trend(pool, {
         device: flags.device,
         metric: flags.metric,
@@ -36,8 +35,6 @@ export default class LabTrend extends BenchCommand {
         );
       if (t.regressions) process.exitCode = 1;
       return t;
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }

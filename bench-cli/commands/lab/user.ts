@@ -1,5 +1,5 @@
 import { Args, Flags } from '@oclif/core';
-import { labPool, labUrl } from '../../../farm/db.js';
+import { withLab } from '../../../farm/db.js';
 import { LAB_ROLES } from '../../../farm/schema.js';
 import { addLabUser } from '../../../farm/users.js';
 import { BenchCommand } from '../../base-command.js';
@@ -20,14 +20,10 @@ export default class LabUser extends BenchCommand {
 
   async run(): Promise<{ name: string; role: string; passFile: string }> {
     const { args, flags } = await this.parse(LabUser);
-    const url = labUrl(flags.db);
-    const pool = labPool(url);
-    try {
+    return withLab(flags.db, async (pool, url) => {
       const u = await addLabUser(pool, url, { name: args.name, role: flags.role, passFile: flags['pass-file'] });
       this.say(`added ${u.name} (${u.role}); its password is in ${u.passFile}`);
       return u;
-    } finally {
-      await pool.end();
-    }
+    });
   }
 }
