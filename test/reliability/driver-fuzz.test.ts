@@ -721,7 +721,13 @@ async function iecLane(
     meter.kind = weighted(rnd, IEC_KINDS);
     meter.energy = rnd.uniform(0, 99_999).toFixed(3).padStart(10, '0');
     meter.reset();
-    const r = await settle(read(timeoutMs), device);
+    let r = await settle(read(timeoutMs), device);
+    if (r.outcome === 'TIMEOUT' && meter.kind === 'valid') {
+      // The short timeout keeps 9,700 frames quick, but a loaded machine (the whole test suite on two cores) can
+      // take longer than it over a valid exchange: asked again with time to spare, the same answer must read.
+      meter.reset();
+      r = await settle(read(timeoutMs * 25), device);
+    }
     tally.count(target, meter.kind, r.outcome);
     if (r.outcome === 'ok') {
       expect(meter.kind).toBe('valid');
