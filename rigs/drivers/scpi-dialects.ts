@@ -27,8 +27,12 @@ export interface ScpiDialect {
   /**
    * A three-phase load (one three-phase unit, or three single-phase units as one): the command that addresses one
    * phase for the setpoints that follow (SCPI-99 INSTrument:NSELect), phases numbered 1 to 3; limits are per phase.
+   * `apply`: the command after which the settings sent to the phases since the last one take effect together (an
+   * IEEE 488.2 *TRG with the load's trigger on the bus), so a three-phase step happens in one instant, as a
+   * three-phase charger's does; without it each phase's setting takes effect on arrival, a few ms apart, and the
+   * meter sees three single-phase steps.
    */
-  phases?: { count: 3; select: string };
+  phases?: { count: 3; select: string; apply?: string };
 }
 
 const CHROMA_63800: ScpiDialect = {
@@ -64,7 +68,7 @@ export const SCPI_DIALECTS: Record<string, ScpiDialect> = {
     ...CHROMA_63800,
     name: 'chroma-63804-3ph',
     limits: { ...CHROMA_63800.limits, currentA: [0, 45], powerW: [0, 4500] },
-    phases: { count: 3, select: 'INST:NSEL {n}' },
+    phases: { count: 3, select: 'INST:NSEL {n}', apply: '*TRG' },
   },
   // Nine 63804 units as a three-phase load of three paralleled groups, one group per phase (135 A, 13.5 kW each):
   // unaddressed setpoints go to L1's group, so the same rack plays single-phase scenarios (the 9.2 kW Imax point).
@@ -72,6 +76,6 @@ export const SCPI_DIALECTS: Record<string, ScpiDialect> = {
     ...CHROMA_63800,
     name: 'chroma-63804x3-3ph',
     limits: { ...CHROMA_63800.limits, currentA: [0, 135], powerW: [0, 13_500] },
-    phases: { count: 3, select: 'INST:NSEL {n}' },
+    phases: { count: 3, select: 'INST:NSEL {n}', apply: '*TRG' },
   },
 };

@@ -117,7 +117,8 @@ export class ScpiLoadDriver {
     if (setpoints.length !== phases.count)
       throw this.err(`a three-phase load takes ${phases.count} setpoints, not ${setpoints.length}`, 'RANGE');
     const perPhase = setpoints.map((sp) => this.commandsFor(sp));
-    return perPhase.flatMap((cmds, i) => [phases.select.replace('{n}', String(i + 1)), ...cmds]);
+    const commands = perPhase.flatMap((cmds, i) => [phases.select.replace('{n}', String(i + 1)), ...cmds]);
+    return phases.apply ? [...commands, phases.apply] : commands;
   }
 
   async applyPhases(setpoints: readonly LoadSetpoint[]): Promise<void> {
@@ -143,6 +144,7 @@ export class ScpiLoadDriver {
           await this.send(phases.select.replace('{n}', String(n)));
           await this.send(this.dialect.commands.loadOff);
         }
+      if (this.active && phases?.apply) await this.send(phases.apply);
       else if (this.active) await this.send(this.dialect.commands.loadOff);
     } finally {
       this.active = false;

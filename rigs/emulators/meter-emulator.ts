@@ -78,6 +78,16 @@ export class ReferenceMeterEmulator {
     nowMs = performance.now(),
   ) {
     this.spc = opts.samplesPerCycle ?? 64;
+    this.waves = [0, 1, 2].map((l) => {
+      const sin = new Float64Array(this.spc);
+      const cos = new Float64Array(this.spc);
+      for (let k = 0; k < this.spc; k++) {
+        const w = (2 * Math.PI * k) / this.spc - (2 * Math.PI * l) / 3;
+        sin[k] = Math.sin(w);
+        cos[k] = Math.cos(w);
+      }
+      return { sin, cos };
+    });
     this.frequency = opts.frequency ?? 50;
     const cycles = opts.blockCycles ?? 10;
     this.block = {
@@ -186,42 +196,20 @@ export class ReferenceMeterEmulator {
       for (let c = 0; c < maxCycles; c++) {
         const tS = (this.cyclesDone + c) / this.frequency;
         const seg = this.loadAt(this.originMs + (tS / this.physics.timeScale) * 1000);
+        const at = c * this.spc;
         if (seg.phases) {
           // Three phases at 120°: each its own load, the neutral their sum.
           const lines = this.linesOf(b);
-          for (let k = 0; k < this.spc; k++) b.neutral![c * this.spc + k] = 0;
-          seg.phases.forEach((ph, l) => {
-            const iPeak = (Math.hypot(ph.p, ph.q) / this.physics.voltage) * Math.SQRT2;
-            const phi = Math.atan2(ph.q, ph.p);
-            const shift = (2 * Math.PI * l) / 3;
-            for (let k = 0; k < this.spc; k++) {
-              const w = (2 * Math.PI * k) / this.spc - shift;
-              const i = iPeak * Math.sin(w - phi);
-              lines[l]!.voltage[c * this.spc + k] = vPeak * Math.sin(w);
-              lines[l]!.current[c * this.spc + k] = i;
-              b.neutral![c * this.spc + k]! += i;
-            }
-          });
+          b.neutral!.fill(0, at, at + this.spc);
+          for (const [l, ph] of seg.phases.entries()) this.writeLine(lines[l]!, l, at, vPeak, ph, b.neutral);
           continue;
         }
-        const { p, q } = seg;
-        const iPeak = (Math.hypot(p, q) / this.physics.voltage) * Math.SQRT2;
-        const phi = Math.atan2(q, p);
-        for (let k = 0; k < this.spc; k++) {
-          const w = (2 * Math.PI * k) / this.spc;
-          b.voltage[c * this.spc + k] = vPeak * Math.sin(w);
-          b.current[c * this.spc + k] = iPeak * Math.sin(w - phi);
-        }
+        this.writeLine(b, 0, at, vPeak, seg);
         // A single-phase stretch inside a three-phase block: nothing on L2 and L3, the neutral L1's current.
-        if (b.lines)
-          for (let k = 0; k < this.spc; k++) {
-            const at = c * this.spc + k;
-            b.lines[1]!.current[at] = 0;
-            b.lines[2]!.current[at] = 0;
-            b.lines[1]!.voltage[at] = vPeak * Math.sin((2 * Math.PI * k) / this.spc - (2 * Math.PI) / 3);
-            b.lines[2]!.voltage[at] = vPeak * Math.sin((2 * Math.PI * k) / this.spc - (4 * Math.PI) / 3);
-            b.neutral![at] = b.current[at]!;
-          }
+        if (b.lines) {
+          for (const l of [1, 2]) this.writeLine(b.lines[l]!, l, at, vPeak, { p: 0, q: 0 });
+          b.neutral!.set(b.current.subarray(at, at + this.spc), at);
+        }
       }
       const blockEndMs =
         this.originMs + ((this.cyclesDone + maxCycles) / this.frequency / this.physics.timeScale) * 1000;
@@ -231,6 +219,35 @@ export class ReferenceMeterEmulator {
         this.meter.pilot(CONNECTOR, (this.pilots.shift() as PilotChange).state, this.meterT);
       }
       this.prune(this.originMs + (this.cyclesDone / this.frequency / this.physics.timeScale) * 1000);
+    }
+  }
+
+  /** sin and cos of each sample's angle on each phase (L1 at 0°, L2 at −120°, L3 at −240°), made once. */
+  private readonly waves: ReadonlyArray<{ sin: Float64Array; cos: Float64Array }>;
+
+  /**
+   * One cycle of phase `l` from sample `at`: its voltage, and the current of a load drawing (p, q) as a sinusoid φ
+   * behind it (sin(w − φ) = sin w·cos φ − cos w·sin φ, from the tables, not Math.sin per sample); added into
+   * `neutral` when given.
+   */
+  private writeLine(
+    out: { voltage: Float64Array; current: Float64Array },
+    l: number,
+    at: number,
+    vPeak: number,
+    load: { p: number; q: number },
+    neutral?: Float64Array,
+  ): void {
+    const { sin, cos } = this.waves[l]!;
+    const iPeak = (Math.hypot(load.p, load.q) / this.physics.voltage) * Math.SQRT2;
+    const phi = Math.atan2(load.q, load.p);
+    const a = iPeak * Math.cos(phi);
+    const c = iPeak * Math.sin(phi);
+    for (let k = 0; k < this.spc; k++) {
+      const i = a * sin[k]! - c * cos[k]!;
+      out.voltage[at + k] = vPeak * sin[k]!;
+      out.current[at + k] = i;
+      if (neutral) neutral[at + k]! += i;
     }
   }
 

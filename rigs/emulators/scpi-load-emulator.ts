@@ -39,7 +39,12 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
     return !u.on ? 0 : u.mode === 'power' ? u.powerW : u.currentA * this.physics.voltage * u.pf;
   }
 
-  private apply(): void {
+  /**
+   * The units' settings reach the physics: at once, or on a three-phase load whose dialect latches them, at its
+   * apply command (all phases in one instant).
+   */
+  private apply(latched = false): void {
+    if (this.threePhase && this.dialect.phases?.apply && !latched) return;
     if (this.threePhase)
       this.physics.setLoadPhases(
         this.now(),
@@ -64,6 +69,10 @@ export class ScpiLoadEmulator implements InProcessEndpoint {
       return undefined;
     }
     if (upper === '*OPC?') return '1';
+    if (this.dialect.phases?.apply && upper === this.dialect.phases.apply.toUpperCase()) {
+      if (this.threePhase) this.apply(true);
+      return undefined;
+    }
     if (upper === 'SYST:ERR?') return this.errors.shift() ?? '0,"No error"';
     if (upper === c.measurePower) {
       this.physics.advance(this.now());

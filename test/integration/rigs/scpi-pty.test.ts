@@ -101,6 +101,27 @@ describe('a three-phase SCPI load (three units as one, INST:NSEL per phase) over
       expect(emulator.log).toEqual(
         expect.arrayContaining(['INST:NSEL 1', 'POW 3680.000', 'INST:NSEL 2', 'PFAC 0.800', 'INST:NSEL 3']),
       );
+      // The settings are latched until *TRG: the three phases step together, as a three-phase charger's do.
+      expect(emulator.log.slice(-2)).toEqual(['*TRG', 'SYST:ERR?']);
+      const steps: number[] = [];
+      physics.on('load', (at: number) => steps.push(at));
+      await d.send('INST:NSEL 1');
+      await d.send('POW 1000');
+      await d.send('INST:NSEL 2');
+      await d.send('POW 1000');
+      // *OPC? answers once every command before it is done (the line is read in order).
+      expect(await d.query('*OPC?')).toBe('1');
+      expect(steps).toEqual([]);
+      expect(physics.phases?.map((ph) => ph.powerW)).toEqual([3680, 2300, 0]);
+      await d.send('*TRG');
+      expect(await d.query('*OPC?')).toBe('1');
+      expect(steps).toHaveLength(1);
+      expect(physics.phases?.map((ph) => ph.powerW)).toEqual([1000, 1000, 0]);
+      await d.applyPhases([
+        { kind: 'power', watts: 3680, powerFactor: 1 },
+        { kind: 'power', watts: 2300, powerFactor: 0.8 },
+        { kind: 'off' },
+      ]);
       // Ratings are per phase: 4.5 kW on one unit is refused before anything is sent.
       await expect(
         d.applyPhases([{ kind: 'power', watts: 5000 }, { kind: 'off' }, { kind: 'off' }]),
