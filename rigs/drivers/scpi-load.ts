@@ -14,6 +14,8 @@ export type LoadSetpoint =
 export class ScpiLoadDriver {
   readonly dialect: ScpiDialect;
   private active = false;
+  /** A three-phase load whose phases a setpoint has addressed since the last *RST (see apply). */
+  private phasesAddressed = false;
   identity = '';
 
   constructor(
@@ -47,6 +49,7 @@ export class ScpiLoadDriver {
     }
     this.identity = idn;
     await this.send('*RST');
+    this.phasesAddressed = false;
     await this.opc();
     await this.checkErrors();
     this.active = true;
@@ -102,6 +105,9 @@ export class ScpiLoadDriver {
   }
 
   async apply(sp: LoadSetpoint): Promise<void> {
+    // Once its phases have been addressed, a three-phase load takes every setpoint per phase: a single one is L1's
+    // with L2 and L3 off (an unaddressed command would go to the phase selected last, and wait for the latch).
+    if (this.phasesAddressed) return this.applyPhases([sp, { kind: 'off' }, { kind: 'off' }]);
     const cmds = this.commandsFor(sp);
     for (const cmd of cmds) await this.send(cmd);
     await this.checkErrors();
@@ -122,7 +128,9 @@ export class ScpiLoadDriver {
   }
 
   async applyPhases(setpoints: readonly LoadSetpoint[]): Promise<void> {
-    for (const cmd of this.commandsForPhases(setpoints)) await this.send(cmd);
+    const commands = this.commandsForPhases(setpoints);
+    this.phasesAddressed = true;
+    for (const cmd of commands) await this.send(cmd);
     await this.checkErrors();
   }
 

@@ -141,6 +141,12 @@ describe('a three-phase SCPI load (three units as one, INST:NSEL per phase) over
       expect([f(6), f(7), f(8)]).toEqual([expect.closeTo(3680, 1), expect.closeTo(2300, 1), 0]); // W per phase
       expect([f(3), f(4), f(5)]).toEqual([expect.closeTo(16, 3), expect.closeTo(2300 / 0.8 / 230, 3), 0]); // A
       expect(f(16)).toBeCloseTo(0.8, 4); // L2 power factor
+      // A single setpoint on the three-phase load from now on is L1's, with L2 and L3 off (never left to the phase
+      // selected last): a single-phase case after a three-phase one, and the case's closing off.
+      await d.apply({ kind: 'power', watts: 500, powerFactor: 1 });
+      expect(physics.phases?.map((ph) => ph.powerW)).toEqual([500, 0, 0]);
+      await d.apply({ kind: 'off' });
+      expect(physics.phases?.map((ph) => ph.powerW)).toEqual([0, 0, 0]);
     } finally {
       await new Promise<void>((r) => (client.isOpen ? client.close(() => r()) : r()));
       await d.deactivate().catch(() => undefined);
