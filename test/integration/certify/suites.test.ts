@@ -39,7 +39,7 @@ function filesUnder(root: string): string[] {
     .filter((f) => statSync(f).isFile());
 }
 
-// ev-billing, the default suite, is certified for 20 seeds in seeds.test.ts; these are the other built-in suites.
+// ev-billing, the default suite, is certified for 20 seeds in seeds.test.ts and seeds-b.test.ts; these are the other built-in suites.
 const SUITES = [
   'smoke',
   'nilm-detection',
