@@ -5,10 +5,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type PgBoss from 'pg-boss';
 import { RigError } from '../core/errors.js';
-import { CAPABILITIES } from '../core/rig.js';
 import { certify } from '../engine/certify.js';
 import { BUILTIN_RIG_FILES, rigProvider } from '../engine/rig-provider.js';
 import { loadRigFile } from '../rigs/rig-file.js';
+import { SIM_CAPABILITIES } from '../rigs/virtual/virtual-rig.js';
 import { connectionConfig, labPool, queueClient } from './db.js';
 import { uploadRun } from './results.js';
 import { MIGRATIONS, schemaVersion } from './schema.js';
@@ -45,7 +45,7 @@ export interface AgentSummary {
 
 /** The capabilities a rig offers: the built-in simulated rig's, or the union of a rig file's instruments'. */
 export function rigCapabilities(rig: string): string[] {
-  if (rig === 'sim') return CAPABILITIES.filter((c) => c !== 'station.ocpp');
+  if (rig === 'sim') return [...SIM_CAPABILITIES];
   const config = loadRigFile(BUILTIN_RIG_FILES[rig] ?? rig);
   return [...new Set(config.instruments.flatMap((i) => i.capabilities))].sort();
 }
@@ -70,7 +70,8 @@ export async function runAgent(o: AgentOptions): Promise<AgentSummary> {
   const log = o.log ?? (() => undefined);
   const bench = o.bench ?? benchOf(o.rig, name);
   const tags = [...new Set(o.tags ?? [])];
-  const offers = [...rigCapabilities(o.rig).map((c) => `cap:${c}`), ...tags.map((t) => `tag:${t}`)];
+  const capabilities = rigCapabilities(o.rig);
+  const offers = [...capabilities.map((c) => `cap:${c}`), ...tags.map((t) => `tag:${t}`)];
   const pool = labPool(o.url);
   const summary: AgentSummary = { name, bench, jobs: 0, stored: 0 };
   const workDir = o.workDir ?? mkdtempSync(join(tmpdir(), 'bench-agent-'));
@@ -93,7 +94,7 @@ export async function runAgent(o: AgentOptions): Promise<AgentSummary> {
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (name) DO UPDATE SET bench = $2, rig = $3, tags = $4, capabilities = $5, host = $6, pid = $7,
          started_at = now(), heartbeat_at = now(), current_job = NULL, job_since = NULL, stopped_at = NULL`,
-      [name, bench, o.rig, tags, rigCapabilities(o.rig), hostname(), process.pid],
+      [name, bench, o.rig, tags, capabilities, hostname(), process.pid],
     );
     heartbeat = setInterval(() => {
       pool.query('UPDATE bench.agents SET heartbeat_at = now() WHERE name = $1', [name]).catch(() => undefined);

@@ -76,10 +76,12 @@ export interface VirtualRigOptions {
  * allows) and fed to one reference meter per house. It differs from a hardware rig only in its transport: the
  * "load" is the synthesizer and the "meter" is an in-process object instead of a device on a serial port.
  */
+/** What the built-in `sim` rig can play: everything but a charging station (the in-process meter is not one). */
+export const SIM_CAPABILITIES: ReadonlySet<Capability> = new Set(CAPABILITIES.filter((c) => c !== 'station.ocpp'));
+
 export class VirtualRig implements Rig {
   readonly name = 'sim';
-  /** Everything but a charging station: the in-process meter is not one (sim-ocpp is). */
-  readonly capabilities: ReadonlySet<Capability> = new Set(CAPABILITIES.filter((c) => c !== 'station.ocpp'));
+  readonly capabilities = SIM_CAPABILITIES;
   private readonly base: MeterConfig;
 
   constructor(private readonly opts: VirtualRigOptions) {

@@ -2,8 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labPool } from '../../farm/db.js';
-import type { LabRun } from '../../farm/results.js';
-import type { LabStatus } from '../../farm/status.js';
 import { bench, benchChild } from '../support/cli.js';
 import { startLab, type TestLab } from '../support/lab.js';
 
@@ -36,11 +34,7 @@ async function stopAll(): Promise<void> {
   for (const a of agents.splice(0)) if (a.child.exitCode === null) a.child.kill('SIGINT');
 }
 
-async function status(): Promise<LabStatus> {
-  const r = await lab.lab(['status', '--json']);
-  expect(r.code, r.stderr).toBe(0);
-  return r.json<LabStatus>();
-}
+const status = () => lab.status();
 
 async function until<T>(probe: () => Promise<T | undefined>, what: string, limit = 900): Promise<T> {
   for (let i = 0; ; i++) {

@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'vitest';
+import type { LabStatus } from '../../farm/status.js';
 import { bench, benchAsync } from './cli.js';
 
 export interface TestLab {
@@ -11,6 +12,8 @@ export interface TestLab {
   env: Record<string, string>;
   /** `bench lab <args>` against this lab, async (agents run beside it). */
   lab(args: string[]): ReturnType<typeof benchAsync>;
+  /** `bench lab status --json`, which must succeed. */
+  status(): Promise<LabStatus>;
   down(): void;
 }
 
@@ -28,6 +31,11 @@ export async function startLab(): Promise<TestLab> {
   const { url, passFile } = up.json<{ url: string; passFile: string }>();
   const env = { PGPASSFILE: passFile, BENCH_LAB_DB: url };
   const lab = (args: string[]) => benchAsync(['lab', ...args], { env });
+  const status = async () => {
+    const r = await lab(['status', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    return r.json<LabStatus>();
+  };
   const init = await lab(['init', '--json']);
   expect(init.code, init.stderr).toBe(0);
   return {
@@ -35,6 +43,7 @@ export async function startLab(): Promise<TestLab> {
     url,
     env,
     lab,
+    status,
     down: () => {
       bench(['lab', 'down', '--dir', dir]);
       rmSync(root, { recursive: true, force: true });

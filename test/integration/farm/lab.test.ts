@@ -11,9 +11,7 @@ import { startLab, type TestLab } from '../../support/lab.js';
 /** Polls `bench lab status --json` until `done` holds (each poll a CLI run, as an operator's watch would be). */
 async function until(lab: TestLab, done: (s: LabStatus) => boolean, what: string): Promise<LabStatus> {
   for (let i = 0; ; i++) {
-    const r = await lab.lab(['status', '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const s = r.json<LabStatus>();
+    const s = await lab.status();
     if (done(s)) return s;
     if (i > 600) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(s)}`);
     await sleep(500);
@@ -45,8 +43,7 @@ describe('a lab on PostgreSQL through the built CLI: up, init, submit, two agent
         expect(r.code).toBe(2);
         expect(r.stderr).toMatch(message);
       }
-      const before = await lab.lab(['status', '--json']);
-      expect(before.json<LabStatus>().waiting).toEqual([]);
+      expect((await lab.status()).waiting).toEqual([]);
 
       const sweep = await lab.lab(['submit', '--suite', 'smoke', '--seeds', '1-4', '--device', 'dut-1', '--json']);
       expect(sweep.code, sweep.stderr).toBe(0);
@@ -84,8 +81,7 @@ describe('a lab on PostgreSQL through the built CLI: up, init, submit, two agent
     expect(shown.cases.length).toBeGreaterThan(0);
     expect(shown.reports.map((r) => r.name).sort()).toEqual(['report.html', 'report.json']);
 
-    const after = await lab.lab(['status', '--json']);
-    expect(after.json<LabStatus>().agents.every((x) => x.stopped)).toBe(true);
+    expect((await lab.status()).agents.every((x) => x.stopped)).toBe(true);
   });
 
   it('trend across firmware versions flags the regression; compare tabulates devices; report re-renders from the database', async () => {
@@ -239,7 +235,7 @@ describe('a lab on PostgreSQL through the built CLI: up, init, submit, two agent
     const cancel = await benchAsync(['lab', 'cancel', '--submission', submission, '--json'], as('admin_one'));
     expect(cancel.code, cancel.stderr).toBe(0);
     expect(cancel.json<{ cancelled: string[] }>().cancelled).toHaveLength(3);
-    expect((await lab.lab(['status', '--json'])).json<LabStatus>().waiting).toEqual([]);
+    expect((await lab.status()).waiting).toEqual([]);
   });
 
   it('a password in --db is refused; the URL without it reads the pgpass file', async () => {
