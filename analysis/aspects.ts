@@ -1,5 +1,7 @@
-import { ENTRY, type MeterEventData, type MeterLogData, type TruthSessionData } from '../core/record/entries.js';
-import type { CaseAnalyser, Entry } from './case-analysis.js';
+import { ENTRY, type MeterEventData, type MeterLogData } from '../core/record/entries.js';
+import type { CaseAnalyser } from './case-analysis.js';
+import type { CaseEntries, Entry } from './case-entries.js';
+import { leaksIn } from './privacy.js';
 
 /** A periodic report as the meter sends it: its own sequence and clock, the bench's receive time. */
 export interface MeterReportData {
@@ -13,45 +15,29 @@ export interface MeterReportData {
   exportWh: number;
 }
 
-/** Arrays longer than this in a meter's output can only be raw samples, which must never leave the meter. */
-const MAX_ARRAY_OUTSIDE_METER = 64;
-
-function longestArray(v: unknown, depth = 0): number {
-  if (depth > 6 || v === null || typeof v !== 'object') return 0;
-  if (Array.isArray(v)) return Math.max(v.length, ...v.map((x) => longestArray(x, depth + 1)));
-  return Math.max(0, ...Object.values(v).map((x) => longestArray(x, depth + 1)));
-}
-
 /**
  * The survey's other aspects, each observable from the meter's outputs: periodic reports, clock, privacy, event
  * log, failure communication, store-and-forward. Metrics appear only when the case produced the data they need.
  */
-export const aspectsAnalyser: CaseAnalyser = (entries: readonly Entry[], params: Record<string, unknown>, out) => {
+export const aspectsAnalyser: CaseAnalyser = (entries: CaseEntries, params: Record<string, unknown>, out) => {
   const reports: MeterReportData[] = [];
   const logs: MeterLogData[] = [];
   const events: MeterEventData[] = [];
-  const contractIds = new Set<string>();
   const meterOutputs: Entry[] = [];
   let billed = 0;
   let landed = 0;
+  const measured = entries.meters(ENTRY.meterMeasurement);
+  const measuringMeters = new Set(measured.keys());
   let measuredUntil = 0;
-  const measuringMeters = new Set<string>();
-  for (const e of entries) {
-    if (e.kind.startsWith('obs.meter.')) meterOutputs.push(e);
-    if (e.kind === ENTRY.meterMeasurement) {
-      measuringMeters.add(String(e.data.meterId));
-      measuredUntil = Math.max(measuredUntil, Number(e.data.t));
-    }
+  for (const s of measured.values()) measuredUntil = Math.max(measuredUntil, s.last.t);
+  for (const e of entries.kept) {
+    // Measurements kept whole (metrology cases) were checked as they streamed, with every other measurement.
+    if (e.kind.startsWith('obs.meter.') && e.kind !== ENTRY.meterMeasurement) meterOutputs.push(e);
     if (e.kind === ENTRY.meterReport) reports.push(e.data as unknown as MeterReportData);
     else if (e.kind === ENTRY.meterLog) logs.push(e.data as unknown as MeterLogData);
     else if (e.kind === ENTRY.meterEvent) events.push(e.data as unknown as MeterEventData);
     else if (e.kind === ENTRY.meterBilling) billed++;
     else if (e.kind === ENTRY.ledgerLanded) landed++;
-    else if (e.kind === ENTRY.truthSession) {
-      const s = e.data as unknown as TruthSessionData;
-      contractIds.add(s.payerContractId);
-      contractIds.add(s.hostContractId);
-    }
   }
 
   const interval = Number(params.reportIntervalS ?? 0);
@@ -68,12 +54,8 @@ export const aspectsAnalyser: CaseAnalyser = (entries: readonly Entry[], params:
   }
   if (reports.length > 0) out.metrics['clock.max_offset_s'] = Math.max(...reports.map((r) => Math.abs(r.tMeter - r.t)));
 
-  let leaks = 0;
-  for (const e of meterOutputs) {
-    if (longestArray(e.data) > MAX_ARRAY_OUTSIDE_METER) leaks++;
-    const text = JSON.stringify(e.data);
-    for (const id of contractIds) if (id && text.includes(id)) leaks++;
-  }
+  let leaks = entries.measurementLeaks;
+  for (const e of meterOutputs) leaks += leaksIn(e.data, entries.contracts);
   out.metrics['privacy.leaks'] = leaks;
 
   if (events.length > 0) {

@@ -5,13 +5,9 @@ import { stationEvidence } from '../billing/station-record.js';
 import { bandChanges, milliWhPerBand, type Tariff, type TariffJson, tariffFromJson } from '../billing/tariff.js';
 import { verifyBilling } from '../billing/verify.js';
 import type { ExpectedRecord, LedgerVerification, MeterState, SubmissionOutcome } from '../billing/verify-types.js';
-import {
-  ENTRY,
-  type MeasurementData,
-  type OcppTransactionData,
-  type TruthSessionData,
-} from '../core/record/entries.js';
-import type { CaseAnalyser, CaseAnalysis, Entry } from './case-analysis.js';
+import { ENTRY, type OcppTransactionData, type TruthSessionData } from '../core/record/entries.js';
+import type { CaseAnalyser, CaseAnalysis } from './case-analysis.js';
+import type { CaseEntries } from './case-entries.js';
 import { registerAt } from './energy.js';
 import { midMpe, parseMidClass } from './standards/mid.js';
 
@@ -59,7 +55,7 @@ const MICRO = 1e6;
  * Energy tolerance is the MID class MPE; times ±billingTimeToleranceS (default 2 s).
  */
 export const billingAnalyser: CaseAnalyser = (
-  entries: readonly Entry[],
+  entries: CaseEntries,
   params: Record<string, unknown>,
   out: CaseAnalysis,
 ) => {
@@ -67,10 +63,10 @@ export const billingAnalyser: CaseAnalyser = (
   const landed: LandedRecord[] = [];
   const observed: SignedBillingRecord[] = [];
   const submissions: SubmissionOutcome[] = [];
-  const registers = new Map<string, MeasurementData[]>();
+  const registers = entries.registers(ENTRY.meterMeasurement);
   const stationTransactions: OcppTransactionData[] = [];
   let state: LedgerState | undefined;
-  for (const e of entries) {
+  for (const e of entries.kept) {
     const d = e.data;
     switch (e.kind) {
       case ENTRY.truthSession:
@@ -96,13 +92,6 @@ export const billingAnalyser: CaseAnalyser = (
       case ENTRY.ledgerState:
         state = d as unknown as LedgerState;
         break;
-      case ENTRY.meterMeasurement: {
-        const m = d as unknown as MeasurementData;
-        const list = registers.get(m.meterId);
-        if (list) list.push(m);
-        else registers.set(m.meterId, [m]);
-        break;
-      }
     }
   }
   if (!state) return;
@@ -145,7 +134,6 @@ export const billingAnalyser: CaseAnalyser = (
     },
   });
 
-  for (const list of registers.values()) list.sort((a, b) => a.t - b.t);
   const meterIdOf = new Map(sessions.map((s) => [s.meterAddress.toLowerCase(), s.meterId]));
   // The verifier's one-to-one assignment of records to sessions is the one every per-session figure below uses.
   const sessionOf = new Map<string, TruthSessionData>();

@@ -45,6 +45,11 @@ export function errorPct(measured: number, reference: number): number {
   return reference === 0 ? Number.NaN : ((measured - reference) / reference) * 100;
 }
 
+/** Readings sorted by time: an array, or a register track read by index (analysis/case-entries.ts). */
+export type RegisterSeries =
+  | readonly RegisterReading[]
+  | { readonly length: number; reading(i: number): RegisterReading };
+
 export interface RegisterReading {
   t: number;
   importWh: number;
@@ -59,19 +64,22 @@ export interface RegisterReading {
  * (a MID test point switching on or off), where straight interpolation would smear the step over the poll
  * interval. Clamped to the two readings; plain linear interpolation when power is not reported.
  */
-export function registerAt(readings: readonly RegisterReading[], t: number, key: 'importWh' | 'exportWh'): number {
+export function registerAt(readings: RegisterSeries, t: number, key: 'importWh' | 'exportWh'): number {
+  const at = 'reading' in readings ? (i: number) => readings.reading(i) : (i: number) => readings[i]!;
   if (readings.length === 0) return Number.NaN;
-  if (t <= readings[0]!.t) return readings[0]![key];
+  const first = at(0);
+  if (t <= first.t) return first[key];
   let lo = 0;
   let hi = readings.length - 1;
-  if (t >= readings[hi]!.t) return readings[hi]![key];
+  const final = at(hi);
+  if (t >= final.t) return final[key];
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
-    if (readings[mid]!.t <= t) lo = mid;
+    if (at(mid).t <= t) lo = mid;
     else hi = mid;
   }
-  const a = readings[lo]!;
-  const b = readings[hi]!;
+  const a = at(lo);
+  const b = at(hi);
   if (typeof a.p === 'number' && Number.isFinite(a.p)) {
     const rateW = key === 'importWh' ? Math.max(0, a.p) : Math.max(0, -a.p);
     const held = a[key] + (rateW * (t - a.t)) / 3600;

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
+import type { CaseEntries } from '../analysis/case-entries.js';
 import { analyseCaseAsync } from '../analysis/registry.js';
 import { ExitCode, InputError, isBenchError, RigError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
@@ -9,7 +10,7 @@ import type { Rig, RigIdentity } from '../core/rig.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { ANCHOR_RECEIPT_FORMAT } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
-import { type CaseEntry, type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
+import { type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
 import type { LabIdentity } from './lab.js';
 import { type LedgerIdentity, LedgerSession } from './ledger-session.js';
 import { type WrittenReport, writeAnchorReceipt, writeReports } from './reporting.js';
@@ -121,7 +122,7 @@ const VERDICT_CODE: Record<Verdict, number> = { PASS: 1, MARGINAL: 2, FAIL: 3, E
  * Analysis of one case: every metric the entries support (pure; the executor calls it right after the case). It
  * yields between stages: a long case's analysis must not hold the process's event loop for seconds.
  */
-export async function measureCase(_c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>) {
+export async function measureCase(_c: SuiteCase, entries: CaseEntries, params: Record<string, unknown>) {
   return (await analyseCaseAsync(entries, params)).metrics;
 }
 

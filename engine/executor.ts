@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import createDebug from 'debug';
+import { CaseEntries } from '../analysis/case-entries.js';
 import { type CaseEvaluation, combineVerdicts, evaluateCase, type Metrics, notRun } from '../analysis/criteria.js';
 import { isBenchError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
@@ -43,8 +44,11 @@ export interface ExecutorOptions {
   /** Aborted on Ctrl-C: the current case stops, the record is closed ABORTED (reads as INCOMPLETE). */
   signal: AbortSignal;
   prepareCase(c: SuiteCase, caseSeed: number, params: Record<string, unknown>): Promise<PreparedCase>;
-  /** Analysis: metrics of one case from its entries (truth + observations). Pure; async so it may yield. */
-  measure(c: SuiteCase, entries: readonly CaseEntry[], params: Record<string, unknown>): Metrics | Promise<Metrics>;
+  /**
+   * Analysis: metrics of one case from its entries (truth + observations), streamed into a CaseEntries as they were
+   * recorded (its measurements reduced, never held whole). Pure; async so it may yield.
+   */
+  measure(c: SuiteCase, entries: CaseEntries, params: Record<string, unknown>): Metrics | Promise<Metrics>;
   progress?: ProgressSink;
   /**
    * Runs after the rig finished a case and before analysis, e.g. to read the chain back into the record. Its
@@ -132,7 +136,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
     return finish(notRun(c.criteria, `rig ${rig.name} lacks ${missing.join(', ')}${hint}`), 'NOT RUN');
   }
 
-  const entries: CaseEntry[] = [];
+  const entries = new CaseEntries(CaseEntries.optionsFor(params));
   let pending: Array<{ kind: string; data: unknown }> = [];
   const flush = () => {
     writer.appendBatch(pending);
@@ -140,7 +144,7 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   };
   const keep = (kind: string, data: Record<string, unknown>) => {
     const scoped = { caseId: c.id, ...data };
-    entries.push({ kind, data: scoped });
+    entries.add(kind, scoped);
     pending.push({ kind, data: scoped });
     opts.tap?.(kind, scoped);
     if (pending.length >= OBSERVATION_BATCH) flush();

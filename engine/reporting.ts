@@ -3,14 +3,9 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { InputError } from '../core/errors.js';
 import { sha256Hex } from '../core/record/chain.js';
-import { readRunRecordAsync } from '../core/record/reader.js';
+import { scanRunRecord } from '../core/record/reader.js';
 import { resolveRunsDir, runRecordPath } from '../core/record/store.js';
-import {
-  ANCHOR_RECEIPT_FORMAT,
-  type AnchorReceipt,
-  buildReportModelAsync,
-  type ReportModel,
-} from '../reports/model.js';
+import { ANCHOR_RECEIPT_FORMAT, type AnchorReceipt, type ReportModel, ReportModelBuilder } from '../reports/model.js';
 import { isTextFormat, REPORT_FILE, type ReportFormat, renderReport } from '../reports/render.js';
 import { printPdf } from './pdf.js';
 
@@ -95,9 +90,11 @@ export async function writeReports(opts: {
   formats: readonly ReportFormat[];
 }): Promise<ReportsResult> {
   const runsDir = resolveRunsDir(opts.runsDir);
-  const read = await readRunRecordAsync(runRecordPath(runsDir, opts.runId));
-  // Async: a long run's analysis takes seconds, and certify's process must keep serving Ctrl-C and progress.
-  const model = await buildReportModelAsync(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
+  // The record streams through its hash check into the model: a long run's record (hundreds of MB for a week) is
+  // never held whole, and its analysis turns the event loop, so certify keeps serving Ctrl-C and progress.
+  const builder = new ReportModelBuilder();
+  const read = await scanRunRecord(runRecordPath(runsDir, opts.runId), (e) => builder.add(e));
+  const model = builder.finish(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
   const dir = reportsDirFor(runsDir, opts.runId, opts.reportsDir);
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];

@@ -1,10 +1,11 @@
-import type { CaseAnalysis, Entry } from '../analysis/case-analysis.js';
+import type { CaseAnalysis } from '../analysis/case-analysis.js';
+import { CaseEntries } from '../analysis/case-entries.js';
 import type { CriterionResult } from '../analysis/criteria.js';
 import { analysisSteps } from '../analysis/registry.js';
 import { ENTRY } from '../core/record/entries.js';
-import type { RunRecordRead } from '../core/record/reader.js';
-import type { Integrity, RunHeader, RunStatus, Verdict } from '../core/record/types.js';
-import { runSteps, runStepsYielding, type Steps } from '../core/steps.js';
+import type { RunRecordRead, RunRecordScan } from '../core/record/reader.js';
+import type { Integrity, RecordEntry, RunHeader, RunStatus, Verdict } from '../core/record/types.js';
+import { runSteps, type Steps } from '../core/steps.js';
 
 export const REPORT_SCHEMA = 'bench.report/1';
 
@@ -72,90 +73,117 @@ export function buildReportModel(read: RunRecordRead, extra: { anchor?: AnchorRe
   return runSteps(reportModelSteps(read, extra));
 }
 
-/** buildReportModel with a turn of the event loop between cases and analysis stages; the same model. */
-export function buildReportModelAsync(
-  read: RunRecordRead,
-  extra: { anchor?: AnchorReceipt } = {},
-): Promise<ReportModel> {
-  return runStepsYielding(reportModelSteps(read, extra));
-}
-
 function* reportModelSteps(read: RunRecordRead, extra: { anchor?: AnchorReceipt }): Steps<ReportModel> {
-  const byCase = new Map<string, Entry[]>();
-  const starts = new Map<string, Record<string, unknown>>();
-  const verdicts: Array<Record<string, unknown>> = [];
-  const identities: Record<string, unknown> = { ...(read.header?.identities ?? {}) };
+  const builder = new ReportModelBuilder();
   for (let i = 0; i < read.entries.length; i++) {
     if (i % 1024 === 1023) yield;
-    const e = read.entries[i]!;
-    const data = e.data as Record<string, unknown>;
-    if (e.kind === ENTRY.identity) Object.assign(identities, data);
-    const caseId = typeof data?.caseId === 'string' ? data.caseId : undefined;
-    if (!caseId) continue;
-    if (e.kind === ENTRY.caseStart) starts.set(caseId, data);
-    else if (e.kind === ENTRY.caseVerdict) verdicts.push(data);
-    else {
-      const list = byCase.get(caseId);
-      if (list) list.push({ kind: e.kind, data });
-      else byCase.set(caseId, [{ kind: e.kind, data }]);
-    }
+    const steps = builder.add(read.entries[i]!);
+    if (steps) yield* steps;
   }
-  const cases: ReportCase[] = [];
-  for (const v of verdicts) {
-    const id = String(v.caseId);
-    const params = (starts.get(id)?.params as Record<string, unknown>) ?? {};
-    const entries = byCase.get(id) ?? [];
-    cases.push({
-      id,
-      title: String(v.title ?? id),
+  return builder.finish(read, extra);
+}
+
+/**
+ * The report model built as the record streams by, in record order: each case's entries go into a CaseEntries
+ * (measurements reduced as they come) and are analysed when the case's verdict entry arrives, then let go. So a
+ * report of a week-long run takes the memory of one case's reduced entries, never the record's.
+ */
+export class ReportModelBuilder {
+  private readonly identities: Record<string, unknown> = {};
+  private readonly starts = new Map<string, Record<string, unknown>>();
+  private readonly open = new Map<string, { entries: CaseEntries; added: number }>();
+  private readonly cases: ReportCase[] = [];
+
+  /** Takes the next entry; at a case's verdict, the steps of that case's analysis (run them before the next add). */
+  add(e: RecordEntry): Steps<void> | undefined {
+    const data = e.data as Record<string, unknown>;
+    if (e.kind === 'header') Object.assign(this.identities, (data as unknown as RunHeader).identities ?? {});
+    if (e.kind === ENTRY.identity) Object.assign(this.identities, data);
+    const caseId = typeof data?.caseId === 'string' ? data.caseId : undefined;
+    if (!caseId) return undefined;
+    if (e.kind === ENTRY.caseStart) {
+      this.starts.set(caseId, data);
+      this.caseEntries(caseId);
+    } else if (e.kind === ENTRY.caseVerdict) return this.closeCase(caseId, data);
+    else {
+      const c = this.caseEntries(caseId);
+      c.entries.add(e.kind, data);
+      c.added++;
+    }
+    return undefined;
+  }
+
+  finish(read: RunRecordScan, extra: { anchor?: AnchorReceipt } = {}): ReportModel {
+    const cases = [...this.cases];
+    // A case that started but has no verdict was cut off by a crash or Ctrl-C: it shows as ERROR, never PASS.
+    for (const [id, start] of this.starts) {
+      if (cases.some((c) => c.id === id)) continue;
+      cases.push({
+        id,
+        title: String(start.title ?? id),
+        status: 'INTERRUPTED',
+        verdict: 'ERROR',
+        reason: 'the run ended before this case finished',
+        criteria: [],
+        metrics: {},
+        params: (start.params as Record<string, unknown>) ?? {},
+      });
+    }
+    const counts: Record<Verdict, number> = { PASS: 0, MARGINAL: 0, FAIL: 0, ERROR: 0, 'NOT RUN': 0 };
+    for (const c of cases) counts[c.verdict]++;
+    const outcome: ReportOutcome =
+      read.integrity === 'TAMPERED'
+        ? 'TAMPERED'
+        : read.integrity === 'INCOMPLETE'
+          ? 'INCOMPLETE'
+          : (read.end?.verdict ?? 'ERROR');
+    return {
+      schema: REPORT_SCHEMA,
+      runId: read.header?.runId ?? 'unknown',
+      outcome,
+      integrity: read.integrity,
+      integrityProblem: read.problem,
+      status: read.end?.status,
+      endedAt: read.end?.endedAt,
+      recordHash: read.lastHash,
+      header: read.header,
+      identities: this.identities,
+      cases,
+      counts,
+      // Only a receipt for this very record: a copied or stale anchor.json never lands on another run's certificate.
+      ...(extra.anchor && extra.anchor.runId === read.header?.runId ? { anchor: extra.anchor } : {}),
+    };
+  }
+
+  private paramsOf(caseId: string): Record<string, unknown> {
+    return (this.starts.get(caseId)?.params as Record<string, unknown>) ?? {};
+  }
+
+  private caseEntries(caseId: string) {
+    let c = this.open.get(caseId);
+    if (!c) {
+      c = { entries: new CaseEntries(CaseEntries.optionsFor(this.paramsOf(caseId))), added: 0 };
+      this.open.set(caseId, c);
+    }
+    return c;
+  }
+
+  private *closeCase(caseId: string, v: Record<string, unknown>): Steps<void> {
+    const params = this.paramsOf(caseId);
+    const open = this.open.get(caseId);
+    this.open.delete(caseId);
+    this.cases.push({
+      id: caseId,
+      title: String(v.title ?? caseId),
       status: String(v.status ?? ''),
       verdict: v.verdict as Verdict,
       reason: v.reason as string | undefined,
       criteria: (v.criteria as CriterionResult[]) ?? [],
       metrics: (v.metrics as Record<string, unknown>) ?? {},
       params,
-      analysis: entries.length > 0 ? yield* analysisSteps(entries, params) : undefined,
-    });
-    yield;
-  }
-  // A case that started but has no verdict was cut off by a crash or Ctrl-C: it shows as ERROR, never PASS.
-  for (const [id, start] of starts) {
-    if (cases.some((c) => c.id === id)) continue;
-    cases.push({
-      id,
-      title: String(start.title ?? id),
-      status: 'INTERRUPTED',
-      verdict: 'ERROR',
-      reason: 'the run ended before this case finished',
-      criteria: [],
-      metrics: {},
-      params: (start.params as Record<string, unknown>) ?? {},
+      analysis: open && open.added > 0 ? yield* analysisSteps(open.entries, params) : undefined,
     });
   }
-  const counts: Record<Verdict, number> = { PASS: 0, MARGINAL: 0, FAIL: 0, ERROR: 0, 'NOT RUN': 0 };
-  for (const c of cases) counts[c.verdict]++;
-  const outcome: ReportOutcome =
-    read.integrity === 'TAMPERED'
-      ? 'TAMPERED'
-      : read.integrity === 'INCOMPLETE'
-        ? 'INCOMPLETE'
-        : (read.end?.verdict ?? 'ERROR');
-  return {
-    schema: REPORT_SCHEMA,
-    runId: read.header?.runId ?? 'unknown',
-    outcome,
-    integrity: read.integrity,
-    integrityProblem: read.problem,
-    status: read.end?.status,
-    endedAt: read.end?.endedAt,
-    recordHash: read.lastHash,
-    header: read.header,
-    identities,
-    cases,
-    counts,
-    // Only a receipt for this very record: a copied or stale anchor.json never lands on another run's certificate.
-    ...(extra.anchor && extra.anchor.runId === read.header?.runId ? { anchor: extra.anchor } : {}),
-  };
 }
 
 export function fmt(value: unknown, digits = 4): string {

@@ -1,13 +1,12 @@
 import { ENTRY, type MeterEventData, type TruthEventData } from '../../core/record/entries.js';
 import type { CaseAnalyser, CaseAnalysis } from '../case-analysis.js';
-import { ofKind } from '../case-analysis.js';
 import { detectionMetrics } from '../detection.js';
 import { type DetectedEvent, matchEvents, type TrueEvent } from '../matching.js';
 
 /** Detection and identification of switch events against the ground truth, with latencies. */
 export const detectionAnalyser: CaseAnalyser = (entries, params, out) => {
-  const truth = ofKind<TruthEventData>(entries, ENTRY.truthEvent);
-  if (truth.length > 0) analyseDetection(truth, ofKind<MeterEventData>(entries, ENTRY.meterEvent), params, out);
+  const truth = entries.ofKind<TruthEventData>(ENTRY.truthEvent);
+  if (truth.length > 0) analyseDetection(truth, entries.ofKind<MeterEventData>(ENTRY.meterEvent), params, out);
 };
 
 function analyseDetection(

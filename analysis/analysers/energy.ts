@@ -1,18 +1,19 @@
-import { ENTRY, type MeasurementData, type MeterEventData, type TruthEnergyData } from '../../core/record/entries.js';
-import { type CaseAnalyser, type CaseAnalysis, groupByMeter, ofKind, sortedMeasurements } from '../case-analysis.js';
+import { ENTRY, type MeterEventData, type TruthEnergyData } from '../../core/record/entries.js';
+import type { CaseAnalyser, CaseAnalysis } from '../case-analysis.js';
+import type { MeterSeries } from '../case-entries.js';
 import { energyAssignedAccuracy, errorPct, fractionEnergyAssigned, normalisedDisaggregationError } from '../energy.js';
 
 /** The meter's total energy against the truth, and the energy it assigned to each class of load. */
 export const energyAnalyser: CaseAnalyser = (entries, _params, out) => {
-  const energies = ofKind<TruthEnergyData>(entries, ENTRY.truthLoadEnergy);
-  const measurements = sortedMeasurements(entries, ENTRY.meterMeasurement);
-  if (energies.length > 0 && measurements.length > 0)
-    analyseEnergy(energies, measurements, ofKind<MeterEventData>(entries, ENTRY.meterEvent), out);
+  const energies = entries.ofKind<TruthEnergyData>(ENTRY.truthLoadEnergy);
+  const meters = entries.meters();
+  if (energies.length > 0 && meters.size > 0)
+    analyseEnergy(energies, meters, entries.ofKind<MeterEventData>(ENTRY.meterEvent), out);
 };
 
 function analyseEnergy(
   energies: TruthEnergyData[],
-  measurements: MeasurementData[],
+  meters: ReadonlyMap<string, MeterSeries>,
   meter: MeterEventData[],
   out: CaseAnalysis,
 ) {
@@ -22,10 +23,9 @@ function analyseEnergy(
     if (e.class !== 'base') perClassTruthWh[e.class] = (perClassTruthWh[e.class] ?? 0) + Math.abs(e.energyWh);
   }
   const perClassEstimateWh = meterAssignedEnergy(meter);
-  const byMeter = groupByMeter(measurements);
   let totalMeterWh = 0;
-  for (const series of byMeter.values()) {
-    totalMeterWh += series.at(-1)!.importWh - series[0]!.importWh - (series.at(-1)!.exportWh - series[0]!.exportWh);
+  for (const { first, last } of meters.values()) {
+    totalMeterWh += last.importWh - first.importWh - (last.exportWh - first.exportWh);
   }
   const totalTruthWh = energies.reduce((s, e) => s + e.energyWh, 0);
   out.energy = { perClassTruthWh, perClassEstimateWh, totalTruthWh, totalMeterWh };

@@ -1,13 +1,13 @@
 import { sampleStandardDeviation } from 'simple-statistics';
 import {
   ENTRY,
-  type MeasurementData,
   type PulseData,
   type ReferenceStandardData,
   type TransportLatencyData,
   type TruthEnergyData,
 } from '../../core/record/entries.js';
-import { type CaseAnalyser, type CaseAnalysis, groupByMeter, ofKind, sortedMeasurements } from '../case-analysis.js';
+import type { CaseAnalyser, CaseAnalysis } from '../case-analysis.js';
+import type { CaseEntries, RegisterTrack } from '../case-entries.js';
 import { errorPct, registerAt } from '../energy.js';
 import { pulseGates, SIM_PULSE_RESOLUTION_S } from '../error-calculator.js';
 import type { TestPointResult, UncertaintyComponent } from '../metrology.js';
@@ -29,18 +29,18 @@ const DEFAULT_GATES = 5;
  * suite's decision rule; and the no-load (creep) pulses.
  */
 export const metrologyAnalyser: CaseAnalyser = (entries, params, out) => {
-  const energies = ofKind<TruthEnergyData>(entries, ENTRY.truthLoadEnergy);
+  const energies = entries.ofKind<TruthEnergyData>(ENTRY.truthLoadEnergy);
   if (params.metrology === true && energies.length > 0) {
-    const measurements = sortedMeasurements(entries, ENTRY.meterMeasurement);
-    const reference = sortedMeasurements(entries, ENTRY.referenceMeasurement);
-    const standard = ofKind<ReferenceStandardData>(entries, ENTRY.referenceStandard)[0];
-    const latency = ofKind<TransportLatencyData>(entries, ENTRY.transportLatency);
-    const pulses = ofKind<PulseData>(entries, ENTRY.pulse);
+    const measurements = entries.registers(ENTRY.meterMeasurement);
+    const reference = entries.registers(ENTRY.referenceMeasurement);
+    const standard = entries.ofKind<ReferenceStandardData>(ENTRY.referenceStandard)[0];
+    const latency = entries.ofKind<TransportLatencyData>(ENTRY.transportLatency);
+    const pulses = entries.ofKind<PulseData>(ENTRY.pulse);
     analyseMetrology(energies, measurements, reference, standard, latency, pulses, params, out);
   }
   if (params.starting === true) analyseStarting(energies, entries, String(params.midClass ?? 'B'), out);
   if (params.creep === true) {
-    const pulses = entries.filter((e) => e.kind === ENTRY.pulse).reduce((s, e) => s + Number(e.data.count ?? 0), 0);
+    const pulses = entries.pulses;
     out.metrics['metrology.creep_pulses'] = pulses;
     out.metrology = {
       ...(out.metrology ?? { midClass: String(params.midClass ?? 'B'), points: [] }),
@@ -51,8 +51,8 @@ export const metrologyAnalyser: CaseAnalyser = (entries, params, out) => {
 
 function analyseMetrology(
   energies: TruthEnergyData[],
-  measurements: MeasurementData[],
-  reference: MeasurementData[],
+  byMeter: ReadonlyMap<string, RegisterTrack>,
+  referenceByMeter: ReadonlyMap<string, RegisterTrack>,
   standard: ReferenceStandardData | undefined,
   latency: TransportLatencyData[],
   pulses: PulseData[],
@@ -67,11 +67,10 @@ function analyseMetrology(
   const rule = parseDecisionRule(params.decisionRule ?? 'guarded');
   const gates = Math.max(2, Math.round(Number(params.metrologyGates ?? DEFAULT_GATES)));
   const points: TestPointResult[] = [];
-  const byMeter = groupByMeter(measurements);
   // With a reference meter on the circuit (a lab bench) the error is against what it measured over the same
   // window, as MID testing does; without one (the simulated rig) against the scenario's exact energy.
-  const referenceByMeter = groupByMeter(reference);
-  const edgeS = gateEdgeUncertaintyS(latency, reference.length > 0);
+  const hasReference = referenceByMeter.size > 0;
+  const edgeS = gateEdgeUncertaintyS(latency, hasReference);
   for (const e of energies) {
     if (e.class === 'base' || e.energyWh === 0) continue;
     const series = byMeter.get(e.meterId) ?? [];
@@ -116,7 +115,7 @@ function analyseMetrology(
         p.timeSource === 'host-receive'
           ? ((p.minDelayMs ?? 0) / 1000) * caseTimeScale(latency)
           : SIM_PULSE_RESOLUTION_S / 2;
-      edge = Math.hypot(pulseEdgeS, referenceEdgeS(latency, reference.length > 0));
+      edge = Math.hypot(pulseEdgeS, referenceEdgeS(latency, hasReference));
       edgeBasis =
         p.timeSource === 'host-receive'
           ? "pulse edges host-received, late by at least their report's wire time; the reference's polls"
@@ -215,18 +214,13 @@ function errorShifts(points: TestPointResult[], referenceId: string, out: CaseAn
  * two halves, each long enough for more than one pulse; a half in which the meter registered nothing (no pulse
  * from its test output, or no energy in its registers when it has none) is a gap.
  */
-function analyseStarting(
-  energies: TruthEnergyData[],
-  entries: Parameters<CaseAnalyser>[0],
-  midClass: string,
-  out: CaseAnalysis,
-) {
+function analyseStarting(energies: TruthEnergyData[], entries: CaseEntries, midClass: string, out: CaseAnalysis) {
   const run = energies.find((e) => e.class !== 'base' && e.energyWh > 0);
   if (!run) throw new Error('the starting test has no load run at Ist');
-  const series = groupByMeter(sortedMeasurements(entries, ENTRY.meterMeasurement)).get(run.meterId) ?? [];
-  const pulses = ofKind<PulseData>(entries, ENTRY.pulse).filter(
-    (p) => (p.meterId ?? p.channel.split('/')[0]) === run.meterId,
-  );
+  const series = entries.registers(ENTRY.meterMeasurement).get(run.meterId) ?? [];
+  const pulses = entries
+    .ofKind<PulseData>(ENTRY.pulse)
+    .filter((p) => (p.meterId ?? p.channel.split('/')[0]) === run.meterId);
   const mid = (run.start + run.end) / 2;
   const halves = [
     [run.start, mid],

@@ -8,7 +8,7 @@ import {
   type OcppTransactionData,
   type TruthSessionData,
 } from '../../core/record/entries.js';
-import { type CaseAnalyser, ofKind, sortedMeasurements } from '../case-analysis.js';
+import type { CaseAnalyser } from '../case-analysis.js';
 import { registerAt } from '../energy.js';
 import { checkOcmfTransaction, type OcmfIssue } from '../ocmf-transaction.js';
 import { midMpe, parseMidClass } from '../standards/mid.js';
@@ -68,18 +68,18 @@ export const WIRE_LOG_FRAMES = 400;
 const SESSION_SLACK_S = 30;
 
 export const ocppAnalyser: CaseAnalyser = (entries, params, out) => {
-  const txs = ofKind<OcppTransactionData>(entries, ENTRY.ocppTransaction);
-  const frames = ofKind<OcppFrameData>(entries, ENTRY.ocppFrame);
-  const links = ofKind<OcppLinkData>(entries, ENTRY.ocppLink);
-  const commands = ofKind<OcppCommandData>(entries, ENTRY.ocppCommand);
-  const boots = ofKind<OcppBootData>(entries, ENTRY.ocppBoot);
+  const txs = entries.ofKind<OcppTransactionData>(ENTRY.ocppTransaction);
+  const frames = entries.ofKind<OcppFrameData>(ENTRY.ocppFrame);
+  const links = entries.ofKind<OcppLinkData>(ENTRY.ocppLink);
+  const commands = entries.ofKind<OcppCommandData>(ENTRY.ocppCommand);
+  const boots = entries.ofKind<OcppBootData>(ENTRY.ocppBoot);
   if (txs.length === 0 && frames.length === 0 && boots.length === 0) return;
-  const sessions = ofKind<TruthSessionData>(entries, ENTRY.truthSession);
-  const reference = sortedMeasurements(entries, ENTRY.referenceMeasurement);
+  const sessions = entries.ofKind<TruthSessionData>(ENTRY.truthSession);
+  const reference = entries.registers(ENTRY.referenceMeasurement);
   /** The energy the bench's reference measured over a transaction; without one, the session's true energy. */
   const referenceWh = (tx: OcppTransactionData, session?: TruthSessionData) => {
-    const readings = reference.filter((m) => m.meterId === tx.meterId);
-    if (readings.length < 2 || tx.tEnd === undefined) return session?.importWh;
+    const readings = reference.get(tx.meterId);
+    if (!readings || readings.length < 2 || tx.tEnd === undefined) return session?.importWh;
     const offset = stationClockOffset(tx);
     if (offset === undefined || tx.stationEnd === undefined)
       return registerAt(readings, tx.tEnd, 'importWh') - registerAt(readings, tx.tStart, 'importWh');

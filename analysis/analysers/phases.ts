@@ -1,5 +1,5 @@
 import { ENTRY } from '../../core/record/entries.js';
-import { type CaseAnalyser, groupByMeter, sortedMeasurements } from '../case-analysis.js';
+import type { CaseAnalyser } from '../case-analysis.js';
 
 /** What a polyphase meter measured on one phase over a case. */
 export interface PhaseRow {
@@ -24,20 +24,19 @@ export interface PhasesSection {
  */
 export const phasesAnalyser: CaseAnalyser = (entries, _params, out) => {
   const meters: PhasesSection['meters'] = [];
-  for (const [meterId, series] of groupByMeter(sortedMeasurements(entries, ENTRY.meterMeasurement))) {
-    const withPhases = series.filter((m) => m.phases?.length);
-    if (withPhases.length === 0) continue;
-    const first = withPhases[0]!;
-    const last = withPhases.at(-1)!;
+  for (const [meterId, series] of entries.meters(ENTRY.meterMeasurement)) {
+    const phased = series.phased;
+    if (!phased) continue;
+    const { first, last, count } = phased;
     const phases = last.phases!.map((ph, k): PhaseRow => {
-      const powers = withPhases.map((m) => m.phases![k]!.p);
+      const sums = phased.phases[k]!;
       return {
         phase: (['L1', 'L2', 'L3'] as const)[k]!,
         importWh: ph.importWh - first.phases![k]!.importWh,
         exportWh: ph.exportWh - first.phases![k]!.exportWh,
-        meanW: powers.reduce((s, p) => s + p, 0) / powers.length,
-        peakW: Math.max(...powers),
-        meanV: withPhases.reduce((s, m) => s + m.phases![k]!.vrms, 0) / withPhases.length,
+        meanW: sums.sumP / count,
+        peakW: sums.peakP,
+        meanV: sums.sumV / count,
       };
     });
     meters.push({ meterId, phases });

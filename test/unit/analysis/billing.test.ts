@@ -2,6 +2,7 @@ import { Wallet } from 'ethers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BillingSection, billingAnalyser } from '../../../analysis/billing.js';
 import type { CaseAnalysis, Entry } from '../../../analysis/case-analysis.js';
+import { CaseEntries } from '../../../analysis/case-entries.js';
 import {
   type BillingRecord,
   billingDomain,
@@ -168,7 +169,7 @@ function registers(): Entry[] {
 
 function analyse(entries: Entry[], params: Record<string, unknown> = {}): CaseAnalysis {
   const out: CaseAnalysis = { metrics: {}, timeline: { power: [], truth: [], detected: [] }, sections: {} };
-  billingAnalyser(entries, params, out);
+  billingAnalyser(CaseEntries.of(entries, params), params, out);
   return out;
 }
 

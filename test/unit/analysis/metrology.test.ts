@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { metrologyAnalyser } from '../../../analysis/analysers/metrology.js';
 import type { CaseAnalysis, Entry } from '../../../analysis/case-analysis.js';
+import { CaseEntries } from '../../../analysis/case-entries.js';
 import { pulseGates } from '../../../analysis/error-calculator.js';
 import { acceptedUnder, conformityStatement } from '../../../analysis/standards/decision-rules.js';
 import { COVERAGE_FACTOR, combinedU, rectangularU, typeAU } from '../../../analysis/standards/gum.js';
@@ -58,14 +59,15 @@ function point(gainPct: number, extra: Entry[] = [], params: Record<string, unkn
     data: { caseId: 'c', meterId: 'm', t, importWh: ((1150 * t) / 3600) * (1 + gainPct / 100), exportWh: 0 },
   }));
   const out: CaseAnalysis = { metrics: {}, sections: {} } as CaseAnalysis;
+  const all = {
+    metrology: true,
+    midClass: 'B',
+    decisionRule: extra.some((e) => e.data.rule === 'simple') ? 'simple' : 'guarded',
+    ...params,
+  };
   metrologyAnalyser(
-    [{ kind: ENTRY.truthLoadEnergy, data: { ...truth } }, ...measurements, ...extra],
-    {
-      metrology: true,
-      midClass: 'B',
-      decisionRule: extra.some((e) => e.data.rule === 'simple') ? 'simple' : 'guarded',
-      ...params,
-    },
+    CaseEntries.of([{ kind: ENTRY.truthLoadEnergy, data: { ...truth } }, ...measurements, ...extra], all),
+    all,
     out,
   );
   return out;
@@ -207,7 +209,7 @@ describe('the starting test and a disturbance', () => {
       ...pulses.map((p) => ({ kind: ENTRY.pulse, data: { ...p } })),
     ];
     const out: CaseAnalysis = { metrics: {}, sections: {} } as CaseAnalysis;
-    metrologyAnalyser(entries, { starting: true, midClass: 'B' }, out);
+    metrologyAnalyser(CaseEntries.of(entries, { starting: true }), { starting: true, midClass: 'B' }, out);
     return out;
   }
   const edge = (t: number): PulseData => ({ caseId: 'c', channel: 'm/s0', meterId: 'm', t, count: 1, impPerKWh: 1000 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type OcppSection, ocppAnalyser } from '../../../analysis/analysers/ocpp.js';
 import type { Entry } from '../../../analysis/case-analysis.js';
+import { CaseEntries } from '../../../analysis/case-entries.js';
 import { analyseCase } from '../../../analysis/registry.js';
 import { ENTRY, type OcppTransactionData, type TruthSessionData } from '../../../core/record/entries.js';
 import { ocaPublicKey, ocmfPublicKey, ocmfReading, p256PublicKeyHex, signOcmf } from '../../../protocols/ocmf.js';
@@ -186,7 +187,7 @@ describe('OCPP analysis: a station’s transactions against the scenario’s ses
 
   it('adds nothing to a case with no station', () => {
     const out = { metrics: {}, timeline: { power: [], truth: [], detected: [] }, sections: {} };
-    ocppAnalyser([session()], {}, out);
+    ocppAnalyser(CaseEntries.of([session()]), {}, out);
     expect(out).toEqual({ metrics: {}, timeline: { power: [], truth: [], detected: [] }, sections: {} });
   });
 });

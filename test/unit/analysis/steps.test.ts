@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Entry } from '../../../analysis/case-analysis.js';
 import { analyseCase, analyseCaseAsync } from '../../../analysis/registry.js';
-import { readRunRecord, readRunRecordAsync } from '../../../core/record/reader.js';
+import { readRunRecord, readRunRecordAsync, scanRunRecord } from '../../../core/record/reader.js';
+import type { RecordEntry } from '../../../core/record/types.js';
 import { runSteps, runStepsYielding, type Steps, TURN_MS } from '../../../core/steps.js';
-import { buildReportModel, buildReportModelAsync } from '../../../reports/model.js';
+import { buildReportModel, ReportModelBuilder } from '../../../reports/model.js';
 
 const SAMPLE = join(import.meta.dirname, '../../fixtures/records/sample.jsonl');
 
@@ -37,7 +38,9 @@ describe('steps: long pure work that can yield to the event loop', () => {
   it('the async record reader, case analysis and report model equal the synchronous ones', async () => {
     const read = readRunRecord(SAMPLE);
     expect(await readRunRecordAsync(SAMPLE)).toEqual(read);
-    expect(await buildReportModelAsync(read)).toEqual(buildReportModel(read));
+    const builder = new ReportModelBuilder();
+    const scan = await scanRunRecord(SAMPLE, (e) => builder.add(e));
+    expect(builder.finish(scan)).toEqual(buildReportModel(read));
     const entries: Entry[] = read.entries
       .filter((e) => (e.data as { caseId?: string }).caseId === 'ev-home')
       .map((e) => ({ kind: e.kind, data: e.data as Record<string, unknown> }));
@@ -54,5 +57,32 @@ describe('steps: long pure work that can yield to the event loop', () => {
     const read = await readRunRecordAsync(file);
     expect(read.integrity).toBe('TAMPERED');
     expect(read).toEqual(readRunRecord(file));
+  });
+
+  it('the streaming scan hands on the entries the whole read keeps and judges every damaged record alike', async () => {
+    const text = readFileSync(SAMPLE, 'utf8');
+    const lines = text.split('\n');
+    const variants: Record<string, string> = {
+      whole: text,
+      tampered: text.replace('"verdict":"FAIL"', '"verdict":"PASS"'),
+      'cut mid-line': text.slice(0, text.length - 40),
+      'no final newline': text.slice(0, -1),
+      'no end entry': `${lines.slice(0, -2).join('\n')}\n`,
+      'a carriage return added': text.replace('}\n', '}\r\n'),
+      empty: '',
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'scan-'));
+    for (const [name, body] of Object.entries(variants)) {
+      const file = join(dir, `${name}.jsonl`);
+      writeFileSync(file, body);
+      const seen: RecordEntry[] = [];
+      const scan = await scanRunRecord(file, (e) => {
+        seen.push(e);
+        return undefined;
+      });
+      const { entries, ...read } = readRunRecord(file);
+      expect({ name, ...scan }).toEqual({ name, ...read });
+      expect(seen).toEqual(entries);
+    }
   });
 });

@@ -2,9 +2,10 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { CaseEntries } from '../../../analysis/case-entries.js';
 import { readRunRecord } from '../../../core/record/reader.js';
 import { createRun } from '../../../core/record/store.js';
-import { type CaseEntry, caseSeed, runSuite } from '../../../engine/executor.js';
+import { caseSeed, runSuite } from '../../../engine/executor.js';
 import { type LoadedSuite, type Suite, suiteSchema } from '../../../engine/suite.js';
 import { testHeader } from '../../support/header.js';
 import { type MemoryBehaviour, MemoryRig } from '../../support/memory-rig.js';
@@ -25,9 +26,9 @@ function suiteOf(cases: Array<Partial<Suite['cases'][number]> & { id: string }>)
 }
 
 /** Metric = fraction of truth events the rig "detected". */
-function measure(_c: unknown, entries: readonly CaseEntry[]) {
-  const truth = entries.filter((e) => e.kind === 'truth.event').length;
-  const seen = entries.filter((e) => e.kind === 'obs.meter.event').length;
+function measure(_c: unknown, entries: CaseEntries) {
+  const truth = entries.ofKind('truth.event').length;
+  const seen = entries.ofKind('obs.meter.event').length;
   return { 'detection.recall': truth === 0 ? Number.NaN : seen / truth };
 }
 

@@ -1,0 +1,253 @@
+import { ENTRY, type MeasurementData, type PulseData, type TruthSessionData } from '../core/record/entries.js';
+import type { RegisterReading } from './energy.js';
+import { leaksIn } from './privacy.js';
+import { SeriesDownsampler, type TimelinePoint } from './timeline.js';
+
+export interface Entry {
+  kind: string;
+  data: Record<string, unknown>;
+}
+
+/** Kinds that arrive at a high rate (one per poll or more), reduced as they stream instead of kept. */
+const STREAMED_KINDS: ReadonlySet<string> = new Set([ENTRY.meterMeasurement, ENTRY.referenceMeasurement, ENTRY.pulse]);
+
+/**
+ * A meter's (or reference standard's) energy registers over the case in columns: time, active power and the two
+ * registers, 32 bytes a reading where the measurement it came from takes over a kilobyte. It is what every analysis
+ * that asks "what did the register read at time t" needs (billing tables, metrology windows, OCPP transactions).
+ */
+export class RegisterTrack {
+  private t = new Float64Array(256);
+  private p = new Float64Array(256);
+  private imp = new Float64Array(256);
+  private exp = new Float64Array(256);
+  private n = 0;
+  private sorted = true;
+
+  get length(): number {
+    return this.n;
+  }
+
+  push(m: { t: number; p?: number; importWh: number; exportWh: number }): void {
+    if (this.n === this.t.length) {
+      const grow = (a: Float64Array) => {
+        const b = new Float64Array(a.length * 2);
+        b.set(a);
+        return b;
+      };
+      this.t = grow(this.t);
+      this.p = grow(this.p);
+      this.imp = grow(this.imp);
+      this.exp = grow(this.exp);
+    }
+    if (this.n > 0 && m.t < this.t[this.n - 1]!) this.sorted = false;
+    this.t[this.n] = m.t;
+    this.p[this.n] = typeof m.p === 'number' ? m.p : Number.NaN;
+    this.imp[this.n] = m.importWh;
+    this.exp[this.n] = m.exportWh;
+    this.n++;
+  }
+
+  /** Reading i in time order. */
+  reading(i: number): RegisterReading {
+    this.sort();
+    const p = this.p[i]!;
+    return { t: this.t[i]!, importWh: this.imp[i]!, exportWh: this.exp[i]!, ...(Number.isNaN(p) ? {} : { p }) };
+  }
+
+  /** Readings normally arrive in time order; a rig that delivers some late gets them sorted once, stably. */
+  private sort(): void {
+    if (this.sorted) return;
+    const order = Array.from({ length: this.n }, (_, i) => i).sort((a, b) => this.t[a]! - this.t[b]!);
+    for (const col of ['t', 'p', 'imp', 'exp'] as const) {
+      const from = this[col];
+      const to = new Float64Array(from.length);
+      order.forEach((j, i) => {
+        to[i] = from[j]!;
+      });
+      this[col] = to;
+    }
+    this.sorted = true;
+  }
+}
+
+/** One phase of a polyphase meter reduced over the case. */
+interface PhaseSums {
+  sumP: number;
+  peakP: number;
+  sumV: number;
+}
+
+/** What the case's measurements of one meter reduce to: its first and last, and its phases' sums. */
+export interface MeterSeries {
+  first: MeasurementData;
+  last: MeasurementData;
+  count: number;
+  /** Measurements that carried phases, their first and last, and per-phase sums in arrival (time) order. */
+  phased?: { count: number; first: MeasurementData; last: MeasurementData; phases: PhaseSums[] };
+}
+
+export interface CaseEntriesOptions {
+  /**
+   * Keep every measurement and pulse whole: the metrology analyses gate on pulse edges and read measurements
+   * between any two instants of a test point. Such cases are test points of minutes, not days.
+   */
+  keepSeries?: boolean;
+}
+
+/**
+ * One case's entries as the analysers see them, built in one pass as the entries stream by (from the rig while the
+ * case runs, or from the record when a report is rendered). Low-rate entries (the truth, events, billing records,
+ * ledger and OCPP entries) are kept whole; the high-rate measurements and pulses are reduced as they arrive to
+ * bounded state (first and last, sums, the downsampled timeline) plus each meter's register track, so a week-long
+ * case takes about as much memory as a day-long one.
+ */
+export class CaseEntries {
+  /** The kept entries in arrival order. */
+  readonly kept: Entry[] = [];
+  private readonly byKind = new Map<string, unknown[]>();
+  private readonly series = new Map<string, Map<string, MeterSeries>>();
+  private readonly tracks = new Map<string, Map<string, RegisterTrack>>();
+  private readonly timelines = new Map<string, SeriesDownsampler>();
+  private readonly contractIds = new Set<string>();
+  private streamedLeaks = 0;
+  private pulseTotal = 0;
+  private readonly keepSeries: boolean;
+
+  constructor(opts: CaseEntriesOptions = {}) {
+    this.keepSeries = opts.keepSeries === true;
+  }
+
+  /** Whether the case's analyses need its measurements and pulses whole (see CaseEntriesOptions). */
+  static optionsFor(params: Record<string, unknown>): CaseEntriesOptions {
+    return { keepSeries: params.metrology === true || params.starting === true };
+  }
+
+  /**
+   * The entries of a case given whole (unit tests, short records): the truth first, as a record has it, so the
+   * privacy check knows the case's contract ids before the first measurement.
+   */
+  static of(entries: readonly Entry[], params: Record<string, unknown> = {}): CaseEntries {
+    const out = new CaseEntries(CaseEntries.optionsFor(params));
+    for (const e of entries) if (e.kind.startsWith('truth.')) out.add(e.kind, e.data);
+    for (const e of entries) if (!e.kind.startsWith('truth.')) out.add(e.kind, e.data);
+    return out;
+  }
+
+  add(kind: string, data: Record<string, unknown>): void {
+    if (kind === ENTRY.truthSession) {
+      const s = data as unknown as TruthSessionData;
+      this.contractIds.add(s.payerContractId);
+      this.contractIds.add(s.hostContractId);
+    }
+    if (STREAMED_KINDS.has(kind)) this.reduce(kind, data);
+    if (!STREAMED_KINDS.has(kind) || this.keepSeries) {
+      this.kept.push({ kind, data });
+      const list = this.byKind.get(kind);
+      if (list) list.push(data);
+      else this.byKind.set(kind, [data]);
+    }
+  }
+
+  /** The data of the kept entries of one kind, in arrival order. Measurements and pulses only when kept whole. */
+  ofKind<T>(kind: string): T[] {
+    if (STREAMED_KINDS.has(kind) && !this.keepSeries)
+      throw new Error(`${kind} entries are reduced as they stream; this case does not keep them whole`);
+    return (this.byKind.get(kind) ?? []) as T[];
+  }
+
+  /** Each meter's measurements of one kind reduced (first, last, phases), by meter id. */
+  meters(kind: string = ENTRY.meterMeasurement): ReadonlyMap<string, MeterSeries> {
+    return this.series.get(kind) ?? new Map();
+  }
+
+  /** Each meter's register track of one kind (meter or reference measurements), by meter id. */
+  registers(kind: string = ENTRY.meterMeasurement): ReadonlyMap<string, RegisterTrack> {
+    return this.tracks.get(kind) ?? new Map();
+  }
+
+  /** Pulses counted over the case, all channels. */
+  get pulses(): number {
+    return this.pulseTotal;
+  }
+
+  /** Privacy leaks found in the measurements as they streamed (the kept meter outputs are checked by aspects). */
+  get measurementLeaks(): number {
+    return this.streamedLeaks;
+  }
+
+  get contracts(): ReadonlySet<string> {
+    return this.contractIds;
+  }
+
+  /** The power timeline for charts: each meter (and each phase of a polyphase one) downsampled by min/max. */
+  timeline(): TimelinePoint[] {
+    const out: TimelinePoint[] = [];
+    for (const [meterId, s] of this.timelines) for (const pt of s.points()) out.push({ meterId, ...pt });
+    return out;
+  }
+
+  private reduce(kind: string, data: Record<string, unknown>): void {
+    if (kind === ENTRY.pulse) {
+      this.pulseTotal += Number((data as unknown as PulseData).count ?? 0);
+      return;
+    }
+    const m = data as unknown as MeasurementData;
+    const bySeries = getOrAdd(this.series, kind, () => new Map<string, MeterSeries>());
+    getOrAdd(
+      getOrAdd(this.tracks, kind, () => new Map<string, RegisterTrack>()),
+      m.meterId,
+      () => new RegisterTrack(),
+    ).push(m);
+    const s = bySeries.get(m.meterId);
+    if (!s) bySeries.set(m.meterId, { first: m, last: m, count: 1 });
+    else {
+      if (m.t < s.first.t) s.first = m;
+      if (m.t >= s.last.t) s.last = m;
+      s.count++;
+    }
+    const series = bySeries.get(m.meterId)!;
+    if (m.phases?.length) {
+      const ph = series.phased;
+      if (!ph)
+        series.phased = {
+          count: 1,
+          first: m,
+          last: m,
+          phases: m.phases.map((x) => ({ sumP: x.p, peakP: x.p, sumV: x.vrms })),
+        };
+      else {
+        ph.count++;
+        if (m.t < ph.first.t) ph.first = m;
+        if (m.t >= ph.last.t) ph.last = m;
+        m.phases.forEach((x, k) => {
+          const sums = ph.phases[k];
+          if (!sums) return;
+          sums.sumP += x.p;
+          sums.peakP = Math.max(sums.peakP, x.p);
+          sums.sumV += x.vrms;
+        });
+      }
+    }
+    if (kind !== ENTRY.meterMeasurement) return;
+    this.streamedLeaks += leaksIn(m, this.contractIds);
+    this.plot(m.meterId, m.t, m.p);
+    // A polyphase meter's phases as series of their own ("house-bob L2"), beside its total.
+    m.phases?.forEach((ph, k) => {
+      this.plot(`${m.meterId} L${k + 1}`, m.t, ph.p);
+    });
+  }
+
+  private plot(series: string, t: number, p: number): void {
+    getOrAdd(this.timelines, series, () => new SeriesDownsampler()).add(t, p);
+  }
+}
+
+function getOrAdd<K, V>(map: Map<K, V>, key: K, make: () => V): V {
+  let v = map.get(key);
+  if (v === undefined) {
+    v = make();
+    map.set(key, v);
+  }
+  return v;
+}
