@@ -26,6 +26,8 @@ export interface CertifyOptions {
   meterConfig?: string;
   /** Scenario seconds per wall second on rigs with instruments (emulators started with the same scale). */
   timeScale?: number;
+  /** Worker threads for the simulated rig's meters (0: on the main thread); the record is the same either way. */
+  workers?: number;
   /** External JSON-RPC endpoint; embedded Ganache when absent. */
   ledger?: string;
   /** The lab and its operator, printed on the certificate (resolveLab: --lab-config, --lab, --operator). */
@@ -75,6 +77,7 @@ export interface RigProvider {
     seed: number;
     meterConfig?: string;
     timeScale?: number;
+    workers?: number;
     ledger: LedgerSession;
     suite: LoadedSuite;
   }): Promise<RigBinding>;
@@ -169,6 +172,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
       seed: opts.seed,
       meterConfig: opts.meterConfig,
       timeScale: opts.timeScale,
+      workers: opts.workers,
       ledger,
       suite,
     });

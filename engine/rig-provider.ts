@@ -107,10 +107,10 @@ const simRigProvider: RigProvider = {
     const text = BUILTIN_RIGS[ref] as string;
     return { name: ref, sha256: createHash('sha256').update(text).digest('hex') };
   },
-  async bind({ meterConfig, ledger }) {
+  async bind({ meterConfig, ledger, workers }) {
     const input: MeterConfigInput = meterConfig ? loadMeterConfigFile(meterConfig) : {};
     const config = parseMeterConfig(input);
-    const rig = new VirtualRig({ meterConfig: input, ledger });
+    const rig = new VirtualRig({ meterConfig: input, ledger, workers });
     return {
       rig,
       prepareCase: async (c, caseSeed, params, suiteFile) => {

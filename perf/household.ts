@@ -60,3 +60,29 @@ export function benchmarkHouse(days: number, opts: { threePhase?: boolean } = {}
     evs: scenario.evs.map((ev) => ({ ...ev, profile: 'ev-3ph-11kw' })),
   });
 }
+
+/**
+ * A street of `houses` benchmark houses for `days` days, each with its own EV charging at home in the evening: the
+ * neighbourhood whose meters the sim rig may run in parallel.
+ */
+export function benchmarkStreet(houses: number, days: number): Scenario {
+  const one = benchmarkHouse(days);
+  const [house] = one.houses;
+  const [ev] = one.evs;
+  return scenarioSchema.parse({
+    ...one,
+    name: `bench-street-${houses}x${days}d`,
+    houses: Array.from({ length: houses }, (_, i) => ({
+      ...house,
+      id: `house-${i + 1}`,
+      contract: `C-HOUSE-${i + 1}`,
+    })),
+    evs: Array.from({ length: houses }, (_, i) => ({
+      ...ev,
+      id: `ev-${i + 1}`,
+      owner: `C-HOUSE-${i + 1}`,
+      home: `house-${i + 1}`,
+      sessions: ev!.sessions.map((s) => ({ ...s, at: `house-${i + 1}` })),
+    })),
+  });
+}

@@ -47,6 +47,11 @@ export default class Certify extends BenchCommand {
         'Scenario seconds per wall second on rigs with instruments. Real hardware runs at 1; the built-in emulated rigs follow the scale (for a rig file, start them with the same `bench sim up --time-scale`).',
       min: 1,
     }),
+    workers: Flags.integer({
+      description:
+        "Worker threads for the built-in sim rig's meters (0: all on the main thread; default: one per house, at most one per core). The record is the same for any number.",
+      min: 0,
+    }),
     ledger: Flags.string({
       description:
         'JSON-RPC URL of an external EVM node; embedded Ganache when absent. The contracts saved by `bench ledger deploy` for that chain are used when there are any, else fresh ones are deployed.',
@@ -109,6 +114,7 @@ export default class Certify extends BenchCommand {
       rig: flags.rig,
       meterConfig: flags['meter-config'],
       timeScale: flags['time-scale'],
+      workers: flags.workers,
       ledger: flags.ledger,
       deployment: flags.deployment,
       lab: resolveLab({ labConfig: flags['lab-config'], lab: flags.lab, operator: flags.operator }),

@@ -1,12 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { type BillingDomain, pseudonym, type SignedBillingRecord } from '../../billing/billing-record.js';
 import { signedBillingRecordFromJson } from '../../billing/record-json.js';
 import type { Tariff } from '../../billing/tariff.js';
 import { RigError } from '../../core/errors.js';
-import { ENTRY } from '../../core/record/entries.js';
 import {
   CAPABILITIES,
   type Capability,
@@ -17,16 +16,10 @@ import {
 } from '../../core/rig.js';
 import type { LedgerForwarder } from '../../meter/billing.js';
 import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../../meter/config.js';
-import { createReferenceMeter, signaturesFor } from '../../meter/factory.js';
 import { firmwareHash, meterKey } from '../../meter/identity.js';
-import type { MeterOutputs } from '../../meter/outputs.js';
-import type { ReferenceMeter } from '../../meter/reference-meter.js';
-import { PULSES_PER_KWH } from '../../meter/registers.js';
-import { BillingStore } from '../../meter/store.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
-import { synthesizeMeterSync } from '../../profiles/synth.js';
-import type { CycleBlock } from '../../profiles/waveform.js';
-import { type EvSignal, scenarioEvSignals } from '../scenario-setpoints.js';
+import { Lane, type LaneSetup } from './lane.js';
+import { laneWorkersAvailable, runLanesInWorkers } from './lane-workers.js';
 
 /** Longest stretch of synchronous simulation between two turns of the event loop. */
 const TURN_MS = 50;
@@ -50,25 +43,20 @@ export interface VirtualLedger {
   sink(observe: (kind: string, data: Record<string, unknown>) => void): RecordRelay;
 }
 
-/** One house of a case: its meter, its store-and-forward queue to the ledger and its waveform stream. */
-interface Lane {
-  id: string;
-  meter: ReferenceMeter;
-  store: BillingStore;
-  forwarder: LedgerForwarder;
-  /** Records the pulses counted since the last register read. */
-  readPulses(): void;
-  /** The charge point's tokens and control-pilot states, in time order (the meter sits in the charge point). */
-  signals: EvSignal[];
-  nextSignal: number;
-  blocks: Generator<CycleBlock>;
-  finished: boolean;
-}
-
 export interface VirtualRigOptions {
   meterConfig: MeterConfigInput;
   ledger: VirtualLedger;
   samplesPerCycle?: number;
+  /**
+   * Worker threads the houses' lanes (synthesis, meter, store) run on; 0 runs them on the calling thread. Default:
+   * one per house, at most one per core. Any number gives the same record.
+   */
+  workers?: number;
+}
+
+/** One lane worker per house, at most one per core: the recording thread then runs beside them. */
+export function defaultLaneWorkers(houses: number): number {
+  return Math.min(houses, availableParallelism());
 }
 
 /**
@@ -135,124 +123,82 @@ export class VirtualRig implements Rig {
       },
       `case ${plan.caseId} meter`,
     );
-    const signatures = signaturesFor(config);
     const samplesPerCycle = config.samplesPerCycle ?? this.opts.samplesPerCycle ?? 128;
     const work = mkdtempSync(join(tmpdir(), 'bench-sim-'));
     const genuine = firmwareHash(config.firmwareVersion);
+    const reported = firmwareHash(config.firmwareVersion, config.faults.unattestedFirmware);
     const total = scenario.houses.length * scenario.durationS;
     const label = (id: string) => (scenario.houses.length === 1 ? id : `${scenario.houses.length} meters`);
-    const lanes: Lane[] = [];
+    const setups: LaneSetup[] = [];
+    const sinks: RecordRelay[] = [];
+    for (const house of scenario.houses) {
+      const key = meterKey(ctx.seed, house.id);
+      setups.push({
+        scenario,
+        houseId: house.id,
+        config,
+        seed: ctx.seed,
+        samplesPerCycle,
+        domain: this.opts.ledger.domain,
+        tariff: this.opts.ledger.tariff,
+        tariffVersion: this.opts.ledger.tariffVersion,
+        lastSeq: await this.opts.ledger.lastSeq(key.address),
+        workDir: work,
+      });
+      sinks.push(this.opts.ledger.sink(ctx.observe));
+      // The utility registers the meter with the firmware hash it reports and attests only the genuine build.
+      await this.opts.ledger.registerMeter(
+        key.address,
+        pseudonym(house.contract, config.pseudonymSalt),
+        reported,
+        reported === genuine,
+      );
+    }
+    const forwarder = (i: number): LedgerForwarder => ({
+      submit: (signed) => sinks[i]!.submit(signedBillingRecordFromJson(signed)),
+    });
     let done = 0;
-    try {
-      for (const house of scenario.houses) {
-        const key = meterKey(ctx.seed, house.id);
-        // The bench reads the meter's S0 pulse counter when it reads its registers (as a hardware rig does at
-        // each poll): one entry per read with the pulses counted since the last, not one entry per pulse.
-        const pulses = { channel: `${house.id}/s0`, count: 0, t: 0 };
-        const readPulses = () => {
-          if (pulses.count === 0) return;
-          // t: the latest pulse's own time (the meter's cycle), so the error calculator can gate on pulse edges.
-          ctx.observe(ENTRY.pulse, {
-            channel: pulses.channel,
-            t: pulses.t,
-            count: pulses.count,
-            impPerKWh: PULSES_PER_KWH,
-          });
-          pulses.count = 0;
-        };
-        const outputs: MeterOutputs = {
-          event: (e) => ctx.observe(ENTRY.meterEvent, e),
-          measurement: (m) => {
-            ctx.observe(ENTRY.meterMeasurement, m);
-            readPulses();
-          },
-          billing: (b) => ctx.observe(ENTRY.meterBilling, b),
-          report: (r) => ctx.observe(ENTRY.meterReport, r),
-          log: (l) => ctx.observe(ENTRY.meterLog, l),
-          pulse: (p) => {
-            pulses.channel = p.channel;
-            pulses.count += p.count;
-            pulses.t = p.t;
-          },
-        };
-        const store = new BillingStore(join(work, `${house.id}.billing.jsonl`));
-        const meter = createReferenceMeter({
-          config,
-          identity: {
-            meterId: house.id,
-            hostContractId: house.contract,
-            epochS: Date.parse(scenario.start) / 1000,
-            key,
-            domain: this.opts.ledger.domain,
-            tariff: this.opts.ledger.tariff,
-            tariffVersion: this.opts.ledger.tariffVersion,
-            seed: ctx.seed,
-            lastSeq: await this.opts.ledger.lastSeq(key.address),
-          },
-          signatures,
-          outputs,
-          store,
-          samplesPerCycle,
-          frequency: scenario.frequency,
-        });
-        const sink = this.opts.ledger.sink(ctx.observe);
-        lanes.push({
-          id: house.id,
-          meter,
-          store,
-          readPulses,
-          forwarder: { submit: (signed) => sink.submit(signedBillingRecordFromJson(signed)) },
-          signals: scenarioEvSignals(scenario, house.id, ctx.seed),
-          nextSignal: 0,
-          blocks: synthesizeMeterSync(scenario, house.id, { seed: ctx.seed, samplesPerCycle }),
-          finished: false,
-        });
-        // The utility registers the meter with the firmware hash it reports and attests only the genuine build.
-        await this.opts.ledger.registerMeter(
-          key.address,
-          pseudonym(house.contract, config.pseudonymSalt),
-          meter.firmwareHash,
-          meter.firmwareHash === genuine,
-        );
+    const progress = (i: number, seconds: number) => {
+      done += seconds;
+      if (Math.round(done) % 60 === 0) ctx.progress(done, total, label(setups[i]!.houseId));
+    };
+    // Yield by wall time, not by block count, so Ctrl-C, progress bars and a test runner's RPC are served every few
+    // tens of milliseconds whatever the machine's load (300 blocks took 4.6 s with both cores busy).
+    let lastTurn = performance.now();
+    const turn = async () => {
+      if (performance.now() - lastTurn > TURN_MS) {
+        await nextTurn();
+        lastTurn = performance.now();
       }
-      // The houses run side by side on the virtual clock, one block (a second) each in turn, as meters on one
-      // street do: their records reach the ledger interleaved, and every meter is live for the whole case.
-      let lastTurn = performance.now();
-      for (let open = lanes.length; open > 0; ) {
-        for (const lane of lanes) {
-          if (lane.finished) continue;
-          if (ctx.signal.aborted) throw new RigError('case aborted', { device: 'sim' });
-          const next = lane.blocks.next();
-          if (next.done) {
-            lane.finished = true;
-            open--;
-            lane.meter.finish();
-            lane.readPulses();
-            // Outage windows past the end of the scenario are over by the time the bench reads the chain back.
-            await lane.meter.forward(lane.forwarder, Number.POSITIVE_INFINITY);
-            continue;
+    };
+    const workers = this.opts.workers ?? defaultLaneWorkers(setups.length);
+    try {
+      if (workers > 0 && laneWorkersAvailable()) {
+        await runLanesInWorkers(setups, workers, {
+          observe: ctx.observe,
+          forwarder,
+          progress,
+          signal: ctx.signal,
+          turn,
+        });
+        return;
+      }
+      const lanes = setups.map((setup, i) => new Lane(setup, ctx.observe, forwarder(i)));
+      try {
+        // The houses run side by side on the virtual clock, one block (a second) each in turn, as meters on one
+        // street do: their records reach the ledger interleaved, and every meter is live for the whole case.
+        while (lanes.some((l) => !l.finished)) {
+          for (const [i, lane] of lanes.entries()) {
+            if (lane.finished) continue;
+            if (ctx.signal.aborted) throw new RigError('case aborted', { device: 'sim' });
+            progress(i, await lane.step());
+            await turn();
           }
-          const block = next.value;
-          const tEnd = block.t0 + block.cycles / block.frequency;
-          while (lane.nextSignal < lane.signals.length && lane.signals[lane.nextSignal]!.t < tEnd) {
-            const k = lane.signals[lane.nextSignal++]!;
-            if (k.kind === 'authorize') lane.meter.authorize(k.contractId, k.t);
-            else lane.meter.pilot(k.evId, k.state, k.t);
-          }
-          lane.meter.processBlock(block);
-          if (lane.meter.backlog > 0) await lane.meter.forward(lane.forwarder, tEnd);
-          // Yield by wall time, not by block count, so Ctrl-C, progress bars and a test runner's RPC are served every
-          // few tens of milliseconds whatever the machine's load (300 blocks took 4.6 s with both cores busy).
-          if (performance.now() - lastTurn > TURN_MS) {
-            await nextTurn();
-            lastTurn = performance.now();
-          }
-          done += block.cycles / block.frequency;
-          if (Math.round(done) % 60 === 0) ctx.progress(done, total, label(lane.id));
         }
+      } finally {
+        for (const lane of lanes) lane.close();
       }
     } finally {
-      for (const lane of lanes) lane.store.close();
       rmSync(work, { recursive: true, force: true });
     }
   }
