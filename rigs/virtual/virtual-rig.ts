@@ -19,7 +19,7 @@ import { type MeterConfig, type MeterConfigInput, parseMeterConfig } from '../..
 import { firmwareHash, meterKey } from '../../meter/identity.js';
 import type { Scenario } from '../../profiles/scenario-schema.js';
 import { Lane, type LaneSetup } from './lane.js';
-import { laneWorkersAvailable, runLanesInWorkers } from './lane-workers.js';
+import { LaneWorkerPool, laneWorkersAvailable } from './lane-workers.js';
 
 /** Longest stretch of synchronous simulation between two turns of the event loop. */
 const TURN_MS = 50;
@@ -49,14 +49,9 @@ export interface VirtualRigOptions {
   samplesPerCycle?: number;
   /**
    * Worker threads the houses' lanes (synthesis, meter, store) run on; 0 runs them on the calling thread. Default:
-   * one per house, at most one per core. Any number gives the same record.
+   * one per core (a case uses at most one per house). Any number gives the same record.
    */
   workers?: number;
-}
-
-/** One lane worker per house, at most one per core: the recording thread then runs beside them. */
-export function defaultLaneWorkers(houses: number): number {
-  return Math.min(houses, availableParallelism());
 }
 
 /**
@@ -71,6 +66,7 @@ export class VirtualRig implements Rig {
   readonly name = 'sim';
   readonly capabilities = SIM_CAPABILITIES;
   private readonly base: MeterConfig;
+  private pool: LaneWorkerPool | undefined;
 
   constructor(private readonly opts: VirtualRigOptions) {
     this.base = parseMeterConfig(opts.meterConfig);
@@ -171,16 +167,11 @@ export class VirtualRig implements Rig {
         lastTurn = performance.now();
       }
     };
-    const workers = this.opts.workers ?? defaultLaneWorkers(setups.length);
+    const workers = this.opts.workers ?? availableParallelism();
     try {
       if (workers > 0 && laneWorkersAvailable()) {
-        await runLanesInWorkers(setups, workers, {
-          observe: ctx.observe,
-          forwarder,
-          progress,
-          signal: ctx.signal,
-          turn,
-        });
+        this.pool ??= new LaneWorkerPool(workers);
+        await this.pool.run(setups, { observe: ctx.observe, forwarder, progress, signal: ctx.signal, turn });
         return;
       }
       const lanes = setups.map((setup, i) => new Lane(setup, ctx.observe, forwarder(i)));
@@ -203,5 +194,7 @@ export class VirtualRig implements Rig {
     }
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
 }
