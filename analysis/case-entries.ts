@@ -11,62 +11,57 @@ export interface Entry {
 /** Kinds that arrive at a high rate (one per poll or more), reduced as they stream instead of kept. */
 const STREAMED_KINDS: ReadonlySet<string> = new Set([ENTRY.meterMeasurement, ENTRY.referenceMeasurement, ENTRY.pulse]);
 
+/** Readings per chunk of a register track: 64 Ki readings, 2 MiB of columns. */
+const CHUNK = 1 << 16;
+
 /**
  * A meter's (or reference standard's) energy registers over the case in columns: time, active power and the two
  * registers, 32 bytes a reading where the measurement it came from takes over a kilobyte. It is what every analysis
  * that asks "what did the register read at time t" needs (billing tables, metrology windows, OCPP transactions).
+ * Columns grow by fixed chunks rather than by doubling, so a long case holds what it read and little more.
  */
 export class RegisterTrack {
-  private t = new Float64Array(256);
-  private p = new Float64Array(256);
-  private imp = new Float64Array(256);
-  private exp = new Float64Array(256);
+  private readonly chunks: Float64Array[] = [];
   private n = 0;
   private sorted = true;
+  private latestT = Number.NEGATIVE_INFINITY;
 
   get length(): number {
     return this.n;
   }
 
   push(m: { t: number; p?: number; importWh: number; exportWh: number }): void {
-    if (this.n === this.t.length) {
-      const grow = (a: Float64Array) => {
-        const b = new Float64Array(a.length * 2);
-        b.set(a);
-        return b;
-      };
-      this.t = grow(this.t);
-      this.p = grow(this.p);
-      this.imp = grow(this.imp);
-      this.exp = grow(this.exp);
-    }
-    if (this.n > 0 && m.t < this.t[this.n - 1]!) this.sorted = false;
-    this.t[this.n] = m.t;
-    this.p[this.n] = typeof m.p === 'number' ? m.p : Number.NaN;
-    this.imp[this.n] = m.importWh;
-    this.exp[this.n] = m.exportWh;
+    const at = this.n % CHUNK;
+    if (at === 0) this.chunks.push(new Float64Array(CHUNK * 4));
+    const c = this.chunks[this.chunks.length - 1]!;
+    if (m.t < this.latestT) this.sorted = false;
+    this.latestT = Math.max(this.latestT, m.t);
+    c[at * 4] = m.t;
+    c[at * 4 + 1] = typeof m.p === 'number' ? m.p : Number.NaN;
+    c[at * 4 + 2] = m.importWh;
+    c[at * 4 + 3] = m.exportWh;
     this.n++;
   }
 
   /** Reading i in time order. */
   reading(i: number): RegisterReading {
-    this.sort();
-    const p = this.p[i]!;
-    return { t: this.t[i]!, importWh: this.imp[i]!, exportWh: this.exp[i]!, ...(Number.isNaN(p) ? {} : { p }) };
+    if (!this.sorted) this.sort();
+    const c = this.chunks[Math.floor(i / CHUNK)]!;
+    const at = (i % CHUNK) * 4;
+    const p = c[at + 1]!;
+    return { t: c[at]!, importWh: c[at + 2]!, exportWh: c[at + 3]!, ...(Number.isNaN(p) ? {} : { p }) };
   }
 
   /** Readings normally arrive in time order; a rig that delivers some late gets them sorted once, stably. */
   private sort(): void {
-    if (this.sorted) return;
-    const order = Array.from({ length: this.n }, (_, i) => i).sort((a, b) => this.t[a]! - this.t[b]!);
-    for (const col of ['t', 'p', 'imp', 'exp'] as const) {
-      const from = this[col];
-      const to = new Float64Array(from.length);
-      order.forEach((j, i) => {
-        to[i] = from[j]!;
-      });
-      this[col] = to;
-    }
+    const rows = Array.from({ length: this.n }, (_, i) => {
+      const c = this.chunks[Math.floor(i / CHUNK)]!;
+      const at = (i % CHUNK) * 4;
+      return c.slice(at, at + 4);
+    }).sort((a, b) => a[0]! - b[0]!);
+    rows.forEach((row, i) => {
+      this.chunks[Math.floor(i / CHUNK)]!.set(row, (i % CHUNK) * 4);
+    });
     this.sorted = true;
   }
 }

@@ -49,7 +49,7 @@ export default class Certify extends BenchCommand {
     }),
     workers: Flags.integer({
       description:
-        "Worker threads for the built-in sim rig's meters (0: all on the main thread; default: one per house, at most one per core). The record is the same for any number.",
+        "Worker threads for the built-in sim rig's meters (0: all on the main thread; default: one per house up to the cores when a case has several houses, else 0). The record is the same for any number.",
       min: 0,
     }),
     ledger: Flags.string({

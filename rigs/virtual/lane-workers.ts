@@ -32,9 +32,9 @@ export type MainMessage =
   | { type: 'reply'; id: number; result?: unknown; error?: string };
 
 /** Turns a worker may run ahead of what the main thread has recorded, and how often it sends what it has. */
-const WINDOW_TURNS = 64;
-const FLUSH_TURNS = 8;
-const CREDIT_TURNS = 16;
+const WINDOW_TURNS = 1024;
+const FLUSH_TURNS = 16;
+const CREDIT_TURNS = 64;
 
 const HOST = fileURLToPath(new URL('./lane-host.js', import.meta.url));
 
@@ -73,17 +73,15 @@ export class LaneWorkerPool {
   private threads: Worker[] = [];
   private listener: CaseListener | undefined;
 
-  constructor(private readonly max: number) {}
-
   /**
-   * Plays the case's lanes (lane i on thread i mod n, n = min(max, lanes)) and records their outputs on this thread
+   * Plays the case's lanes on `workers` threads (lane i on thread i mod n, n = min(workers, lanes)) and records their outputs on this thread
    * in the single-thread rig's order: turn by turn, each lane's block in lane order, each block's outputs in the
    * order the lane made them. Submissions are made from here in that same order and answered back, so the ledger
    * sees the same sequence of records. The entries, metrics, verdicts and billing records are therefore those of a
    * single-thread run; only the wall time differs.
    */
-  async run(setups: LaneSetup[], hooks: LaneRunHooks): Promise<void> {
-    const count = Math.max(1, Math.min(this.max, setups.length));
+  async run(setups: LaneSetup[], workers: number, hooks: LaneRunHooks): Promise<void> {
+    const count = Math.max(1, Math.min(workers, setups.length));
     while (this.threads.length < count) this.threads.push(this.spawn());
     const threads = this.threads.slice(0, count);
     // Held while a case plays (the main thread may have nothing else pending while it waits for them).

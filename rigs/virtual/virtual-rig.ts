@@ -49,9 +49,19 @@ export interface VirtualRigOptions {
   samplesPerCycle?: number;
   /**
    * Worker threads the houses' lanes (synthesis, meter, store) run on; 0 runs them on the calling thread. Default:
-   * one per core (a case uses at most one per house). Any number gives the same record.
+   * defaultLaneWorkers. Any number gives the same record.
    */
   workers?: number;
+}
+
+/**
+ * Lane threads for a case of `houses` houses when none are asked for: one per house up to the cores, so a street's
+ * meters run side by side. A single house stays on the calling thread: a thread of its own costs about 60 MB (its
+ * own heap and copy of the meter's modules) and measured no faster, as the one house's synthesis and meter are
+ * the work either way (perf/certify.ts).
+ */
+export function defaultLaneWorkers(houses: number): number {
+  return houses > 1 ? Math.min(houses, availableParallelism()) : 0;
 }
 
 /**
@@ -167,11 +177,11 @@ export class VirtualRig implements Rig {
         lastTurn = performance.now();
       }
     };
-    const workers = this.opts.workers ?? availableParallelism();
+    const workers = this.opts.workers ?? defaultLaneWorkers(setups.length);
     try {
       if (workers > 0 && laneWorkersAvailable()) {
-        this.pool ??= new LaneWorkerPool(workers);
-        await this.pool.run(setups, { observe: ctx.observe, forwarder, progress, signal: ctx.signal, turn });
+        this.pool ??= new LaneWorkerPool();
+        await this.pool.run(setups, workers, { observe: ctx.observe, forwarder, progress, signal: ctx.signal, turn });
         return;
       }
       const lanes = setups.map((setup, i) => new Lane(setup, ctx.observe, forwarder(i)));
