@@ -8,12 +8,18 @@ import { createRun, resolveRunsDir } from '../core/record/store.js';
 import { type DeclaredDut, RUN_RECORD_FORMAT, type Verdict } from '../core/record/types.js';
 import type { Rig, RigIdentity } from '../core/rig.js';
 import { TOOL_VERSION } from '../core/version.js';
-import { ANCHOR_RECEIPT_FORMAT } from '../reports/model.js';
+import { ANCHOR_RECEIPT_FORMAT, withAnchor } from '../reports/model.js';
 import { REPORT_FILE, type ReportFormat } from '../reports/render.js';
 import { type PreparedCase, type ProgressSink, runSuite, type SuiteOutcome } from './executor.js';
 import type { LabIdentity } from './lab.js';
 import { type LedgerIdentity, LedgerSession } from './ledger-session.js';
-import { type WrittenReport, writeAnchorReceipt, writeReports } from './reporting.js';
+import {
+  readAnchorReceipt,
+  readReportModel,
+  type WrittenReport,
+  writeAnchorReceipt,
+  writeReports,
+} from './reporting.js';
 import { type TsdbStats, TsdbTap } from './sinks/tsdb-tap.js';
 import { type LoadedSuite, resolveSuite, type SuiteCase } from './suite.js';
 
@@ -224,11 +230,14 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
     const showsAnchor = (f: ReportFormat) => f === 'html' || f === 'pdf';
     const first = opts.formats.filter((f) => !showsAnchor(f));
     const certificates = opts.formats.filter(showsAnchor);
+    // The record is read and analysed once for every report; the certificates add the anchor's receipt to it.
+    const model = await readReportModel(runsDir, runId);
     const written = await writeReports({
       runId,
       runsDir,
       reportsDir: opts.reportsDir,
       formats: first,
+      model,
     });
     const json = written.reports.find((r) => r.format === 'json');
     let anchor: CertifyResult['anchor'];
@@ -256,6 +265,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
         runsDir,
         reportsDir: opts.reportsDir,
         formats: certificates,
+        model: withAnchor(model, readAnchorReceipt(dir)),
       });
       written.reports.push(...html.reports);
     }

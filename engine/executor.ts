@@ -137,17 +137,14 @@ async function runCase(opts: ExecutorOptions, c: SuiteCase): Promise<CaseOutcome
   }
 
   const entries = new CaseEntries(CaseEntries.optionsFor(params));
-  let pending: Array<{ kind: string; data: unknown }> = [];
-  const flush = () => {
-    writer.appendBatch(pending);
-    pending = [];
-  };
+  // Each observation is sealed into the record as it arrives and written with its batch (one write, one fsync).
+  const flush = () => writer.flush();
   const keep = (kind: string, data: Record<string, unknown>) => {
     const scoped = { caseId: c.id, ...data };
     entries.add(kind, scoped);
-    pending.push({ kind, data: scoped });
+    writer.stage(kind, scoped);
     opts.tap?.(kind, scoped);
-    if (pending.length >= OBSERVATION_BATCH) flush();
+    if (writer.pending >= OBSERVATION_BATCH) flush();
   };
 
   const caseAbort = new AbortController();

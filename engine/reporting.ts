@@ -82,19 +82,31 @@ export function reportsDirFor(runsDir: string, runId: string, reportsDir = proce
   return reportsDir ? resolve(reportsDir, runId) : join(resolveRunsDir(runsDir), runId, RUN_REPORTS_FOLDER);
 }
 
-/** Renders reports from a run record alone and writes each atomically (temp file, then rename). */
+/**
+ * The report model of a run from its record alone, with the anchor receipt beside it. The record streams through its
+ * hash check into the model: a long run's record (hundreds of MB for a week) is never held whole, and its analysis
+ * turns the event loop, so certify keeps serving Ctrl-C and progress.
+ */
+export async function readReportModel(runsDir: string | undefined, runId: string): Promise<ReportModel> {
+  const dir = resolveRunsDir(runsDir);
+  const builder = new ReportModelBuilder();
+  const read = await scanRunRecord(runRecordPath(dir, runId), (e) => builder.add(e));
+  return builder.finish(read, { anchor: readAnchorReceipt(join(dir, runId)) });
+}
+
+/**
+ * Renders reports from a run record alone (or from its model, read once by the caller with readReportModel) and
+ * writes each atomically (temp file, then rename).
+ */
 export async function writeReports(opts: {
   runsDir?: string;
   reportsDir?: string;
   runId: string;
   formats: readonly ReportFormat[];
+  model?: ReportModel;
 }): Promise<ReportsResult> {
   const runsDir = resolveRunsDir(opts.runsDir);
-  // The record streams through its hash check into the model: a long run's record (hundreds of MB for a week) is
-  // never held whole, and its analysis turns the event loop, so certify keeps serving Ctrl-C and progress.
-  const builder = new ReportModelBuilder();
-  const read = await scanRunRecord(runRecordPath(runsDir, opts.runId), (e) => builder.add(e));
-  const model = builder.finish(read, { anchor: readAnchorReceipt(join(runsDir, opts.runId)) });
+  const model = opts.model ?? (await readReportModel(runsDir, opts.runId));
   const dir = reportsDirFor(runsDir, opts.runId, opts.reportsDir);
   mkdirSync(dir, { recursive: true });
   const reports: WrittenReport[] = [];

@@ -84,6 +84,15 @@ function* reportModelSteps(read: RunRecordRead, extra: { anchor?: AnchorReceipt 
 }
 
 /**
+ * The model with the run's anchor receipt, when it is this very record's: a copied or stale anchor.json never lands
+ * on another run's certificate.
+ */
+export function withAnchor(model: ReportModel, anchor: AnchorReceipt | undefined): ReportModel {
+  const { anchor: _old, ...rest } = model;
+  return anchor && anchor.runId === model.header?.runId ? { ...rest, anchor } : rest;
+}
+
+/**
  * The report model built as the record streams by, in record order: each case's entries go into a CaseEntries
  * (measurements reduced as they come) and are analysed when the case's verdict entry arrives, then let go. So a
  * report of a week-long run takes the memory of one case's reduced entries, never the record's.
@@ -137,22 +146,23 @@ export class ReportModelBuilder {
         : read.integrity === 'INCOMPLETE'
           ? 'INCOMPLETE'
           : (read.end?.verdict ?? 'ERROR');
-    return {
-      schema: REPORT_SCHEMA,
-      runId: read.header?.runId ?? 'unknown',
-      outcome,
-      integrity: read.integrity,
-      integrityProblem: read.problem,
-      status: read.end?.status,
-      endedAt: read.end?.endedAt,
-      recordHash: read.lastHash,
-      header: read.header,
-      identities: this.identities,
-      cases,
-      counts,
-      // Only a receipt for this very record: a copied or stale anchor.json never lands on another run's certificate.
-      ...(extra.anchor && extra.anchor.runId === read.header?.runId ? { anchor: extra.anchor } : {}),
-    };
+    return withAnchor(
+      {
+        schema: REPORT_SCHEMA,
+        runId: read.header?.runId ?? 'unknown',
+        outcome,
+        integrity: read.integrity,
+        integrityProblem: read.problem,
+        status: read.end?.status,
+        endedAt: read.end?.endedAt,
+        recordHash: read.lastHash,
+        header: read.header,
+        identities: this.identities,
+        cases,
+        counts,
+      },
+      extra.anchor,
+    );
   }
 
   private paramsOf(caseId: string): Record<string, unknown> {

@@ -15,6 +15,9 @@ export class RunRecordWriter {
   private fd: number | undefined;
   private seq = 0;
   private last = GENESIS_HASH;
+  /** Lines sealed by stage() and not yet written. */
+  private staged = '';
+  private stagedCount = 0;
 
   private constructor(
     readonly file: string,
@@ -38,38 +41,60 @@ export class RunRecordWriter {
   }
 
   append<T>(kind: string, data: T, options: AppendOptions = {}): string {
-    this.writeLines([{ kind, data }]);
+    this.stage(kind, data);
+    this.writeStaged();
     if (options.sync !== false) this.sync();
     return this.last;
   }
 
   /** Appends many entries with one write and one fsync: for high-rate observations. */
   appendBatch(entries: ReadonlyArray<{ kind: string; data: unknown }>): string {
-    if (entries.length === 0) return this.last;
-    this.writeLines(entries);
+    for (const { kind, data } of entries) this.stage(kind, data);
+    return this.flush();
+  }
+
+  /**
+   * Seals an entry into the chain now and keeps its line for the next flush: a high-rate observation is
+   * serialised as it arrives, so only its line waits for the batch's write, not the object it came from.
+   */
+  stage(kind: string, data: unknown): string {
+    this.requireFd();
+    const body: RecordEntry = { seq: this.seq, t: Date.now(), kind, data, prev: this.last };
+    const { line, hash } = sealLine(body as unknown as Record<string, unknown>);
+    this.staged += `${line}\n`;
+    this.stagedCount++;
+    this.last = hash;
+    this.seq++;
+    return hash;
+  }
+
+  /** Entries staged and not yet flushed. */
+  get pending(): number {
+    return this.stagedCount;
+  }
+
+  /** Writes the staged lines with one write and one fsync; each of them is durable when this returns. */
+  flush(): string {
+    if (this.stagedCount === 0) return this.last;
+    this.writeStaged();
     this.sync();
     return this.last;
   }
 
   /** Seals the run with its end entry and freezes the record; later appends throw. */
   close(end: Omit<RunEnd, 'endedAt'> & { endedAt?: string }): string {
+    // Anything staged goes first: the end entry follows it in the chain.
     this.append('end', { endedAt: new Date().toISOString(), ...end } satisfies RunEnd);
     closeSync(this.requireFd());
     this.fd = undefined;
     return this.last;
   }
 
-  private writeLines(entries: ReadonlyArray<{ kind: string; data: unknown }>): void {
+  private writeStaged(): void {
     const fd = this.requireFd();
-    let chunk = '';
-    for (const { kind, data } of entries) {
-      const body: RecordEntry = { seq: this.seq, t: Date.now(), kind, data, prev: this.last };
-      const { line, hash } = sealLine(body as unknown as Record<string, unknown>);
-      chunk += `${line}\n`;
-      this.last = hash;
-      this.seq++;
-    }
-    writeSync(fd, chunk);
+    if (this.staged) writeSync(fd, this.staged);
+    this.staged = '';
+    this.stagedCount = 0;
   }
 
   private sync(): void {
