@@ -103,6 +103,13 @@ export class LaneWorkerPool {
         wake?.();
       },
     };
+    /** Resolves at the threads' next message, failure or exit, or at an abort. */
+    const nextNews = async () => {
+      await new Promise<void>((r) => {
+        wake = r;
+      });
+      wake = undefined;
+    };
     const onAbort = () => wake?.();
     hooks.signal.addEventListener('abort', onAbort, { once: true });
     const next = async (lane: number): Promise<LaneItem> => {
@@ -120,10 +127,7 @@ export class LaneWorkerPool {
           }
           return item;
         }
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-        wake = undefined;
+        await nextNews();
       }
     };
     let ok = false;
@@ -173,10 +177,7 @@ export class LaneWorkerPool {
       // Every thread has closed its lanes (their stores) before the case's work folder goes.
       while (ended < count) {
         if (failure) throw failure;
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-        wake = undefined;
+        await nextNews();
       }
       ok = true;
     } finally {
