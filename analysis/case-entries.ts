@@ -107,6 +107,7 @@ export class CaseEntries {
   private readonly contractIds = new Set<string>();
   private streamedLeaks = 0;
   private pulseTotal = 0;
+  private added = 0;
   private readonly keepSeries: boolean;
 
   constructor(opts: CaseEntriesOptions = {}) {
@@ -129,7 +130,13 @@ export class CaseEntries {
     return out;
   }
 
+  /** Entries taken, kept or reduced. */
+  get size(): number {
+    return this.added;
+  }
+
   add(kind: string, data: Record<string, unknown>): void {
+    this.added++;
     if (kind === ENTRY.truthSession) {
       const s = data as unknown as TruthSessionData;
       this.contractIds.add(s.payerContractId);

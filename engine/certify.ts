@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import createDebug from 'debug';
+import type { CaseAnalysis } from '../analysis/case-analysis.js';
 import type { CaseEntries } from '../analysis/case-entries.js';
 import { analyseCaseAsync } from '../analysis/registry.js';
 import { ExitCode, InputError, isBenchError, RigError } from '../core/errors.js';
@@ -136,6 +137,19 @@ export async function measureCase(_c: SuiteCase, entries: CaseEntries, params: R
 }
 
 /**
+ * measureCase that keeps each case's whole analysis for the run's reports, which then need not parse and analyse
+ * the case's entries again from the record (most of the time a long run's reports took). A case with no entries
+ * is left to the report, which shows no analysis for it.
+ */
+function measuringInto(analysed: Map<string, CaseAnalysis>) {
+  return async (c: SuiteCase, entries: CaseEntries, params: Record<string, unknown>) => {
+    const analysis = await analyseCaseAsync(entries, params);
+    if (entries.size > 0) analysed.set(c.id, analysis);
+    return analysis.metrics;
+  };
+}
+
+/**
  * One certification run: suite × rig × meter × ledger → RunRecord → verdicts → reports → the JSON report's hash
  * anchored on the ledger. Input problems surface before any run is created; once it exists, a record is always
  * closed, whatever fails.
@@ -167,6 +181,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
   let ledger: LedgerSession | undefined;
   let binding: RigBinding | undefined;
   let outcome: SuiteOutcome;
+  const analysed = new Map<string, CaseAnalysis>();
   const tsdbSpool = join(dir, 'tsdb-spool.lp');
   const tap = opts.tsdb ? new TsdbTap(opts.tsdb, runId, tsdbSpool) : undefined;
   let tsdb: CertifyResult['tsdb'];
@@ -205,7 +220,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
         fromBlock = (await l.blockNumber()) + 1;
         return b.prepareCase(c, caseSeed, params, suite.file);
       },
-      measure: measureCase,
+      measure: measuringInto(analysed),
       collect: async (_c, observe) => {
         await l.collect(fromBlock, observe);
         // Each case's points leave at its end; an unreachable server only moves them to the spool.
@@ -231,7 +246,7 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
     const first = opts.formats.filter((f) => !showsAnchor(f));
     const certificates = opts.formats.filter(showsAnchor);
     // The record is read and analysed once for every report; the certificates add the anchor's receipt to it.
-    const model = await readReportModel(runsDir, runId);
+    const model = await readReportModel(runsDir, runId, analysed);
     const written = await writeReports({
       runId,
       runsDir,

@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import type { CaseAnalysis } from '../analysis/case-analysis.js';
 import { InputError } from '../core/errors.js';
 import { sha256Hex } from '../core/record/chain.js';
 import { scanRunRecord } from '../core/record/reader.js';
@@ -85,12 +86,20 @@ export function reportsDirFor(runsDir: string, runId: string, reportsDir = proce
 /**
  * The report model of a run from its record alone, with the anchor receipt beside it. The record streams through its
  * hash check into the model: a long run's record (hundreds of MB for a week) is never held whole, and its analysis
- * turns the event loop, so certify keeps serving Ctrl-C and progress.
+ * turns the event loop, so certify keeps serving Ctrl-C and progress. `analysed`: cases certify analysed from the
+ * entries it recorded, by case id; their lines are checked but not parsed or analysed again (the same analysis of the
+ * same entries: `bench report` of the record renders the same reports).
  */
-export async function readReportModel(runsDir: string | undefined, runId: string): Promise<ReportModel> {
+export async function readReportModel(
+  runsDir: string | undefined,
+  runId: string,
+  analysed?: ReadonlyMap<string, CaseAnalysis>,
+): Promise<ReportModel> {
   const dir = resolveRunsDir(runsDir);
-  const builder = new ReportModelBuilder();
-  const read = await scanRunRecord(runRecordPath(dir, runId), (e) => builder.add(e));
+  const builder = new ReportModelBuilder(analysed);
+  const read = await scanRunRecord(runRecordPath(dir, runId), (e) => builder.add(e), {
+    skip: (kind) => builder.skips(kind),
+  });
   return builder.finish(read, { anchor: readAnchorReceipt(join(dir, runId)) });
 }
 

@@ -11,22 +11,16 @@ import type { Scenario } from '../profiles/scenario-schema.js';
 import { synthesizeMeterSync } from '../profiles/synth.js';
 import { benchmarkHouse, benchmarkStreet } from './household.js';
 
+/** The CLI as `npx bench` runs it: the executable itself, with the Node options of its first line. */
+const BENCH_BIN = join(PACKAGE_ROOT, 'bin/run.js');
+
 /** `bench certify` with no flags (or with `args`), cold: a fresh process, the default suite on `sim`, embedded Ganache. */
 function certifyColdSeconds(args: string[] = []): number {
   const dir = mkdtempSync(join(tmpdir(), 'perf-certify-'));
   const t0 = performance.now();
   execFileSync(
-    process.execPath,
-    [
-      join(PACKAGE_ROOT, 'bin/run.js'),
-      'certify',
-      '--json',
-      '--runs-dir',
-      join(dir, 'runs'),
-      '--reports-dir',
-      join(dir, 'reports'),
-      ...args,
-    ],
+    BENCH_BIN,
+    ['certify', '--json', '--runs-dir', join(dir, 'runs'), '--reports-dir', join(dir, 'reports'), ...args],
     {
       stdio: ['ignore', 'ignore', 'inherit'],
     },
@@ -43,8 +37,8 @@ interface WholeRun {
 /**
  * A scenario as a one-case suite through `bench certify` on the sim rig in a fresh process: the whole pipeline
  * (synthesis, meter, run record, analysis, billing on the embedded chain, every report). Peak RSS is the child's
- * own, written by a preloaded exit hook (the CLI ends with process.exit, so it cannot be asked after); the lane
- * worker threads are in the same process, so it counts them.
+ * own, written by an exit hook preloaded through NODE_OPTIONS (the CLI ends with process.exit, so it cannot be
+ * asked after); the lane worker threads and the embedded chain are in the same process, so it counts them.
  */
 function certifyScenario(scenario: Scenario, args: string[] = []): WholeRun {
   const dir = mkdtempSync(join(tmpdir(), 'perf-whole-'));
@@ -71,11 +65,8 @@ function certifyScenario(scenario: Scenario, args: string[] = []): WholeRun {
   const hook = `import fs from "node:fs"; process.on("exit", () => fs.writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));`;
   const t0 = performance.now();
   const out = execFileSync(
-    process.execPath,
+    BENCH_BIN,
     [
-      '--import',
-      `data:text/javascript,${encodeURIComponent(hook)}`,
-      join(PACKAGE_ROOT, 'bin/run.js'),
       'certify',
       '--suite',
       join(dir, 'suite.yaml'),
@@ -86,7 +77,12 @@ function certifyScenario(scenario: Scenario, args: string[] = []): WholeRun {
       join(dir, 'reports'),
       ...args,
     ],
-    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 64 * 2 ** 20 },
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 2 ** 20,
+      env: { ...process.env, NODE_OPTIONS: `--import data:text/javascript,${encodeURIComponent(hook)}` },
+    },
   );
   const seconds = (performance.now() - t0) / 1000;
   return {

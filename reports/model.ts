@@ -102,6 +102,22 @@ export class ReportModelBuilder {
   private readonly starts = new Map<string, Record<string, unknown>>();
   private readonly open = new Map<string, { entries: CaseEntries; added: number }>();
   private readonly cases: ReportCase[] = [];
+  /** The case between its start and its verdict entries. */
+  private current: string | undefined;
+
+  /**
+   * `analysed`: cases already analysed from these very entries as they were recorded (certify analyses each case
+   * when it ends, from the entries it writes), by case id. Their entries need not be read again: see skips().
+   */
+  constructor(private readonly analysed: ReadonlyMap<string, CaseAnalysis> = new Map()) {}
+
+  /**
+   * Whether the entries of this kind may go unread here: inside a case whose analysis was given, everything but its
+   * start and verdict (a record's bulk: its measurements). For scanRunRecord's `skip`.
+   */
+  skips(kind: string): boolean {
+    return this.current !== undefined && this.analysed.has(this.current) && !READ_ALWAYS.has(kind);
+  }
 
   /** Takes the next entry; at a case's verdict, the steps of that case's analysis (run them before the next add). */
   add(e: RecordEntry): Steps<void> | undefined {
@@ -112,8 +128,12 @@ export class ReportModelBuilder {
     if (!caseId) return undefined;
     if (e.kind === ENTRY.caseStart) {
       this.starts.set(caseId, data);
-      this.caseEntries(caseId);
-    } else if (e.kind === ENTRY.caseVerdict) return this.closeCase(caseId, data);
+      this.current = caseId;
+      if (!this.analysed.has(caseId)) this.caseEntries(caseId);
+    } else if (e.kind === ENTRY.caseVerdict) {
+      this.current = undefined;
+      return this.closeCase(caseId, data);
+    } else if (this.analysed.has(caseId)) return undefined;
     else {
       const c = this.caseEntries(caseId);
       c.entries.add(e.kind, data);
@@ -191,10 +211,14 @@ export class ReportModelBuilder {
       criteria: (v.criteria as CriterionResult[]) ?? [],
       metrics: (v.metrics as Record<string, unknown>) ?? {},
       params,
-      analysis: open && open.added > 0 ? yield* analysisSteps(open.entries, params) : undefined,
+      analysis:
+        this.analysed.get(caseId) ?? (open && open.added > 0 ? yield* analysisSteps(open.entries, params) : undefined),
     });
   }
 }
+
+/** Entries a report reads even in a case analysed beforehand. */
+const READ_ALWAYS: ReadonlySet<string> = new Set(['header', 'end', ENTRY.identity, ENTRY.caseStart, ENTRY.caseVerdict]);
 
 export function fmt(value: unknown, digits = 4): string {
   if (typeof value !== 'number') return value === undefined ? '—' : String(value);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { open, readFile } from 'node:fs/promises';
 import { runSteps, runStepsYielding, type Steps } from '../steps.js';
-import { checkLine, GENESIS_HASH, looksTruncated } from './chain.js';
+import { checkLine, checkSealedLine, GENESIS_HASH, looksTruncated } from './chain.js';
 import type { Integrity, RecordEntry, RunEnd, RunHeader } from './types.js';
 
 export interface IntegrityProblem {
@@ -69,8 +69,12 @@ class ChainVerifier {
     return this.stopped !== undefined;
   }
 
-  /** Checks the next line; the entry when it holds. `unterminated`: the file's last line, with no newline after it. */
-  line(line: string, unterminated: boolean): RecordEntry | undefined {
+  /**
+   * Checks the next line; the entry when it holds. `unterminated`: the file's last line, with no newline after it.
+   * `skip`: kinds the caller does not need; such a line is checked without being parsed (see checkSealedLine) and
+   * gives no entry.
+   */
+  line(line: string, unterminated: boolean, skip?: (kind: string) => boolean): RecordEntry | undefined {
     if (this.stopped) return undefined;
     const i = this.count;
     const stop = (integrity: Integrity, reason: string) => {
@@ -79,6 +83,15 @@ class ChainVerifier {
     };
     if (unterminated && looksTruncated(line))
       return stop('INCOMPLETE', 'last line is cut short (the writer stopped mid-entry)');
+    if (skip && !unterminated && i > 0 && this.lastEntry?.kind !== 'end') {
+      const sealed = checkSealedLine(line, this.prev, i);
+      if (sealed && sealed.kind !== 'end' && skip(sealed.kind)) {
+        this.lastEntry = { kind: sealed.kind } as RecordEntry;
+        this.prev = sealed.hash;
+        this.count++;
+        return undefined;
+      }
+    }
     const check = checkLine(line, this.prev);
     if (!check.ok) return stop('TAMPERED', check.detail);
     const entry = check.body as unknown as RecordEntry;
@@ -135,12 +148,16 @@ function* verifySteps(text: string, file: string): Steps<RunRecordRead> {
 /**
  * Verifies a record as it streams from disk, handing each verified entry to `visit` in order and keeping none: the
  * memory it takes is one read chunk and what the visitor keeps. A visitor that returns steps (a case's analysis)
- * has them run with turns of the event loop.
+ * has them run with turns of the event loop. `skip` (asked line by line, so it may change as the visitor learns the
+ * record): kinds whose lines are only checked, not parsed nor visited; certify, which analysed its cases as they ran,
+ * skips their measurements, most of a record's bytes.
  */
 export async function scanRunRecord(
   file: string,
   visit: (entry: RecordEntry) => Steps<void> | undefined,
+  opts: { skip?: (kind: string) => boolean } = {},
 ): Promise<RunRecordScan> {
+  const { skip } = opts;
   const verifier = new ChainVerifier(file);
   const handle = await open(file, 'r');
   try {
@@ -164,7 +181,7 @@ export async function scanRunRecord(
       const view = buf.subarray(0, end);
       let pos = 0;
       for (let nl = view.indexOf(10, pos); nl >= 0 && !verifier.done; nl = view.indexOf(10, pos)) {
-        const entry = verifier.line(view.toString('utf8', pos, nl), false);
+        const entry = verifier.line(view.toString('utf8', pos, nl), false, skip);
         pos = nl + 1;
         const steps = entry && visit(entry);
         if (steps) await runStepsYielding(steps);

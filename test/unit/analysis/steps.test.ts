@@ -85,4 +85,67 @@ describe('steps: long pure work that can yield to the event loop', () => {
       expect(seen).toEqual(entries);
     }
   });
+
+  it('a scan that skips a kind checks its lines unparsed, hands on the rest and judges every damaged record alike', async () => {
+    const text = readFileSync(SAMPLE, 'utf8');
+    const measurement = text.split('\n').find((l) => l.includes('"kind":"obs.meter.measurement"'))!;
+    const variants: Record<string, string> = {
+      whole: text,
+      'a measurement changed': text.replace(measurement, measurement.replace('"meterId":"', '"meterId":"x')),
+      'a measurement dropped': text.replace(`${measurement}\n`, ''),
+      'a measurement resealed': text.replace(
+        measurement,
+        measurement.replace(/"hash":"[0-9a-f]{64}"/, `"hash":"${'a'.repeat(64)}"`),
+      ),
+      'cut mid-line': text.slice(0, text.length - 40),
+      'a carriage return added': text.replace('}\n', '}\r\n'),
+    };
+    const dir = mkdtempSync(join(tmpdir(), 'scan-skip-'));
+    const skip = (kind: string) => kind === 'obs.meter.measurement';
+    for (const [name, body] of Object.entries(variants)) {
+      const file = join(dir, `${name}.jsonl`);
+      writeFileSync(file, body);
+      const seen: RecordEntry[] = [];
+      const scan = await scanRunRecord(
+        file,
+        (e) => {
+          seen.push(e);
+          return undefined;
+        },
+        { skip },
+      );
+      const { entries, ...read } = readRunRecord(file);
+      expect({ name, ...scan }).toEqual({ name, ...read });
+      // Up to the first problem: a problem ends the scan where the whole read stops keeping entries.
+      expect(seen).toEqual(entries.filter((e) => !skip(e.kind)));
+    }
+  });
+
+  it("a report model given its cases' analyses reads only their starts and verdicts, and equals the full one", async () => {
+    const read = readRunRecord(SAMPLE);
+    const analysed = new Map<string, ReturnType<typeof analyseCase>>();
+    // As certify gives them: only cases that have entries (nilm has only its start and verdict here).
+    for (const caseId of ['ev-home']) {
+      const start = read.entries.find(
+        (e) => e.kind === 'case.start' && (e.data as { caseId: string }).caseId === caseId,
+      )!;
+      const entries: Entry[] = read.entries
+        .filter((e) => (e.data as { caseId?: string }).caseId === caseId && !e.kind.startsWith('case.'))
+        .map((e) => ({ kind: e.kind, data: e.data as Record<string, unknown> }));
+      analysed.set(caseId, analyseCase(entries, (start.data as { params?: Record<string, unknown> }).params ?? {}));
+    }
+    const builder = new ReportModelBuilder(analysed);
+    const visited: string[] = [];
+    const scan = await scanRunRecord(
+      SAMPLE,
+      (e) => {
+        visited.push(e.kind);
+        return builder.add(e);
+      },
+      { skip: (kind) => builder.skips(kind) },
+    );
+    expect(builder.finish(scan)).toEqual(buildReportModel(read));
+    // Every case here is analysed or has no entries: only the run's frame and the cases' starts and verdicts are read.
+    expect(new Set(visited)).toEqual(new Set(['header', 'case.start', 'case.verdict', 'end']));
+  });
 });
