@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests that play scenarios in scaled real time through PTYs (`*.realtime.test.ts`) measure timing: they run in
-// a pass of their own, one file at a time, so a CPU-heavy neighbour cannot skew them (scripts/test-all.sh).
+// a pass of their own (scripts/test-all.sh), so the CPU-heavy main pass cannot skew them. Two of their files run
+// side by side: a real-time case mostly waits on its clock (the smoke suite on sim-serial: 125 s of wall time, 26 s
+// of CPU), so two leave the cores mostly idle.
 const realtime = process.env.BENCH_REALTIME === '1';
 
 export default defineConfig({
@@ -14,7 +16,7 @@ export default defineConfig({
     hookTimeout: 300_000,
     setupFiles: ['test/support/turn-event-loop.ts'],
     pool: 'forks',
-    poolOptions: { forks: { maxForks: realtime ? 1 : 2, minForks: 1 } },
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     reporters: ['default'],
   },
 });
