@@ -141,12 +141,11 @@ export async function benchCertify() {
   const coldSingle = Math.min(...cold.single);
   // The raw FFT's time is the better of two replays, as the pipeline's is the better of two runs: this machine's
   // speed drifts between minutes, and a ratio of one fast and one slow moment would measure the drift.
-  const days = [replayDay(), replayDay()];
-  const day = days.reduce((a, b) =>
-    b.fftSeconds < a.fftSeconds
-      ? { ...b, seconds: Math.min(a.seconds, b.seconds) }
-      : { ...a, seconds: Math.min(a.seconds, b.seconds) },
-  );
+  const [first, second] = [replayDay(), replayDay()];
+  const day = {
+    ...(second.fftSeconds < first.fftSeconds ? second : first),
+    seconds: Math.min(first.seconds, second.seconds),
+  };
   const speedup = day.cycles / 50 / day.seconds;
   // Peak RSS moves with when the garbage collector runs, so each figure is the better of two runs.
   const whole = bestOf(2, () => certifyScenario(benchmarkHouse(1)));
