@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import createDebug from 'debug';
-import { RPCServer } from 'ocpp-rpc';
+import type { RPCServer } from 'ocpp-rpc';
 import { RigError } from '../../core/errors.js';
 import type { MeterValue16, OcppVersion } from '../../protocols/ocpp-meter-values.js';
 import {
@@ -175,7 +175,10 @@ export class CentralSystem {
     };
     this.book = new TransactionBook(() => (this.hooks.receivedClock ?? this.now)());
     for (const spec of opts.stations) this.links.set(spec.identity, { spec, connections: 0 });
-    this.server = new RPCServer({
+    // Required here rather than imported: ocpp-rpc and the ajv its schemas need take a quarter of a second to load,
+    // which every command that reaches the instrument registry (certify on `sim`) paid for nothing.
+    const { RPCServer: Server } = createRequire(import.meta.url)('ocpp-rpc') as typeof import('ocpp-rpc');
+    this.server = new Server({
       protocols: ['ocpp2.0.1', 'ocpp1.6'],
       strictMode: true,
       // A station that sends garbage stays connected: every bad frame is answered and counted, never fatal.

@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import createDebug from 'debug';
-import { RPCClient } from 'ocpp-rpc';
+import type { RPCClient } from 'ocpp-rpc';
 import { ocaPublicKey, ocmfPublicKey, ocmfReading, p256PublicKeyHex, signOcmf } from '../../protocols/ocmf.js';
 import { meterValueOf, type OcppVersion } from '../../protocols/ocpp-meter-values.js';
 
@@ -90,7 +91,9 @@ export class EmulatedStation {
   constructor(private readonly o: StationOptions) {
     this.faults = new Set(o.faults ?? []);
     this.now = o.now ?? (() => Date.now() / 1000);
-    this.client = new RPCClient({
+    // Required here rather than imported: see the central system's constructor (rigs/drivers/ocpp-central.ts).
+    const { RPCClient: Client } = createRequire(import.meta.url)('ocpp-rpc') as typeof import('ocpp-rpc');
+    this.client = new Client({
       endpoint: o.url,
       identity: o.identity,
       protocols: [o.version],
