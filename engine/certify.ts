@@ -245,7 +245,8 @@ export async function certify(opts: CertifyOptions, provider: RigProvider): Prom
     const showsAnchor = (f: ReportFormat) => f === 'html' || f === 'pdf';
     const first = opts.formats.filter((f) => !showsAnchor(f));
     const certificates = opts.formats.filter(showsAnchor);
-    // The record is read and analysed once for every report; the certificates add the anchor's receipt to it.
+    // The record is read (and its chain checked) once for every report, with each case's analysis from when it
+    // ended; the certificates add the anchor's receipt to it.
     const model = await readReportModel(runsDir, runId, analysed);
     const written = await writeReports({
       runId,
