@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createReadStream, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { readRunRecord, verifyRunRecordText } from '../core/record/reader.js';
+import { ENTRY } from '../core/record/entries.js';
+import { type RunRecordScan, scanRunRecord } from '../core/record/reader.js';
 import { listRunIds, resolveRunsDir, runRecordPath } from '../core/record/store.js';
 import type { Integrity, RunHeader, RunStatus, Verdict } from '../core/record/types.js';
 
@@ -30,11 +31,14 @@ export interface RunDetail extends RunSummary {
   cases: Array<{ id: string; verdict: Verdict; reason?: string }>;
 }
 
-export function listRuns(runsDirFlag: string | undefined, limit = 50): { runsDir: string; runs: RunSummary[] } {
+export async function listRuns(
+  runsDirFlag: string | undefined,
+  limit = 50,
+): Promise<{ runsDir: string; runs: RunSummary[] }> {
   const runsDir = resolveRunsDir(runsDirFlag);
-  const runs = listRunIds(runsDir)
-    .slice(0, limit)
-    .map((runId) => cachedSummary(runId, runRecordPath(runsDir, runId)));
+  const runs: RunSummary[] = [];
+  for (const runId of listRunIds(runsDir).slice(0, limit))
+    runs.push(await cachedSummary(runId, runRecordPath(runsDir, runId)));
   return { runsDir, runs };
 }
 
@@ -50,11 +54,11 @@ const VERIFY_CACHE_FORMAT = 'bench.verify-cache/1';
  * a byte changed in place keeps the size, `touch -r`/utimes puts the mtime back, and a hash of the last line does
  * not see the middle, so such a key could show a tampered record as OK. Keyed by the bytes themselves, the cache
  * only ever answers for exactly the bytes it verified. (A cache file rewritten by hand can lie, but so can a
- * record rewritten with its chain recomputed: the chain has no secret either. `run show` always verifies fully.)
+ * record rewritten with its chain recomputed: the chain has no secret either. `run show` always verifies.) Both the
+ * key and the check stream the file: a week's record is hundreds of MB.
  */
-function cachedSummary(runId: string, file: string): RunSummary {
-  const bytes = readFileSync(file);
-  const key = { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length };
+async function cachedSummary(runId: string, file: string): Promise<RunSummary> {
+  const key = await fileKey(file);
   const cacheFile = join(dirname(file), VERIFY_CACHE_FILE);
   try {
     const c = JSON.parse(readFileSync(cacheFile, 'utf8')) as { format?: string; sha256?: string; size?: number };
@@ -64,7 +68,8 @@ function cachedSummary(runId: string, file: string): RunSummary {
   } catch {
     // No cache yet, or an unreadable one: verify.
   }
-  const { runId: _id, ...summary } = summarise(runId, verifyRunRecordText(bytes.toString('utf8'), file));
+  // Every line's hash and link are checked; none needs parsing but the header and the end.
+  const { runId: _id, ...summary } = summarise(runId, await scanRunRecord(file, () => undefined, { skip: () => true }));
   try {
     const tmp = `${cacheFile}.${process.pid}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ format: VERIFY_CACHE_FORMAT, ...key, summary })}\n`);
@@ -75,28 +80,44 @@ function cachedSummary(runId: string, file: string): RunSummary {
   return { runId, ...summary };
 }
 
-export function showRun(runsDirFlag: string | undefined, runId: string): RunDetail {
+async function fileKey(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file) as AsyncIterable<Buffer>) {
+    hash.update(chunk);
+    size += chunk.length;
+  }
+  return { sha256: hash.digest('hex'), size };
+}
+
+/** One run's header, integrity and case verdicts, its record checked as it streams (its other lines unparsed). */
+export async function showRun(runsDirFlag: string | undefined, runId: string): Promise<RunDetail> {
   const runsDir = resolveRunsDir(runsDirFlag);
   const file = runRecordPath(runsDir, runId);
-  const read = readRunRecord(file);
-  const cases = read.entries
-    .filter((e) => e.kind === 'case.verdict')
-    .map((e) => {
-      const d = e.data as CaseVerdictData;
-      return { id: d.caseId, verdict: d.verdict, reason: d.reason };
-    });
+  const cases: RunDetail['cases'] = [];
+  const read = await scanRunRecord(
+    file,
+    (e) => {
+      if (e.kind === ENTRY.caseVerdict) {
+        const d = e.data as CaseVerdictData;
+        cases.push({ id: d.caseId, verdict: d.verdict, reason: d.reason });
+      }
+      return undefined;
+    },
+    { skip: (kind) => kind !== ENTRY.caseVerdict },
+  );
   return {
     ...summarise(runId, read),
     file,
     lastHash: read.lastHash,
     problem: read.problem,
     header: read.header,
-    entryCount: read.entries.length,
+    entryCount: read.entryCount,
     cases,
   };
 }
 
-function summarise(runId: string, read: ReturnType<typeof readRunRecord>): RunSummary {
+function summarise(runId: string, read: RunRecordScan): RunSummary {
   return {
     runId,
     integrity: read.integrity,

@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { createGzip, gunzipSync } from 'node:zlib';
 import type pg from 'pg';
 import { NotFoundError } from '../core/errors.js';
 import { ENTRY } from '../core/record/entries.js';
-import { type RunRecordRead, readRunRecord } from '../core/record/reader.js';
+import { type RunRecordRead, readRunRecord, scanRunRecord } from '../core/record/reader.js';
 import { RECORD_FILE } from '../core/record/store.js';
 import type { CertifyResult } from '../engine/certify.js';
 import { ANCHOR_FILE, type ReportsResult, writeReports } from '../engine/reporting.js';
@@ -45,22 +46,18 @@ export async function uploadRun(
   o: { agent: string; device?: string },
 ): Promise<{ stored: boolean; integrity: string; verdict: string }> {
   const file = join(result.runDir, RECORD_FILE);
-  const raw = readFileSync(file);
-  const record = readRunRecord(file);
+  const { record, firmware, verdicts } = await scanForUpload(file);
+  const recordGz = await gzipFile(file);
   const verdict = record.integrity === 'OK' ? result.verdict : record.integrity;
-  const firmware = firmwareOf(record);
   const anchorFile = join(result.runDir, ANCHOR_FILE);
   const anchor = existsSync(anchorFile) ? readFileSync(anchorFile, 'utf8') : null;
-  const metrics = record.entries
-    .filter((e) => e.kind === ENTRY.caseVerdict)
-    .flatMap((e) => {
-      const d = e.data as { caseId: string; metrics?: Record<string, unknown> };
-      return Object.entries(d.metrics ?? {}).map(([metric, value]) => ({
-        caseId: d.caseId,
-        metric,
-        value: typeof value === 'number' && Number.isFinite(value) ? value : null,
-      }));
-    });
+  const metrics = verdicts.flatMap((d) =>
+    Object.entries(d.metrics ?? {}).map(([metric, value]) => ({
+      caseId: d.caseId,
+      metric,
+      value: typeof value === 'number' && Number.isFinite(value) ? value : null,
+    })),
+  );
   const stored = await inTransaction(pool, async (c) => {
     const ins = await c.query(
       `INSERT INTO bench.runs (id, job, record_hash, suite, seed, device, firmware, rig, agent, status, verdict, integrity,
@@ -81,7 +78,7 @@ export async function uploadRun(
         verdict,
         record.integrity,
         result.exitCode,
-        gzipSync(raw),
+        recordGz,
         anchor,
       ],
     );
@@ -116,14 +113,34 @@ export async function uploadRun(
   return { stored, integrity: record.integrity, verdict };
 }
 
-/** The DUT's firmware as the run identified it (the record has several identity entries: ledger, DUT). */
-function firmwareOf(record: RunRecordRead): string | undefined {
-  for (const e of record.entries) {
-    if (e.kind !== ENTRY.identity) continue;
-    const version = (e.data as { dut?: { firmwareVersion?: string } }).dut?.firmwareVersion;
-    if (version) return version;
-  }
-  return undefined;
+/**
+ * What the lab keeps of a record besides its bytes, in one streamed pass (a week's record is hundreds of MB): the
+ * chain's integrity, the DUT's firmware as the run identified it (the record has several identity entries: ledger,
+ * DUT) and each case's verdict entry. Every other line is only hash-checked.
+ */
+async function scanForUpload(file: string) {
+  let firmware: string | undefined;
+  const verdicts: Array<{ caseId: string; metrics?: Record<string, unknown> }> = [];
+  const record = await scanRunRecord(
+    file,
+    (e) => {
+      if (e.kind === ENTRY.identity)
+        firmware ??= (e.data as { dut?: { firmwareVersion?: string } }).dut?.firmwareVersion || undefined;
+      else if (e.kind === ENTRY.caseVerdict) verdicts.push(e.data as (typeof verdicts)[number]);
+      return undefined;
+    },
+    { skip: (kind) => kind !== ENTRY.identity && kind !== ENTRY.caseVerdict },
+  );
+  return { record, firmware, verdicts };
+}
+
+/** The record gzipped as it streams from disk: only the compressed bytes are held. */
+async function gzipFile(file: string): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  await pipeline(createReadStream(file), createGzip(), async (gz: AsyncIterable<Buffer>) => {
+    for await (const chunk of gz) chunks.push(chunk);
+  });
+  return Buffer.concat(chunks);
 }
 
 const RUN_COLUMNS = `id, job, suite, seed::float8 AS seed, device, firmware, rig, agent, status, verdict, integrity,

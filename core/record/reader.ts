@@ -20,6 +20,8 @@ export interface RunRecordRead {
   end?: RunEnd;
   /** Hash of the last valid entry: the fingerprint reports and the ledger anchor cite. */
   lastHash: string;
+  /** Entries that hold, from the first: all of them in a whole record. */
+  entryCount: number;
 }
 
 /**
@@ -114,6 +116,7 @@ class ChainVerifier {
       header: this.header,
       end,
       lastHash: this.prev,
+      entryCount: this.count,
     });
     if (this.stopped) return result(this.stopped.integrity, this.stopped.problem);
     if (this.count === 0) return result('INCOMPLETE', { line: 1, reason: 'record is empty' });

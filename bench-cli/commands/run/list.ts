@@ -17,7 +17,7 @@ export default class RunList extends BenchCommand {
 
   async run(): Promise<RunListResult> {
     const { flags } = await this.parse(RunList);
-    const result = listRuns(flags['runs-dir'], flags.limit);
+    const result = await listRuns(flags['runs-dir'], flags.limit);
     if (result.runs.length === 0) this.say(`no runs in ${result.runsDir}`);
     for (const r of result.runs) {
       this.say(

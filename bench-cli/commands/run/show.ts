@@ -11,7 +11,7 @@ export default class RunShow extends BenchCommand {
 
   async run(): Promise<RunDetail> {
     const { args, flags } = await this.parse(RunShow);
-    const detail = showRun(flags['runs-dir'], args.runId);
+    const detail = await showRun(flags['runs-dir'], args.runId);
     this.say(
       `run ${detail.runId}  integrity ${detail.integrity}${detail.problem ? ` (line ${detail.problem.line}: ${detail.problem.reason})` : ''}`,
     );
