@@ -1,9 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError } from '../core/errors.js';
-import { loadRun, resolveRunsDir } from '../core/record/store.js';
+import { resolveRunsDir } from '../core/record/store.js';
 import { compareRuns, type RunComparison, renderCompareHtml, renderCompareMarkdown } from '../reports/compare.js';
-import { buildReportModel } from '../reports/model.js';
+import type { ReportModel } from '../reports/model.js';
+import { readReportModel } from './reporting.js';
 
 export interface CompareResult extends RunComparison {
   files: string[];
@@ -14,7 +15,9 @@ export async function compare(opts: { runIds: string[]; runsDir?: string; outDir
     throw new InputError('compare needs at least two runs', [], ['Pass a baseline run id and one or more run ids.']);
   }
   const runsDir = resolveRunsDir(opts.runsDir);
-  const models = opts.runIds.map((id) => buildReportModel(loadRun(runsDir, id)));
+  // One record at a time, streamed through its hash check: only each run's analysis is kept, never its entries.
+  const models: ReportModel[] = [];
+  for (const id of opts.runIds) models.push(await readReportModel(runsDir, id));
   const comparison = compareRuns(models);
   const files: string[] = [];
   if (opts.outDir) {
