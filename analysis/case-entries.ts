@@ -1,4 +1,10 @@
-import { ENTRY, type MeasurementData, type PulseData, type TruthSessionData } from '../core/record/entries.js';
+import {
+  ENTRY,
+  HIGH_RATE_KINDS,
+  type MeasurementData,
+  type PulseData,
+  type TruthSessionData,
+} from '../core/record/entries.js';
 import type { RegisterReading } from './energy.js';
 import { leaksIn } from './privacy.js';
 import { SeriesDownsampler, type TimelinePoint } from './timeline.js';
@@ -9,7 +15,7 @@ export interface Entry {
 }
 
 /** Kinds that arrive at a high rate (one per poll or more), reduced as they stream instead of kept. */
-const STREAMED_KINDS: ReadonlySet<string> = new Set([ENTRY.meterMeasurement, ENTRY.referenceMeasurement, ENTRY.pulse]);
+const STREAMED_KINDS = HIGH_RATE_KINDS;
 
 /** Readings per chunk of a register track: 64 Ki readings, 2 MiB of columns. */
 const CHUNK = 1 << 16;

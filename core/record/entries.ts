@@ -46,6 +46,14 @@ export const ENTRY = {
   end: 'end',
 } as const;
 
+/** Kinds written at a high rate (one per poll or more): most of a record's bytes, and what readers that do not analyse
+ * signals skip. */
+export const HIGH_RATE_KINDS: ReadonlySet<string> = new Set([
+  ENTRY.meterMeasurement,
+  ENTRY.referenceMeasurement,
+  ENTRY.pulse,
+]);
+
 export type Direction = 'on' | 'off';
 
 /** Every case-scoped entry carries its case id so one record holds a whole suite. */

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { NotFoundError } from '../errors.js';
-import { type RunRecordRead, readRunRecord } from './reader.js';
-import type { RunHeader } from './types.js';
+import { type RunRecordRead, readRunRecord, scanRunRecord } from './reader.js';
+import type { RecordEntry, RunHeader } from './types.js';
 import { RunRecordWriter } from './writer.js';
 
 export const RECORD_FILE = 'record.jsonl';
@@ -57,6 +57,27 @@ export function runRecordPath(runsDir: string, runId: string): string {
 
 export function loadRun(runsDir: string, runId: string): RunRecordRead {
   return readRunRecord(runRecordPath(runsDir, runId));
+}
+
+/**
+ * A run's record with the entries of some kinds left out, read as it streams (their lines only hash-checked): for
+ * readers of a long run's billing or OCPP entries, which need none of its hundreds of MB of measurements.
+ */
+export async function loadRunWithout(
+  runsDir: string,
+  runId: string,
+  kinds: ReadonlySet<string>,
+): Promise<RunRecordRead> {
+  const entries: RecordEntry[] = [];
+  const scan = await scanRunRecord(
+    runRecordPath(runsDir, runId),
+    (e) => {
+      if (!kinds.has(e.kind)) entries.push(e);
+      return undefined;
+    },
+    { skip: (kind) => kinds.has(kind) },
+  );
+  return { ...scan, entries };
 }
 
 /** Every run in the directory, newest first. */

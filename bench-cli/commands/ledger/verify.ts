@@ -29,9 +29,10 @@ export default class LedgerVerify extends BenchCommand {
 
   async run(): Promise<VerifyRunResult> {
     const { args, flags } = await this.parse(LedgerVerify);
-    const { loadRun, resolveRunsDir } = await import('../../../core/record/store.js');
+    const { loadRunWithout, resolveRunsDir } = await import('../../../core/record/store.js');
+    const { HIGH_RATE_KINDS } = await import('../../../core/record/entries.js');
     const { verifyRunLedger } = await import('../../../ledger/verify-run.js');
-    const run = loadRun(resolveRunsDir(flags['runs-dir']), args.runId);
+    const run = await loadRunWithout(resolveRunsDir(flags['runs-dir']), args.runId, HIGH_RATE_KINDS);
     const r = await verifyRunLedger({
       runId: args.runId,
       entries: run.entries,
