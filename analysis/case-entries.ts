@@ -14,9 +14,6 @@ export interface Entry {
   data: Record<string, unknown>;
 }
 
-/** Kinds that arrive at a high rate (one per poll or more), reduced as they stream instead of kept. */
-const STREAMED_KINDS = HIGH_RATE_KINDS;
-
 /** Readings per chunk of a register track: 64 Ki readings, 2 MiB of columns. */
 const CHUNK = 1 << 16;
 
@@ -148,8 +145,8 @@ export class CaseEntries {
       this.contractIds.add(s.payerContractId);
       this.contractIds.add(s.hostContractId);
     }
-    if (STREAMED_KINDS.has(kind)) this.reduce(kind, data);
-    if (!STREAMED_KINDS.has(kind) || this.keepSeries) {
+    if (HIGH_RATE_KINDS.has(kind)) this.reduce(kind, data);
+    if (!HIGH_RATE_KINDS.has(kind) || this.keepSeries) {
       this.kept.push({ kind, data });
       const list = this.byKind.get(kind);
       if (list) list.push(data);
@@ -159,7 +156,7 @@ export class CaseEntries {
 
   /** The data of the kept entries of one kind, in arrival order. Measurements and pulses only when kept whole. */
   ofKind<T>(kind: string): T[] {
-    if (STREAMED_KINDS.has(kind) && !this.keepSeries)
+    if (HIGH_RATE_KINDS.has(kind) && !this.keepSeries)
       throw new Error(`${kind} entries are reduced as they stream; this case does not keep them whole`);
     return (this.byKind.get(kind) ?? []) as T[];
   }
