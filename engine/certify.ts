@@ -78,7 +78,7 @@ export interface RigProvider {
    * Reads and validates the rig reference (built-in name or file) and the flags that must suit it; input errors
    * surface here, before any run exists.
    */
-  describe(ref: string, flags?: { meterConfig?: string; timeScale?: number }): RigInfo;
+  describe(ref: string, flags?: { meterConfig?: string; timeScale?: number }): RigInfo | Promise<RigInfo>;
   bind(opts: {
     rig: RigInfo;
     seed: number;
@@ -156,7 +156,7 @@ function measuringInto(analysed: Map<string, CaseAnalysis>) {
  */
 export async function certify(opts: CertifyOptions, provider: RigProvider): Promise<CertifyResult> {
   const suite = resolveSuite(opts.suite);
-  const rigInfo = provider.describe(opts.rig, { meterConfig: opts.meterConfig, timeScale: opts.timeScale });
+  const rigInfo = await provider.describe(opts.rig, { meterConfig: opts.meterConfig, timeScale: opts.timeScale });
   checkRunFlags(opts, suite);
   const runsDir = resolveRunsDir(opts.runsDir);
   const { runId, dir, writer } = createRun(runsDir, {

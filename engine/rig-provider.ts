@@ -14,7 +14,6 @@ import { meterKey } from '../meter/identity.js';
 import { groundTruth } from '../profiles/ground-truth.js';
 import { loadScenarioFile, resolveScenarioPath, scenarioLedgerTariff } from '../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../profiles/scenario-schema.js';
-import { instrumentEntryFor, ocppStationOptions } from '../rigs/instrument-registry.js';
 import { loadRigFile } from '../rigs/rig-file.js';
 import { SERVED_TIME_SCALE, servedTimeScaleOf } from '../rigs/schema.js';
 import { VirtualRig } from '../rigs/virtual/virtual-rig.js';
@@ -130,7 +129,7 @@ const simRigProvider: RigProvider = {
 
 /** Rig files (and the built-in `sim-serial`): real drivers over serial/TCP, played in (scaled) real time. */
 const rigFileProvider: RigProvider = {
-  describe(ref, { meterConfig, timeScale } = {}): RigInfo {
+  async describe(ref, { meterConfig, timeScale } = {}): Promise<RigInfo> {
     const file = builtinRigFile(ref) ?? ref;
     if (!existsSync(file) && /[/\\]|\.(ya?ml|json)$/i.test(ref)) {
       throw new NotFoundError(
@@ -167,7 +166,10 @@ const rigFileProvider: RigProvider = {
         },
       ]);
     }
-    // An instrument a run cannot open in its role is found here, before the run exists, not when it opens.
+    // An instrument a run cannot open in its role is found here, before the run exists, not when it opens. The
+    // registry brings every driver and its library (serialport, modbus-serial, ocpp-rpc): loaded only for a rig
+    // file, a run on `sim` never pays for them (about 16 MB of its peak memory).
+    const { instrumentEntryFor } = await import('../rigs/instrument-registry.js');
     for (const [index, inst] of config.instruments.entries()) {
       const entry = instrumentEntryFor(inst);
       if (!entry || entry.roles.includes(inst.role)) continue;
@@ -200,6 +202,7 @@ const rigFileProvider: RigProvider = {
   async bind({ rig: info, ledger, timeScale = 1 }) {
     let config = loadRigFile(info.file as string);
     const { HardwareRig } = await import('../rigs/hardware-rig.js');
+    const { ocppStationOptions } = await import('../rigs/instrument-registry.js');
     const { realTimeSeconds, whyUnplayable } = await import('../rigs/hardware/playback.js');
     let emulators: { close(): Promise<void> } | undefined;
     let workDir: string | undefined;

@@ -146,7 +146,7 @@ const WORKER = fileURLToPath(new URL('./sweep-worker.js', import.meta.url));
 export async function sweep(opts: SweepOptions, provider: RigProvider): Promise<SweepResult> {
   if (opts.seeds.length === 0) throw new InputError('--seeds: no seeds given', [{ file: '--seeds', message: 'empty' }]);
   const suite = resolveSuite(opts.suite);
-  const rigInfo = provider.describe(opts.rig, { meterConfig: opts.meterConfig, timeScale: opts.timeScale });
+  const rigInfo = await provider.describe(opts.rig, { meterConfig: opts.meterConfig, timeScale: opts.timeScale });
   // Only the virtual rig with its own embedded ledger can run several times at once: a rig file is one physical
   // setup, and runs on one external chain would race for the same accounts' nonces.
   const shareable = !rigInfo.file && !opts.ledger;
