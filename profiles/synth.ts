@@ -11,6 +11,11 @@ export interface SynthOptions {
   /** Scenario seconds to synthesize; default the whole scenario. */
   from?: number;
   to?: number;
+  /**
+   * Sum every cycle's loads afresh, even when nothing changed since the last cycle: the reference the shortcut
+   * for repeating cycles is tested against (the samples are the same either way).
+   */
+  everyCycle?: boolean;
 }
 
 const MAX_H = 15;
@@ -181,6 +186,8 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
       cleanA: new Float64Array(MAX_H + 1).fill(Number.NaN),
       cleanB: new Float64Array(MAX_H + 1),
       noiseVar: 0,
+      /** The noise's standard deviation this cycle. */
+      sigma: 0,
     };
   });
   const l1 = phase[0]!;
@@ -198,104 +205,133 @@ export function* synthesizeMeterSync(scenario: Scenario, meterId: string, opts: 
   for (let i = 0; i < noise.length; i++) noise[i] = rnd.normal();
   const active: Active[] = [];
   let next = 0;
+  /**
+   * Whether the last cycle's sums hold for the next one if nothing changes: no load in it was in its inrush or
+   * transient (terms that change with time), and its sums were worked out.
+   */
+  let repeatable = false;
+  /**
+   * Whether nothing changes at the cycle starting at t0: no run starts or ends, and each one stays in a steady
+   * segment it has solved (a ramp's segment is solved every cycle, so it never counts as solved).
+   */
+  const nothingChanges = (t0: number, mid: number): boolean => {
+    if (next < runs.length && runs[next]!.start <= t0 + 1e-9) return false;
+    for (const act of active) {
+      const run = act.run;
+      if (run.end <= t0 + 1e-9 || act.cachedSeg !== act.seg) return false;
+      if (act.seg < run.segments.length - 1 && run.segments[act.seg]!.to <= mid) return false;
+    }
+    return true;
+  };
 
   for (let c0 = firstCycle; c0 < lastCycle; c0 += blockCycles) {
     const cycles = Math.min(blockCycles, lastCycle - c0);
     for (let c = 0; c < cycles; c++) {
       const t0 = (c0 + c) / f;
       const mid = t0 + 0.5 / f;
-      while (next < runs.length && runs[next]!.start <= t0 + 1e-9) {
-        active.push({ run: runs[next]!, seg: 0, coeffs: phase.map(newCoeffs), cachedSeg: -1 });
-        next++;
-      }
-      for (const ph of phase) {
-        ph.A.fill(0);
-        ph.B.fill(0);
-        ph.noiseVar = 0;
-      }
-      l1.A.set(baseCoeffs.a);
-      l1.B.set(baseCoeffs.b);
-      l1.noiseVar = (0.002 * baseCoeffs.i1rms) ** 2;
+      // Most cycles have every load steady and nothing starting, ending or ringing: their harmonic sums and noise
+      // levels are the last cycle's, so only the noise is drawn. The sums are not recomputed, and they would come
+      // out the same bit for bit, so the samples are those of the full path.
       let ringing: Array<{ line: number; amp: number; hz: number; tau: number; since: number }> | undefined;
-      for (let i = active.length - 1; i >= 0; i--) {
-        const act = active[i]!;
-        const run = act.run;
-        if (run.end <= t0 + 1e-9) {
-          active.splice(i, 1);
-          continue;
+      if (!(repeatable && !opts.everyCycle && nothingChanges(t0, mid))) {
+        repeatable = true;
+        while (next < runs.length && runs[next]!.start <= t0 + 1e-9) {
+          active.push({ run: runs[next]!, seg: 0, coeffs: phase.map(newCoeffs), cachedSeg: -1 });
+          next++;
         }
-        while (act.seg < run.segments.length - 1 && run.segments[act.seg]!.to <= mid) act.seg++;
-        const s = run.segments[act.seg]!;
-        const steady = s.p0 === s.p1 && s.q0 === s.q1;
-        const shares = segmentShares(run.shares, s.state.phases);
-        if (!steady || act.cachedSeg !== act.seg) {
-          const x = s.to > s.from ? (mid - s.from) / (s.to - s.from) : 0;
-          const p = s.p0 + (s.p1 - s.p0) * x;
-          const q = s.q0 + (s.q1 - s.q0) * x;
+        for (const ph of phase) {
+          ph.A.fill(0);
+          ph.B.fill(0);
+          ph.noiseVar = 0;
+        }
+        l1.A.set(baseCoeffs.a);
+        l1.B.set(baseCoeffs.b);
+        l1.noiseVar = (0.002 * baseCoeffs.i1rms) ** 2;
+        for (let i = active.length - 1; i >= 0; i--) {
+          const act = active[i]!;
+          const run = act.run;
+          if (run.end <= t0 + 1e-9) {
+            active.splice(i, 1);
+            continue;
+          }
+          while (act.seg < run.segments.length - 1 && run.segments[act.seg]!.to <= mid) act.seg++;
+          const s = run.segments[act.seg]!;
+          const steady = s.p0 === s.p1 && s.q0 === s.q1;
+          const shares = segmentShares(run.shares, s.state.phases);
+          if (!steady || act.cachedSeg !== act.seg) {
+            const x = s.to > s.from ? (mid - s.from) / (s.to - s.from) : 0;
+            const p = s.p0 + (s.p1 - s.p0) * x;
+            const q = s.q0 + (s.q1 - s.q0) * x;
+            for (let ph = 0; ph < lines; ph++) {
+              if (shares[ph]! > 0)
+                solveCurrent(p * shares[ph]!, q * shares[ph]!, s.state.harmonics, phase[ph]!.vh, act.coeffs[ph]!);
+              else act.coeffs[ph]!.i1rms = 0;
+            }
+            act.cachedSeg = steady ? act.seg : -1;
+          }
+          const since = mid - run.start;
+          const inrush = run.profile.inrush;
+          const tr = run.profile.transient;
           for (let ph = 0; ph < lines; ph++) {
-            if (shares[ph]! > 0)
-              solveCurrent(p * shares[ph]!, q * shares[ph]!, s.state.harmonics, phase[ph]!.vh, act.coeffs[ph]!);
-            else act.coeffs[ph]!.i1rms = 0;
+            if (!(shares[ph]! > 0)) continue;
+            const k = act.coeffs[ph]!;
+            const { A, B } = phase[ph]!;
+            for (let h = 1; h <= MAX_H; h++) {
+              A[h]! += k.a[h]!;
+              B[h]! += k.b[h]!;
+            }
+            phase[ph]!.noiseVar += (run.profile.noise * k.i1rms) ** 2;
+            if (inrush && since < (inrush.decayMs / 1000) * 6) {
+              repeatable = false;
+              // Inrush as extra fundamental current 90° behind the voltage: magnetising/locked-rotor current is
+              // almost purely reactive, so it shows in Irms and Q but adds no active energy. Sized so the first cycle
+              // peaks at the declared multiple of the nominal peak, then decaying from there.
+              act.inrushA ??= [];
+              act.inrushA[ph] ??= inrushAmplitude(k, inrush.peakMultiple, l1.sin, l1.cos, n);
+              B[1]! -= act.inrushA[ph]! * Math.exp(-Math.max(0, since - 0.5 / f) / (inrush.decayMs / 1000));
+            }
+            if (tr && since < (tr.decayMs / 1000) * 6) {
+              repeatable = false;
+              ringing ??= [];
+              ringing.push({
+                line: ph,
+                amp: tr.amplitudeMultiple * Math.SQRT2 * k.i1rms,
+                hz: tr.ringHz,
+                tau: tr.decayMs / 1000,
+                since: t0 - run.start,
+              });
+            }
           }
-          act.cachedSeg = steady ? act.seg : -1;
         }
-        const since = mid - run.start;
-        const inrush = run.profile.inrush;
-        const tr = run.profile.transient;
         for (let ph = 0; ph < lines; ph++) {
-          if (!(shares[ph]! > 0)) continue;
-          const k = act.coeffs[ph]!;
-          const { A, B } = phase[ph]!;
+          const { A, B, sin, cos, clean, cleanA, cleanB } = phase[ph]!;
+          phase[ph]!.sigma = Math.sqrt(phase[ph]!.noiseVar);
+          // A cycle whose loads sum to the last one's coefficients (a load's steps between cycles can cancel out)
+          // reuses its harmonic sum too.
+          let changed = false;
           for (let h = 1; h <= MAX_H; h++) {
-            A[h]! += k.a[h]!;
-            B[h]! += k.b[h]!;
+            if (A[h] !== cleanA[h] || B[h] !== cleanB[h]) {
+              changed = true;
+              break;
+            }
           }
-          phase[ph]!.noiseVar += (run.profile.noise * k.i1rms) ** 2;
-          if (inrush && since < (inrush.decayMs / 1000) * 6) {
-            // Inrush as extra fundamental current 90° behind the voltage: magnetising/locked-rotor current is
-            // almost purely reactive, so it shows in Irms and Q but adds no active energy. Sized so the first cycle
-            // peaks at the declared multiple of the nominal peak, then decaying from there.
-            act.inrushA ??= [];
-            act.inrushA[ph] ??= inrushAmplitude(k, inrush.peakMultiple, l1.sin, l1.cos, n);
-            B[1]! -= act.inrushA[ph]! * Math.exp(-Math.max(0, since - 0.5 / f) / (inrush.decayMs / 1000));
-          }
-          if (tr && since < (tr.decayMs / 1000) * 6) {
-            ringing ??= [];
-            ringing.push({
-              line: ph,
-              amp: tr.amplitudeMultiple * Math.SQRT2 * k.i1rms,
-              hz: tr.ringHz,
-              tau: tr.decayMs / 1000,
-              since: t0 - run.start,
-            });
+          if (changed) {
+            cleanA.set(A);
+            cleanB.set(B);
+            clean.fill(0);
+            for (let h = 1; h <= MAX_H; h++) {
+              const a = A[h]!;
+              const b = B[h]!;
+              if (a === 0 && b === 0) continue;
+              const row = h * n;
+              for (let k = 0; k < n; k++) clean[k]! += a * sin[row + k]! + b * cos[row + k]!;
+            }
           }
         }
       }
       const off = c * n;
       for (let ph = 0; ph < lines; ph++) {
-        const { A, B, sin, cos, current, clean, cleanA, cleanB } = phase[ph]!;
-        const sigma = Math.sqrt(phase[ph]!.noiseVar);
-        // Most cycles repeat the last one's coefficients (every load steady): the harmonic sum is then reused, and
-        // only the noise is drawn.
-        let changed = false;
-        for (let h = 1; h <= MAX_H; h++) {
-          if (A[h] !== cleanA[h] || B[h] !== cleanB[h]) {
-            changed = true;
-            break;
-          }
-        }
-        if (changed) {
-          cleanA.set(A);
-          cleanB.set(B);
-          clean.fill(0);
-          for (let h = 1; h <= MAX_H; h++) {
-            const a = A[h]!;
-            const b = B[h]!;
-            if (a === 0 && b === 0) continue;
-            const row = h * n;
-            for (let k = 0; k < n; k++) clean[k]! += a * sin[row + k]! + b * cos[row + k]!;
-          }
-        }
+        const { current, clean, sigma } = phase[ph]!;
         const noiseAt = Math.floor(rnd.next() * NOISE_TABLE);
         for (let k = 0; k < n; k++) current[off + k] = clean[k]! + sigma * noise[noiseAt + k]!;
       }

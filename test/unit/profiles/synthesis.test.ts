@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
 import { generateScenario } from '../../../profiles/generate.js';
 import { groundTruth } from '../../../profiles/ground-truth.js';
 import { listBuiltinProfiles } from '../../../profiles/library.js';
+import { loadScenarioFile } from '../../../profiles/scenario.js';
 import { type Scenario, scenarioSchema } from '../../../profiles/scenario-schema.js';
 import { type Profile, stateQ } from '../../../profiles/schema.js';
 import { macroSeries, synthesizeMeter, synthesizeMeterSync } from '../../../profiles/synth.js';
@@ -153,4 +155,65 @@ describe('the async iterator of cycle blocks', () => {
     expect(syncBlocks).toBe(Math.ceil((600 * 50) / 37));
     expect(async.digest('hex')).toBe(sync.digest('hex'));
   });
+});
+
+describe('cycles that repeat the last one', () => {
+  /** Every sample array of every block, the three-phase supply's lines and neutral included. */
+  const samples = (scenario: Scenario, meterId: string, opts: Parameters<typeof synthesizeMeterSync>[2]) => {
+    const h = createHash('sha256');
+    const put = (a: Float64Array) => h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const b of synthesizeMeterSync(scenario, meterId, opts)) {
+      h.update(`${b.t0} ${b.cycles}|`);
+      put(b.voltage);
+      put(b.current);
+      for (const l of b.lines ?? []) {
+        put(l.voltage);
+        put(l.current);
+      }
+      if (b.neutral) put(b.neutral);
+    }
+    return h.digest('hex');
+  };
+  const threePhase = loadScenarioFile(join(import.meta.dirname, '../../../suites/scenarios/ev-three-phase.yaml'));
+  // A transient that rings for a dozen cycles, alone (the library's come with a longer inrush), switched on and off.
+  const ringer = listBuiltinProfiles().find((p) => p.transient)!;
+  const ringing = scenarioSchema.parse({
+    name: 'ringing',
+    start: '2026-03-02T12:00:00Z',
+    durationS: 20,
+    frequency: 50,
+    profiles: [{ ...ringer, name: 'ringer', inrush: undefined, transient: { ...ringer.transient, decayMs: 40 } }],
+    houses: [
+      {
+        id: 'h',
+        contract: 'C',
+        loads: [
+          { id: 'a', profile: 'ringer', on: 2, off: 9 },
+          { id: 'b', profile: 'ringer', on: 12 },
+        ],
+      },
+    ],
+  });
+  // Two hours of the generated day with EVs plugging in at home and at a neighbour's, the three-phase hour, and
+  // the ringing load.
+  const scenarios = {
+    generated: [generated, 32_400, 39_600],
+    'ev-three-phase': [threePhase, 0, 3600],
+    ringing: [ringing, 0, 20],
+  } as const;
+  const cases = Object.entries(scenarios).flatMap(([name, [scenario]]) =>
+    scenario.houses.map((h) => [name as keyof typeof scenarios, h.id] as const),
+  );
+
+  it.each(cases)(
+    '%s, %s: the shortcut gives the samples of summing every cycle afresh (inrush, transients, ramps, steps)',
+    (name, meterId) => {
+      const [scenario, from, to] = scenarios[name];
+      // What the shortcut must not skip is there: a load with inrush or a transient starting in the window.
+      const runs = groundTruth(scenario, SEED).runs.filter((r) => r.meterId === meterId);
+      expect(runs.some((r) => r.start >= from && r.start < to && (r.profile.inrush || r.profile.transient))).toBe(true);
+      const opts = { seed: SEED, from, to };
+      expect(samples(scenario, meterId, opts)).toBe(samples(scenario, meterId, { ...opts, everyCycle: true }));
+    },
+  );
 });
