@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,15 +18,19 @@ const BENCH_BIN = join(PACKAGE_ROOT, 'bin/run.js');
 /** `bench certify` with no flags (or with `args`), cold: a fresh process, the default suite on `sim`, embedded Ganache. */
 function certifyColdSeconds(args: string[] = []): number {
   const dir = mkdtempSync(join(tmpdir(), 'perf-certify-'));
-  const t0 = performance.now();
-  execFileSync(
-    BENCH_BIN,
-    ['certify', '--json', '--runs-dir', join(dir, 'runs'), '--reports-dir', join(dir, 'reports'), ...args],
-    {
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  return (performance.now() - t0) / 1000;
+  try {
+    const t0 = performance.now();
+    execFileSync(
+      BENCH_BIN,
+      ['certify', '--json', '--runs-dir', join(dir, 'runs'), '--reports-dir', join(dir, 'reports'), ...args],
+      {
+        stdio: ['ignore', 'ignore', 'inherit'],
+      },
+    );
+    return (performance.now() - t0) / 1000;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 interface WholeRun {
@@ -43,6 +47,15 @@ interface WholeRun {
  */
 function certifyScenario(scenario: Scenario, args: string[] = []): WholeRun {
   const dir = mkdtempSync(join(tmpdir(), 'perf-whole-'));
+  // A week's run leaves about 400 MB of record and reports: each run's folder goes when it has been measured.
+  try {
+    return certifyScenarioIn(dir, scenario, args);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function certifyScenarioIn(dir: string, scenario: Scenario, args: string[]): WholeRun {
   writeFileSync(join(dir, 'scenario.yaml'), stringify(scenario));
   const suite = {
     name: 'perf-whole',
