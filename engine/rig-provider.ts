@@ -167,8 +167,8 @@ const rigFileProvider: RigProvider = {
       ]);
     }
     // An instrument a run cannot open in its role is found here, before the run exists, not when it opens. The
-    // registry brings every driver and its library (serialport, modbus-serial, ocpp-rpc): loaded only for a rig
-    // file, a run on `sim` never pays for them (about 16 MB of its peak memory).
+    // registry brings every driver and its library (serialport, modbus-serial): loaded only for a rig file, so a
+    // run on `sim` does not start them up.
     const { instrumentEntryFor } = await import('../rigs/instrument-registry.js');
     for (const [index, inst] of config.instruments.entries()) {
       const entry = instrumentEntryFor(inst);
