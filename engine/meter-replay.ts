@@ -16,7 +16,7 @@ export async function replayScenario(
   const events: MeterEvent[] = [];
   const importWh: Record<string, number> = {};
   for (const house of scenario.houses) {
-    const { meter, store } = offlineMeter({
+    const { meter, close } = offlineMeter({
       meterId: house.id,
       hostContractId: house.contract,
       epochS: Date.parse(scenario.start) / 1000,
@@ -38,7 +38,7 @@ export async function replayScenario(
       if (++blocks % 600 === 0) await new Promise((r) => setImmediate(r));
     }
     meter.finish();
-    store.close();
+    close();
   }
   return { events, importWh };
 }

@@ -83,7 +83,7 @@ export async function serveMeter(
       faces.push(await opening('--optical', optical.path, () => serveIec62056(() => live.values, identity, optical)));
       described.push(`iec 62056-21 optical readout on ${o.optical.path}`);
     }
-    const { meter, store } = offlineMeter({
+    const { meter, close } = offlineMeter({
       meterId: house.id,
       hostContractId: house.contract,
       epochS,
@@ -108,7 +108,7 @@ export async function serveMeter(
       const due = (seconds / o.speed) * 1000 - (performance.now() - t0);
       if (due > 0) await sleep(due, undefined, { signal: o.signal }).catch(() => {});
     }
-    store.close();
+    close();
     return { seconds, events: live.values.events, billingRecords: live.values.billingRecords };
   } finally {
     for (const f of faces) await f.close();

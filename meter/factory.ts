@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { billingDomain } from '../billing/billing-record.js';
@@ -61,7 +61,8 @@ export function meterOutputs(watch: Partial<MeterOutputs> = {}): MeterOutputs {
 
 /**
  * A reference meter outside any rig: no ledger (billing records are signed for a zero verifying contract and
- * kept in a temporary store), the default tariff, and no-op outputs for whatever the caller does not watch.
+ * kept in a temporary store, removed by `close()`), the default tariff, and no-op outputs for whatever the caller
+ * does not watch.
  * Signatures: `signatures`, else the config's signaturesFile, else the profile library's.
  */
 export function offlineMeter(o: {
@@ -74,8 +75,9 @@ export function offlineMeter(o: {
   outputs?: Partial<MeterOutputs>;
   samplesPerCycle?: number;
   frequency?: number;
-}): { meter: ReferenceMeter; store: BillingStore } {
-  const store = new BillingStore(join(mkdtempSync(join(tmpdir(), 'bench-meter-')), `${o.meterId}.billing.jsonl`));
+}): { meter: ReferenceMeter; store: BillingStore; close(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-meter-'));
+  const store = new BillingStore(join(dir, `${o.meterId}.billing.jsonl`));
   const meter = createReferenceMeter({
     config: parseMeterConfig(o.config ?? {}),
     identity: {
@@ -92,5 +94,10 @@ export function offlineMeter(o: {
     samplesPerCycle: o.samplesPerCycle,
     frequency: o.frequency,
   });
-  return { meter, store };
+  // The store outlives no process: a later one makes its own, so close() removes its folder with it.
+  const close = () => {
+    store.close();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { meter, store, close };
 }

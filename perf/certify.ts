@@ -111,7 +111,7 @@ function certifyScenarioIn(dir: string, scenario: Scenario, args: string[]): Who
  * identification, sessions), with raw fft.js on the same frames timed in the same pass.
  */
 function replayDay(): { seconds: number; fftSeconds: number; cycles: number; peakRssMB: number } {
-  const { meter } = offlineMeter({ meterId: 'house-1', seed: 1 });
+  const { meter, close } = offlineMeter({ meterId: 'house-1', seed: 1 });
   const fft = new FFT(128);
   const spec = fft.createComplexArray();
   let fftSeconds = 0;
@@ -130,6 +130,7 @@ function replayDay(): { seconds: number; fftSeconds: number; cycles: number; pea
     if (cycles % 100_000 < b.cycles) peak = Math.max(peak, process.memoryUsage.rss());
   }
   const total = (performance.now() - t0) / 1000;
+  close();
   return { seconds: total - fftSeconds, fftSeconds, cycles, peakRssMB: peak / 2 ** 20 };
 }
 

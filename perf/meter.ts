@@ -44,7 +44,7 @@ export function rawFftCyclesPerSecond(blocks: readonly CycleBlock[], cycles: num
 /** The reference meter (DSP, detection, identification, sessions) over `cycles` cycles of the busy frames. */
 export function meterCyclesPerSecond(blocks: readonly CycleBlock[], cycles: number): { rate: number; events: number } {
   let events = 0;
-  const { meter } = offlineMeter({
+  const { meter, close } = offlineMeter({
     meterId: 'house-1',
     seed: 1,
     outputs: { event: () => events++ },
@@ -62,7 +62,9 @@ export function meterCyclesPerSecond(blocks: readonly CycleBlock[], cycles: numb
     }
     lap++;
   }
-  return { rate: done / ((performance.now() - t0) / 1000), events };
+  const rate = done / ((performance.now() - t0) / 1000);
+  close();
+  return { rate, events };
 }
 
 export async function benchMeter() {

@@ -11,7 +11,7 @@ import { benchmarkHouse } from './household.js';
 function housePipelineSeconds(threePhase: boolean, hours: number): { seconds: number; events: number } {
   const scenario = benchmarkHouse(1, { threePhase });
   let events = 0;
-  const { meter } = offlineMeter({
+  const { meter, close } = offlineMeter({
     meterId: 'house-1',
     seed: 1,
     outputs: { event: () => events++ },
@@ -20,7 +20,9 @@ function housePipelineSeconds(threePhase: boolean, hours: number): { seconds: nu
   const t0 = performance.now();
   for (const b of synthesizeMeterSync(scenario, 'house-1', { seed: 1, to: hours * 3600 })) meter.processBlock(b);
   meter.finish();
-  return { seconds: (performance.now() - t0) / 1000, events };
+  const seconds = (performance.now() - t0) / 1000;
+  close();
+  return { seconds, events };
 }
 
 export async function benchThreePhase(hours = 24) {

@@ -1,4 +1,5 @@
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { SignedBillingRecordJson } from '../../../billing/record-json.js';
 import { CycleAnalyzer, CycleFeatures } from '../../../dsp/cycle.js';
@@ -97,6 +98,13 @@ describe('reference meter', () => {
     for (let t = 6000; meter.backlog > 0 && t < 6100; t++) await meter.forward(flaky, t);
     expect(landed).toEqual(['1', '2']);
     expect(new BillingStore(store.file).backlog).toBe(0);
+  });
+
+  it('an offline meter removes its temporary store when closed, so `bench meter replay` and `serve` leave nothing', () => {
+    const { store, close } = offlineMeter({ meterId: 'h', seed: 1 });
+    expect(existsSync(store.file)).toBe(true);
+    close();
+    expect(existsSync(dirname(store.file))).toBe(false);
   });
 
   it('reports a measurement fault as a failure message', () => {
