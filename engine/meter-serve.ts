@@ -44,7 +44,8 @@ async function opening<T>(flag: string, path: string, open: () => Promise<T>): P
 /**
  * Runs the reference meter on a scenario in (scaled) real time and serves its faces: Modbus TCP, Modbus RTU, the
  * IEC 62056-21 optical readout and the JSONL event/billing stream, which also takes authorize, identify and sync
- * commands. Billing records are stored durably; no ledger is attached here.
+ * commands. No ledger is attached here: billing records go out on the stream, and the meter's store-and-forward file
+ * (which holds them until a ledger would acknowledge them) is a temporary one, removed when serving ends.
  */
 export async function serveMeter(
   o: ServeOptions,
