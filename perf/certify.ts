@@ -15,10 +15,22 @@ import { parallelFftRatio } from './parallel-control.js';
 /** The CLI as `npx bench` runs it: the executable itself, with the Node options of its first line. */
 const BENCH_BIN = join(PACKAGE_ROOT, 'bin/run.js');
 
+/**
+ * Runs `run` in a fresh temporary folder and removes the folder after it: a week's run leaves about 400 MB of record
+ * and reports, so each run's folder goes when it has been measured.
+ */
+function inTempDir<T>(prefix: string, run: (dir: string) => T): T {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  try {
+    return run(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** `bench certify` with no flags (or with `args`), cold: a fresh process, the default suite on `sim`, embedded Ganache. */
 function certifyColdSeconds(args: string[] = []): number {
-  const dir = mkdtempSync(join(tmpdir(), 'perf-certify-'));
-  try {
+  return inTempDir('perf-certify-', (dir) => {
     const t0 = performance.now();
     execFileSync(
       BENCH_BIN,
@@ -28,9 +40,7 @@ function certifyColdSeconds(args: string[] = []): number {
       },
     );
     return (performance.now() - t0) / 1000;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 interface WholeRun {
@@ -46,13 +56,7 @@ interface WholeRun {
  * asked after); the lane worker threads and the embedded chain are in the same process, so it counts them.
  */
 function certifyScenario(scenario: Scenario, args: string[] = []): WholeRun {
-  const dir = mkdtempSync(join(tmpdir(), 'perf-whole-'));
-  // A week's run leaves about 400 MB of record and reports: each run's folder goes when it has been measured.
-  try {
-    return certifyScenarioIn(dir, scenario, args);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return inTempDir('perf-whole-', (dir) => certifyScenarioIn(dir, scenario, args));
 }
 
 function certifyScenarioIn(dir: string, scenario: Scenario, args: string[]): WholeRun {
